@@ -1,0 +1,54 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// The examples run as a user runs them: a Node process importing the BUILT packages (run `pnpm build`
+// first; `pnpm test` does). Each must finish by itself, with exit code 0.
+const examples = fileURLToPath(new URL("..", import.meta.url));
+
+function run(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", file],
+      { cwd: examples, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("examples", () => {
+  it("demo.ts shows the handshake, survives a dropped connection and exits by itself", async () => {
+    const { code, stdout, stderr } = await run("demo.ts");
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toContain("status: 101");
+    expect(stdout).toContain("cookie: session=demo");
+    expect(stdout).toContain("echo: hello");
+    expect(stdout).toMatch(/reconnecting \(attempt 1/);
+    expect(stdout).toContain("tick 5/5 on connection #2");
+    expect(stdout).toContain("done: 2 connections");
+  });
+
+  it("workerman-port.ts runs the Workerman callbacks in order", async () => {
+    const { code, stdout } = await run("workerman-port.ts");
+    expect(code).toBe(0);
+    const order = [
+      "handshake response: 101",
+      "message: echo: hello",
+      "message: echo: second message",
+      "closed with 1000",
+    ];
+    const positions = order.map((line) => stdout.indexOf(line));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it("streaming-consumer.ts receives every message in order with a bounded heap", async () => {
+    const { code, stdout } = await run("streaming-consumer.ts");
+    expect(code).toBe(0);
+    const match = /received (\d+) messages in order; peak heap ([\d.]+) MiB/.exec(stdout);
+    expect(match?.[1]).toBe("20000");
+    expect(Number(match?.[2])).toBeLessThan(64);
+  });
+});

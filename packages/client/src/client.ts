@@ -1,0 +1,609 @@
+/**
+ * The public client: typed events, `await connect()`, `for await` over messages across reconnects,
+ * `send()` with a bounded queue while disconnected, heartbeat and the reconnect loop. One
+ * {@link Connection} per attempt; this module holds what outlives connections (the message queue,
+ * the send queue, the policy).
+ */
+import { Buffer } from "node:buffer";
+import { ClientProtocol, CloseCode, InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
+import EventEmitter from "eventemitter3";
+import { Connection, type ConnectionHandlers, type Message, protocolOptions } from "./connection.js";
+import { AbortedError, type CloseInfo, ConnectionClosedError, SendQueueFullError } from "./errors.js";
+import { MessageQueue } from "./message-queue.js";
+import { type ResolvedOptions, resolveOptions, type WebSocketClientOptions } from "./options.js";
+import { computeDelay, isRetryable, type RetryInfo, runWithReconnect } from "./reconnect.js";
+
+/** What "reconnecting" reports before each wait. `attempt` is the attempt about to be made (1-based, per outage). */
+export interface ReconnectingInfo {
+  readonly attempt: number;
+  readonly delay: number;
+  readonly error: unknown;
+}
+
+/** The events of {@link WebSocketClient}, for eventemitter3's typed `on` / `once` / `off`. */
+export interface ClientEvents {
+  /** TCP (or TLS) established; the upgrade request is on its way (Workerman `onConnect`). */
+  connect: () => void;
+  /** Handshake done, on every (re)connect (Workerman `onWebSocketConnect`). */
+  open: (response: UpgradeResponse) => void;
+  /** A message: string for text, `binaryType` for binary. */
+  message: (data: Message) => void;
+  ping: (data: Uint8Array) => void;
+  pong: (data: Uint8Array) => void;
+  /** A failed attempt or a connection that failed; errors carry a stable `code`. */
+  error: (error: Error) => void;
+  /** A connection that had opened is gone. */
+  close: (info: CloseInfo) => void;
+  /** The client will try again after `delay` ms. */
+  reconnecting: (info: ReconnectingInfo) => void;
+}
+
+/** `readyState` values, as the WHATWG WebSocket. */
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** What `send()` accepts: text, or bytes in any form (sent as binary unless `{ binary: false }`). */
+export type SendData = string | ArrayBuffer | ArrayBufferView;
+
+export interface SendOptions {
+  /** Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must be UTF-8). */
+  binary?: boolean;
+}
+
+/**
+ * A connection that stayed open this long resets the backoff: the next drop reconnects at once.
+ * Shorter-lived connections (a server accepting then kicking the client) keep backing off, so a
+ * flapping server is not hammered.
+ */
+export const STABLE_CONNECTION_MS = 5_000;
+
+interface QueuedSend {
+  readonly data: string | Uint8Array;
+  readonly binary: boolean;
+  readonly size: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Close codes that end the iterator without an error. */
+const NORMAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.Normal,
+  CloseCode.GoingAway,
+  CloseCode.NoStatusReceived,
+]);
+
+type Status = "idle" | "connecting" | "open" | "closing" | "closed";
+
+/** Thrown inside the loop when `reconnect()` interrupts an outage: start over after its delay. */
+const FORCED = Symbol("forced reconnect");
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // rejections are for whoever awaits; none is an unhandled one
+  return { promise, resolve, reject };
+}
+
+function rethrowAsync(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
+/** Close codes an application may send: RFC 6455 7.4.1 codes allowed on the wire, and 3000-4999. */
+function checkCloseArgs(code: number | undefined, reason: string | undefined): void {
+  if (code !== undefined) {
+    const wire = code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006;
+    if (!Number.isInteger(code) || !(wire || (code >= 3000 && code <= 4999))) {
+      throw new RangeError(`Invalid close code ${code}: use 1000, 1001-1014 (not 1004-1006) or 3000-4999`);
+    }
+  }
+  if (reason !== undefined && Buffer.byteLength(reason, "utf8") > 123) {
+    throw new RangeError("A close reason is at most 123 bytes of UTF-8 (RFC 6455 section 5.5)");
+  }
+}
+
+function toPayload(data: SendData): Uint8Array | string {
+  if (typeof data === "string") return data;
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError("send() accepts a string, an ArrayBuffer or an ArrayBufferView");
+}
+
+/** Size of a received message for the water marks: bytes for binary, code units for text. */
+function messageSize(m: Message): number {
+  return typeof m === "string" ? m.length : m.byteLength;
+}
+
+/**
+ * A WebSocket client over Node net/tls that reconnects, keeps the connection alive and buffers
+ * sends while disconnected.
+ *
+ * Delivery rule: a message goes to the "message" listeners at once. It is ALSO queued for the async
+ * iterator when no "message" listener is registered (so nothing is lost between `connect()`
+ * resolving and a `for await` starting), or while an iterator is active (created and not yet
+ * returned). So users who only listen to "message" never fill a queue, and a `for await` sees every
+ * message once, in order, across reconnects. A queue over `highWaterMark` pauses reading.
+ *
+ * First connect: `connect()` follows the reconnect policy too. Failures `shouldReconnect` accepts
+ * (refused, 5xx, timeouts) are retried with backoff ("reconnecting" events); `connect()` rejects with
+ * the first refused failure (401, 404, TLS...), when `retries` are spent, on `close()` or on abort.
+ * Pass `reconnect: false` (or `retries: 0`) to fail on the first error.
+ */
+export class WebSocketClient extends EventEmitter<ClientEvents> implements AsyncIterable<Message> {
+  readonly #o: ResolvedOptions;
+  #status: Status = "idle";
+  #conn: Connection | undefined;
+  /** The current connection accepts sends directly (from its open until its end). */
+  #writable = false;
+  /** The current connection is open and its onOpen ran: connect() resolves at once. */
+  #ready = false;
+  #response: UpgradeResponse | undefined;
+  #latency: number | undefined;
+  #queue: MessageQueue<Message>;
+  #iterators = 0;
+  #sendQueue: QueuedSend[] = [];
+  #queuedBytes = 0;
+  #stop = new AbortController();
+  /** Per-outage abort, used by reconnect() to cut a backoff wait. */
+  #outage = new AbortController();
+  #forcedDelay: number | undefined;
+  #userClosed = false;
+  #nextOpen = deferred<UpgradeResponse>();
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(url: string | URL, options: WebSocketClientOptions = {}) {
+    super();
+    this.#o = resolveOptions(url, options);
+    try {
+      // Validates what the core owns (headers it forbids, subprotocol tokens, limits) now, not at connect.
+      new ClientProtocol(protocolOptions(this.#o));
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      throw new TypeError(err instanceof Error ? err.message : String(err), { cause: err });
+    }
+    this.#queue = this.#newQueue();
+    const signal = this.#o.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) this.#abort(signal.reason);
+      else signal.addEventListener("abort", () => this.#abort(signal.reason), { once: true });
+    }
+  }
+
+  /** The URL, with http(s) mapped to ws(s). */
+  get url(): string {
+    return this.#o.url.href;
+  }
+  get readyState(): ReadyState {
+    switch (this.#status) {
+      case "open":
+        return this.#conn?.state === State.Open ? ReadyState.OPEN : ReadyState.CONNECTING;
+      case "closing":
+        return ReadyState.CLOSING;
+      case "closed":
+        return ReadyState.CLOSED;
+      default:
+        return ReadyState.CONNECTING;
+    }
+  }
+  /** Bytes queued while disconnected plus bytes the socket has not handed to the OS yet. */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + (this.#conn?.bufferedAmount ?? 0);
+  }
+  /** Last measured ping round trip, in ms. */
+  get latency(): number | undefined {
+    return this.#conn?.latency ?? this.#latency;
+  }
+  /** The subprotocol the server selected on the last handshake, or "". */
+  get protocol(): string {
+    return this.#response?.protocol ?? "";
+  }
+  /** The last handshake's response. */
+  get response(): UpgradeResponse | undefined {
+    return this.#response;
+  }
+
+  /**
+   * Connects (if not already) and resolves with the handshake response once the connection is open
+   * and `onOpen` has run. On a closed client, starts it again.
+   */
+  connect(): Promise<UpgradeResponse> {
+    if (this.#status === "open" && this.#response !== undefined && this.#ready) {
+      return Promise.resolve(this.#response);
+    }
+    if (this.#status === "closing") return Promise.reject(new InvalidStateError("the client is closing"));
+    if (this.#o.signal?.aborted) return Promise.reject(new AbortedError(this.#o.signal.reason));
+    this.#start(0);
+    return this.#nextOpen.promise;
+  }
+
+  /**
+   * Sends a message: strings as text, bytes as binary (see {@link SendOptions}). Resolves when the
+   * frame is handed to the OS; rejects if the connection dies first. While disconnected, the message
+   * waits in a queue bounded by `maxQueuedBytes` (beyond it: SendQueueFullError) and goes out after
+   * the next handshake, after what `onOpen` sent. Throws TypeError for other data types.
+   */
+  send(data: SendData, options: SendOptions = {}): Promise<void> {
+    const payload = toPayload(data);
+    const binary = options.binary ?? typeof payload !== "string";
+    if (this.#userClosed || this.#status === "closed" || this.#status === "closing") {
+      return Promise.reject(new InvalidStateError("cannot send: the client is closed"));
+    }
+    const conn = this.#conn;
+    // The send queue is only non-empty between a handshake and the end of onOpen: what onOpen (or
+    // anyone meanwhile) sends goes first, by design.
+    if (conn !== undefined && this.#writable && conn.state === State.Open) {
+      return conn.send(payload, binary);
+    }
+    const size = typeof payload === "string" ? Buffer.byteLength(payload, "utf8") : payload.byteLength;
+    if (this.#queuedBytes + size > this.#o.maxQueuedBytes) {
+      return Promise.reject(new SendQueueFullError(this.#queuedBytes, size, this.#o.maxQueuedBytes));
+    }
+    // The core copies (masks) the payload only when the frame is built: keep our own copy of bytes
+    // the caller may reuse meanwhile.
+    const copy = typeof payload === "string" ? payload : payload.slice();
+    return new Promise<void>((resolve, reject) => {
+      this.#sendQueue.push({ data: copy, binary, size, resolve, reject });
+      this.#queuedBytes += size;
+    });
+  }
+
+  /** Sends a ping and resolves with the round trip in ms. Rejects unless open. */
+  ping(): Promise<number> {
+    const conn = this.#conn;
+    if (conn === undefined || !this.#writable || conn.state !== State.Open) {
+      return Promise.reject(new InvalidStateError("cannot ping: the client is not open"));
+    }
+    return conn.ping();
+  }
+
+  /**
+   * Closes the connection (closing handshake, then at most `closeTimeout` for the server to close
+   * TCP) and stops reconnecting. Throws RangeError at once for a code not allowed or a reason over
+   * 123 bytes. Resolves at once on a closed client. Sends still queued are rejected; the iterator
+   * ends after the messages already queued.
+   */
+  close(code: number = CloseCode.Normal, reason = ""): Promise<void> {
+    checkCloseArgs(code, reason);
+    if (this.#closing !== undefined) return this.#closing;
+    if (this.#status === "closed" || this.#status === "idle") {
+      this.#status = "closed";
+      this.#userClosed = true;
+      this.#finish(undefined);
+      return Promise.resolve();
+    }
+    this.#userClosed = true;
+    this.#status = "closing";
+    const conn = this.#conn;
+    this.#stop.abort(new AbortedError(new Error("client closed")));
+    const closed = conn?.opened ? conn.close(code, reason) : Promise.resolve();
+    this.#closing = closed
+      .then(() => this.#loop)
+      .then(() => {
+        this.#closing = undefined;
+      });
+    return this.#closing;
+  }
+
+  /** Destroys the connection at once, without a close handshake, and stops reconnecting. */
+  terminate(): void {
+    if (this.#status === "closed" && this.#conn === undefined) return;
+    this.#userClosed = true;
+    this.#stop.abort(new AbortedError(new Error("client terminated")));
+    this.#conn?.terminate();
+    this.#status = "closed";
+    this.#finish(undefined);
+  }
+
+  /**
+   * Closes the current connection and connects again after `delayMs` (Workerman `reConnect`), even
+   * with `reconnect: false`. On a closed client, starts it again after the delay.
+   */
+  reconnect(delayMs = 0): void {
+    if (!(delayMs >= 0)) throw new RangeError(`reconnect delay must be >= 0, got ${delayMs}`);
+    if (this.#status === "closing") throw new InvalidStateError("the client is closing");
+    if (this.#o.signal?.aborted) throw new InvalidStateError("the client's signal was aborted");
+    if (this.#loop === undefined) {
+      this.#start(delayMs);
+      return;
+    }
+    this.#forcedDelay = delayMs;
+    this.#outage.abort(FORCED);
+    const conn = this.#conn;
+    if (conn?.opened && conn.state === State.Open) void conn.close(CloseCode.Normal, "reconnecting");
+  }
+
+  /** Async iteration over received messages; `break` does not close the client. */
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    this.#iterators++;
+    let active = true;
+    const stop = () => {
+      if (active) {
+        active = false;
+        this.#iterators--;
+      }
+    };
+    const iterator: AsyncIterator<Message, undefined> & AsyncIterable<Message> = {
+      next: async () => {
+        if (!active) return { done: true, value: undefined };
+        try {
+          const result = await this.#queue.next();
+          if (result.done) stop();
+          return result;
+        } catch (err) {
+          stop();
+          throw err;
+        }
+      },
+      return: async () => {
+        stop();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** `await using client = await connect(url)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  #newQueue(): MessageQueue<Message> {
+    return new MessageQueue<Message>({
+      highWaterMark: this.#o.highWaterMark,
+      lowWaterMark: this.#o.lowWaterMark,
+      sizeOf: messageSize,
+      onPause: () => this.#conn?.pause(),
+      onResume: () => this.#conn?.resume(),
+    });
+  }
+
+  #start(delayMs: number): void {
+    if (this.#loop !== undefined) return;
+    if (this.#status === "closed") {
+      // A restart: fresh controllers and queue; the old iterators have ended.
+      this.#stop = new AbortController();
+      this.#userClosed = false;
+      if (this.#queue.ended) this.#queue = this.#newQueue();
+      this.#nextOpen = deferred();
+    }
+    this.#status = "connecting";
+    this.#loop = this.#run(delayMs).catch(rethrowAsync);
+  }
+
+  /** Emits without letting a listener's exception into the protocol path. */
+  #emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+    try {
+      (this.emit as (e: K, ...a: Parameters<ClientEvents[K]>) => boolean)(event, ...args);
+    } catch (err) {
+      // A listener threw: report it as an "error" if someone listens, else surface it as Node would
+      // for a throwing listener (an uncaught exception), but after our state is consistent.
+      if (event !== "error" && this.listenerCount("error") > 0) this.#emit("error", err as Error);
+      else rethrowAsync(err);
+    }
+  }
+
+  /** The connect / wait / reconnect loop: one iteration per outage. */
+  async #run(initialDelay: number): Promise<void> {
+    const o = this.#o;
+    let pendingDelay = initialDelay;
+    let shortLived = 0;
+    for (;;) {
+      let conn: Connection;
+      try {
+        if (pendingDelay > 0) await this.#sleep(pendingDelay);
+        pendingDelay = 0;
+        this.#status = "connecting";
+        conn = await this.#connectOutage();
+      } catch (err) {
+        if (this.#forcedDelay !== undefined && !this.#userClosed) {
+          pendingDelay = this.#takeForced();
+          continue;
+        }
+        this.#finish(this.#userClosed ? undefined : err);
+        return;
+      }
+      const openedAt = Date.now();
+      const ended = { info: await conn.closed, error: conn.error };
+      this.#latency = conn.latency;
+      if (this.#userClosed) {
+        this.#finish(undefined);
+        return;
+      }
+      if (this.#forcedDelay !== undefined) {
+        pendingDelay = this.#takeForced();
+        shortLived = 0;
+        continue;
+      }
+      const reason = ended.error ?? new ConnectionClosedError(ended.info);
+      if (o.reconnect === false || !(o.shouldReconnect ?? isRetryable)(reason)) {
+        // A clean close with a "normal" code (1000, 1001, or none) ends the iterator cleanly; any
+        // other end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
+        const normal =
+          ended.error === undefined && ended.info.wasClean && NORMAL_CLOSE_CODES.has(ended.info.code);
+        this.#finish(normal ? undefined : reason);
+        return;
+      }
+      shortLived = Date.now() - openedAt >= STABLE_CONNECTION_MS ? 0 : shortLived + 1;
+      pendingDelay = shortLived === 0 ? 0 : computeDelay(shortLived, o.reconnect);
+      this.#status = "connecting";
+      this.#emit("reconnecting", { attempt: 1, delay: pendingDelay, error: reason });
+    }
+  }
+
+  #takeForced(): number {
+    const delay = this.#forcedDelay ?? 0;
+    this.#forcedDelay = undefined;
+    this.#outage = new AbortController();
+    return delay;
+  }
+
+  /** Sleeps, abortably by close() and reconnect(). */
+  #sleep(ms: number): Promise<void> {
+    const signal = AbortSignal.any([this.#stop.signal, this.#outage.signal]);
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Connects with retries per the policy; resolves with an open connection whose onOpen ran. */
+  #connectOutage(): Promise<Connection> {
+    const o = this.#o;
+    const signal = AbortSignal.any([this.#stop.signal, this.#outage.signal]);
+    const attempt = () => this.#attempt(signal);
+    if (o.reconnect === false) return attempt();
+    return runWithReconnect(attempt, {
+      ...o.reconnect,
+      signal,
+      shouldReconnect: o.shouldReconnect ?? isRetryable,
+      onRetry: (info: RetryInfo) =>
+        this.#emit("reconnecting", { attempt: info.attempt + 1, delay: info.delay, error: info.error }),
+    });
+  }
+
+  /** One attempt: connect, handshake, onOpen, flush the send queue. Errors are emitted and thrown. */
+  async #attempt(signal: AbortSignal): Promise<Connection> {
+    signal.throwIfAborted();
+    let errorEmitted = false;
+    const conn: Connection = new Connection(
+      this.#o,
+      this.#handlers(
+        () => conn,
+        () => (errorEmitted = true),
+      ),
+    );
+    this.#conn = conn;
+    try {
+      const response = await conn.open(signal);
+      this.#response = response;
+      // If the server closes right after the handshake, the connection still counts as opened: the
+      // messages it sent are delivered and the loop applies the policy to how it ended.
+      await this.#o.onOpen?.(this, response);
+    } catch (err) {
+      if (conn.state === State.Open) {
+        // onOpen threw: fail this connection (1011) and let the policy decide on the error.
+        void conn.close(CloseCode.InternalError, "");
+      }
+      await conn.closed;
+      if (this.#conn === conn) {
+        this.#conn = undefined;
+        this.#writable = false;
+      }
+      if (!signal.aborted && !errorEmitted) this.#emit("error", err as Error);
+      throw err;
+    }
+    this.#ready = true;
+    this.#flushSendQueue(conn);
+    this.#nextOpen.resolve(this.#response as UpgradeResponse);
+    this.#nextOpen = deferred();
+    return conn;
+  }
+
+  #handlers(getConn: () => Connection, markError: () => void): ConnectionHandlers {
+    return {
+      onConnect: () => this.#emit("connect"),
+      onOpen: (response) => {
+        this.#writable = true;
+        this.#status = "open";
+        this.#emit("open", response);
+      },
+      onMessage: (data) => {
+        const hasListeners = this.listenerCount("message") > 0;
+        if (!hasListeners || this.#iterators > 0) this.#queue.push(data);
+        if (hasListeners) this.#emit("message", data);
+      },
+      onPing: (data) => this.#emit("ping", data),
+      onPong: (data) => this.#emit("pong", data),
+      onError: (error) => {
+        markError();
+        this.#errorReported.add(error);
+        this.#emit("error", error);
+      },
+      onClose: (info, error) => {
+        if (this.#conn === getConn()) {
+          this.#writable = false;
+          this.#ready = false;
+        }
+        const abnormal = !info.wasClean && !info.initiatedByUser;
+        this.#emit("close", info);
+        if (abnormal && error === undefined) this.#emit("error", new ConnectionClosedError(info));
+        else if (abnormal && error !== undefined && !this.#errorReported.has(error)) {
+          this.#emit("error", error);
+        }
+      },
+    };
+  }
+
+  /** Errors already emitted by onError, so onClose does not emit them twice. */
+  readonly #errorReported = new WeakSet<Error>();
+
+  /** Writes the queued sends, in order, on a connection whose onOpen already ran. */
+  #flushSendQueue(conn: Connection): void {
+    while (this.#sendQueue.length > 0 && conn.state === State.Open) {
+      const item = this.#sendQueue.shift() as QueuedSend;
+      this.#queuedBytes -= item.size;
+      conn.send(item.data, item.binary).then(item.resolve, item.reject);
+    }
+  }
+
+  /** The client is done (closed by the user, or gave up): settle everything that waits. */
+  #finish(error: unknown): void {
+    this.#status = "closed";
+    this.#writable = false;
+    this.#ready = false;
+    this.#loop = undefined;
+    const reason = error ?? new InvalidStateError("the client was closed before the message was sent");
+    for (const item of this.#sendQueue.splice(0)) item.reject(reason);
+    this.#queuedBytes = 0;
+    if (error === undefined) this.#queue.end();
+    else this.#queue.fail(error);
+    this.#nextOpen.reject(error ?? new AbortedError(new Error("client closed")));
+    this.#nextOpen = deferred();
+  }
+
+  /** The options' signal fired: stop connecting and close. */
+  #abort(reason: unknown): void {
+    const error = new AbortedError(reason);
+    this.#nextOpen.reject(error);
+    if (this.#status === "idle" || this.#status === "closed") {
+      this.#userClosed = true;
+      this.#status = "closed";
+      this.#finish(undefined);
+      return;
+    }
+    void this.close().catch(() => {});
+  }
+}
+
+/** Creates a client and connects it: `await using ws = await connect(url)`. Rejects (and cleans up) if connecting fails. */
+export async function connect(url: string | URL, options?: WebSocketClientOptions): Promise<WebSocketClient> {
+  const client = new WebSocketClient(url, options);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.terminate();
+    throw err;
+  }
+  return client;
+}

@@ -1,0 +1,112 @@
+import { type ErrorCode, WebSocketError } from "@tideway/core";
+
+/**
+ * Stable codes of the errors the Node client adds to the core's {@link ErrorCode}s. Like the core's,
+ * they never change between versions: switch on `err.code`, not on messages.
+ */
+export const ClientErrorCodes = {
+  /** DNS failure, connection refused or reset, TLS failure: `cause` holds the system error. */
+  Connect: "WS_ERR_CONNECT",
+  /** The TCP connect, TLS and HTTP upgrade did not finish within `handshakeTimeout`. */
+  HandshakeTimeout: "WS_ERR_HANDSHAKE_TIMEOUT",
+  /** The connection ended (close frame or lost transport) before the operation completed. */
+  ConnectionClosed: "WS_ERR_CONNECTION_CLOSED",
+  /** The peer did not answer a ping within the heartbeat timeout. */
+  HeartbeatTimeout: "WS_ERR_HEARTBEAT_TIMEOUT",
+  /** `send()` while disconnected would queue more than `maxQueuedBytes`. */
+  SendQueueFull: "WS_ERR_SEND_QUEUE_FULL",
+  /** The `signal` passed in the options aborted the client. */
+  Aborted: "WS_ERR_ABORTED",
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
+
+/**
+ * Base of the client's own errors. The core types `code` as its own {@link ErrorCode} union; the
+ * client's codes are not in it (yet), hence the one cast here.
+ */
+export class ClientError extends WebSocketError {
+  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code as unknown as ErrorCode, message, options);
+  }
+}
+
+/** The transport could not be established. `cause` is the Node error (`ECONNREFUSED`, `ENOTFOUND`, TLS...). */
+export class ConnectError extends ClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClientErrorCodes.Connect, message, options);
+  }
+}
+
+/** The whole opening handshake (TCP, TLS, HTTP upgrade) took longer than `handshakeTimeout`. */
+export class HandshakeTimeoutError extends ClientError {
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super(ClientErrorCodes.HandshakeTimeout, `Opening handshake timed out after ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+/** How a connection ended: the close frames exchanged, if any (RFC 6455 section 7.1.5-7.1.6). */
+export interface CloseInfo {
+  /** The code received from the server; 1005 if its frame had no code, 1006 if none arrived. */
+  readonly code: number;
+  readonly reason: string;
+  /** True when both close frames were exchanged and the transport closed without error. */
+  readonly wasClean: boolean;
+  /** True when this side started the close (close(), reconnect(), a heartbeat or protocol failure). */
+  readonly initiatedByUser: boolean;
+  readonly sent: Readonly<{ code: number; reason: string }> | undefined;
+  readonly received: Readonly<{ code: number; reason: string }> | undefined;
+}
+
+/**
+ * The connection ended before an operation (a send, a ping, an iteration) could complete, or ended
+ * abnormally. Carries the close codes, like websockets' `ConnectionClosedError`.
+ */
+export class ConnectionClosedError extends ClientError {
+  readonly closeCode: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  readonly sent: CloseInfo["sent"];
+  readonly received: CloseInfo["received"];
+  constructor(info: CloseInfo, options?: { cause?: unknown; message?: string }) {
+    super(
+      ClientErrorCodes.ConnectionClosed,
+      options?.message ?? `Connection closed: ${info.code}${info.reason ? ` ${info.reason}` : ""}`,
+      options,
+    );
+    this.closeCode = info.code;
+    this.reason = info.reason;
+    this.wasClean = info.wasClean;
+    this.sent = info.sent;
+    this.received = info.received;
+  }
+}
+
+/** The server did not answer a ping in time; the client fails the connection with 1011 and reconnects. */
+export class HeartbeatTimeoutError extends ClientError {
+  /** RFC 6455 has no code for it; 1011 as websockets' keepalive. */
+  readonly closeCode = 1011;
+  readonly elapsed: number;
+  constructor(elapsed: number) {
+    super(ClientErrorCodes.HeartbeatTimeout, `No pong received for ${elapsed} ms`);
+    this.elapsed = elapsed;
+  }
+}
+
+/** A `send()` made while disconnected did not fit in `maxQueuedBytes`. Nothing was queued. */
+export class SendQueueFullError extends ClientError {
+  constructor(queued: number, size: number, limit: number) {
+    super(
+      ClientErrorCodes.SendQueueFull,
+      `Send queue full: ${queued} bytes queued + ${size} > maxQueuedBytes (${limit})`,
+    );
+  }
+}
+
+/** The options' `signal` aborted connecting; `cause` is `signal.reason`. */
+export class AbortedError extends ClientError {
+  constructor(reason: unknown) {
+    super(ClientErrorCodes.Aborted, "The operation was aborted", { cause: reason });
+  }
+}

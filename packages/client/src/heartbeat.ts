@@ -1,0 +1,312 @@
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+
+export interface HeartbeatOptions {
+  /**
+   * Milliseconds between two heartbeat pings. `0` or `Infinity` sends none (explicit `ping()` calls
+   * still work and still arm the dead-peer deadline).
+   */
+  interval: number;
+  /**
+   * Milliseconds to wait, after a ping, for a pong or any other sign of life before declaring the peer
+   * dead. `0` or `Infinity` never declares it dead.
+   */
+  timeout: number;
+}
+
+/**
+ * At most this many `ping()` calls may wait for their pong at once; the next one is rejected with a
+ * `RangeError` and sends nothing. Rejecting the newest (rather than dropping the oldest) tells the
+ * caller who floods, at once, and never fails a promise someone else is awaiting; and a ping that is
+ * refused is never written, so a ping flood cannot grow the write queue (STYLE.md item 13).
+ * Heartbeat pings come on top: at most one is outstanding.
+ */
+export const MAX_OUTSTANDING_USER_PINGS = 16;
+
+/** Length of a ping payload: a 4-byte per-instance nonce, then a 4-byte sequence number. */
+const PAYLOAD_LENGTH = 8;
+
+interface Outstanding {
+  readonly seq: number;
+  readonly sentAt: number;
+  /** Present for `ping()` calls; absent for heartbeat pings. */
+  readonly settle?: { resolve(rtt: number): void; reject(err: Error): void };
+}
+
+type State = "idle" | "running" | "dead" | "stopped";
+
+/**
+ * Keepalive: pings the peer every `interval`, measures the round trip, and calls `onDead` once when
+ * nothing proves the peer alive within `timeout` after a ping.
+ *
+ * Pure policy and timers: it never touches a socket. The connection calls `sendPing` to write the
+ * frame, and feeds back `onPong(payload)` for every pong, `onActivity()` for every chunk read, and
+ * `pause()`/`resume()` when it stops/starts reading for backpressure. `sendPing` must not throw from a
+ * heartbeat tick (the connection should `stop()` the heartbeat before its protocol refuses writes);
+ * an exception there propagates out of the timer.
+ *
+ * Each ping's payload identifies it (a per-instance nonce and a sequence number), so a pong is matched
+ * to its ping and the latency is measured from that ping. "If an endpoint receives a Ping frame and
+ * has not yet sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY elect to send
+ * a Pong frame for only the most recently processed Ping frame" (RFC 6455 section 5.5.3), so a pong
+ * acknowledges its ping AND every earlier one.
+ */
+export class Heartbeat {
+  readonly #clock: Clock;
+  readonly #interval: number;
+  readonly #timeout: number;
+  readonly #sendPing: (payload: Uint8Array) => void;
+  readonly #onDead: (elapsedMs: number) => void;
+  /** Tells our pongs from unsolicited ones that happen to carry an 8-byte payload. */
+  readonly #nonce = Math.floor(Math.random() * 2 ** 32) >>> 0;
+  #nextSeq = 0;
+  /** Pings waiting for a pong, in the order they were sent (so "earlier" is "lower index"). */
+  readonly #outstanding: Outstanding[] = [];
+  #userPings = 0;
+  #state: State = "idle";
+  #stopReason: Error | undefined;
+  #paused = false;
+  /** A ping was sent and nothing has proved the peer alive since. */
+  #awaiting = false;
+  #deadlineStart = 0;
+  #deadlineTimer: TimerHandle | undefined;
+  #tickTimer: TimerHandle | undefined;
+  #latency: number | undefined;
+
+  constructor(
+    o: HeartbeatOptions & {
+      clock?: Clock;
+      sendPing: (payload: Uint8Array) => void;
+      onDead: (elapsedMs: number) => void;
+    },
+  ) {
+    if (!(o.interval >= 0)) throw new RangeError(`Heartbeat interval must be >= 0, got ${o.interval}`);
+    if (!(o.timeout >= 0)) throw new RangeError(`Heartbeat timeout must be >= 0, got ${o.timeout}`);
+    this.#clock = o.clock ?? systemClock;
+    this.#interval = o.interval;
+    this.#timeout = o.timeout;
+    this.#sendPing = o.sendPing;
+    this.#onDead = o.onDead;
+  }
+
+  /** The round trip of the last pong that matched a ping, in ms; undefined until one arrives. */
+  get latency(): number | undefined {
+    return this.#latency;
+  }
+
+  /** Pings (heartbeat and `ping()`) waiting for a pong. Bounded by 1 + {@link MAX_OUTSTANDING_USER_PINGS}. */
+  get outstandingPings(): number {
+    return this.#outstanding.length;
+  }
+
+  /**
+   * Starts the periodic pings; the first goes out after one `interval` (the handshake that just
+   * completed proved the peer alive). Calling it again while running does nothing. A stopped or dead
+   * heartbeat cannot restart: create one per connection.
+   */
+  start(): void {
+    if (this.#state === "running") return;
+    if (this.#state !== "idle") throw new Error(`Heartbeat cannot restart once ${this.#state}`);
+    this.#state = "running";
+    if (!this.#paused) this.#scheduleTick();
+  }
+
+  /**
+   * Clears every timer and rejects every pending `ping()` with `reason` (the connection passes its
+   * typed close error), or a plain Error. Idempotent: later calls do nothing.
+   */
+  stop(reason?: Error): void {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    this.#stopReason = reason ?? new Error("Heartbeat stopped");
+    this.#clearDeadline();
+    this.#clearTick();
+    const pending = this.#outstanding.splice(0);
+    this.#userPings = 0;
+    for (const p of pending) p.settle?.reject(this.#stopReason);
+  }
+
+  /**
+   * Feeds a pong. A pong whose payload is not one of our outstanding pings is ignored ("A Pong frame
+   * MAY be sent unsolicited. [...] A response to an unsolicited Pong frame is not expected", RFC 6455
+   * section 5.5.3): it neither acknowledges a ping nor updates the latency. A matching pong
+   * acknowledges its ping and all earlier ones, resolves their `ping()` promises with its round trip,
+   * and proves the peer alive.
+   */
+  onPong(payload: Uint8Array): void {
+    if (this.#state !== "running") return;
+    const seq = this.#parse(payload);
+    if (seq === undefined) return;
+    const index = this.#outstanding.findIndex((p) => p.seq === seq);
+    if (index < 0) return;
+    const matched = this.#outstanding[index]!;
+    const rtt = this.#clock.now() - matched.sentAt;
+    this.#latency = rtt;
+    // Earlier pings are resolved with the round trip of the one that matched: their own pongs were
+    // folded into this one, and the time since THEY were sent would overstate the network latency.
+    const acked = this.#outstanding.splice(0, index + 1);
+    for (const p of acked) {
+      if (p.settle) {
+        this.#userPings--;
+        p.settle.resolve(rtt);
+      }
+    }
+    this.#proofOfLife();
+  }
+
+  /**
+   * Call for every chunk read from the socket. Any data received proves the peer alive, like a pong:
+   * a peer busy sending a large message may have its pong queued behind a data frame that takes longer
+   * than `timeout` to arrive on a slow link, and declaring it dead while its bytes are streaming in
+   * would break a healthy connection. Only silence after a ping is death. Cheap when nothing waits.
+   */
+  onActivity(): void {
+    if (this.#awaiting) this.#proofOfLife();
+  }
+
+  /**
+   * The connection stopped reading the socket (backpressure): pongs can no longer be seen, so the
+   * dead-peer deadline and the periodic pings are suspended. A healthy but slow consumer is never
+   * declared dead.
+   */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#clearDeadline();
+    this.#clearTick();
+  }
+
+  /**
+   * Reading resumed: if a ping is still unanswered, its deadline restarts fresh (a full `timeout` from
+   * now: the pong may be sitting unread in the socket buffer), and the periodic pings resume.
+   */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#state !== "running") return;
+    if (this.#awaiting) this.#armDeadline();
+    this.#scheduleTick();
+  }
+
+  /**
+   * Sends a ping now and resolves with the round trip in ms when its pong (or the pong of a later
+   * ping, which acknowledges it) arrives. Rejects at once if the heartbeat is not running (not started,
+   * stopped: with the stop reason, or the peer was declared dead), with a RangeError if
+   * {@link MAX_OUTSTANDING_USER_PINGS} pings are already waiting, or with what `sendPing` threw.
+   * Later rejects with the stop reason if `stop()` is called first. Works while paused: the pong is
+   * read after `resume()`.
+   */
+  ping(): Promise<number> {
+    if (this.#state !== "running") {
+      return Promise.reject(
+        this.#state === "stopped" && this.#stopReason
+          ? this.#stopReason
+          : new Error(`Cannot ping: heartbeat is ${this.#state}`),
+      );
+    }
+    if (this.#userPings >= MAX_OUTSTANDING_USER_PINGS) {
+      return Promise.reject(
+        new RangeError(`Too many pings waiting for a pong (${MAX_OUTSTANDING_USER_PINGS})`),
+      );
+    }
+    return new Promise<number>((resolve, reject) => {
+      const entry: Outstanding = this.#newEntry({ resolve, reject });
+      this.#userPings++;
+      this.#outstanding.push(entry);
+      try {
+        this.#sendPing(this.#payload(entry.seq));
+      } catch (err) {
+        this.#outstanding.splice(this.#outstanding.indexOf(entry), 1);
+        this.#userPings--;
+        reject(err);
+        return;
+      }
+      this.#afterSend();
+    });
+  }
+
+  #newEntry(settle?: Outstanding["settle"]): Outstanding {
+    const seq = this.#nextSeq;
+    this.#nextSeq = (this.#nextSeq + 1) >>> 0;
+    return settle ? { seq, sentAt: this.#clock.now(), settle } : { seq, sentAt: this.#clock.now() };
+  }
+
+  #tick = (): void => {
+    this.#tickTimer = undefined;
+    if (this.#state !== "running" || this.#paused) return;
+    // One heartbeat ping in flight is enough: while it (or a user ping) is unanswered and nothing
+    // else was heard, another ping tells nothing more, and the deadline already runs.
+    if (!this.#awaiting) this.#sendHeartbeatPing();
+    this.#scheduleTick();
+  };
+
+  #sendHeartbeatPing(): void {
+    // A previous heartbeat ping still here was superseded by other proof of life; drop it so at most
+    // one heartbeat ping is ever outstanding (its late pong is then ignored as unknown, or the new
+    // ping's pong acknowledges it anyway).
+    const previous = this.#outstanding.findIndex((p) => p.settle === undefined);
+    if (previous >= 0) this.#outstanding.splice(previous, 1);
+    const entry = this.#newEntry();
+    this.#outstanding.push(entry);
+    this.#sendPing(this.#payload(entry.seq));
+    this.#afterSend();
+  }
+
+  #afterSend(): void {
+    // The earliest unanswered ping governs the deadline: a later ping does not push it back.
+    if (this.#awaiting) return;
+    this.#awaiting = true;
+    if (!this.#paused) this.#armDeadline();
+  }
+
+  #armDeadline(): void {
+    this.#clearDeadline();
+    if (this.#timeout === 0 || !Number.isFinite(this.#timeout)) return;
+    this.#deadlineStart = this.#clock.now();
+    this.#deadlineTimer = this.#clock.setTimeout(this.#expire, this.#timeout);
+  }
+
+  #expire = (): void => {
+    this.#deadlineTimer = undefined;
+    if (this.#state !== "running" || this.#paused) return;
+    this.#state = "dead";
+    this.#clearTick();
+    this.#onDead(this.#clock.now() - this.#deadlineStart);
+  };
+
+  #proofOfLife(): void {
+    this.#awaiting = false;
+    this.#clearDeadline();
+  }
+
+  #scheduleTick(): void {
+    this.#clearTick();
+    if (this.#interval === 0 || !Number.isFinite(this.#interval)) return;
+    this.#tickTimer = this.#clock.setTimeout(this.#tick, this.#interval);
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadlineTimer !== undefined) this.#clock.clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+  }
+
+  #clearTick(): void {
+    if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
+    this.#tickTimer = undefined;
+  }
+
+  #payload(seq: number): Uint8Array {
+    const bytes = new Uint8Array(PAYLOAD_LENGTH);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, this.#nonce);
+    view.setUint32(4, seq);
+    return bytes;
+  }
+
+  /** The sequence number a pong payload carries, or undefined if it is not one of ours. */
+  #parse(payload: Uint8Array): number | undefined {
+    if (payload.byteLength !== PAYLOAD_LENGTH) return undefined;
+    const view = new DataView(payload.buffer, payload.byteOffset, PAYLOAD_LENGTH);
+    if (view.getUint32(0) !== this.#nonce) return undefined;
+    return view.getUint32(4);
+  }
+}

@@ -1,0 +1,34 @@
+export {
+  type ClientEvents,
+  connect,
+  ReadyState,
+  type ReconnectingInfo,
+  type SendData,
+  type SendOptions,
+  STABLE_CONNECTION_MS,
+  WebSocketClient,
+} from "./client.js";
+export type { Message } from "./connection.js";
+export {
+  AbortedError,
+  ClientError,
+  type ClientErrorCode,
+  ClientErrorCodes,
+  type CloseInfo,
+  ConnectError,
+  ConnectionClosedError,
+  HandshakeTimeoutError,
+  HeartbeatTimeoutError,
+  SendQueueFullError,
+} from "./errors.js";
+export type { HeartbeatOptions } from "./heartbeat.js";
+export {
+  type BinaryType,
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_HEARTBEAT,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_QUEUED_BYTES,
+  type WebSocketClientOptions,
+} from "./options.js";
+export { DEFAULT_RECONNECT, isRetryable, type ReconnectOptions } from "./reconnect.js";

@@ -1,0 +1,194 @@
+import { DEFAULT_MAX_PAYLOAD, type UpgradeResponse } from "@tideway/core";
+import type { WebSocketClient } from "./client.js";
+import type { HeartbeatOptions } from "./heartbeat.js";
+import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
+import type { TlsOptions } from "./transport.js";
+
+/** How binary messages are handed to the user. */
+export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
+
+export interface WebSocketClientOptions {
+  /** Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are rejected. */
+  headers?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
+  /** Subprotocols offered, in order of preference. */
+  protocols?: string | readonly string[];
+  /** `Origin` header, if any. */
+  origin?: string;
+  /** Keepalive pings; `false` disables them. Default {@link DEFAULT_HEARTBEAT}. */
+  heartbeat?: Partial<HeartbeatOptions> | false;
+  /** Automatic reconnection; `false` disables it. Default: `DEFAULT_RECONNECT` of reconnect.ts. */
+  reconnect?: Partial<ReconnectOptions> | false;
+  /**
+   * Decides whether a failure (an error, or a {@link CloseInfo}-like close event) is worth a
+   * reconnect. Default: `isRetryable` of reconnect.ts (no retry on 400/401/403/404, ...).
+   */
+  shouldReconnect?: (reason: unknown) => boolean;
+  /**
+   * Runs after every successful handshake, before the sends queued while disconnected are flushed:
+   * what it sends goes first (subscribe, authenticate...). If it throws, the connection is failed
+   * with 1011 and the error goes through the reconnect policy.
+   */
+  onOpen?: (client: WebSocketClient, response: UpgradeResponse) => void | Promise<void>;
+  /** Type of binary messages. Default "uint8array". */
+  binaryType?: BinaryType;
+  /** Bound on the WHOLE opening handshake: DNS, TCP, TLS and the HTTP upgrade. Default 10 s. */
+  handshakeTimeout?: number;
+  /** After a close frame, how long to wait for the server to close TCP before destroying. Default 5 s. */
+  closeTimeout?: number;
+  /** Largest message accepted, in bytes. Default 100 MiB (the core's DEFAULT_MAX_PAYLOAD). */
+  maxPayload?: number;
+  /** Bytes `send()` may queue while disconnected before it rejects. Default 4 MiB. */
+  maxQueuedBytes?: number;
+  /**
+   * Received messages waiting for the iterator, in BYTES (binary byteLength; text: string length):
+   * past highWaterMark the socket stops reading; it resumes at or under lowWaterMark.
+   * Default 1 MiB / highWaterMark / 4.
+   */
+  highWaterMark?: number;
+  lowWaterMark?: number;
+  /** Options for `tls.connect` (ca, cert, key, rejectUnauthorized...). `servername` defaults to the URL host unless it is an IP. */
+  tls?: TlsOptions;
+  /** Aborts connecting and closes the client. */
+  signal?: AbortSignal;
+  /** Limit on the HTTP response head. Default: the core's 16 KiB. */
+  maxHeadSize?: number;
+}
+
+/**
+ * Heartbeat defaults: a ping every 30 s when idle is below the usual 60 s idle timeouts of proxies and
+ * load balancers (nginx `proxy_read_timeout`, AWS ALB); 10 s to answer tolerates a busy server while
+ * still noticing a dead peer within 40 s.
+ */
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = Object.freeze({ interval: 30_000, timeout: 10_000 });
+/** 10 s: a connect + TLS + upgrade that takes longer is better retried elsewhere. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/** 5 s: a server that answered our close frame closes TCP in milliseconds; past that it is gone. */
+export const DEFAULT_CLOSE_TIMEOUT = 5_000;
+/** 4 MiB of sends while disconnected: enough for a burst, bounded so an outage cannot exhaust memory. */
+export const DEFAULT_MAX_QUEUED_BYTES = 4 * 2 ** 20;
+/** 1 MiB of received messages waiting for the iterator before the socket is paused. */
+export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
+
+/** Options after validation and defaults. */
+export interface ResolvedOptions {
+  readonly url: URL;
+  readonly headers: WebSocketClientOptions["headers"];
+  readonly protocols: readonly string[];
+  readonly origin: string | undefined;
+  readonly heartbeat: HeartbeatOptions | false;
+  readonly reconnect: ReconnectOptions | false;
+  readonly shouldReconnect: ((reason: unknown) => boolean) | undefined;
+  readonly onOpen: WebSocketClientOptions["onOpen"];
+  readonly binaryType: BinaryType;
+  readonly handshakeTimeout: number;
+  readonly closeTimeout: number;
+  readonly maxPayload: number;
+  readonly maxQueuedBytes: number;
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
+  readonly tls: TlsOptions | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly maxHeadSize: number | undefined;
+}
+
+const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
+
+/** Parses a ws:, wss:, http: or https: URL (http(s) mapped to ws(s)). Throws TypeError. */
+export function parseUrl(input: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch (cause) {
+    throw new TypeError(`Invalid URL: ${String(input)}`, { cause });
+  }
+  const scheme = SCHEMES[url.protocol];
+  if (scheme === undefined) {
+    throw new TypeError(`Unsupported URL scheme "${url.protocol}": expected ws:, wss:, http: or https:`);
+  }
+  // RFC 6455 section 3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
+  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${url.href}`);
+  if (scheme !== url.protocol) url = new URL(scheme + url.href.slice(url.protocol.length));
+  return url;
+}
+
+function number(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || Number.isNaN(value) || value < min) {
+    throw new TypeError(`Option ${name} must be a number >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function finite(name: string, value: number | undefined, fallback: number, min = 0): number {
+  const n = number(name, value, fallback, min);
+  if (!Number.isFinite(n)) throw new TypeError(`Option ${name} must be finite, got ${n}`);
+  return n;
+}
+
+/** Validates options and applies defaults. Every problem is a TypeError, thrown at once. */
+export function resolveOptions(input: string | URL, o: WebSocketClientOptions = {}): ResolvedOptions {
+  if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
+  const url = parseUrl(input);
+  const protocols =
+    o.protocols === undefined ? [] : typeof o.protocols === "string" ? [o.protocols] : [...o.protocols];
+  const binaryType = o.binaryType ?? "uint8array";
+  if (binaryType !== "uint8array" && binaryType !== "arraybuffer" && binaryType !== "buffer") {
+    throw new TypeError(
+      `Option binaryType must be "uint8array", "arraybuffer" or "buffer", got ${String(binaryType)}`,
+    );
+  }
+  let heartbeat: HeartbeatOptions | false = false;
+  if (o.heartbeat !== false) {
+    heartbeat = {
+      interval: finite("heartbeat.interval", o.heartbeat?.interval, DEFAULT_HEARTBEAT.interval, 1),
+      timeout: finite("heartbeat.timeout", o.heartbeat?.timeout, DEFAULT_HEARTBEAT.timeout, 1),
+    };
+  }
+  let reconnect: ReconnectOptions | false = false;
+  if (o.reconnect !== false) {
+    const r = o.reconnect ?? {};
+    reconnect = {
+      retries: number("reconnect.retries", r.retries, DEFAULT_RECONNECT.retries),
+      minTimeout: finite("reconnect.minTimeout", r.minTimeout, DEFAULT_RECONNECT.minTimeout),
+      maxTimeout: number("reconnect.maxTimeout", r.maxTimeout, DEFAULT_RECONNECT.maxTimeout),
+      factor: finite("reconnect.factor", r.factor, DEFAULT_RECONNECT.factor, 1),
+      randomize: r.randomize ?? DEFAULT_RECONNECT.randomize,
+    };
+    if (reconnect.maxTimeout < reconnect.minTimeout) {
+      throw new TypeError("Option reconnect.maxTimeout must be >= reconnect.minTimeout");
+    }
+  }
+  for (const [name, fn] of [
+    ["shouldReconnect", o.shouldReconnect],
+    ["onOpen", o.onOpen],
+  ] as const) {
+    if (fn !== undefined && typeof fn !== "function")
+      throw new TypeError(`Option ${name} must be a function`);
+  }
+  const highWaterMark = finite("highWaterMark", o.highWaterMark, DEFAULT_HIGH_WATER_MARK, 1);
+  const lowWaterMark = finite("lowWaterMark", o.lowWaterMark, Math.floor(highWaterMark / 4));
+  if (lowWaterMark > highWaterMark) throw new TypeError("Option lowWaterMark must be <= highWaterMark");
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError("Option signal must be an AbortSignal");
+  }
+  return {
+    url,
+    headers: o.headers,
+    protocols,
+    origin: o.origin,
+    heartbeat,
+    reconnect,
+    shouldReconnect: o.shouldReconnect,
+    onOpen: o.onOpen,
+    binaryType,
+    handshakeTimeout: finite("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1),
+    closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
+    maxPayload: finite("maxPayload", o.maxPayload, DEFAULT_MAX_PAYLOAD, 1),
+    maxQueuedBytes: number("maxQueuedBytes", o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
+    highWaterMark,
+    lowWaterMark,
+    tls: o.tls,
+    signal: o.signal,
+    maxHeadSize: o.maxHeadSize === undefined ? undefined : finite("maxHeadSize", o.maxHeadSize, 0, 1),
+  };
+}

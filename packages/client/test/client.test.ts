@@ -1,0 +1,766 @@
+import { Buffer } from "node:buffer";
+import type net from "node:net";
+import { UnexpectedResponseError } from "@tideway/core";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  AbortedError,
+  type ClientEvents,
+  ConnectError,
+  ConnectionClosedError,
+  connect,
+  HandshakeTimeoutError,
+  HeartbeatTimeoutError,
+  ReadyState,
+  SendQueueFullError,
+  WebSocketClient,
+} from "../src/index.js";
+import {
+  makeCert,
+  onUpgradeRequest,
+  type RawServer,
+  serverFrame,
+  sleep,
+  startRawServer,
+  startWsServer,
+  startWssServer,
+  switchingProtocols,
+  type WsTestServer,
+  waitFor,
+} from "./helpers/servers.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function wsServer(o: Parameters<typeof startWsServer>[0] = {}): Promise<WsTestServer> {
+  const s = await startWsServer(o);
+  cleanups.push(() => s.close());
+  return s;
+}
+async function rawServer(fn: (socket: net.Socket, index: number) => void): Promise<RawServer> {
+  let n = 0;
+  const s = await startRawServer((socket) => fn(socket, n++));
+  cleanups.push(() => s.close());
+  return s;
+}
+/** A client that is terminated after the test, whatever happens. Tests use small timeouts. */
+function client(url: string, o: ConstructorParameters<typeof WebSocketClient>[1] = {}): WebSocketClient {
+  const c = new WebSocketClient(url, {
+    heartbeat: false,
+    reconnect: { minTimeout: 10, maxTimeout: 50 },
+    ...o,
+  });
+  cleanups.push(() => c.terminate());
+  return c;
+}
+/** The first argument of the client's next `event`. */
+function nextEvent<K extends keyof ClientEvents>(
+  c: WebSocketClient,
+  event: K,
+): Promise<Parameters<ClientEvents[K]>[0]> {
+  return new Promise((resolve) =>
+    c.once(event, ((arg: Parameters<ClientEvents[K]>[0]) => resolve(arg)) as never),
+  );
+}
+/** Collects the next `n` messages of an iterator. */
+async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+describe("connecting", () => {
+  it("emits connect, then open with the response, and resolves connect() with it", async () => {
+    const server = await wsServer({ handleProtocols: () => "v2.feed" });
+    const c = client(server.url, { protocols: ["v2.feed", "v1"] });
+    const order: string[] = [];
+    c.on("connect", () => order.push("connect"));
+    c.on("open", (r) => order.push(`open ${r.status}`));
+    expect(c.readyState).toBe(ReadyState.CONNECTING);
+    const response = await c.connect();
+    expect(order).toEqual(["connect", "open 101"]);
+    expect(response.status).toBe(101);
+    expect(response.protocol).toBe("v2.feed");
+    expect(c.protocol).toBe("v2.feed");
+    expect(c.readyState).toBe(ReadyState.OPEN);
+    expect(await c.connect()).toBe(response); // already open: the same response at once
+  });
+
+  it("sends the user's headers, origin and subprotocols in the upgrade request", async () => {
+    const server = await wsServer();
+    const c = client(server.url, {
+      headers: { Cookie: "sid=abc", "X-Other": "values" },
+      protocols: ["a", "b"],
+      origin: "https://app.example",
+    });
+    await c.connect();
+    const req = server.requests[0];
+    expect(req?.headers.cookie).toBe("sid=abc");
+    expect(req?.headers["x-other"]).toBe("values");
+    expect(req?.headers["sec-websocket-protocol"]).toBe("a, b");
+    expect(req?.headers.origin).toBe("https://app.example");
+  });
+
+  it("connects to an IPv6 literal and maps http:// to ws://", async () => {
+    const server = await wsServer({ host: "::1" });
+    const c = client(`http://[::1]:${server.port}/path?q=1`);
+    expect(c.url).toBe(`ws://[::1]:${server.port}/path?q=1`);
+    await c.connect();
+    expect(server.requests[0]?.url).toBe("/path?q=1");
+    await c.send("v6");
+    expect(await take(c[Symbol.asyncIterator](), 1)).toEqual(["v6"]);
+  });
+
+  it("throws TypeError at once for invalid URLs and options", () => {
+    expect(() => new WebSocketClient("not a url")).toThrow(TypeError);
+    expect(() => new WebSocketClient("ftp://127.0.0.1/")).toThrow(TypeError);
+    expect(() => new WebSocketClient("ws://127.0.0.1/#frag")).toThrow(TypeError);
+    expect(() => new WebSocketClient("ws://127.0.0.1/", { handshakeTimeout: -1 })).toThrow(TypeError);
+    expect(() => new WebSocketClient("ws://127.0.0.1/", { binaryType: "blob" as never })).toThrow(TypeError);
+    expect(() => new WebSocketClient("ws://127.0.0.1/", { headers: { "Sec-WebSocket-Key": "x" } })).toThrow(
+      TypeError,
+    );
+    expect(() => new WebSocketClient("ws://127.0.0.1/", { lowWaterMark: 10, highWaterMark: 5 })).toThrow(
+      TypeError,
+    );
+  });
+
+  it("rejects with ConnectError (cause ECONNREFUSED) when nothing listens", async () => {
+    const server = await rawServer(() => {});
+    const url = server.url;
+    await server.close();
+    const c = client(url, { reconnect: false });
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe("WS_ERR_CONNECT");
+    expect(((err as ConnectError).cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+  });
+
+  it("rejects with ConnectError on a DNS failure", async () => {
+    const c = client("ws://no-such-host.invalid:1234", { reconnect: false, handshakeTimeout: 5000 });
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(((err as ConnectError).cause as NodeJS.ErrnoException).code).toMatch(/ENOTFOUND|EAI_AGAIN/);
+  });
+
+  it("rejects with UnexpectedResponseError carrying status, headers and body on a 404", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, () =>
+        socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nX-Why: gone\r\n\r\nnot here!"),
+      ),
+    );
+    // Default reconnect policy: a 404 is never retried, so connect() rejects at once.
+    const c = new WebSocketClient(server.url, { heartbeat: false });
+    cleanups.push(() => c.terminate());
+    const errors: unknown[] = [];
+    c.on("error", (e) => errors.push(e));
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnexpectedResponseError);
+    const e = err as UnexpectedResponseError;
+    expect(e.code).toBe("WS_ERR_UNEXPECTED_RESPONSE");
+    expect(e.status).toBe(404);
+    expect(e.headers["x-why"]).toBe("gone");
+    expect(Buffer.from(e.body).toString()).toBe("not here!");
+    expect(errors).toEqual([err]);
+    expect(server.sockets.length).toBe(1);
+  });
+
+  it("retries a 500 and then succeeds, reporting reconnecting", async () => {
+    let n = 0;
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        if (n++ === 0) socket.end("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+        else socket.write(switchingProtocols(key) + serverFrame(1, "second").toString("latin1"), "latin1");
+      }),
+    );
+    const c = client(server.url);
+    const retries: { attempt: number; error: unknown }[] = [];
+    c.on("reconnecting", (r) => retries.push(r));
+    await c.connect();
+    expect(retries).toHaveLength(1);
+    expect(retries[0]?.attempt).toBe(2);
+    expect(retries[0]?.error).toMatchObject({ status: 500 });
+    expect(await take(c[Symbol.asyncIterator](), 1)).toEqual(["second"]);
+  });
+
+  it("honours Retry-After on a 503", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, () =>
+        socket.end("HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"),
+      ),
+    );
+    const c = client(server.url);
+    const retry = nextEvent(c, "reconnecting");
+    const connecting = c.connect().catch((e: unknown) => e);
+    expect((await retry).delay).toBeGreaterThanOrEqual(1000);
+    await c.close();
+    expect(await connecting).toBeInstanceOf(AbortedError);
+  });
+
+  it("bounds the whole handshake: a server that never answers times out", async () => {
+    const server = await rawServer((socket) => socket.resume());
+    const c = client(server.url, { reconnect: false, handshakeTimeout: 100 });
+    const start = Date.now();
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HandshakeTimeoutError);
+    expect((err as HandshakeTimeoutError).code).toBe("WS_ERR_HANDSHAKE_TIMEOUT");
+    expect(Date.now() - start).toBeLessThan(1000);
+    await waitFor(() => server.sockets[0]?.destroyed === true, 1000, "server socket closed");
+  });
+
+  it("bounds the whole handshake: a server trickling its 101 byte by byte times out", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        const bytes = Buffer.from(switchingProtocols(key));
+        let i = 0;
+        const timer = setInterval(() => {
+          if (socket.destroyed || i >= bytes.length) clearInterval(timer);
+          else socket.write(bytes.subarray(i, ++i));
+        }, 10);
+      }),
+    );
+    const c = client(server.url, { reconnect: false, handshakeTimeout: 150 });
+    await expect(c.connect()).rejects.toBeInstanceOf(HandshakeTimeoutError);
+  });
+
+  it("keeps the frames that arrive in the same packet as the 101", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) =>
+        socket.write(
+          Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(1, "early"), serverFrame(2, "b")]),
+        ),
+      ),
+    );
+    const c = client(server.url);
+    const order: string[] = [];
+    c.on("open", () => order.push("open"));
+    await c.connect();
+    await sleep(20); // the loop starts late: nothing is lost
+    const got = await take(c[Symbol.asyncIterator](), 2);
+    expect(got[0]).toBe("early");
+    expect(Buffer.from(got[1] as Uint8Array).toString()).toBe("b");
+    expect(order).toEqual(["open"]);
+  });
+
+  it("aborts connecting with the signal and closes the client", async () => {
+    const server = await rawServer(() => {});
+    const ac = new AbortController();
+    const c = client(server.url, { signal: ac.signal, handshakeTimeout: 5000 });
+    const p = c.connect().catch((e: unknown) => e);
+    await waitFor(() => server.sockets.length === 1, 1000, "TCP connection");
+    ac.abort(new Error("user gave up"));
+    const err = await p;
+    expect(err).toBeInstanceOf(AbortedError);
+    expect((err as AbortedError).code).toBe("WS_ERR_ABORTED");
+    await waitFor(() => c.readyState === ReadyState.CLOSED, 1000, "closed");
+    await expect(c.send("x")).rejects.toThrow(/closed/);
+    await expect(c.connect()).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it("never connects with an already aborted signal", async () => {
+    const server = await wsServer();
+    const c = client(server.url, { signal: AbortSignal.abort() });
+    await expect(c.connect()).rejects.toBeInstanceOf(AbortedError);
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+    await sleep(20);
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("TLS", () => {
+  const cert = makeCert();
+
+  it("connects with SNI = host name and the user's CA, and echoes", async () => {
+    const server = await startWssServer(cert);
+    cleanups.push(() => server.close());
+    const c = client(server.url, { tls: { ca: cert.cert } });
+    await c.connect();
+    await c.send("secure");
+    expect(await take(c[Symbol.asyncIterator](), 1)).toEqual(["secure"]);
+    expect(server.servernames).toEqual(["localhost"]);
+  });
+
+  it("sends no SNI for an IP literal", async () => {
+    const server = await startWssServer(cert);
+    cleanups.push(() => server.close());
+    const c = client(`wss://127.0.0.1:${server.port}`, { tls: { ca: cert.cert } });
+    await c.connect();
+    expect(server.servernames).toEqual([false]);
+  });
+
+  it("rejects an untrusted certificate with ConnectError, without retrying", async () => {
+    const server = await startWssServer(cert);
+    cleanups.push(() => server.close());
+    const c = new WebSocketClient(server.url, { heartbeat: false }); // default policy
+    cleanups.push(() => c.terminate());
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(((err as ConnectError).cause as { code: string }).code).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+  });
+});
+
+describe("messages", () => {
+  it.each([0, 1, 125, 126, 65535, 65536, 2 ** 20])("echoes text and binary of %i bytes", async (size) => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    const text = "é".repeat(Math.floor(size / 2)) + "x".repeat(size % 2);
+    const bytes = new Uint8Array(size).map((_, i) => i & 0xff);
+    await Promise.all([c.send(text), c.send(bytes)]);
+    const [t, b] = await take(c[Symbol.asyncIterator](), 2);
+    expect(t).toBe(text);
+    expect(b).toBeInstanceOf(Uint8Array);
+    expect(Buffer.compare(Buffer.from(b as Uint8Array), Buffer.from(bytes))).toBe(0);
+  });
+
+  it("delivers binary per binaryType", async () => {
+    const server = await wsServer();
+    const kinds: Record<string, (v: unknown) => boolean> = {
+      uint8array: (v) => v instanceof Uint8Array && !Buffer.isBuffer(v),
+      arraybuffer: (v) => v instanceof ArrayBuffer && v.byteLength === 3,
+      buffer: (v) => Buffer.isBuffer(v) && v.equals(Buffer.from([1, 2, 3])),
+    };
+    for (const [binaryType, check] of Object.entries(kinds)) {
+      const c = client(server.url, { binaryType: binaryType as "buffer" });
+      await c.connect();
+      await c.send(new Uint16Array([0x0201, 0x03]).subarray(0, 1)); // an ArrayBufferView
+      await c.send(new Uint8Array([1, 2, 3]).buffer); // an ArrayBuffer
+      const [view, buf] = await take(c[Symbol.asyncIterator](), 2);
+      expect((view as { byteLength: number }).byteLength).toBe(2);
+      expect(check(buf)).toBe(true);
+      await c.close();
+    }
+  });
+
+  it("sends strings as binary and bytes as text on request", async () => {
+    const server = await wsServer({ echo: false });
+    const c = client(server.url);
+    await c.connect();
+    const got = new Promise<[string, boolean][]>((resolve) => {
+      const out: [string, boolean][] = [];
+      server.clients[0]?.on("message", (d, isBinary) => {
+        out.push([d.toString(), isBinary]);
+        if (out.length === 2) resolve(out);
+      });
+    });
+    await c.send("as binary", { binary: true });
+    await c.send(Buffer.from("as text"), { binary: false });
+    expect(await got).toEqual([
+      ["as binary", true],
+      ["as text", false],
+    ]);
+  });
+
+  it("loses no message between connect() and the loop, and break does not close", async () => {
+    const server = await wsServer({ echo: false });
+    server.wss.on("connection", (ws) => {
+      for (let i = 0; i < 5; i++) ws.send(`m${i}`);
+    });
+    const c = client(server.url);
+    await c.connect();
+    await sleep(30);
+    const seen: unknown[] = [];
+    for await (const m of c) {
+      seen.push(m);
+      if (seen.length === 2) break;
+    }
+    expect(c.readyState).toBe(ReadyState.OPEN);
+    for await (const m of c) {
+      seen.push(m);
+      if (seen.length === 5) break;
+    }
+    expect(seen).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+  });
+
+  it("fails with 1009 when a message exceeds maxPayload, and does not retry", async () => {
+    const server = await wsServer({ echo: false });
+    server.wss.on("connection", (ws) => ws.send("x".repeat(2000)));
+    const serverSaw = new Promise<number>((resolve) =>
+      server.wss.on("connection", (ws) => ws.on("close", resolve)),
+    );
+    const c = client(server.url, { maxPayload: 1000 });
+    await c.connect();
+    const err = await c[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "WS_ERR_PAYLOAD_TOO_BIG", closeCode: 1009 });
+    expect(await serverSaw).toBe(1009);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("a throwing listener does not break the connection; the error reaches 'error' listeners", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    const errors: unknown[] = [];
+    const got: unknown[] = [];
+    c.on("error", (e) => errors.push(e));
+    c.on("message", (m) => {
+      got.push(m);
+      if (m === "one") throw new Error("listener bug");
+    });
+    await c.connect();
+    await c.send("one");
+    await c.send("two");
+    await waitFor(() => got.length === 2, 2000, "two messages");
+    expect(got).toEqual(["one", "two"]);
+    expect((errors[0] as Error).message).toBe("listener bug");
+    expect(c.readyState).toBe(ReadyState.OPEN);
+  });
+
+  it("keeps memory bounded with a slow consumer: the server sees backpressure, nothing is lost", async () => {
+    const server = await wsServer({ echo: false });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const count = 320; // 20 MiB
+    server.wss.on("connection", (ws) => {
+      for (let i = 0; i < count; i++) {
+        chunk.writeUInt32BE(i, 0);
+        ws.send(Buffer.from(chunk));
+      }
+    });
+    const c = client(server.url, { highWaterMark: 256 * 1024 });
+    await c.connect();
+    const it = c[Symbol.asyncIterator]();
+    await take(it, 1);
+    await sleep(200);
+    // The client stopped reading: most of the 20 MiB still waits on the server side.
+    const ws = server.clients[0];
+    // (Without the pause the client drains 20 MiB from loopback in well under 200 ms.)
+    expect(ws?.bufferedAmount).toBeGreaterThan(4 * 2 ** 20);
+    const rest = await take(it, count - 1);
+    expect(rest.map((m) => Buffer.from(m as Uint8Array).readUInt32BE(0))).toEqual(
+      Array.from({ length: count - 1 }, (_, i) => i + 1),
+    );
+  });
+
+  it("users who only listen to 'message' never stall", async () => {
+    const server = await wsServer({ echo: false });
+    server.wss.on("connection", (ws) => {
+      for (let i = 0; i < 200; i++) ws.send(Buffer.alloc(16 * 1024, i));
+    });
+    const c = client(server.url, { highWaterMark: 32 * 1024 });
+    let n = 0;
+    c.on("message", () => n++);
+    await c.connect();
+    await waitFor(() => n === 200, 3000, "200 messages");
+  });
+});
+
+describe("sending", () => {
+  it("queues sends made before connect() and flushes them in order after onOpen's", async () => {
+    const server = await wsServer({ echo: false });
+    const received: string[] = [];
+    server.wss.on("connection", (ws) => ws.on("message", (d) => received.push(d.toString())));
+    const c = client(server.url, {
+      onOpen: async (cl) => {
+        await sleep(10);
+        await cl.send("auth");
+      },
+    });
+    const sends = [c.send("a"), c.send("b")];
+    expect(c.bufferedAmount).toBe(2);
+    await c.connect();
+    await Promise.all(sends);
+    await waitFor(() => received.length === 3, 2000, "3 messages");
+    expect(received).toEqual(["auth", "a", "b"]);
+  });
+
+  it("rejects a send that does not fit in maxQueuedBytes, and drops nothing else", async () => {
+    const server = await wsServer({ echo: false });
+    const c = client(server.url, { maxQueuedBytes: 10 });
+    const ok = c.send("12345678");
+    const err = await c.send("abc").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SendQueueFullError);
+    expect((err as SendQueueFullError).code).toBe("WS_ERR_SEND_QUEUE_FULL");
+    await c.connect();
+    await ok;
+  });
+
+  it("rejects queued sends when the client is closed before connecting", async () => {
+    const c = client("ws://127.0.0.1:9");
+    const p = c.send("never");
+    await c.close();
+    await expect(p).rejects.toThrow(/closed/);
+  });
+
+  it("rejects queued sends with the final error when reconnecting gives up", async () => {
+    const dead = await rawServer(() => {});
+    const url = dead.url;
+    await dead.close();
+    const c = client(url, { reconnect: { retries: 2, minTimeout: 5, maxTimeout: 10 } });
+    const retries: number[] = [];
+    c.on("reconnecting", (r) => retries.push(r.attempt));
+    const sent = c.send("lost?").catch((e: unknown) => e);
+    const connecting = c.connect().catch((e: unknown) => e);
+    const err = await sent;
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(await connecting).toBe(err);
+    expect(retries).toEqual([2, 3]);
+    const iterated = await c[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(iterated).toBe(err);
+  });
+
+  it("resolves many sends in flight", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => c.send(`n${i}`)));
+    const got = await take(c[Symbol.asyncIterator](), 100);
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => `n${i}`));
+  });
+
+  it("measures ping() round trip and latency", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await expect(c.ping()).rejects.toThrow(/not open/);
+    await c.connect();
+    const rtt = await c.ping();
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(c.latency).toBe(rtt);
+  });
+});
+
+describe("closing", () => {
+  it("close() runs the close handshake with code and reason", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    const serverSaw = new Promise<[number, string]>((resolve) =>
+      server.clients[0]?.on("close", (code, reason) => resolve([code, reason.toString()])),
+    );
+    const closeEvent = nextEvent(c, "close");
+    await c.close(4001, "bye");
+    expect(await serverSaw).toEqual([4001, "bye"]);
+    expect(await closeEvent).toMatchObject({ code: 4001, wasClean: true, initiatedByUser: true });
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+    await c.close(); // a closed client resolves at once
+    await expect(c.send("late")).rejects.toThrow(/closed/);
+  });
+
+  it("close() throws RangeError synchronously for bad codes and long reasons", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    expect(() => c.close(1005)).toThrow(RangeError);
+    expect(() => c.close(2000)).toThrow(RangeError);
+    expect(() => c.close(1000, "x".repeat(124))).toThrow(RangeError);
+    expect(c.readyState).toBe(ReadyState.OPEN);
+  });
+
+  it("close() destroys after closeTimeout when the server never closes TCP", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => socket.write(switchingProtocols(key))),
+    );
+    const c = client(server.url, { closeTimeout: 100 });
+    await c.connect();
+    const start = Date.now();
+    await c.close();
+    expect(Date.now() - start).toBeLessThan(1000);
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+  });
+
+  it("terminate() destroys at once; the server sees 1006", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    const serverSaw = new Promise<number>((resolve) =>
+      server.clients[0]?.on("close", (code) => resolve(code)),
+    );
+    c.terminate();
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+    expect(await serverSaw).toBe(1006);
+  });
+
+  it("ends the iterator cleanly when the server closes with 1000, and reports the code", async () => {
+    const server = await wsServer({ echo: false });
+    server.wss.on("connection", (ws) => {
+      ws.send("last");
+      ws.close(1000, "done");
+    });
+    const c = new WebSocketClient(server.url, { heartbeat: false });
+    cleanups.push(() => c.terminate());
+    const closeEvent = nextEvent(c, "close");
+    await c.connect();
+    const got: unknown[] = [];
+    for await (const m of c) got.push(m);
+    expect(got).toEqual(["last"]);
+    expect(await closeEvent).toMatchObject({ code: 1000, reason: "done", wasClean: true });
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+  });
+
+  it("throws from the iterator when the server closes with a code the policy does not retry", async () => {
+    const server = await wsServer({ echo: false });
+    server.wss.on("connection", (ws) => ws.close(4000, "go away"));
+    const c = new WebSocketClient(server.url, { heartbeat: false });
+    cleanups.push(() => c.terminate());
+    await c.connect();
+    const err = await (async () => {
+      for await (const _ of c) {
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionClosedError);
+    expect((err as ConnectionClosedError).closeCode).toBe(4000);
+    expect((err as ConnectionClosedError).reason).toBe("go away");
+  });
+
+  it("await using closes the client at the end of the scope", async () => {
+    const server = await wsServer();
+    let outer: WebSocketClient | undefined;
+    {
+      await using c = await connect(server.url, { heartbeat: false });
+      outer = c;
+      expect(c.readyState).toBe(ReadyState.OPEN);
+    }
+    expect(outer.readyState).toBe(ReadyState.CLOSED);
+  });
+});
+
+describe("reconnecting", () => {
+  it("reconnects after the server dies mid-message, resumes the iterator and flushes the queue (onOpen first)", async () => {
+    const received: string[][] = [[], []];
+    const server = await rawServer((socket, index) =>
+      onUpgradeRequest(socket, (key) => {
+        if (index === 0) {
+          socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(1, "before")]));
+          // Half a frame, then the server dies.
+          setTimeout(() => {
+            socket.write(serverFrame(2, Buffer.alloc(1000)).subarray(0, 100));
+            setTimeout(() => socket.destroy(), 20);
+          }, 20);
+        } else {
+          socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(1, "after")]));
+          socket.on("data", (d: Buffer) => received[1]?.push(d.toString("hex")));
+        }
+      }),
+    );
+    const opened: number[] = [];
+    const c = client(server.url, {
+      onOpen: (cl) => {
+        opened.push(Date.now());
+        if (opened.length === 2) void cl.send("hello-again");
+      },
+    });
+    const errors: unknown[] = [];
+    c.on("error", (e) => errors.push(e));
+    const reconnecting = nextEvent(c, "reconnecting");
+    let queued: Promise<void> | undefined;
+    c.once("close", () => {
+      queued = c.send("queued"); // while reconnecting: queued, sent after onOpen's message
+    });
+    await c.connect();
+    const it = c[Symbol.asyncIterator]();
+    expect(await take(it, 2)).toEqual(["before", "after"]);
+    await reconnecting;
+    expect(errors[0]).toBeInstanceOf(ConnectionClosedError);
+    expect((errors[0] as ConnectionClosedError).closeCode).toBe(1006);
+    expect(opened).toHaveLength(2);
+    await queued;
+    // Decode the two masked frames the server received on the second connection.
+    await waitFor(() => received[1]?.join("").length !== 0, 1000, "frames");
+    const bytes = Buffer.from(received[1]?.join("") ?? "", "hex");
+    const texts: string[] = [];
+    for (let off = 0; off < bytes.length; ) {
+      const len = (bytes[off + 1] ?? 0) & 0x7f;
+      const mask = bytes.subarray(off + 2, off + 6);
+      const payload = Buffer.from(bytes.subarray(off + 6, off + 6 + len)).map(
+        (b, i) => b ^ (mask[i % 4] ?? 0),
+      );
+      texts.push(Buffer.from(payload).toString());
+      off += 6 + len;
+    }
+    expect(texts).toEqual(["hello-again", "queued"]);
+  });
+
+  it("detects a silent peer with the heartbeat and reconnects", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => socket.write(switchingProtocols(key))),
+    );
+    const c = new WebSocketClient(server.url, {
+      heartbeat: { interval: 30, timeout: 50 },
+      reconnect: { minTimeout: 10, maxTimeout: 20 },
+      closeTimeout: 100,
+    });
+    cleanups.push(() => c.terminate());
+    const error = nextEvent(c, "error");
+    await c.connect();
+    const err = await error;
+    expect(err).toBeInstanceOf(HeartbeatTimeoutError);
+    expect((err as HeartbeatTimeoutError).code).toBe("WS_ERR_HEARTBEAT_TIMEOUT");
+    await waitFor(() => server.sockets.length >= 2, 2000, "a second connection");
+  });
+
+  it("with reconnect: false a heartbeat timeout ends the iterator with the error", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => socket.write(switchingProtocols(key))),
+    );
+    const c = client(server.url, {
+      heartbeat: { interval: 20, timeout: 40 },
+      reconnect: false,
+      closeTimeout: 50,
+    });
+    c.on("error", () => {});
+    await c.connect();
+    const err = await (async () => {
+      for await (const _ of c) {
+      }
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HeartbeatTimeoutError);
+    expect(c.readyState).toBe(ReadyState.CLOSED);
+  });
+
+  it("reconnect(delay) forces a new connection, emitting open again", async () => {
+    const server = await wsServer();
+    const c = client(server.url, { reconnect: false });
+    let opens = 0;
+    c.on("open", () => opens++);
+    await c.connect();
+    const start = Date.now();
+    c.reconnect(50);
+    await waitFor(() => opens === 2, 2000, "second open");
+    expect(Date.now() - start).toBeGreaterThanOrEqual(45);
+    expect(server.requests).toHaveLength(2);
+    await c.send("still works");
+    expect(await take(c[Symbol.asyncIterator](), 1)).toEqual(["still works"]);
+  });
+
+  it("does not reconnect after the user's close()", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    await c.close();
+    await sleep(50);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("leaves nothing keeping the process alive after close() or terminate()", async () => {
+    const server = await wsServer();
+    const refs = () =>
+      process.getActiveResourcesInfo().filter((r) => r === "TCPSocketWrap" || r === "Timeout").length;
+    const before = refs();
+    // Heartbeat and reconnect on (the defaults): their timers must not outlive the client.
+    const a = new WebSocketClient(server.url, { heartbeat: { interval: 20, timeout: 1000 } });
+    await a.connect();
+    await a.ping();
+    await a.close();
+    await waitFor(() => refs() === before, 2000, "resources released after close()");
+    // terminate() in the middle of a reconnect backoff.
+    const dead = await rawServer(() => {});
+    const url = dead.url;
+    await dead.close();
+    const b = new WebSocketClient(url, { reconnect: { minTimeout: 10_000, maxTimeout: 10_000 } });
+    const retrying = nextEvent(b, "reconnecting");
+    const connecting = b.connect().catch((e: unknown) => e);
+    await retrying;
+    b.terminate();
+    expect(await connecting).toBeInstanceOf(AbortedError);
+    await waitFor(() => refs() === before, 2000, "resources released after terminate()");
+  });
+});

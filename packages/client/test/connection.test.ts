@@ -1,0 +1,158 @@
+import { Buffer } from "node:buffer";
+import type net from "node:net";
+import { ProtocolError } from "@tideway/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { Connection, type ConnectionHandlers, nodeUtf8 } from "../src/connection.js";
+import { ConnectionClosedError } from "../src/errors.js";
+import { resolveOptions } from "../src/options.js";
+import {
+  onUpgradeRequest,
+  type RawServer,
+  serverFrame,
+  startRawServer,
+  switchingProtocols,
+  waitFor,
+} from "./helpers/servers.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function rawServer(fn: (socket: net.Socket) => void): Promise<RawServer> {
+  const s = await startRawServer(fn);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function recorder() {
+  const log: string[] = [];
+  const handlers: ConnectionHandlers = {
+    onConnect: () => log.push("connect"),
+    onOpen: (r) => log.push(`open ${r.status}`),
+    onMessage: (m) =>
+      log.push(`message ${typeof m === "string" ? m : Buffer.from(m as Uint8Array).toString()}`),
+    onPing: () => log.push("ping"),
+    onPong: () => log.push("pong"),
+    onError: (e) => log.push(`error ${(e as { code?: string }).code}`),
+    onClose: (info) => log.push(`close ${info.code} ${info.wasClean}`),
+  };
+  return { log, handlers };
+}
+
+function connection(url: string, handlers: ConnectionHandlers, o: Parameters<typeof resolveOptions>[1] = {}) {
+  const conn = new Connection(resolveOptions(url, { heartbeat: false, closeTimeout: 200, ...o }), handlers);
+  cleanups.push(() => conn.terminate());
+  return conn;
+}
+
+describe("Connection", () => {
+  it("reports connect, open, then the frames that came with the 101, then close", async () => {
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        socket.write(
+          Buffer.concat([
+            Buffer.from(switchingProtocols(key)),
+            serverFrame(1, "a"),
+            serverFrame(0x9, "p"),
+            serverFrame(2, "b"),
+            serverFrame(0x8, Buffer.from([0x03, 0xe8])),
+          ]),
+        );
+        socket.once("data", () => setTimeout(() => socket.end(), 10)); // after our close echo
+      }),
+    );
+    const { log, handlers } = recorder();
+    const conn = connection(server.url, handlers);
+    const response = await conn.open();
+    expect(response.status).toBe(101);
+    const info = await conn.closed;
+    expect(log).toEqual(["connect", "open 101", "message a", "ping", "message b", "close 1000 true"]);
+    expect(info).toMatchObject({ code: 1000, wasClean: true, initiatedByUser: false });
+  });
+
+  it("answers a server's ping before any handler runs, even if the handler throws", async () => {
+    let got = Buffer.alloc(0);
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(0x9, "hi")]));
+        socket.on("data", (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+        });
+      }),
+    );
+    const { handlers } = recorder();
+    const errors: unknown[] = [];
+    const onUncaught = (e: unknown) => errors.push(e);
+    process.on("uncaughtException", onUncaught);
+    cleanups.push(() => process.off("uncaughtException", onUncaught));
+    const conn = connection(server.url, {
+      ...handlers,
+      onPing: () => {
+        throw new Error("listener bug");
+      },
+    });
+    await conn.open();
+    await waitFor(() => got.length >= 8, 1000, "the pong");
+    expect(got[0]).toBe(0x8a); // FIN + pong
+    expect(got[1]).toBe(0x80 | 2); // masked, 2 bytes
+    const mask = got.subarray(2, 6);
+    expect(Buffer.from(got.subarray(6, 8).map((b, i) => b ^ (mask[i] ?? 0))).toString()).toBe("hi");
+    await waitFor(() => errors.length === 1, 1000, "the listener error to surface");
+    expect(conn.state).toBe(1);
+  });
+
+  it("fails with 1002 on a masked server frame and sends the close frame", async () => {
+    let got = Buffer.alloc(0);
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        const masked = Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61 ^ 1]);
+        socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), masked]));
+        socket.on("data", (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          socket.end();
+        });
+      }),
+    );
+    const { log, handlers } = recorder();
+    const conn = connection(server.url, handlers);
+    await conn.open();
+    const info = await conn.closed;
+    expect(log).toContain("error WS_ERR_MASKED_FRAME");
+    expect(conn.error).toBeInstanceOf(ProtocolError);
+    expect(info.wasClean).toBe(false);
+    expect(info.sent?.code).toBe(1002);
+    // The close frame the server received carries 1002.
+    const mask = got.subarray(2, 6);
+    const body = Buffer.from(got.subarray(6, 8).map((b, i) => b ^ (mask[i] ?? 0)));
+    expect(got[0]).toBe(0x88);
+    expect(body.readUInt16BE(0)).toBe(1002);
+  });
+
+  it("rejects a send still in the socket buffer when the connection dies", async () => {
+    let server: net.Socket | undefined;
+    const srv = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        server = socket;
+        socket.write(switchingProtocols(key));
+        socket.pause(); // stop reading: the client's writes pile up
+      }),
+    );
+    const { handlers } = recorder();
+    const conn = connection(srv.url, handlers);
+    await conn.open();
+    const big = conn.send(new Uint8Array(32 * 2 ** 20), true);
+    await waitFor(() => conn.bufferedAmount > 0, 1000, "buffered bytes");
+    server?.destroy();
+    const err = await big.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionClosedError);
+    expect((err as ConnectionClosedError).closeCode).toBe(1006);
+  });
+
+  it("plugs Node's UTF-8 into the core: lone surrogates encode as U+FFFD", () => {
+    expect(Buffer.from(nodeUtf8.encode("a\uD800b")).toString("hex")).toBe("61efbfbd62");
+    expect(nodeUtf8.isValid(Buffer.from([0xc3, 0xa9]))).toBe(true);
+    expect(nodeUtf8.isValid(Buffer.from([0xc3]))).toBe(false);
+    expect(nodeUtf8.decode(Buffer.from("é"))).toBe("é");
+  });
+});

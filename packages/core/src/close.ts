@@ -1,0 +1,73 @@
+/**
+ * Close frame bodies (RFC 6455 section 5.5.1): empty, or a 2-byte big-endian status code followed by
+ * a UTF-8 reason.
+ */
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from "./constants.js";
+import { ErrorCodes, ProtocolError } from "./errors.js";
+
+/**
+ * True for codes that may appear in a close frame: 1000-1003 and 1007-1014 (RFC 6455 section 7.4.1 and
+ * the IANA registry), and 3000-4999 (registered libraries and private use, section 7.4.2). 1004 is
+ * reserved; 1005, 1006 and 1015 "MUST NOT be set as a status code in a Close control frame"; 0-999 are
+ * unused, 1016-2999 reserved for future RFCs, 5000 and up undefined.
+ */
+export function isValidWireCloseCode(code: number): boolean {
+  if (!Number.isInteger(code)) return false;
+  if (code >= 1000 && code <= 1014) {
+    return code !== 1004 && code !== CloseCode.NoStatusReceived && code !== CloseCode.Abnormal;
+  }
+  return code >= 3000 && code <= 4999;
+}
+
+/**
+ * The body of a close frame to send. No code gives an empty body (then the reason must be empty too:
+ * a reason needs a code before it). Throws RangeError on a code that may not be sent or a reason
+ * longer than 123 bytes once encoded (the control frame limit, 125, minus the code).
+ */
+export function encodeCloseBody(
+  code: number | undefined,
+  reason: string,
+  encode: (text: string) => Uint8Array,
+): Uint8Array {
+  if (code === undefined) {
+    if (reason !== "") throw new RangeError("A close reason needs a close code");
+    return new Uint8Array(0);
+  }
+  if (!isValidWireCloseCode(code)) throw new RangeError(`Invalid close code: ${code}`);
+  const encoded = encode(reason);
+  if (encoded.length > MAX_CLOSE_REASON_BYTES) {
+    throw new RangeError(
+      `Close reason too long: ${encoded.length} bytes (at most ${MAX_CLOSE_REASON_BYTES})`,
+    );
+  }
+  const body = new Uint8Array(2 + encoded.length);
+  body[0] = code >>> 8;
+  body[1] = code & 0xff;
+  body.set(encoded, 2);
+  return body;
+}
+
+/**
+ * Parses a received close body. An empty body means "no status code": code 1005, reason "". Throws
+ * ProtocolError: InvalidClosePayload for a 1-byte body, InvalidCloseCode for a code that may not be
+ * sent, InvalidUtf8 (close 1007) for a reason that is not UTF-8.
+ */
+export function parseCloseBody(
+  payload: Uint8Array,
+  isValid: (bytes: Uint8Array) => boolean,
+  decode: (bytes: Uint8Array) => string,
+): { code: number; reason: string } {
+  if (payload.length === 0) return { code: CloseCode.NoStatusReceived, reason: "" };
+  if (payload.length === 1) {
+    throw new ProtocolError(ErrorCodes.InvalidClosePayload, "Invalid close frame: a 1-byte body");
+  }
+  const code = (payload[0]! << 8) | payload[1]!;
+  if (!isValidWireCloseCode(code)) {
+    throw new ProtocolError(ErrorCodes.InvalidCloseCode, `Invalid close code: ${code}`);
+  }
+  const reasonBytes = payload.subarray(2);
+  if (!isValid(reasonBytes)) {
+    throw new ProtocolError(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in the close reason");
+  }
+  return { code, reason: decode(reasonBytes) };
+}

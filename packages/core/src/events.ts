@@ -1,0 +1,43 @@
+import type { HandshakeError, HttpResponse, ProtocolError } from "./errors.js";
+
+/** The result of a successful upgrade: the server's 101 response and what it agreed to. */
+export interface UpgradeResponse extends HttpResponse {
+  /** The subprotocol the server selected (`Sec-WebSocket-Protocol`), or "" if none. */
+  readonly protocol: string;
+  /** The extensions the server accepted (`Sec-WebSocket-Extensions`), as sent, or "". */
+  readonly extensions: string;
+}
+
+/**
+ * What the protocol reports after {@link ClientProtocol.receiveData}: small immutable tagged values.
+ *
+ * - `open`: the handshake completed (client role: the 101 response was valid).
+ * - `text` / `binary`: one whole message. `binary.data` may alias the bytes passed to `receiveData`
+ *   when the message arrived whole in one chunk (no copy): do not reuse those bytes afterwards.
+ * - `ping` / `pong`: a control frame. The core already queued the pong that answers a ping.
+ * - `close`: the peer's close frame. `code` is 1005 when the frame had no body. The core already
+ *   queued the echo if this side had not sent a close frame yet.
+ * - `error`: the connection failed (bad frame, bad handshake). It is always the last event; the
+ *   core already queued the close frame with `error.closeCode` when one is due, and the end of stream.
+ */
+export type WsEvent =
+  | Readonly<{ type: "open"; response: UpgradeResponse }>
+  | Readonly<{ type: "text"; data: string }>
+  | Readonly<{ type: "binary"; data: Uint8Array }>
+  | Readonly<{ type: "ping"; data: Uint8Array }>
+  | Readonly<{ type: "pong"; data: Uint8Array }>
+  | Readonly<{ type: "close"; code: number; reason: string }>
+  | Readonly<{ type: "error"; error: ProtocolError | HandshakeError }>;
+
+/**
+ * The end of the byte stream, as a tagged value rather than an empty chunk, so that code handling
+ * the output of {@link ClientProtocol.dataToSend} must say what it does with it: close (or half-close)
+ * the transport.
+ */
+export interface EndOfStream {
+  readonly type: "eof";
+}
+export const END_OF_STREAM: EndOfStream = Object.freeze({ type: "eof" });
+
+/** One item of outgoing data: bytes to write, or the signal to end the transport. */
+export type Outgoing = Uint8Array | EndOfStream;

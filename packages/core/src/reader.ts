@@ -1,0 +1,393 @@
+/**
+ * The receive path: bytes in, whole messages and control frames out (RFC 6455 sections 5 and 6.2).
+ *
+ * One entry point, `read(chunk, out)`. Inside, an explicit state machine (HEADER, LENGTH_16, LENGTH_64,
+ * MASK_KEY, PAYLOAD) runs one drive loop that returns as soon as it needs more bytes, like `ws`'
+ * Receiver: chunks are kept in a list and consumed without copying when a frame's payload lies in one
+ * chunk. Limits are checked when a frame header arrives, before any payload is buffered.
+ *
+ * ALIASING: `binary`, `ping` and `pong` event data may be a view into a chunk passed to `read` (no copy):
+ * the caller must not modify or reuse a chunk after passing it. Chunks that hold fragments of a message
+ * not yet complete are referenced until the message ends. For masked frames (server role), payloads are
+ * unmasked IN PLACE in the input chunk.
+ *
+ * UTF-8: a single-frame text message is validated once when its payload is complete; a fragmented one
+ * fragment by fragment (Utf8Validator), so invalid bytes fail on the fragment that carries them.
+ *
+ * NOT HERE: what may follow a close frame (DataAfterClose), replies to pings and closes: the protocol
+ * object above decides; the reader keeps parsing frames after a close.
+ *
+ * ERRORS: `read` throws a ProtocolError (its `closeCode` says how to close). Events completed before the
+ * bad byte are already in `out`. After a throw the reader is dead: `read` throws InvalidStateError.
+ */
+import { parseCloseBody } from "./close.js";
+import { MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
+import type { WsEvent } from "./events.js";
+import { readLength64 } from "./frame.js";
+import { mask } from "./mask.js";
+import type { Utf8Codec } from "./protocol.js";
+import { Utf8Validator } from "./utf8.js";
+
+export interface ReaderOptions {
+  /** false for a client (server frames must be unmasked, section 5.1); true for a server. */
+  expectMasked: boolean;
+  /** Largest message accepted, after reassembly, in bytes (close 1009 beyond). */
+  maxPayload: number;
+  utf8: Utf8Codec;
+  /** Set when an extension that defines RSV1 (permessage-deflate) was negotiated; else RSV1 fails. */
+  allowRsv1?: boolean;
+}
+
+// Parser states. Each names what the drive loop waits for next.
+/** The first two header bytes (FIN, RSV, opcode, MASK, 7-bit length). */
+const HEADER = 0;
+/** The 16-bit extended length. */
+const LENGTH_16 = 1;
+/** The 64-bit extended length. */
+const LENGTH_64 = 2;
+/** The 4-byte masking key. */
+const MASK_KEY = 3;
+/** The whole payload of the current frame. */
+const PAYLOAD = 4;
+/** A ProtocolError was thrown: the connection is failed, nothing more is parsed. */
+const DEAD = 5;
+
+const EMPTY = new Uint8Array(0);
+
+function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: string): never {
+  throw new ProtocolError(code, message);
+}
+
+export class MessageReader {
+  readonly #expectMasked: boolean;
+  readonly #maxPayload: number;
+  readonly #isValidUtf8: (bytes: Uint8Array) => boolean;
+  readonly #decodeUtf8: (bytes: Uint8Array) => string;
+  readonly #allowRsv1: boolean;
+  readonly #validator: Utf8Validator;
+
+  // The byte queue: unread bytes start at #pos in #chunks[#head]. An index rather than shift(), which
+  // is O(n) on long arrays: a payload arriving in thousands of tiny chunks would cost quadratic time.
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #pos = 0;
+  #buffered = 0;
+
+  #state = HEADER;
+  // The frame being parsed.
+  #fin = false;
+  #opcode = 0;
+  #masked = false;
+  #payloadLength = 0;
+  readonly #maskKey = new Uint8Array(4);
+  /** Scratch for a 64-bit length split across chunks. */
+  readonly #scratch = new Uint8Array(8);
+
+  // The message being assembled: #messageOpcode is 0 outside a message.
+  #messageOpcode = 0;
+  #messageLength = 0;
+  #fragments: Uint8Array[] = [];
+
+  constructor(options: ReaderOptions) {
+    this.#expectMasked = options.expectMasked;
+    this.#maxPayload = options.maxPayload;
+    this.#isValidUtf8 = options.utf8.isValid;
+    this.#decodeUtf8 = options.utf8.decode;
+    this.#allowRsv1 = options.allowRsv1 ?? false;
+    this.#validator = new Utf8Validator(this.#isValidUtf8);
+  }
+
+  /**
+   * True between the header of a data message's first frame and the end of its last frame: an end of
+   * stream now would cut a message.
+   */
+  get inMessage(): boolean {
+    return this.#messageOpcode !== 0;
+  }
+
+  /** True when bytes of an incomplete frame are buffered (or its header was read). */
+  get inFrame(): boolean {
+    return this.#state !== HEADER || this.#buffered > 0;
+  }
+
+  /**
+   * Parses `chunk` (split at any byte boundary) and pushes every completed event into `out`. Throws a
+   * ProtocolError on a protocol violation; see the module doc for aliasing and the state after a throw.
+   */
+  read(chunk: Uint8Array, out: WsEvent[]): void {
+    if (this.#state === DEAD) throw new InvalidStateError("The reader failed earlier and cannot read more");
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    try {
+      this.#drive(out);
+    } catch (error) {
+      this.#state = DEAD;
+      this.#chunks = [];
+      this.#head = 0;
+      this.#fragments = [];
+      this.#buffered = 0;
+      throw error;
+    }
+  }
+
+  /** The drive loop: each step consumes what its state needs, or returns false for "need more data". */
+  #drive(out: WsEvent[]): void {
+    for (;;) {
+      let progressed: boolean;
+      switch (this.#state) {
+        case HEADER:
+          progressed = this.#readHeader();
+          break;
+        case LENGTH_16:
+          progressed = this.#readLength16();
+          break;
+        case LENGTH_64:
+          progressed = this.#readLength64();
+          break;
+        case MASK_KEY:
+          progressed = this.#readMaskKey();
+          break;
+        default:
+          progressed = this.#readPayload(out);
+      }
+      if (!progressed) return;
+    }
+  }
+
+  // --- byte queue ---
+
+  /** The current chunk is used up: move to the next one, and release it. */
+  #nextChunk(): void {
+    const chunks = this.#chunks;
+    const head = this.#head + 1;
+    this.#pos = 0;
+    if (head === chunks.length) {
+      chunks.length = 0;
+      this.#head = 0;
+    } else if (head >= 1024 && head * 2 >= chunks.length) {
+      // Compact now and then: amortized O(1) per chunk.
+      this.#chunks = chunks.slice(head);
+      this.#head = 0;
+    } else {
+      chunks[head - 1] = EMPTY; // let the consumed chunk be collected
+      this.#head = head;
+    }
+  }
+
+  #byte(): number {
+    const chunk = this.#chunks[this.#head]!;
+    const b = chunk[this.#pos++]!;
+    if (this.#pos === chunk.length) this.#nextChunk();
+    this.#buffered--;
+    return b;
+  }
+
+  /**
+   * Takes the next `n` bytes (the caller checked they are buffered): a view when they lie in one chunk
+   * (the chunk itself when it is exactly those bytes), else one copy into a new buffer.
+   */
+  #consume(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
+    this.#buffered -= n;
+    const first = this.#chunks[this.#head]!;
+    const start = this.#pos;
+    const end = start + n;
+    if (end <= first.length) {
+      if (end === first.length) {
+        this.#nextChunk();
+        return start === 0 ? first : first.subarray(start, end);
+      }
+      this.#pos = end;
+      return first.subarray(start, end);
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[this.#head]!;
+      const available = chunk.length - this.#pos;
+      const take = Math.min(available, n - filled);
+      out.set(take === chunk.length ? chunk : chunk.subarray(this.#pos, this.#pos + take), filled);
+      filled += take;
+      if (take === available) {
+        this.#nextChunk();
+      } else {
+        this.#pos += take;
+      }
+    }
+    return out;
+  }
+
+  // --- states ---
+
+  #readHeader(): boolean {
+    if (this.#buffered < 2) return false;
+    const b0 = this.#byte();
+    const b1 = this.#byte();
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const length7 = b1 & 0x7f;
+    // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values" (5.2).
+    if ((b0 & 0x30) !== 0) fail(ErrorCodes.UnexpectedRsvBits, "Invalid frame: RSV2 and RSV3 must be clear");
+    if (opcode >= 0x8) {
+      // "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
+      if (opcode > Opcode.Pong) fail(ErrorCodes.InvalidOpcode, `Invalid opcode: ${opcode}`);
+      // permessage-deflate (RFC 7692 section 6.1) sets RSV1 on the first frame of data messages only.
+      if (rsv1) fail(ErrorCodes.UnexpectedRsvBits, "Invalid frame: RSV1 must be clear on control frames");
+      // "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
+      if (!fin)
+        fail(ErrorCodes.FragmentedControlFrame, "Invalid frame: control frames must not be fragmented");
+      if (length7 > MAX_CONTROL_PAYLOAD) {
+        fail(ErrorCodes.ControlFrameTooBig, "Invalid frame: control frame payload longer than 125 bytes");
+      }
+    } else if (opcode === Opcode.Continuation) {
+      if (this.#messageOpcode === 0) {
+        fail(
+          ErrorCodes.UnexpectedContinuation,
+          "Invalid frame: continuation frame without a message to continue",
+        );
+      }
+      if (rsv1)
+        fail(ErrorCodes.UnexpectedRsvBits, "Invalid frame: RSV1 must be clear on continuation frames");
+    } else {
+      if (opcode > Opcode.Binary) fail(ErrorCodes.InvalidOpcode, `Invalid opcode: ${opcode}`);
+      if (rsv1 && !this.#allowRsv1) {
+        fail(ErrorCodes.UnexpectedRsvBits, "Invalid frame: RSV1 set but no extension was negotiated");
+      }
+      // Fragments of one message arrive in order, only control frames in between (section 5.4).
+      if (this.#messageOpcode !== 0) {
+        fail(ErrorCodes.ExpectedContinuation, "Invalid frame: new message before the previous one ended");
+      }
+    }
+    const masked = (b1 & 0x80) !== 0;
+    // "A server MUST NOT mask any frames that it sends to the client. A client MUST close a connection
+    // if it detects a masked frame" (section 5.1); and a server requires masked frames.
+    if (masked !== this.#expectMasked) {
+      if (masked) fail(ErrorCodes.MaskedFrame, "Invalid frame: the server sent a masked frame");
+      fail(ErrorCodes.UnmaskedFrame, "Invalid frame: the client sent an unmasked frame");
+    }
+    this.#fin = fin;
+    this.#opcode = opcode;
+    this.#masked = masked;
+    if (length7 === 126) {
+      this.#state = LENGTH_16;
+      return true;
+    }
+    if (length7 === 127) {
+      this.#state = LENGTH_64;
+      return true;
+    }
+    return this.#lengthKnown(length7);
+  }
+
+  #readLength16(): boolean {
+    if (this.#buffered < 2) return false;
+    const high = this.#byte();
+    return this.#lengthKnown((high << 8) | this.#byte());
+  }
+
+  #readLength64(): boolean {
+    if (this.#buffered < 8) return false;
+    const first = this.#chunks[this.#head]!;
+    let length: number;
+    if (first.length - this.#pos >= 8) {
+      length = readLength64(first, this.#pos);
+      this.#consume(8);
+    } else {
+      const scratch = this.#scratch;
+      for (let i = 0; i < 8; i++) scratch[i] = this.#byte();
+      length = readLength64(scratch, 0);
+    }
+    return this.#lengthKnown(length);
+  }
+
+  /** The payload length is known: enforce the size limit now, before buffering any payload. */
+  #lengthKnown(length: number): boolean {
+    const opcode = this.#opcode;
+    if (opcode < 0x8) {
+      const total = opcode === Opcode.Continuation ? this.#messageLength + length : length;
+      if (total > this.#maxPayload) {
+        fail(ErrorCodes.PayloadTooBig, `Message too big: ${total} bytes (the limit is ${this.#maxPayload})`);
+      }
+      if (opcode !== Opcode.Continuation) {
+        this.#messageOpcode = opcode;
+        if (!this.#fin) this.#validator.reset();
+      }
+      this.#messageLength = total;
+    }
+    this.#payloadLength = length;
+    this.#state = this.#masked ? MASK_KEY : PAYLOAD;
+    return true;
+  }
+
+  #readMaskKey(): boolean {
+    if (this.#buffered < 4) return false;
+    const key = this.#maskKey;
+    key[0] = this.#byte();
+    key[1] = this.#byte();
+    key[2] = this.#byte();
+    key[3] = this.#byte();
+    this.#state = PAYLOAD;
+    return true;
+  }
+
+  #readPayload(out: WsEvent[]): boolean {
+    const length = this.#payloadLength;
+    // Wait for the whole payload: buffering chunks (memory grows only with bytes actually received)
+    // and copying once at the end if they are several.
+    if (this.#buffered < length) return false;
+    const data = this.#consume(length);
+    if (this.#masked) mask(data, this.#maskKey);
+    this.#state = HEADER;
+    const opcode = this.#opcode;
+    if (opcode === Opcode.Ping) out.push({ type: "ping", data });
+    else if (opcode === Opcode.Pong) out.push({ type: "pong", data });
+    else if (opcode === Opcode.Close) {
+      const { code, reason } = parseCloseBody(data, this.#isValidUtf8, this.#decodeUtf8);
+      out.push({ type: "close", code, reason });
+    } else this.#dataFrame(data, out);
+    return true;
+  }
+
+  #dataFrame(data: Uint8Array, out: WsEvent[]): void {
+    const opcode = this.#opcode;
+    if (this.#fin && opcode !== Opcode.Continuation) {
+      // A whole message in one frame: no copy, no incremental state.
+      // (permessage-deflate hook: keep the header's RSV1 bit; when set, inflate `data` here, before validation.)
+      this.#messageOpcode = 0;
+      if (opcode === Opcode.Binary) {
+        out.push({ type: "binary", data });
+        return;
+      }
+      if (!this.#isValidUtf8(data)) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+      out.push({ type: "text", data: this.#decodeUtf8(data) });
+      return;
+    }
+    // A fragment. (permessage-deflate hook: a message whose first frame had RSV1 set is compressed as a
+    // whole; inflate each fragment as it arrives, and validate the inflated bytes below.)
+    const messageOpcode = this.#messageOpcode;
+    if (messageOpcode === Opcode.Text && !this.#validator.push(data, this.#fin)) {
+      fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+    }
+    if (data.length > 0) this.#fragments.push(data);
+    if (!this.#fin) return;
+    const whole = concat(this.#fragments, this.#messageLength);
+    this.#fragments = [];
+    this.#messageOpcode = 0;
+    if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
+    else out.push({ type: "text", data: this.#decodeUtf8(whole) });
+  }
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,374 @@
+import { describe, expect, it } from "vitest";
+import { CloseCode, Opcode } from "../src/constants.js";
+import { ErrorCodes, InvalidStateError, ProtocolError, UnexpectedResponseError } from "../src/errors.js";
+import { END_OF_STREAM, type Outgoing, type WsEvent } from "../src/events.js";
+import { encodeFrame } from "../src/frame.js";
+import { ClientProtocol, type ServerEvent, ServerProtocol, State } from "../src/protocol.js";
+
+const text = new TextEncoder();
+const bytes = (s: string) => text.encode(s);
+
+/** A deterministic random source, so handshake keys and masks are reproducible. */
+function counterFill(): (b: Uint8Array) => void {
+  let n = 1;
+  return (b) => {
+    for (let i = 0; i < b.length; i++) b[i] = n++ & 0xff;
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Splits outgoing items into the bytes written and whether the stream was ended. */
+function drain(out: Outgoing[]): { data: Uint8Array; eof: boolean } {
+  const chunks: Uint8Array[] = [];
+  let eof = false;
+  for (const item of out) {
+    if (item instanceof Uint8Array) {
+      expect(eof, "no bytes after the end of stream").toBe(false);
+      chunks.push(item);
+    } else {
+      expect(item).toBe(END_OF_STREAM);
+      eof = true;
+    }
+  }
+  return { data: concat(chunks), eof };
+}
+
+/** Feeds bytes whole, or one byte at a time. */
+function feed(p: { receiveData(c: Uint8Array): void }, data: Uint8Array, byteByByte: boolean): void {
+  if (!byteByByte) p.receiveData(data);
+  else for (let i = 0; i < data.length; i++) p.receiveData(data.slice(i, i + 1));
+}
+
+/** A client and a server, with the handshake done. */
+function openPair(byteByByte = false, maxPayload?: number) {
+  const client = new ClientProtocol({
+    url: "ws://example.test/chat?x=1",
+    randomFill: counterFill(),
+    maxPayload,
+  });
+  const server = new ServerProtocol();
+  expect(client.state).toBe(State.Connecting);
+  feed(server, drain(client.dataToSend()).data, byteByByte);
+  const [request] = server.eventsReceived();
+  expect(request?.type).toBe("request");
+  server.accept();
+  feed(client, drain(server.dataToSend()).data, byteByByte);
+  const events = client.eventsReceived();
+  expect(events.map((e) => e.type)).toEqual(["open"]);
+  expect(client.state).toBe(State.Open);
+  expect(server.state).toBe(State.Open);
+  return { client, server };
+}
+
+/** Moves what `from` wants to write into `to`, and returns what `to` reported. */
+function pump<E extends WsEvent | ServerEvent>(
+  from: ClientProtocol | ServerProtocol,
+  to: { receiveData(c: Uint8Array): void; receiveEof(): void; eventsReceived(): E[] },
+  byteByByte = false,
+): E[] {
+  const { data, eof } = drain(from.dataToSend());
+  feed(to, data, byteByByte);
+  if (eof) to.receiveEof();
+  return to.eventsReceived();
+}
+
+describe.each([false, true])("ClientProtocol and ServerProtocol (byte by byte: %s)", (byteByByte) => {
+  it("opens, then carries text and binary both ways", () => {
+    const { client, server } = openPair(byteByByte);
+    client.sendText("héllo 🌊");
+    client.sendBinary(new Uint8Array([0, 1, 2, 255]));
+    expect(pump(client, server, byteByByte)).toEqual([
+      { type: "text", data: "héllo 🌊" },
+      { type: "binary", data: new Uint8Array([0, 1, 2, 255]) },
+    ]);
+    server.sendText("ok");
+    server.sendBinary(new Uint8Array(70_000).fill(7));
+    const events = pump(server, client, byteByByte);
+    expect(events[0]).toEqual({ type: "text", data: "ok" });
+    expect(events[1]?.type).toBe("binary");
+    expect((events[1] as { data: Uint8Array }).data).toEqual(new Uint8Array(70_000).fill(7));
+  });
+
+  it("sends a message in fragments and rejects fragments out of order", () => {
+    const { client, server } = openPair(byteByByte);
+    expect(() => client.sendContinuation(bytes("x"), true)).toThrow(InvalidStateError);
+    client.sendText("Hel", false);
+    expect(() => client.sendText("again")).toThrow(InvalidStateError);
+    expect(() => client.sendBinary(bytes("again"))).toThrow(InvalidStateError);
+    client.sendPing(bytes("mid"));
+    client.sendContinuation(bytes("lo"), true);
+    expect(pump(client, server, byteByByte)).toEqual([
+      { type: "ping", data: bytes("mid") },
+      { type: "text", data: "Hello" },
+    ]);
+  });
+
+  it("answers a ping with a pong carrying the same payload", () => {
+    const { client, server } = openPair(byteByByte);
+    server.sendPing(bytes("are you there"));
+    expect(pump(server, client, byteByByte)).toEqual([{ type: "ping", data: bytes("are you there") }]);
+    expect(pump(client, server, byteByByte)).toEqual([{ type: "pong", data: bytes("are you there") }]);
+  });
+
+  it("runs a client-initiated close handshake to CLOSED", () => {
+    const { client, server } = openPair(byteByByte);
+    client.sendClose(1000, "bye");
+    expect(client.state).toBe(State.Closing);
+    expect(client.closeSent).toEqual({ code: 1000, reason: "bye" });
+    expect(() => client.sendText("late")).toThrow(InvalidStateError);
+    // The server echoes the code and, as a server must, ends the TCP connection.
+    expect(pump(client, server, byteByByte)).toEqual([{ type: "close", code: 1000, reason: "bye" }]);
+    const fromServer = server.dataToSend();
+    expect(fromServer.at(-1)).toBe(END_OF_STREAM);
+    feed(client, drain(fromServer).data, byteByByte);
+    expect(client.eventsReceived()).toEqual([{ type: "close", code: 1000, reason: "" }]);
+    expect(client.closeReceived).toEqual({ code: 1000, reason: "" });
+    expect(client.closeExpected()).toBe(true);
+    client.receiveEof();
+    expect(client.state).toBe(State.Closed);
+    expect(client.dataToSend()).toEqual([END_OF_STREAM]);
+  });
+
+  it("echoes a server-initiated close and waits for the server to end TCP", () => {
+    const { client, server } = openPair(byteByByte);
+    server.sendClose(4001, "go away");
+    expect(pump(server, client, byteByByte)).toEqual([{ type: "close", code: 4001, reason: "go away" }]);
+    expect(client.state).toBe(State.Closing);
+    expect(client.closeExpected()).toBe(true);
+    const echo = drain(client.dataToSend());
+    expect(echo.eof).toBe(false); // the client leaves closing TCP to the server (RFC 6455 7.1.1)
+    feed(server, echo.data, byteByByte);
+    expect(server.eventsReceived()).toEqual([{ type: "close", code: 4001, reason: "" }]);
+    expect(server.dataToSend()).toEqual([END_OF_STREAM]);
+  });
+
+  it("echoes a close without a body without a body (1005 never goes on the wire)", () => {
+    const { client, server } = openPair(byteByByte);
+    server.sendClose();
+    expect(pump(server, client, byteByByte)).toEqual([{ type: "close", code: 1005, reason: "" }]);
+    const echo = drain(client.dataToSend()).data;
+    expect(echo.length).toBe(6); // 2-byte header + 4-byte mask, no body
+  });
+});
+
+describe("the handshake inside the protocol", () => {
+  it("delivers a frame that arrives in the same chunk as the 101 response", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    const server = new ServerProtocol();
+    server.receiveData(drain(client.dataToSend()).data);
+    server.eventsReceived();
+    server.accept();
+    server.sendText("first");
+    client.receiveData(drain(server.dataToSend()).data);
+    expect(client.eventsReceived()).toEqual([
+      expect.objectContaining({ type: "open" }),
+      { type: "text", data: "first" },
+    ]);
+  });
+
+  it("reports a non-101 answer as an error event with the status, then ends the stream", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    client.dataToSend();
+    client.receiveData(bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope"));
+    const [event] = client.eventsReceived();
+    expect(event?.type).toBe("error");
+    const error = (event as unknown as { error: UnexpectedResponseError }).error;
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(error.status).toBe(404);
+    expect(new TextDecoder().decode(error.body)).toBe("nope");
+    expect(client.state).toBe(State.Closed);
+    expect(client.failure).toBe(error);
+    expect(client.dataToSend()).toEqual([END_OF_STREAM]);
+    expect(() => client.sendText("x")).toThrow(InvalidStateError);
+  });
+
+  it("reports an end of stream during the handshake as a handshake error", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    client.dataToSend();
+    client.receiveData(bytes("HTTP/1.1 101 Switching"));
+    client.receiveEof();
+    const [event] = client.eventsReceived();
+    expect(event?.type).toBe("error");
+    expect(client.state).toBe(State.Closed);
+  });
+
+  it("lets a server reject the request with a status", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    const server = new ServerProtocol();
+    server.receiveData(drain(client.dataToSend()).data);
+    expect(server.eventsReceived()[0]?.type).toBe("request");
+    server.reject(403, { body: "forbidden" });
+    expect(server.state).toBe(State.Closed);
+    const out = drain(server.dataToSend());
+    expect(out.eof).toBe(true);
+    client.receiveData(out.data);
+    client.receiveEof();
+    const [event] = client.eventsReceived();
+    expect((event as unknown as { error: UnexpectedResponseError }).error.status).toBe(403);
+  });
+
+  it("answers a request that is not a WebSocket upgrade with 400 and ends the stream", () => {
+    const server = new ServerProtocol();
+    server.receiveData(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    expect(server.eventsReceived()[0]?.type).toBe("error");
+    const out = drain(server.dataToSend());
+    expect(new TextDecoder().decode(out.data)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(out.eof).toBe(true);
+  });
+
+  it("keeps frames a client pipelined after its request until accept()", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    const server = new ServerProtocol();
+    const request = drain(client.dataToSend()).data;
+    const frame = encodeFrame(Opcode.Text, bytes("early"), { maskKey: new Uint8Array([1, 2, 3, 4]) });
+    server.receiveData(concat([request, frame.subarray(0, 3)]));
+    server.receiveData(frame.subarray(3));
+    expect(server.eventsReceived().map((e) => e.type)).toEqual(["request"]);
+    server.accept({ protocol: "" });
+    expect(server.eventsReceived()).toEqual([{ type: "text", data: "early" }]);
+  });
+});
+
+describe("failing the connection", () => {
+  /** Feeds raw server bytes to an open client and returns its events and what it sent back. */
+  function afterServerBytes(raw: Uint8Array) {
+    const { client, server } = openPair();
+    client.receiveData(raw);
+    const events = client.eventsReceived();
+    const reply = drain(client.dataToSend());
+    server.receiveData(reply.data);
+    return { client, events, serverSaw: server.eventsReceived() };
+  }
+
+  it.each([
+    ["a reserved opcode", new Uint8Array([0x83, 0x00]), ErrorCodes.InvalidOpcode, 1002],
+    ["RSV2 without an extension", new Uint8Array([0xa1, 0x00]), ErrorCodes.UnexpectedRsvBits, 1002],
+    [
+      "a masked server frame",
+      encodeFrame(Opcode.Text, bytes("x"), { maskKey: new Uint8Array(4) }),
+      ErrorCodes.MaskedFrame,
+      1002,
+    ],
+    ["invalid UTF-8", encodeFrame(Opcode.Text, new Uint8Array([0xc0, 0x80])), ErrorCodes.InvalidUtf8, 1007],
+    [
+      "a 1-byte close body",
+      encodeFrame(Opcode.Close, new Uint8Array([3])),
+      ErrorCodes.InvalidClosePayload,
+      1002,
+    ],
+  ])("on %s: error event, close frame with the code, nothing more parsed", (_name, raw, code, closeCode) => {
+    const { client, events, serverSaw } = afterServerBytes(
+      concat([raw, encodeFrame(Opcode.Text, bytes("after"))]),
+    );
+    expect(events).toHaveLength(1);
+    const error = (events[0] as { error: ProtocolError }).error;
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error.code).toBe(code);
+    expect(error.closeCode).toBe(closeCode);
+    expect(client.failure).toBe(error);
+    expect(client.closeSent?.code).toBe(closeCode);
+    expect(serverSaw[0]).toMatchObject({ type: "close", code: closeCode });
+    expect(client.state).toBe(State.Closing);
+    expect(client.closeExpected()).toBe(true);
+    // "An endpoint MUST NOT continue to attempt to process data ... after being instructed to _Fail_".
+    client.receiveData(encodeFrame(Opcode.Text, bytes("ignored")));
+    expect(client.eventsReceived()).toEqual([]);
+  });
+
+  it("fails with 1009 on a message over maxPayload, from the header alone", () => {
+    // 2^40-byte frame header: no payload ever arrives, the limit still trips.
+    const { client } = openPair();
+    client.receiveData(new Uint8Array([0x82, 0x7f, 0, 0, 1, 0, 0, 0, 0, 0]));
+    const [event] = client.eventsReceived();
+    expect((event as { error: ProtocolError }).error.closeCode).toBe(CloseCode.MessageTooBig);
+    // A configured limit counts the fragments of one message together.
+    const small = openPair(false, 10).client;
+    small.receiveData(encodeFrame(Opcode.Text, bytes("123456"), { fin: false }));
+    small.receiveData(encodeFrame(Opcode.Continuation, bytes("7890")));
+    expect(small.eventsReceived()).toEqual([{ type: "text", data: "1234567890" }]);
+    small.receiveData(encodeFrame(Opcode.Text, bytes("123456"), { fin: false }));
+    small.receiveData(encodeFrame(Opcode.Continuation, bytes("78901")).subarray(0, 2));
+    const [tooBig] = small.eventsReceived();
+    expect((tooBig as { error: ProtocolError }).error.code).toBe(ErrorCodes.PayloadTooBig);
+  });
+
+  it("keeps the events parsed before the error", () => {
+    const { client } = openPair();
+    client.receiveData(concat([encodeFrame(Opcode.Text, bytes("ok")), new Uint8Array([0x8f, 0])]));
+    expect(client.eventsReceived().map((e) => e.type)).toEqual(["text", "error"]);
+  });
+
+  it("discards what follows the peer's close frame", () => {
+    const { client } = openPair();
+    client.receiveData(
+      concat([encodeFrame(Opcode.Close, new Uint8Array([3, 232])), encodeFrame(Opcode.Text, bytes("late"))]),
+    );
+    expect(client.eventsReceived()).toEqual([{ type: "close", code: 1000, reason: "" }]);
+  });
+
+  it("a server fails at once on an unmasked client frame and ends TCP", () => {
+    const { server } = openPair();
+    server.receiveData(encodeFrame(Opcode.Text, bytes("x")));
+    const [event] = server.eventsReceived();
+    expect((event as { error: ProtocolError }).error.code).toBe(ErrorCodes.UnmaskedFrame);
+    expect(server.dataToSend().at(-1)).toBe(END_OF_STREAM);
+  });
+
+  it("fail() sends the code and a client keeps waiting for the server's TCP close", () => {
+    const { client, server } = openPair();
+    client.fail(1011, "x".repeat(300));
+    expect(client.closeSent?.code).toBe(1011);
+    const out = drain(client.dataToSend());
+    expect(out.eof).toBe(false);
+    server.receiveData(out.data);
+    expect(server.eventsReceived()[0]).toMatchObject({ type: "close", code: 1011 });
+  });
+
+  it("an end of stream without a close frame is abnormal: CLOSED, no close received", () => {
+    const { client } = openPair();
+    client.receiveEof();
+    expect(client.state).toBe(State.Closed);
+    expect(client.closeReceived).toBeUndefined();
+    expect(client.dataToSend()).toEqual([END_OF_STREAM]);
+    client.receiveEof();
+    expect(client.dataToSend()).toEqual([]);
+  });
+});
+
+describe("local misuse", () => {
+  it("rejects control payloads over 125 bytes and bad close codes", () => {
+    const { client } = openPair();
+    expect(() => client.sendPing(new Uint8Array(126))).toThrow(RangeError);
+    expect(() => client.sendPong(new Uint8Array(126))).toThrow(RangeError);
+    expect(() => client.sendClose(1005)).toThrow(RangeError);
+    expect(() => client.sendClose(1000, "x".repeat(124))).toThrow(RangeError);
+    client.sendPing(new Uint8Array(125));
+    client.sendClose(undefined, "reason only");
+    expect(client.closeSent).toEqual({ code: 1000, reason: "reason only" });
+  });
+
+  it("refuses to send before the handshake", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    expect(() => client.sendText("x")).toThrow(InvalidStateError);
+    expect(() => client.sendClose()).toThrow(InvalidStateError);
+  });
+
+  it("rejects a negative maxPayload at construction", () => {
+    expect(() => new ClientProtocol({ url: "ws://example.test/", maxPayload: -1 })).toThrow(TypeError);
+  });
+
+  it("accept() and reject() need a request", () => {
+    const server = new ServerProtocol();
+    expect(() => server.accept()).toThrow(InvalidStateError);
+    expect(() => server.reject(400)).toThrow(InvalidStateError);
+  });
+});

@@ -1,0 +1,488 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Opcode } from "../src/constants.js";
+import { type ErrorCode, ErrorCodes, InvalidStateError, ProtocolError } from "../src/errors.js";
+import type { WsEvent } from "../src/events.js";
+import { encodeFrame } from "../src/frame.js";
+import { MessageReader, type ReaderOptions } from "../src/reader.js";
+import { defaultUtf8 } from "../src/utf8.js";
+
+const hex = (s: string) => Uint8Array.from(s.split(/\s+/).filter(Boolean), (b) => Number.parseInt(b, 16));
+const cat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+const enc = (s: string) => new TextEncoder().encode(s);
+/** Hex for short payloads; length and an FNV-1a hash for long ones (hex strings of 64 KiB make tests slow). */
+const toHex = (b: Uint8Array): string => {
+  if (b.length <= 256) return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return `${b.length} bytes, fnv1a ${(h >>> 0).toString(16)}`;
+};
+const KEY = hex("37 fa 21 3d");
+
+type Options = Partial<ReaderOptions>;
+const reader = (o: Options = {}) =>
+  new MessageReader({ expectMasked: false, maxPayload: 2 ** 20, utf8: defaultUtf8, ...o });
+
+/** Events with byte payloads as hex strings, so that views and copies compare by content. */
+type Plain = { type: string; data?: string; code?: number; reason?: string };
+function plain(events: WsEvent[]): Plain[] {
+  return events.map((e) => {
+    if (e.type === "binary" || e.type === "ping" || e.type === "pong") {
+      return { type: e.type, data: toHex(e.data) };
+    }
+    return { ...e } as Plain;
+  });
+}
+
+/** Feeds `pieces` (copies: masked input is unmasked in place) to a fresh reader; returns the events. */
+function feed(pieces: Uint8Array[], o: Options = {}): Plain[] {
+  const r = reader(o);
+  const out: WsEvent[] = [];
+  for (const piece of pieces) r.read(piece.slice(), out);
+  expect(r.inFrame).toBe(false);
+  return plain(out);
+}
+
+/** Split points to try: all of them for small inputs; for large ones, around every header and a stride. */
+function splitPoints(length: number): number[] {
+  if (length <= 600) return Array.from({ length: length + 1 }, (_, i) => i);
+  const points = new Set<number>();
+  for (let i = 0; i <= 20; i++) points.add(i).add(length - i);
+  for (let i = 0; i < length; i += 997) points.add(i);
+  return [...points].sort((a, b) => a - b);
+}
+
+/**
+ * Feeds `bytes` whole, byte by byte, at every split point into two pieces, and (for small inputs) at
+ * every pair of split points into three pieces; every way must give `expected`.
+ */
+function feedAllSplits(bytes: Uint8Array, expected: Plain[], o: Options = {}): void {
+  expect(feed([bytes], o)).toEqual(expected);
+  if (bytes.length <= 70_000) {
+    expect(
+      feed(
+        Array.from(bytes, (b) => Uint8Array.of(b)),
+        o,
+      ),
+    ).toEqual(expected);
+  }
+  const points = splitPoints(bytes.length);
+  for (const i of points) expect(feed([bytes.subarray(0, i), bytes.subarray(i)], o)).toEqual(expected);
+  if (bytes.length <= 40) {
+    for (const i of points) {
+      for (const j of points) {
+        if (j < i) continue;
+        expect(feed([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)], o)).toEqual(expected);
+      }
+    }
+  }
+}
+
+/** Feeds pieces until a throw; checks it is a ProtocolError with `code` and `closeCode`; returns the events before. */
+function expectFailure(pieces: Uint8Array[], code: ErrorCode, closeCode: number, o: Options = {}) {
+  const r = reader(o);
+  const out: WsEvent[] = [];
+  let error: unknown;
+  let failedAt = -1;
+  for (let i = 0; i < pieces.length && error === undefined; i++) {
+    try {
+      r.read(pieces[i]!.slice(), out);
+    } catch (e) {
+      error = e;
+      failedAt = i;
+    }
+  }
+  expect(error).toBeInstanceOf(ProtocolError);
+  expect({ code: (error as ProtocolError).code, closeCode: (error as ProtocolError).closeCode }).toEqual({
+    code,
+    closeCode,
+  });
+  // The reader is dead now.
+  expect(() => r.read(Uint8Array.of(0x81, 0x00), [])).toThrow(InvalidStateError);
+  return { events: plain(out), failedAt };
+}
+
+/** expectFailure fed whole, byte by byte and at every split point. */
+function expectFailureAllSplits(
+  bytes: Uint8Array,
+  code: ErrorCode,
+  closeCode: number,
+  o: Options = {},
+): void {
+  expectFailure([bytes], code, closeCode, o);
+  expectFailure(
+    Array.from(bytes, (b) => Uint8Array.of(b)),
+    code,
+    closeCode,
+    o,
+  );
+  for (const i of splitPoints(bytes.length)) {
+    expectFailure([bytes.subarray(0, i), bytes.subarray(i)], code, closeCode, o);
+  }
+}
+
+const helloHex = toHex(enc("Hello"));
+
+describe("MessageReader: the RFC 6455 section 5.7 examples, fed whole, byte by byte and at every split", () => {
+  it("a single-frame unmasked text message", () => {
+    feedAllSplits(hex("81 05 48 65 6c 6c 6f"), [{ type: "text", data: "Hello" }]);
+  });
+  it("a single-frame masked text message (server role)", () => {
+    feedAllSplits(hex("81 85 37 fa 21 3d 7f 9f 4d 51 58"), [{ type: "text", data: "Hello" }], {
+      expectMasked: true,
+    });
+  });
+  it("a fragmented unmasked text message", () => {
+    feedAllSplits(hex("01 03 48 65 6c 80 02 6c 6f"), [{ type: "text", data: "Hello" }]);
+  });
+  it("an unmasked ping", () => {
+    feedAllSplits(hex("89 05 48 65 6c 6c 6f"), [{ type: "ping", data: helloHex }]);
+  });
+  it("a masked pong (server role)", () => {
+    feedAllSplits(hex("8a 85 37 fa 21 3d 7f 9f 4d 51 58"), [{ type: "pong", data: helloHex }], {
+      expectMasked: true,
+    });
+  });
+  it("256 bytes binary in one unmasked frame", () => {
+    const payload = Uint8Array.from({ length: 256 }, (_, i) => i);
+    feedAllSplits(cat(hex("82 7e 01 00"), payload), [{ type: "binary", data: toHex(payload) }]);
+  });
+  it("64 KiB binary in one unmasked frame", () => {
+    const payload = Uint8Array.from({ length: 65536 }, (_, i) => i * 7);
+    feedAllSplits(cat(hex("82 7f 00 00 00 00 00 01 00 00"), payload), [
+      { type: "binary", data: toHex(payload) },
+    ]);
+  });
+  it("64 KiB masked binary, unmasked across chunk boundaries (server role)", () => {
+    const payload = Uint8Array.from({ length: 65536 }, (_, i) => i * 13);
+    const frame = encodeFrame(Opcode.Binary, payload, { maskKey: KEY });
+    feedAllSplits(frame, [{ type: "binary", data: toHex(payload) }], {
+      expectMasked: true,
+    });
+  });
+});
+
+describe("MessageReader: messages and control frames", () => {
+  it("interleaves ping, pong and close between fragments of a message", () => {
+    const bytes = cat(
+      encodeFrame(Opcode.Binary, hex("01 02"), { fin: false }),
+      encodeFrame(Opcode.Ping, enc("p")),
+      encodeFrame(Opcode.Continuation, new Uint8Array(0), { fin: false }),
+      encodeFrame(Opcode.Pong, new Uint8Array(0)),
+      encodeFrame(Opcode.Continuation, hex("03")),
+      encodeFrame(Opcode.Text, enc("é"), { fin: false }),
+      encodeFrame(Opcode.Close, hex("03 e8 62 79 65")),
+      encodeFrame(Opcode.Continuation, enc("!")),
+    );
+    feedAllSplits(bytes, [
+      { type: "ping", data: "70" },
+      { type: "pong", data: "" },
+      { type: "binary", data: "010203" },
+      { type: "close", code: 1000, reason: "bye" },
+      { type: "text", data: "é!" },
+    ]);
+  });
+
+  it("reads empty messages, an empty close (1005) and an empty fragmented message", () => {
+    const bytes = cat(
+      hex("81 00 82 00"),
+      encodeFrame(Opcode.Text, new Uint8Array(0), { fin: false }),
+      encodeFrame(Opcode.Continuation, new Uint8Array(0)),
+      hex("88 00"),
+    );
+    feedAllSplits(bytes, [
+      { type: "text", data: "" },
+      { type: "binary", data: "" },
+      { type: "text", data: "" },
+      { type: "close", code: 1005, reason: "" },
+    ]);
+  });
+
+  it("decodes a text code point split across fragments", () => {
+    const bytes = cat(
+      encodeFrame(Opcode.Text, hex("f0 9f"), { fin: false }),
+      encodeFrame(Opcode.Continuation, hex("98"), { fin: false }),
+      encodeFrame(Opcode.Continuation, hex("80")),
+    );
+    feedAllSplits(bytes, [{ type: "text", data: "😀" }]);
+  });
+
+  it("gives binary data as a view of the input chunk when the payload lies in one chunk (no copy)", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    const chunk = hex("82 03 0a 0b 0c 82 02 0d 0e");
+    r.read(chunk, out);
+    expect(out).toHaveLength(2);
+    for (const e of out) expect(e.type === "binary" && e.data.buffer).toBe(chunk.buffer);
+  });
+
+  it("unmasks in place in the input chunk (server role)", () => {
+    const r = reader({ expectMasked: true });
+    const out: WsEvent[] = [];
+    const chunk = hex("82 85 37 fa 21 3d 7f 9f 4d 51 58");
+    r.read(chunk, out);
+    expect(chunk.subarray(6)).toEqual(enc("Hello"));
+  });
+
+  it("tracks inMessage and inFrame", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    expect([r.inMessage, r.inFrame]).toEqual([false, false]);
+    r.read(hex("01"), out);
+    expect([r.inMessage, r.inFrame]).toEqual([false, true]);
+    r.read(hex("01 61"), out);
+    expect([r.inMessage, r.inFrame]).toEqual([true, false]);
+    r.read(hex("89 00"), out);
+    expect(r.inMessage).toBe(true);
+    r.read(hex("80 01"), out);
+    expect([r.inMessage, r.inFrame]).toEqual([true, true]);
+    r.read(hex("62"), out);
+    expect([r.inMessage, r.inFrame]).toEqual([false, false]);
+    r.read(new Uint8Array(0), out);
+    expect(plain(out)).toEqual([
+      { type: "ping", data: "" },
+      { type: "text", data: "ab" },
+    ]);
+  });
+
+  it("accepts RSV1 on the first frame of a data message when an extension allows it", () => {
+    feedAllSplits(hex("c1 02 68 69"), [{ type: "text", data: "hi" }], { allowRsv1: true });
+  });
+
+  it("accepts a message of exactly maxPayload bytes, fragmented", () => {
+    const bytes = cat(
+      encodeFrame(Opcode.Binary, hex("01 02 03"), { fin: false }),
+      encodeFrame(Opcode.Continuation, hex("04")),
+    );
+    feedAllSplits(bytes, [{ type: "binary", data: "01020304" }], { maxPayload: 4 });
+  });
+});
+
+describe("MessageReader: random messages round-trip through encodeFrame and random chunking", () => {
+  const message = fc.oneof(
+    fc.record({ type: fc.constant("text" as const), text: fc.string({ unit: "binary", maxLength: 300 }) }),
+    fc.record({ type: fc.constant("binary" as const), bytes: fc.uint8Array({ maxLength: 700 }) }),
+    fc.record({ type: fc.constant("ping" as const), bytes: fc.uint8Array({ maxLength: 125 }) }),
+  );
+  const scenario = fc.record({
+    messages: fc.array(
+      fc.record({ message, cuts: fc.array(fc.nat(), { maxLength: 4 }), pingAt: fc.nat(5) }),
+      {
+        maxLength: 12,
+      },
+    ),
+    chunkCuts: fc.array(fc.nat(), { maxLength: 20 }),
+    masked: fc.boolean(),
+    key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+  });
+
+  it("gives back the same events", () => {
+    fc.assert(
+      fc.property(scenario, ({ messages, chunkCuts, masked, key }) => {
+        const maskKey = masked ? key : undefined;
+        const frames: Uint8Array[] = [];
+        const expected: Plain[] = [];
+        for (const { message: m, cuts, pingAt } of messages) {
+          if (m.type === "ping") {
+            frames.push(encodeFrame(Opcode.Ping, m.bytes, { maskKey }));
+            expected.push({ type: "ping", data: toHex(m.bytes) });
+            continue;
+          }
+          const payload = m.type === "text" ? enc(m.text) : m.bytes;
+          const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b);
+          const ends = [...points, payload.length];
+          let start = 0;
+          const pings: Plain[] = [];
+          ends.forEach((end, i) => {
+            const opcode = i === 0 ? (m.type === "text" ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
+            frames.push(
+              encodeFrame(opcode, payload.subarray(start, end), { fin: i === ends.length - 1, maskKey }),
+            );
+            if (i === pingAt % ends.length && i < ends.length - 1) {
+              frames.push(encodeFrame(Opcode.Ping, hex("2a"), { maskKey }));
+              pings.push({ type: "ping", data: "2a" });
+            }
+            start = end;
+          });
+          expected.push(...pings);
+          expected.push(
+            m.type === "text" ? { type: "text", data: m.text } : { type: "binary", data: toHex(m.bytes) },
+          );
+        }
+        const stream = cat(...frames);
+        const points = [...new Set(chunkCuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+        const pieces: Uint8Array[] = [];
+        let start = 0;
+        for (const end of [...points, stream.length]) {
+          pieces.push(stream.subarray(start, end));
+          start = end;
+        }
+        expect(feed(pieces, { expectMasked: masked })).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("MessageReader: malformed input fails with the right error and close code", () => {
+  const P = 1002;
+  const cases: Array<[string, string, ErrorCode, number, Options?]> = [
+    ...[3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op): [string, string, ErrorCode, number] => [
+      `reserved opcode ${op}`,
+      (0x80 | op).toString(16) + " 00",
+      ErrorCodes.InvalidOpcode,
+      P,
+    ]),
+    ["RSV1 without an extension", "c1 00", ErrorCodes.UnexpectedRsvBits, P],
+    ["RSV2", "a1 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
+    ["RSV3", "91 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
+    ["RSV1 on a ping", "c9 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
+    ["RSV1 on a continuation", "01 00 c0 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
+    ["a 126-byte ping (16-bit form)", "89 7e 00 7e", ErrorCodes.ControlFrameTooBig, P],
+    ["a 126-byte close (7-bit 126 marker)", "88 7e", ErrorCodes.ControlFrameTooBig, P],
+    ["a pong with a 64-bit length", "8a 7f", ErrorCodes.ControlFrameTooBig, P],
+    ["a fragmented ping", "09 00", ErrorCodes.FragmentedControlFrame, P],
+    ["a fragmented close", "08 00", ErrorCodes.FragmentedControlFrame, P],
+    ["a continuation without a message", "80 00", ErrorCodes.UnexpectedContinuation, P],
+    ["a continuation after a complete message", "81 00 80 00", ErrorCodes.UnexpectedContinuation, P],
+    ["a text frame inside a fragmented message", "01 00 81 00", ErrorCodes.ExpectedContinuation, P],
+    ["a binary frame inside a fragmented message", "02 00 89 00 02 00", ErrorCodes.ExpectedContinuation, P],
+    ["a masked frame to a client", "81 80 00 00 00 00", ErrorCodes.MaskedFrame, P],
+    ["an unmasked frame to a server", "81 00", ErrorCodes.UnmaskedFrame, P, { expectMasked: true }],
+    [
+      "a 64-bit length with the top bit set",
+      "82 7f 80 00 00 00 00 00 00 00",
+      ErrorCodes.InvalidPayloadLength,
+      P,
+    ],
+    ["a 64-bit length above 2^53 - 1", "82 7f 00 20 00 00 00 00 00 00", ErrorCodes.InvalidPayloadLength, P],
+    [
+      "a frame over maxPayload, from its header alone",
+      "82 0b",
+      ErrorCodes.PayloadTooBig,
+      1009,
+      { maxPayload: 10 },
+    ],
+    ["a 16-bit frame over maxPayload", "82 7e 01 00", ErrorCodes.PayloadTooBig, 1009, { maxPayload: 255 }],
+    [
+      "a fragmented message whose sum goes over maxPayload",
+      "02 06 00 00 00 00 00 00 80 05",
+      ErrorCodes.PayloadTooBig,
+      1009,
+      { maxPayload: 10 },
+    ],
+    ["a 1-byte close body", "88 01 03", ErrorCodes.InvalidClosePayload, P],
+    ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map(
+      (code): [string, string, ErrorCode, number] => [
+        `close code ${code}`,
+        `88 02 ${(code >> 8).toString(16)} ${(code & 0xff).toString(16)}`,
+        ErrorCodes.InvalidCloseCode,
+        P,
+      ],
+    ),
+    ["a close reason that is not UTF-8", "88 04 03 e8 c3 28", ErrorCodes.InvalidUtf8, 1007],
+    ["invalid UTF-8 in a text frame", "81 02 c3 28", ErrorCodes.InvalidUtf8, 1007],
+    ["a surrogate in a fragment", "01 03 ed a0 80 80 00", ErrorCodes.InvalidUtf8, 1007],
+    ["a text message ending inside a code point", "01 01 e2 80 01 82", ErrorCodes.InvalidUtf8, 1007],
+  ];
+
+  it.each(cases)("%s", (_name, bytes, code, closeCode, o = {}) => {
+    expectFailureAllSplits(hex(bytes), code, closeCode, o);
+  });
+
+  it("says what went wrong in the message, with the code and close code", () => {
+    const rows: Array<[string, Options, ErrorCode, number, string]> = [
+      ["83 00", {}, ErrorCodes.InvalidOpcode, 1002, "Invalid opcode: 3"],
+      [
+        "82 7e 01 00",
+        { maxPayload: 255 },
+        ErrorCodes.PayloadTooBig,
+        1009,
+        "Message too big: 256 bytes (the limit is 255)",
+      ],
+      [
+        "81 80 00 00 00 00",
+        {},
+        ErrorCodes.MaskedFrame,
+        1002,
+        "Invalid frame: the server sent a masked frame",
+      ],
+      ["88 02 03 ec", {}, ErrorCodes.InvalidCloseCode, 1002, "Invalid close code: 1004"],
+      ["81 01 ff", {}, ErrorCodes.InvalidUtf8, 1007, "Invalid UTF-8 in a text message"],
+    ];
+    for (const [bytes, o, code, closeCode, message] of rows) {
+      let error: unknown;
+      try {
+        reader(o).read(hex(bytes), []);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: "ProtocolError", code, closeCode, message });
+    }
+  });
+
+  it("keeps events completed before the bad byte", () => {
+    const { events } = expectFailure([hex("81 02 68 69 89 00 83 00")], ErrorCodes.InvalidOpcode, 1002);
+    expect(events).toEqual([
+      { type: "text", data: "hi" },
+      { type: "ping", data: "" },
+    ]);
+  });
+
+  it("fails on the header of a 2^40-byte frame without waiting for its payload", () => {
+    const { failedAt } = expectFailure(
+      [hex("82 7f 00 00 01 00 00 00 00 00"), new Uint8Array(1000)],
+      ErrorCodes.PayloadTooBig,
+      1009,
+      { maxPayload: 100 * 2 ** 20 },
+    );
+    expect(failedAt).toBe(0);
+  });
+
+  it("fails on invalid UTF-8 at every position of a single-frame text message", () => {
+    const valid = enc("aé€😀z");
+    for (let i = 0; i < valid.length; i++) {
+      const bad = valid.slice();
+      bad[i] = 0xff;
+      expectFailureAllSplits(encodeFrame(Opcode.Text, bad), ErrorCodes.InvalidUtf8, 1007);
+    }
+  });
+
+  it("fails on the fragment that brings the bad byte, for every position and fragment split", () => {
+    const valid = enc("aé€😀z");
+    for (let bad = 0; bad < valid.length; bad++) {
+      const payload = valid.slice();
+      payload[bad] = 0xff;
+      for (let cut = 0; cut <= payload.length; cut++) {
+        const first = encodeFrame(Opcode.Text, payload.subarray(0, cut), { fin: false });
+        const second = encodeFrame(Opcode.Continuation, payload.subarray(cut));
+        const { failedAt } = expectFailure([first, second], ErrorCodes.InvalidUtf8, 1007);
+        expect(failedAt).toBe(bad < cut ? 0 : 1);
+      }
+    }
+  });
+
+  it("fails on a fragment ending in an impossible prefix (ED A0, F4 90, F5) before the message ends", () => {
+    for (const prefix of ["ed a0", "f4 90", "f5", "c0"]) {
+      const first = encodeFrame(Opcode.Text, hex(`61 ${prefix}`), { fin: false });
+      const { failedAt } = expectFailure(
+        [first, encodeFrame(Opcode.Continuation, hex("80"))],
+        ErrorCodes.InvalidUtf8,
+        1007,
+      );
+      expect(failedAt).toBe(0);
+    }
+  });
+
+  it("fails a masked frame with a reserved opcode in the server role too", () => {
+    expectFailureAllSplits(hex("83 80 00 00 00 00"), ErrorCodes.InvalidOpcode, 1002, { expectMasked: true });
+  });
+});
