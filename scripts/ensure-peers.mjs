@@ -24,7 +24,9 @@ if (missing.length === 0) {
 }
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 if (!isRoot || !run("sh", ["-c", "command -v apt-get"])) {
-  console.error(`Missing Debian packages: ${missing.join(" ")}. Install them: sudo apt-get install -y ${missing.join(" ")}`);
+  console.error(
+    `Missing Debian packages: ${missing.join(" ")}. Install them: sudo apt-get install -y ${missing.join(" ")}`,
+  );
   process.exit(1);
 }
 console.log(`system peers: installing ${missing.join(" ")} with apt-get`);

@@ -13,9 +13,14 @@ for (const name of order) {
   const { scripts = {} } = JSON.parse(readFileSync(manifest, "utf8"));
   if (!scripts[script]) continue;
   console.log(`\n> ${dir}: ${script}`);
-  const run = spawnSync(scripts[script], { cwd: dir, shell: true, stdio: "inherit", env: {
-    ...process.env,
-    PATH: `${join(process.cwd(), dir, "node_modules/.bin")}:${join(process.cwd(), "node_modules/.bin")}:${process.env.PATH}`,
-  } });
+  const run = spawnSync(scripts[script], {
+    cwd: dir,
+    shell: true,
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      PATH: `${join(process.cwd(), dir, "node_modules/.bin")}:${join(process.cwd(), "node_modules/.bin")}:${process.env.PATH}`,
+    },
+  });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }

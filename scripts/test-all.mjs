@@ -37,7 +37,10 @@ step(
   "tests",
   "vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/vitest-results.json",
 );
-for (const [name, script] of [["conformance", "conformance"], ["interop", "interop"]]) {
+for (const [name, script] of [
+  ["conformance", "conformance"],
+  ["interop", "interop"],
+]) {
   const manifest = join(root, "packages", name, "package.json");
   if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).scripts?.[script]) {
     step(name, `node scripts/run-workspaces.mjs ${script}`);
