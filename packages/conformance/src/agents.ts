@@ -1,0 +1,87 @@
+/**
+ * Agents: echo clients driven through the suite. Each connects to a case URL, echoes every message
+ * exactly (text as text, binary as binary) and returns when its connection is over. `stop` tears a
+ * client down when a case overruns (a hung client must not hang the run).
+ */
+import WebSocket from "ws";
+
+export interface AgentRun {
+  /** Resolves when the client considers the connection finished (never rejects). */
+  done: Promise<void>;
+  /** Forcefully tears the client down. */
+  stop: () => void;
+}
+
+export interface Agent {
+  name: string;
+  /** Undefined when the agent can run, else why it cannot. */
+  unavailable: () => Promise<string | undefined>;
+  run: (url: string) => AgentRun;
+}
+
+/** `ws` from npm: the reference. A case it fails is more likely a wrong case than a bug in `ws`. */
+export const wsAgent: Agent = {
+  name: "ws",
+  unavailable: async () => undefined,
+  run(url) {
+    // `ws` defaults: maxPayload 100 MiB, UTF-8 validation on, no compression (perMessageDeflate off
+    // here: the suite does not negotiate extensions yet).
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const done = new Promise<void>((resolve) => {
+      ws.on("message", (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+      // Errors end in "close": the listener only keeps them from being thrown.
+      ws.on("error", () => {});
+      ws.on("close", () => resolve());
+    });
+    return { done, stop: () => ws.terminate() };
+  },
+};
+
+interface TidewayClient {
+  connect(): Promise<unknown>;
+  send(data: unknown): Promise<void>;
+  terminate(): void;
+  [Symbol.asyncIterator](): AsyncIterator<unknown>;
+}
+type TidewayModule = {
+  WebSocketClient?: new (url: string, options: Record<string, unknown>) => TidewayClient;
+};
+
+let tidewayModule: Promise<TidewayModule | string> | undefined;
+
+/** Imports the client from its sources; a missing or broken client is "unavailable", not a crash. */
+function loadTideway(): Promise<TidewayModule | string> {
+  tidewayModule ??= import("../../client/src/index.js").then(
+    (m: unknown) => m as TidewayModule,
+    (err: unknown) => `@tideway/client does not load: ${(err as Error).message}`,
+  );
+  return tidewayModule;
+}
+
+/** `@tideway/client`: the client under test. */
+export const tidewayAgent: Agent = {
+  name: "tideway",
+  async unavailable() {
+    const m = await loadTideway();
+    if (typeof m === "string") return m;
+    if (typeof m.WebSocketClient !== "function") return "@tideway/client does not export WebSocketClient yet";
+    return undefined;
+  },
+  run(url) {
+    let client: TidewayClient | undefined;
+    const done = (async () => {
+      const m = await loadTideway();
+      if (typeof m === "string" || m.WebSocketClient === undefined) return;
+      client = new m.WebSocketClient(url, { reconnect: false, heartbeat: false });
+      try {
+        await client.connect();
+        for await (const msg of client) await client.send(msg);
+      } catch {
+        // A failed connection (the case's point, often) ends the echo loop: nothing to do.
+      }
+    })();
+    return { done, stop: () => client?.terminate() };
+  },
+};
+
+export const AGENTS: readonly Agent[] = [wsAgent, tidewayAgent];
