@@ -11,8 +11,10 @@
  * not yet complete are referenced until the message ends. For masked frames (server role), payloads are
  * unmasked IN PLACE in the input chunk.
  *
- * UTF-8: a single-frame text message is validated once when its payload is complete; a fragmented one
- * fragment by fragment (Utf8Validator), so invalid bytes fail on the fragment that carries them.
+ * UTF-8: a single-frame text message that arrives whole is validated once; a fragmented one fragment by
+ * fragment (Utf8Validator), so invalid bytes fail on the fragment that carries them. A text frame whose
+ * payload arrives over several reads (client role) is validated as its bytes arrive: a 16 MiB message
+ * with a bad byte near its start fails then, not after 16 MiB (Autobahn 6.4.3/6.4.4, "fail fast").
  *
  * NOT HERE: what may follow a close frame (DataAfterClose), replies to pings and closes: the protocol
  * object above decides; the reader keeps parsing frames after a close.
@@ -88,6 +90,11 @@ export class MessageReader {
   #messageOpcode = 0;
   #messageLength = 0;
   #fragments: Uint8Array[] = [];
+  /**
+   * Bytes of the current text frame's payload validated while it was still arriving, or -1 when the
+   * frame is not being validated early.
+   */
+  #validatedEarly = -1;
 
   constructor(options: ReaderOptions) {
     this.#expectMasked = options.expectMasked;
@@ -118,9 +125,10 @@ export class MessageReader {
   read(chunk: Uint8Array, out: WsEvent[]): void {
     if (this.#state === DEAD) throw new InvalidStateError("The reader failed earlier and cannot read more");
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
     try {
+      if (this.#validatedEarly >= 0) this.#validateArriving(chunk);
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
       this.#drive(out);
     } catch (error) {
       this.#state = DEAD;
@@ -128,6 +136,7 @@ export class MessageReader {
       this.#head = 0;
       this.#fragments = [];
       this.#buffered = 0;
+      this.#validatedEarly = -1;
       throw error;
     }
   }
@@ -313,7 +322,7 @@ export class MessageReader {
       }
       if (opcode !== Opcode.Continuation) {
         this.#messageOpcode = opcode;
-        if (!this.#fin) this.#validator.reset();
+        this.#validator.reset();
       }
       this.#messageLength = total;
     }
@@ -337,7 +346,17 @@ export class MessageReader {
     const length = this.#payloadLength;
     // Wait for the whole payload: buffering chunks (memory grows only with bytes actually received)
     // and copying once at the end if they are several.
-    if (this.#buffered < length) return false;
+    if (this.#buffered < length) {
+      if (
+        this.#validatedEarly < 0 &&
+        this.#opcode < 0x8 &&
+        this.#messageOpcode === Opcode.Text &&
+        !this.#masked
+      ) {
+        this.#validateBuffered();
+      }
+      return false;
+    }
     const data = this.#consume(length);
     if (this.#masked) mask(data, this.#maskKey);
     this.#state = HEADER;
@@ -351,25 +370,52 @@ export class MessageReader {
     return true;
   }
 
+  /** The payload of a text frame is incomplete: validate what is buffered of it, once. */
+  #validateBuffered(): void {
+    for (let i = this.#head; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i]!;
+      this.#pushArriving(i === this.#head ? chunk.subarray(this.#pos) : chunk);
+    }
+    this.#validatedEarly = this.#buffered;
+  }
+
+  /** A chunk arrives while a text frame's payload is incomplete: validate its share of the payload. */
+  #validateArriving(chunk: Uint8Array): void {
+    const share = Math.min(chunk.length, this.#payloadLength - this.#buffered);
+    this.#pushArriving(share === chunk.length ? chunk : chunk.subarray(0, share));
+    this.#validatedEarly = this.#buffered + share;
+  }
+
+  #pushArriving(bytes: Uint8Array): void {
+    if (!this.#validator.push(bytes, false)) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+  }
+
   #dataFrame(data: Uint8Array, out: WsEvent[]): void {
     const opcode = this.#opcode;
-    if (this.#fin && opcode !== Opcode.Continuation) {
-      // A whole message in one frame: no copy, no incremental state.
-      // (permessage-deflate hook: keep the header's RSV1 bit; when set, inflate `data` here, before validation.)
-      this.#messageOpcode = 0;
-      if (opcode === Opcode.Binary) {
-        out.push({ type: "binary", data });
-        return;
-      }
-      if (!this.#isValidUtf8(data)) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
-      out.push({ type: "text", data: this.#decodeUtf8(data) });
-      return;
-    }
-    // A fragment. (permessage-deflate hook: a message whose first frame had RSV1 set is compressed as a
-    // whole; inflate each fragment as it arrives, and validate the inflated bytes below.)
     const messageOpcode = this.#messageOpcode;
-    if (messageOpcode === Opcode.Text && !this.#validator.push(data, this.#fin)) {
-      fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+    const validatedEarly = this.#validatedEarly;
+    if (validatedEarly >= 0) {
+      // The first bytes were checked as they arrived: check the rest, and the end of the message.
+      this.#validatedEarly = -1;
+      if (!this.#validator.push(data.subarray(validatedEarly), this.#fin)) {
+        fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+      }
+    } else if (messageOpcode === Opcode.Text) {
+      // A text frame that arrived whole. (permessage-deflate hook: keep the header's RSV1 bit; when
+      // set, inflate `data` here, before validation.)
+      const valid =
+        this.#fin && opcode !== Opcode.Continuation
+          ? this.#isValidUtf8(data) // a whole message in one frame: no incremental state
+          : this.#validator.push(data, this.#fin);
+      if (!valid) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+    }
+    if (this.#fin && opcode !== Opcode.Continuation) {
+      // A whole message in one frame: no copy.
+      this.#messageOpcode = 0;
+      out.push(
+        opcode === Opcode.Binary ? { type: "binary", data } : { type: "text", data: this.#decodeUtf8(data) },
+      );
+      return;
     }
     if (data.length > 0) this.#fragments.push(data);
     if (!this.#fin) return;

@@ -486,3 +486,48 @@ describe("MessageReader: malformed input fails with the right error and close co
     expectFailureAllSplits(hex("83 80 00 00 00 00"), ErrorCodes.InvalidOpcode, 1002, { expectMasked: true });
   });
 });
+
+describe("MessageReader: UTF-8 fails fast inside a frame that arrives in pieces (Autobahn 6.4.3/6.4.4)", () => {
+  const invalidAt = (length: number, at: number) => {
+    const payload = new Uint8Array(length).fill(0x61);
+    payload[at] = 0xff;
+    return encodeFrame(Opcode.Text, payload);
+  };
+
+  it("fails on the read that brings the bad byte, long before the frame is complete", () => {
+    const frame = invalidAt(100_000, 20);
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(frame.subarray(0, 15), out); // header + 11 valid bytes
+    expect(() => r.read(frame.subarray(15, 40), out)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.InvalidUtf8, closeCode: 1007 }),
+    );
+  });
+
+  it("fails on the continuation fragment that brings the bad byte, before that fragment is complete", () => {
+    const first = encodeFrame(Opcode.Text, enc("fine"), { fin: false });
+    const second = invalidAt(50_000, 100);
+    second[0] = 0x80; // the same frame as a final continuation frame
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(cat(first, second.subarray(0, 50)), out);
+    expect(() => r.read(second.subarray(50, 200), out)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.InvalidUtf8 }),
+    );
+  });
+
+  it("accepts a valid frame arriving in pieces, with code points split across them", () => {
+    const text = "añ€🌊".repeat(2_000);
+    const frame = encodeFrame(Opcode.Text, enc(text));
+    for (const size of [1, 3, 7, 1000]) {
+      const pieces: Uint8Array[] = [];
+      for (let i = 0; i < frame.length; i += size) pieces.push(frame.subarray(i, i + size));
+      expect(feed(pieces)).toEqual([{ type: "text", data: text }]);
+    }
+  });
+
+  it("still fails a frame that ends inside a code point", () => {
+    const frame = encodeFrame(Opcode.Text, cat(enc("a".repeat(300)), hex("f0 9f 8c")));
+    expectFailure([frame.subarray(0, 100), frame.subarray(100)], ErrorCodes.InvalidUtf8, 1007);
+  });
+});
