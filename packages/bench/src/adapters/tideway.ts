@@ -1,0 +1,92 @@
+// Tideway's own client, loaded from the workspace package @tideway/client (through tsx and this
+// package's tsconfig paths, so from the TypeScript sources: see ../../README.md).
+import {
+  type Adapter,
+  AdapterUnavailableError,
+  type BenchConnection,
+  type BenchMessage,
+  SEND_HIGH_WATER_MARK,
+} from "./types.js";
+
+/** The part of the client API this adapter uses, declared here so the bench does not break while it evolves. */
+interface TidewayClient {
+  connect(): Promise<unknown>;
+  on(event: "message", listener: (data: string | Uint8Array) => void): unknown;
+  on(event: "close", listener: (...args: unknown[]) => void): unknown;
+  on(event: "error", listener: (error: unknown) => void): unknown;
+  send(data: Uint8Array | string): Promise<void>;
+  readonly bufferedAmount: number;
+  close(): Promise<unknown>;
+}
+type TidewayClientClass = new (
+  url: string,
+  options: { heartbeat: false; reconnect: false; binaryType: "uint8array" },
+) => TidewayClient;
+
+class TidewayConnection implements BenchConnection {
+  private handler: (data: BenchMessage) => void = () => {};
+  private closeHandler: (reason: string) => void = () => {};
+  private closing = false;
+  private error: unknown;
+
+  constructor(private readonly client: TidewayClient) {
+    client.on("message", (data) => this.handler(data));
+    client.on("close", (...args) => {
+      const describe = (a: unknown) => (typeof a === "object" ? JSON.stringify(a) : String(a));
+      if (!this.closing) this.closeHandler(`closed ${args.map(describe).join(" ")}`);
+    });
+    client.on("error", (error) => {
+      this.error ??= error;
+    });
+  }
+
+  onMessage(handler: (data: BenchMessage) => void): void {
+    this.handler = handler;
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandler = handler;
+  }
+
+  send(data: Uint8Array | string): Promise<void> | undefined {
+    if (this.error !== undefined) throw this.error;
+    // send() resolves when the frame is handed to the OS: below the high-water mark we do not wait
+    // for it (so frames sent in one tick can share a write), above it we do.
+    if (this.client.bufferedAmount < SEND_HIGH_WATER_MARK) {
+      this.client.send(data).catch(this.onSendError);
+      return undefined;
+    }
+    return this.client.send(data);
+  }
+
+  private readonly onSendError = (error: unknown) => {
+    this.error ??= error;
+  };
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.client.close();
+  }
+}
+
+export async function load(): Promise<Adapter> {
+  let WebSocketClient: TidewayClientClass | undefined;
+  try {
+    const module = (await import("@tideway/client")) as { WebSocketClient?: TidewayClientClass };
+    WebSocketClient = module.WebSocketClient;
+  } catch (error) {
+    throw new AdapterUnavailableError(`@tideway/client did not load: ${(error as Error).message}`);
+  }
+  if (typeof WebSocketClient !== "function") {
+    throw new AdapterUnavailableError("@tideway/client does not export WebSocketClient yet");
+  }
+  const Client = WebSocketClient;
+  return {
+    name: "tideway",
+    connect: async (url) => {
+      const client = new Client(url, { heartbeat: false, reconnect: false, binaryType: "uint8array" });
+      await client.connect();
+      return new TidewayConnection(client);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// The one small interface every client library is measured through. Each adapter module wraps one
+// library the way a careful user would: no private APIs, and the same backpressure policy.
+
+/** What a message handler receives: text always as a JS string, binary as bytes. */
+export type BenchMessage = string | Uint8Array | ArrayBuffer;
+
+/**
+ * The send policy every adapter applies, so that "send" measures the library and not the policy:
+ * send without waiting while the library reports less than SEND_HIGH_WATER_MARK bytes buffered;
+ * once it reports more, wait until the library has handed its buffer to the OS.
+ */
+export const SEND_HIGH_WATER_MARK = 1024 * 1024;
+
+export interface BenchConnection {
+  /** Sets the message handler (one at a time; a later call replaces it). */
+  onMessage(handler: (data: BenchMessage) => void): void;
+  /** Called once if the connection closes or fails before close() is called. */
+  onClose(handler: (reason: string) => void): void;
+  /**
+   * Sends one message under the shared backpressure policy. Returns undefined when the caller may
+   * send the next message at once, or a promise to await first (so a fast path allocates nothing).
+   */
+  send(data: Uint8Array | string): Promise<void> | undefined;
+  /** Starts the closing handshake and resolves when the connection is closed. */
+  close(): Promise<void>;
+}
+
+export interface Adapter {
+  readonly name: string;
+  connect(url: string): Promise<BenchConnection>;
+}
+
+/** Thrown when a library cannot be loaded at all: the report says "not available", not a number. */
+export class AdapterUnavailableError extends Error {
+  override readonly name = "AdapterUnavailableError";
+}

@@ -1,0 +1,81 @@
+// `ws` as a careful user drives it. Shared by the "ws" and "ws-nobu" adapters, which differ only
+// in the environment the driver starts them with (WS_NO_BUFFER_UTIL / WS_NO_UTF_8_VALIDATE).
+import { createRequire } from "node:module";
+import WebSocket from "ws";
+import { type Adapter, type BenchConnection, type BenchMessage, SEND_HIGH_WATER_MARK } from "./types.js";
+
+/** Whether `ws` actually loaded its native mask/unmask addon in this process. */
+export function bufferutilLoaded(): boolean {
+  const cache = createRequire(import.meta.url).cache;
+  return Object.keys(cache).some((path) => path.includes("/bufferutil/"));
+}
+
+class WsConnection implements BenchConnection {
+  private handler: (data: BenchMessage) => void = () => {};
+  private closeHandler: (reason: string) => void = () => {};
+  private closing = false;
+  private error: Error | undefined;
+
+  constructor(private readonly socket: WebSocket) {
+    socket.on("message", (data: Buffer, isBinary: boolean) =>
+      this.handler(isBinary ? data : data.toString()),
+    );
+    socket.on("close", (code: number, reason: Buffer) => {
+      if (!this.closing) this.closeHandler(`closed ${code} ${reason.toString()}`);
+    });
+    socket.on("error", (error: Error) => {
+      this.error ??= error;
+    });
+  }
+
+  onMessage(handler: (data: BenchMessage) => void): void {
+    this.handler = handler;
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    this.closeHandler = handler;
+  }
+
+  send(data: Uint8Array | string): Promise<void> | undefined {
+    if (this.error !== undefined) throw this.error;
+    // `ws` has no drain event: the send callback is the documented way to learn that this frame
+    // (and so every frame before it) was written to the socket.
+    if (this.socket.bufferedAmount < SEND_HIGH_WATER_MARK) {
+      this.socket.send(data, this.onSent);
+      return undefined;
+    }
+    return new Promise((resolve, reject) => {
+      this.socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  private readonly onSent = (error?: Error) => {
+    if (error) this.error ??= error;
+  };
+
+  close(): Promise<void> {
+    this.closing = true;
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once("close", () => resolve());
+      this.socket.close(1000);
+    });
+  }
+}
+
+export function wsAdapter(name: string): Adapter {
+  return {
+    name,
+    connect: (url) =>
+      new Promise((resolve, reject) => {
+        // The bench server never negotiates permessage-deflate; not offering it keeps the
+        // handshake identical across libraries.
+        const socket = new WebSocket(url, { perMessageDeflate: false });
+        socket.once("open", () => {
+          socket.off("error", reject);
+          resolve(new WsConnection(socket));
+        });
+        socket.once("error", reject);
+      }),
+  };
+}

@@ -1,0 +1,211 @@
+// One measurement of one scenario with one adapter, run inside a fresh client process. Every runner
+// verifies what it counts: a lost, reordered or corrupted message is an error, never a number.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Adapter, BenchConnection, BenchMessage } from "./adapters/types.js";
+import { binaryPayloads, patternByte } from "./payload.js";
+import type { Scenario } from "./scenarios.js";
+import { quantile } from "./stats.js";
+
+export type Metrics = Record<string, number>;
+
+/** Rejects with the message `describe()` gives at the time the limit runs out. */
+function withDeadline<T>(promise: Promise<T>, ms: number, describe: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${describe()}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function bytesOf(data: BenchMessage): Uint8Array {
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+}
+
+async function receive(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "recv" }>,
+  ms: number,
+): Promise<Metrics> {
+  const conn = await adapter.connect(`${base}/recv?size=${s.size}&count=${s.count}&text=${s.text ? 1 : 0}`);
+  let received = 0;
+  let bytes = 0;
+  const done = new Promise<number>((resolve, reject) => {
+    conn.onMessage((data) => {
+      // The check a user's handler would do anyway (type, length, one byte), kept identical for all.
+      let length: number;
+      let first: number | undefined;
+      if (typeof data === "string") {
+        length = data.length;
+        first = s.text ? data.charCodeAt(0) : undefined;
+      } else {
+        const view = bytesOf(data);
+        length = view.length;
+        first = s.text ? undefined : view[0];
+      }
+      if (length !== s.size || first !== patternByte(received)) {
+        reject(new Error(`message ${received}: ${typeof data} of ${length}, first byte ${first}`));
+        return;
+      }
+      bytes += length;
+      if (++received === s.count) resolve(performance.now());
+    });
+    conn.onClose((reason) => reject(new Error(`${reason} after ${received} of ${s.count} messages`)));
+  });
+  const start = performance.now();
+  await conn.send("go"); // the server starts its flood on this message
+  const end = await withDeadline(done, ms, () => `received ${received} of ${s.count} messages`);
+  if (bytes !== s.size * s.count) throw new Error(`received ${bytes} bytes, expected ${s.size * s.count}`);
+  await conn.close();
+  const seconds = (end - start) / 1000;
+  return s.size < 1024 ? { rate: s.count / seconds } : { throughput: bytes / 1e6 / seconds };
+}
+
+/** Resolves with the sink's verdict: "ok COUNT BYTES" after it verified every byte. */
+function sinkVerdict(conn: BenchConnection, count: number, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    conn.onMessage((data) => {
+      const text = typeof data === "string" ? data : new TextDecoder().decode(bytesOf(data));
+      if (text === `ok ${count} ${bytes}`) resolve(performance.now());
+      else reject(new Error(`sink: ${text}`));
+    });
+    conn.onClose((reason) => reject(new Error(`sink ${reason}`)));
+  });
+}
+
+async function sendAll(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "send" }>,
+  ms: number,
+): Promise<Metrics> {
+  const conn = await adapter.connect(`${base}/sink?size=${s.size}&count=${s.count}`);
+  const payloads = binaryPayloads(s.size);
+  const verdict = sinkVerdict(conn, s.count, s.size * s.count);
+  verdict.catch(() => {}); // observed below, after the loop
+  let sent = 0;
+  const start = performance.now();
+  const loop = async () => {
+    for (; sent < s.count; sent++) {
+      const wait = conn.send(payloads[sent % payloads.length]!);
+      if (wait !== undefined) await wait;
+    }
+  };
+  await withDeadline(loop(), ms, () => `sent ${sent} of ${s.count} messages`);
+  const end = await withDeadline(verdict, ms, () => `no verdict from the sink after ${s.count} messages`);
+  await conn.close();
+  const seconds = (end - start) / 1000;
+  return s.size < 1024 ? { rate: s.count / seconds } : { throughput: (s.size * s.count) / 1e6 / seconds };
+}
+
+async function echo(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "echo" }>,
+  ms: number,
+): Promise<Metrics> {
+  const conn = await adapter.connect(`${base}/echo`);
+  const payload = binaryPayloads(s.size)[0]!;
+  let next: ((data: BenchMessage) => void) | undefined;
+  conn.onMessage((data) => next?.(data));
+  let failure: Error | undefined;
+  conn.onClose((reason) => {
+    failure = new Error(reason);
+  });
+  const latencies = new Float64Array(s.count);
+  let round = 0;
+  const loop = async () => {
+    for (; round < s.warmup + s.count; round++) {
+      if (failure) throw failure;
+      const reply = new Promise<BenchMessage>((resolve) => (next = resolve));
+      const start = process.hrtime.bigint();
+      const wait = conn.send(payload);
+      if (wait !== undefined) await wait;
+      const data = await reply;
+      const elapsed = Number(process.hrtime.bigint() - start) / 1000;
+      const bytes = bytesOf(data);
+      if (typeof data === "string" || bytes.length !== s.size || bytes[0] !== payload[0]) {
+        throw new Error(`round ${round}: wrong echo`);
+      }
+      if (round >= s.warmup) latencies[round - s.warmup] = elapsed;
+    }
+  };
+  await withDeadline(loop(), ms, () => `${round} of ${s.warmup + s.count} round trips`);
+  await conn.close();
+  latencies.sort();
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+}
+
+/** Runs the collector until the heap stops shrinking (weak references and finalizers need turns). */
+async function settle(): Promise<NodeJS.MemoryUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("the idle scenario needs node --expose-gc");
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await sleep(20);
+  }
+  return process.memoryUsage();
+}
+
+async function idle(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "idle" }>,
+  ms: number,
+): Promise<Metrics> {
+  // One connection opened and closed first, so lazily created library state is not counted per connection.
+  await (await adapter.connect(`${base}/idle`)).close();
+  const before = await settle();
+  const held: BenchConnection[] = [];
+  let closed = 0;
+  const connectOne = async () => {
+    const conn = await adapter.connect(`${base}/idle`);
+    conn.onClose(() => closed++);
+    return conn;
+  };
+  const open = async () => {
+    const parallel = 100;
+    while (held.length < s.connections) {
+      const batch = Math.min(parallel, s.connections - held.length);
+      held.push(...(await Promise.all(Array.from({ length: batch }, connectOne))));
+    }
+  };
+  await withDeadline(open(), ms, () => `${held.length} of ${s.connections} connections open`);
+  const after = await settle();
+  if (closed > 0) throw new Error(`${closed} of ${s.connections} idle connections closed`);
+  return {
+    heap: (after.heapUsed - before.heapUsed) / s.connections / 1024,
+    rss: (after.rss - before.rss) / s.connections / 1024,
+  };
+}
+
+async function handshakes(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "handshake" }>,
+  ms: number,
+): Promise<Metrics> {
+  let done = 0;
+  const start = performance.now();
+  const loop = async () => {
+    for (; done < s.count; done++) await (await adapter.connect(`${base}/hs`)).close();
+  };
+  await withDeadline(loop(), ms, () => `${done} of ${s.count} handshakes`);
+  return { rate: s.count / ((performance.now() - start) / 1000) };
+}
+
+/** Runs one measurement; `base` is the server's ws:// origin, `ms` the time limit. */
+export function measure(adapter: Adapter, base: string, scenario: Scenario, ms: number): Promise<Metrics> {
+  switch (scenario.kind) {
+    case "recv":
+      return receive(adapter, base, scenario, ms);
+    case "send":
+      return sendAll(adapter, base, scenario, ms);
+    case "echo":
+      return echo(adapter, base, scenario, ms);
+    case "idle":
+      return idle(adapter, base, scenario, ms);
+    case "handshake":
+      return handshakes(adapter, base, scenario, ms);
+  }
+}
