@@ -1,13 +1,15 @@
 /**
  * The demo the README's first command runs. It starts a local WebSocket server (built on
- * @tideway/core), then a Tideway client that:
- *  - connects with custom headers and a heartbeat, and prints the server's handshake response;
+ * @tideway/core) and a local HTTP CONNECT proxy, then a Tideway client that:
+ *  - connects through the proxy, with custom headers and a heartbeat, and prints the server's
+ *    handshake response;
  *  - sends "hello", and streams the server's messages with `for await`;
  *  - survives the server dropping its TCP connection: it reconnects by itself, resubscribes in
  *    `onOpen`, and the same loop goes on;
  *  - closes cleanly and exits by itself.
  */
 import { WebSocketClient } from "@tideway/client";
+import { startConnectProxy } from "./tiny-proxy.js";
 import { startTinyServer } from "./tiny-server.js";
 
 const TICKS_PER_CONNECTION = 5;
@@ -39,7 +41,16 @@ const { server, url } = await startTinyServer({
   },
 });
 
+// A proxy in front of the server, as in many corporate networks. Without the `proxy` option the
+// client would take one from the environment (https_proxy, http_proxy...), as curl does.
+const proxy = await startConnectProxy({
+  username: "demo",
+  password: "secret",
+  log: (line) => console.log(`[proxy] ${line}`),
+});
+
 const client = new WebSocketClient(`${url}/feed?demo=1`, {
+  proxy: proxy.url("demo", "secret"),
   headers: { Cookie: "session=demo" },
   heartbeat: { interval: 1_000, timeout: 500 },
   reconnect: { retries: 5, minTimeout: 200, maxTimeout: 2_000 },
@@ -77,5 +88,6 @@ for await (const message of client) {
 }
 
 await client.close(1000, "demo done");
+proxy.close();
 await new Promise<void>((resolve) => server.close(() => resolve()));
 console.log(`[demo] done: ${connections} connections, the client reconnected by itself and exits now`);

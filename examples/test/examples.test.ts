@@ -23,6 +23,8 @@ describe("examples", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout).toContain("status: 101");
+    expect(stdout.match(/\[proxy\] CONNECT 127\.0\.0\.1:\d+/g)).toHaveLength(2); // both connections
+
     expect(stdout).toContain("cookie: session=demo");
     expect(stdout).toContain("echo: hello");
     expect(stdout).toMatch(/reconnecting \(attempt 1/);
@@ -50,5 +52,16 @@ describe("examples", () => {
     const match = /received (\d+) messages in order; peak heap ([\d.]+) MiB/.exec(stdout);
     expect(match?.[1]).toBe("20000");
     expect(Number(match?.[2])).toBeLessThan(64);
+  });
+
+  it("proxied.ts goes through an HTTP CONNECT proxy, after a 407 without credentials", async () => {
+    const { code, stdout } = await run("proxied.ts");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/proxy: CONNECT 127\.0\.0\.1:\d+/);
+    expect(stdout).toContain("refused: WS_ERR_PROXY status 407");
+    expect(stdout).toContain("connected through the proxy");
+    expect(stdout).toContain("message: echo: hello");
+    expect(stdout).toContain("message: echo: through a proxy");
+    expect(stdout).toContain("closed");
   });
 });

@@ -12,6 +12,7 @@ import { AbortedError, type CloseInfo, ConnectionClosedError, SendQueueFullError
 import { MessageQueue } from "./message-queue.js";
 import { type ResolvedOptions, resolveOptions, type WebSocketClientOptions } from "./options.js";
 import { computeDelay, isRetryable, type RetryInfo, runWithReconnect } from "./reconnect.js";
+import { type Hop, nextHop, type RedirectInfo } from "./redirect.js";
 
 /** What "reconnecting" reports before each wait. `attempt` is the attempt about to be made (1-based, per outage). */
 export interface ReconnectingInfo {
@@ -36,6 +37,8 @@ export interface ClientEvents {
   close: (info: CloseInfo) => void;
   /** The client will try again after `delay` ms. */
   reconnecting: (info: ReconnectingInfo) => void;
+  /** `followRedirects`: the upgrade was redirected; the next hop is being opened. */
+  redirect: (info: RedirectInfo) => void;
 }
 
 /** `readyState` values, as the WHATWG WebSocket. */
@@ -358,12 +361,18 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   // --- internals -----------------------------------------------------------------------------
 
   #newQueue(): MessageQueue<Message> {
+    const client = this;
+    // Methods rather than arrows, as in #handlers: one queue per client.
     return new MessageQueue<Message>({
       highWaterMark: this.#o.highWaterMark,
       lowWaterMark: this.#o.lowWaterMark,
       sizeOf: messageSize,
-      onPause: () => this.#conn?.pause(),
-      onResume: () => this.#conn?.resume(),
+      onPause() {
+        client.#conn?.pause();
+      },
+      onResume() {
+        client.#conn?.resume();
+      },
     });
   }
 
@@ -395,6 +404,10 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   /** The connect / wait / reconnect loop: one iteration per outage. */
   async #run(initialDelay: number): Promise<void> {
     const o = this.#o;
+    // This run's own stop signal: close() and terminate() abort it. A run that finds another one
+    // started after it (terminate() then connect() at once) leaves quietly: the client is no longer its.
+    const stop = this.#stop;
+    const superseded = () => this.#stop !== stop;
     let pendingDelay = initialDelay;
     let shortLived = 0;
     for (;;) {
@@ -405,17 +418,19 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
         this.#status = "connecting";
         conn = await this.#connectOutage();
       } catch (err) {
-        if (this.#forcedDelay !== undefined && !this.#userClosed) {
+        if (superseded()) return;
+        if (this.#forcedDelay !== undefined && !stop.signal.aborted) {
           pendingDelay = this.#takeForced();
           continue;
         }
-        this.#finish(this.#userClosed ? undefined : err);
+        this.#finish(stop.signal.aborted ? undefined : err);
         return;
       }
       const openedAt = Date.now();
       const ended = { info: await conn.closed, error: conn.error };
+      if (superseded()) return;
       this.#latency = conn.latency;
-      if (this.#userClosed) {
+      if (stop.signal.aborted) {
         this.#finish(undefined);
         return;
       }
@@ -483,17 +498,23 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   }
 
   /** One attempt: connect, handshake, onOpen, flush the send queue. Errors are emitted and thrown. */
-  async #attempt(signal: AbortSignal): Promise<Connection> {
+  async #attempt(
+    signal: AbortSignal,
+    hop: Hop = { url: this.#o.url, headers: this.#o.headers, socketPath: this.#o.socketPath },
+    redirects = 0,
+  ): Promise<Connection> {
     signal.throwIfAborted();
     let errorEmitted = false;
     const conn: Connection = new Connection(
-      this.#o,
+      { ...this.#o, ...hop },
       this.#handlers(
         () => conn,
         () => (errorEmitted = true),
       ),
     );
     this.#conn = conn;
+    // The message queue outlives connections: a new one starts paused if the consumer is still behind.
+    if (this.#queue.paused) conn.pause();
     try {
       const response = await conn.open(signal);
       this.#response = response;
@@ -510,8 +531,23 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
         this.#conn = undefined;
         this.#writable = false;
       }
-      if (!signal.aborted && !errorEmitted) this.#emit("error", err as Error);
-      throw err;
+      // followRedirects: a 3xx opens the next hop as part of this same attempt.
+      let failure = err;
+      let next: Hop | undefined;
+      if (this.#o.followRedirects && !signal.aborted) {
+        try {
+          next = nextHop(hop, err, redirects, this.#o.maxRedirects);
+        } catch (redirectError) {
+          failure = redirectError;
+        }
+      }
+      if (next !== undefined) {
+        const status = (err as { status: number }).status;
+        this.#emit("redirect", { from: hop.url.href, to: next.url.href, status });
+        return this.#attempt(signal, next, redirects + 1);
+      }
+      if (!signal.aborted && !errorEmitted) this.#emit("error", failure as Error);
+      throw failure;
     }
     this.#ready = true;
     this.#flushSendQueue(conn);
@@ -521,42 +557,51 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   }
 
   #handlers(getConn: () => Connection, markError: () => void): ConnectionHandlers {
+    const client = this;
+    // Methods, not arrow functions: under tsx (the bench) each named arrow carries a 256-byte
+    // property dictionary (esbuild keepNames), and these live as long as the connection.
     return {
-      onConnect: () => this.#emit("connect"),
-      onOpen: (response) => {
-        this.#writable = true;
-        this.#status = "open";
-        this.#emit("open", response);
+      onConnect() {
+        client.#emit("connect");
       },
-      onMessage: (data) => {
-        const hasListeners = this.listenerCount("message") > 0;
-        if (!hasListeners || this.#iterators > 0) this.#queue.push(data);
-        if (hasListeners) this.#emit("message", data);
+      onOpen(response) {
+        client.#writable = true;
+        client.#status = "open";
+        client.#emit("open", response);
       },
-      onPing: (data) => this.#emit("ping", data),
-      onPong: (data) => this.#emit("pong", data),
-      onError: (error) => {
+      onMessage(data) {
+        const hasListeners = client.listenerCount("message") > 0;
+        if (!hasListeners || client.#iterators > 0) client.#queue.push(data);
+        if (hasListeners) client.#emit("message", data);
+      },
+      onPing(data) {
+        client.#emit("ping", data);
+      },
+      onPong(data) {
+        client.#emit("pong", data);
+      },
+      onError(error) {
         markError();
-        this.#errorReported.add(error);
-        this.#emit("error", error);
+        (client.#errorReported ??= new WeakSet()).add(error);
+        client.#emit("error", error);
       },
-      onClose: (info, error) => {
-        if (this.#conn === getConn()) {
-          this.#writable = false;
-          this.#ready = false;
+      onClose(info, error) {
+        if (client.#conn === getConn()) {
+          client.#writable = false;
+          client.#ready = false;
         }
         const abnormal = !info.wasClean && !info.initiatedByUser;
-        this.#emit("close", info);
-        if (abnormal && error === undefined) this.#emit("error", new ConnectionClosedError(info));
-        else if (abnormal && error !== undefined && !this.#errorReported.has(error)) {
-          this.#emit("error", error);
+        client.#emit("close", info);
+        if (abnormal && error === undefined) client.#emit("error", new ConnectionClosedError(info));
+        else if (abnormal && error !== undefined && !client.#errorReported?.has(error)) {
+          client.#emit("error", error);
         }
       },
     };
   }
 
   /** Errors already emitted by onError, so onClose does not emit them twice. */
-  readonly #errorReported = new WeakSet<Error>();
+  #errorReported: WeakSet<Error> | undefined;
 
   /** Writes the queued sends, in order, on a connection whose onOpen already ran. */
   #flushSendQueue(conn: Connection): void {

@@ -17,6 +17,12 @@ export const ClientErrorCodes = {
   SendQueueFull: "WS_ERR_SEND_QUEUE_FULL",
   /** The `signal` passed in the options aborted the client. */
   Aborted: "WS_ERR_ABORTED",
+  /** The proxy could not be reached, or refused the tunnel (HTTP 407/403/other non-2xx, SOCKS failure). */
+  Proxy: "WS_ERR_PROXY",
+  /** `followRedirects`: more than `maxRedirects` redirects. */
+  TooManyRedirects: "WS_ERR_TOO_MANY_REDIRECTS",
+  /** `followRedirects`: a redirect without a usable `Location` (missing, not http(s)/ws(s)). */
+  InvalidRedirect: "WS_ERR_INVALID_REDIRECT",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
 
@@ -108,5 +114,58 @@ export class SendQueueFullError extends ClientError {
 export class AbortedError extends ClientError {
   constructor(reason: unknown) {
     super(ClientErrorCodes.Aborted, "The operation was aborted", { cause: reason });
+  }
+}
+
+/**
+ * The proxy failed: unreachable (`cause` is the system error), or it refused the tunnel. `status` is
+ * the HTTP status of a CONNECT refusal (407 credentials missing or wrong, 403 forbidden, 502 target
+ * unreachable...); `socksReply` the SOCKS reply code (SOCKS5: 1 general failure, 2 not allowed by
+ * ruleset, 3 network unreachable, 4 host unreachable, 5 connection refused, 6 TTL expired, 7 command
+ * not supported, 8 address type not supported; SOCKS4: 91-93); `authFailed` is true when a SOCKS5
+ * proxy rejected the username/password or accepted none of the offered methods.
+ */
+export class ProxyError extends ClientError {
+  /** The proxy URL, without credentials. */
+  readonly proxy: string;
+  readonly status: number | undefined;
+  readonly socksReply: number | undefined;
+  readonly authFailed: boolean;
+  constructor(
+    proxy: string,
+    message: string,
+    details: { status?: number; socksReply?: number; authFailed?: boolean; cause?: unknown } = {},
+  ) {
+    super(
+      ClientErrorCodes.Proxy,
+      message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
+    this.proxy = proxy;
+    this.status = details.status;
+    this.socksReply = details.socksReply;
+    this.authFailed = details.authFailed ?? false;
+  }
+}
+
+/** More than `maxRedirects` redirects were followed. `to` is the redirect that was refused. */
+export class TooManyRedirectsError extends ClientError {
+  readonly maxRedirects: number;
+  readonly to: string;
+  constructor(maxRedirects: number, to: string) {
+    super(ClientErrorCodes.TooManyRedirects, `Too many redirects (maxRedirects is ${maxRedirects}): ${to}`);
+    this.maxRedirects = maxRedirects;
+    this.to = to;
+  }
+}
+
+/** A 3xx to follow has no `Location`, or one that is not a http:, https:, ws: or wss: URL. */
+export class InvalidRedirectError extends ClientError {
+  readonly status: number;
+  readonly location: string | undefined;
+  constructor(status: number, location: string | undefined, reason: string) {
+    super(ClientErrorCodes.InvalidRedirect, `Cannot follow redirect ${status}: ${reason}`);
+    this.status = status;
+    this.location = location;
   }
 }

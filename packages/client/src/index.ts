@@ -9,6 +9,7 @@ export {
   WebSocketClient,
 } from "./client.js";
 export type { Message } from "./connection.js";
+export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
 export {
   AbortedError,
   ClientError,
@@ -19,7 +20,10 @@ export {
   ConnectionClosedError,
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
+  InvalidRedirectError,
+  ProxyError,
   SendQueueFullError,
+  TooManyRedirectsError,
 } from "./errors.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
 export {
@@ -29,6 +33,10 @@ export {
   DEFAULT_HEARTBEAT,
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_REDIRECTS,
   type WebSocketClientOptions,
 } from "./options.js";
+export { proxyFromEnv } from "./proxy-env.js";
 export { DEFAULT_RECONNECT, isRetryable, type ReconnectOptions } from "./reconnect.js";
+export type { RedirectInfo } from "./redirect.js";
+export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";

@@ -1,8 +1,14 @@
 import { DEFAULT_MAX_PAYLOAD, type UpgradeResponse } from "@tideway/core";
 import type { WebSocketClient } from "./client.js";
+import {
+  type PerMessageDeflateClientOptions,
+  type ResolvedDeflateOptions,
+  resolveDeflateOptions,
+} from "./deflate.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
+import { parseProxy } from "./proxy.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
-import type { TlsOptions } from "./transport.js";
+import type { CreateConnection, TlsOptions } from "./transport.js";
 
 /** How binary messages are handed to the user. */
 export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
@@ -52,6 +58,30 @@ export interface WebSocketClientOptions {
   signal?: AbortSignal;
   /** Limit on the HTTP response head. Default: the core's 16 KiB. */
   maxHeadSize?: number;
+
+  // --- Networks (the Networks section of docs/client.md) ---
+  /**
+   * Proxy: "http://user:pass@host:port", "https://..." (TLS to the proxy), "socks5://..." (local DNS),
+   * "socks5h://..." (the proxy resolves the host), "socks4://...", "socks4a://...". `false`: never.
+   * Default: from the environment, as curl (`wss_proxy`/`https_proxy`/`all_proxy` for wss:,
+   * `ws_proxy`/`http_proxy`/`all_proxy` for ws:, `no_proxy` honoured; see proxy-env.ts).
+   */
+  proxy?: string | URL | false;
+  /** Follow 301/302/303/307/308 answers to the upgrade. Default false, as `ws`. */
+  followRedirects?: boolean;
+  /** Redirects followed per connection attempt before a TooManyRedirectsError. Default {@link DEFAULT_MAX_REDIRECTS}. */
+  maxRedirects?: number;
+  /** Connect to this Unix domain socket; the URL gives the request path and Host. Also `ws+unix:` URLs. */
+  socketPath?: string;
+  /** Custom transport: returns the stream to run on (TLS already, for wss:). Proxy and socketPath are then ignored. */
+  createConnection?: CreateConnection;
+
+  // --- Compression (docs/deflate.md) ---
+  /**
+   * permessage-deflate (RFC 7692). Default `true`: offered with the defaults of deflate.ts
+   * (`threshold` 1024 bytes, zlib level 6); `false`: not offered; an object tunes it.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
 }
 
 /**
@@ -68,6 +98,9 @@ export const DEFAULT_CLOSE_TIMEOUT = 5_000;
 export const DEFAULT_MAX_QUEUED_BYTES = 4 * 2 ** 20;
 /** 1 MiB of received messages waiting for the iterator before the socket is paused. */
 export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
+
+/** 10 redirects, as `ws` and browsers' fetch (20 there): a longer chain is a loop or a misconfiguration. */
+export const DEFAULT_MAX_REDIRECTS = 10;
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
@@ -89,6 +122,14 @@ export interface ResolvedOptions {
   readonly tls: TlsOptions | undefined;
   readonly signal: AbortSignal | undefined;
   readonly maxHeadSize: number | undefined;
+  // Networks.
+  readonly proxy: string | URL | false | undefined;
+  readonly followRedirects: boolean;
+  readonly maxRedirects: number;
+  readonly socketPath: string | undefined;
+  readonly createConnection: CreateConnection | undefined;
+  // Compression.
+  readonly perMessageDeflate: ResolvedDeflateOptions;
 }
 
 const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
@@ -111,6 +152,34 @@ export function parseUrl(input: string | URL): URL {
   return url;
 }
 
+/**
+ * `ws+unix:///path/to.sock:/request/path?query` (the `ws` convention; `wss+unix:` for TLS): the
+ * socket path, and the ws:/wss: URL the request is built from, with Host "localhost". A URL without
+ * ":/request/path" requests "/". Returns undefined for other schemes.
+ */
+export function parseUnixUrl(input: string | URL): { url: URL; socketPath: string } | undefined {
+  const text = String(input);
+  const scheme = /^(wss?)\+unix:/i.exec(text);
+  if (scheme === null) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (cause) {
+    throw new TypeError(`Invalid URL: ${text}`, { cause });
+  }
+  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${text}`);
+  const pathname = decodeURIComponent(url.pathname);
+  const colon = pathname.indexOf(":");
+  const socketPath = colon < 0 ? pathname : pathname.slice(0, colon);
+  const requestPath = colon < 0 ? "/" : pathname.slice(colon + 1) || "/";
+  if (socketPath === "") throw new TypeError(`A ws+unix: URL needs a socket path: ${text}`);
+  const base = `${(scheme[1] as string).toLowerCase()}://localhost`;
+  return {
+    url: new URL(`${requestPath.startsWith("/") ? "" : "/"}${requestPath}${url.search}`, base),
+    socketPath,
+  };
+}
+
 function number(name: string, value: number | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || Number.isNaN(value) || value < min) {
@@ -128,7 +197,8 @@ function finite(name: string, value: number | undefined, fallback: number, min =
 /** Validates options and applies defaults. Every problem is a TypeError, thrown at once. */
 export function resolveOptions(input: string | URL, o: WebSocketClientOptions = {}): ResolvedOptions {
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
-  const url = parseUrl(input);
+  const unix = parseUnixUrl(input);
+  const url = unix?.url ?? parseUrl(input);
   const protocols =
     o.protocols === undefined ? [] : typeof o.protocols === "string" ? [o.protocols] : [...o.protocols];
   const binaryType = o.binaryType ?? "uint8array";
@@ -190,5 +260,36 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
     tls: o.tls,
     signal: o.signal,
     maxHeadSize: o.maxHeadSize === undefined ? undefined : finite("maxHeadSize", o.maxHeadSize, 0, 1),
+    ...resolveNetworkOptions(o, unix?.socketPath),
+    perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
+  };
+}
+
+/** The network options (docs/client.md, Networks), validated. */
+function resolveNetworkOptions(
+  o: WebSocketClientOptions,
+  unixSocketPath: string | undefined,
+): Pick<ResolvedOptions, "proxy" | "followRedirects" | "maxRedirects" | "socketPath" | "createConnection"> {
+  if (o.proxy !== undefined && o.proxy !== false) parseProxy(o.proxy); // throws TypeError
+  if (o.followRedirects !== undefined && typeof o.followRedirects !== "boolean") {
+    throw new TypeError("Option followRedirects must be a boolean");
+  }
+  const maxRedirects = number("maxRedirects", o.maxRedirects, DEFAULT_MAX_REDIRECTS);
+  if (!Number.isInteger(maxRedirects)) throw new TypeError("Option maxRedirects must be an integer");
+  if (o.socketPath !== undefined && (typeof o.socketPath !== "string" || o.socketPath === "")) {
+    throw new TypeError("Option socketPath must be a non-empty string");
+  }
+  if (o.socketPath !== undefined && unixSocketPath !== undefined) {
+    throw new TypeError("Give the socket path either in a ws+unix: URL or as socketPath, not both");
+  }
+  if (o.createConnection !== undefined && typeof o.createConnection !== "function") {
+    throw new TypeError("Option createConnection must be a function");
+  }
+  return {
+    proxy: o.proxy,
+    followRedirects: o.followRedirects ?? false,
+    maxRedirects,
+    socketPath: unixSocketPath ?? o.socketPath,
+    createConnection: o.createConnection,
   };
 }

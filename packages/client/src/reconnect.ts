@@ -179,6 +179,8 @@ function isRetryableStatus(status: number): boolean {
 
 type Fields = {
   code?: unknown;
+  socksReply?: unknown;
+  authFailed?: unknown;
   status?: unknown;
   closeCode?: unknown;
   wasClean?: unknown;
@@ -202,6 +204,8 @@ type Fields = {
  * | `WS_ERR_UNEXPECTED_RESPONSE` (or no code) with `status` 408, 429, 5xx except 501/505 | yes |
  * | same with any other status (3xx, 400, 401, 403, 404, other 4xx, 501, 505) | no |
  * | `WS_ERR_CONNECT`: decided by its `cause`; yes if the cause says nothing | per cause / yes |
+ * | `WS_ERR_PROXY` refusals: `status` 407, 403 (and other statuses as above: 502-504 yes), `authFailed`, `socksReply` 2, 7, 8 (not allowed, unsupported) | no |
+ * | `WS_ERR_PROXY` other SOCKS replies (1, 3-6), or an unreachable proxy: by its `cause`, else | yes |
  * | `closeCode` (errors) or numeric `code` (close events) 1001, 1006, 1011, 1012, 1013, 1014 | yes |
  * | any other close code (1000, 1002, 1003, 1005, 1007-1010, 1015, 3000-4999) | no |
  * | a close event with `wasClean: false` and no code | yes |
@@ -233,6 +237,7 @@ function decide(reason: unknown, depth: number): boolean | undefined {
       return isRetryableStatus(r.status);
     }
     if (code === "WS_ERR_CONNECT") return decide(r.cause, depth + 1) ?? true;
+    if (code === "WS_ERR_PROXY") return decideProxy(r, depth);
   } else if (typeof r.status === "number") {
     return isRetryableStatus(r.status);
   }
@@ -253,6 +258,21 @@ function decide(reason: unknown, depth: number): boolean | undefined {
     decide(r.cause, depth + 1) ??
     (typeof r.code === "string" && r.code.startsWith("WS_ERR_") ? false : undefined)
   );
+}
+
+/** SOCKS5 replies a retry cannot change: 2 not allowed by ruleset, 7 command / 8 address type not supported. */
+const FATAL_SOCKS_REPLIES: ReadonlySet<number> = new Set([2, 7, 8]);
+
+/**
+ * A proxy that refused us (407 credentials, 403 policy, bad SOCKS credentials) answers the same
+ * again; a proxy that could not reach the server (502, SOCKS "host unreachable") or that we could
+ * not reach may do better next time.
+ */
+function decideProxy(r: Fields, depth: number): boolean {
+  if (r.authFailed === true) return false;
+  if (typeof r.status === "number") return isRetryableStatus(r.status);
+  if (typeof r.socksReply === "number") return !FATAL_SOCKS_REPLIES.has(r.socksReply);
+  return decide(r.cause, depth + 1) ?? true;
 }
 
 /** What `onRetry` learns before each wait. */

@@ -1,6 +1,7 @@
 import pRetry from "p-retry";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ManualClock } from "../src/clock.js";
+import { InvalidRedirectError, ProxyError, TooManyRedirectsError } from "../src/errors.js";
 import {
   computeDelay,
   DEFAULT_RECONNECT,
@@ -213,6 +214,21 @@ describe("isRetryable", () => {
       false,
     ],
     ["unclean close without a code", { wasClean: false }, true],
+    // Proxies: a refusal is final, a proxy that could not reach the server (or that we could not reach) is not.
+    ["proxy 407", new ProxyError("http://p", "refused", { status: 407 }), false],
+    ["proxy 403", new ProxyError("http://p", "refused", { status: 403 }), false],
+    ["proxy 400", new ProxyError("http://p", "refused", { status: 400 }), false],
+    ["proxy 502", new ProxyError("http://p", "refused", { status: 502 }), true],
+    ["proxy 503", new ProxyError("http://p", "refused", { status: 503 }), true],
+    ["proxy unreachable", new ProxyError("http://p", "x", { cause: sysError("ECONNREFUSED") }), true],
+    ["proxy closed before answering", new ProxyError("http://p", "closed"), true],
+    ["SOCKS bad credentials", new ProxyError("socks5://p", "x", { authFailed: true }), false],
+    ["SOCKS 2 not allowed", new ProxyError("socks5://p", "x", { socksReply: 2 }), false],
+    ["SOCKS 8 address type", new ProxyError("socks5://p", "x", { socksReply: 8 }), false],
+    ["SOCKS 4 host unreachable", new ProxyError("socks5://p", "x", { socksReply: 4 }), true],
+    ["SOCKS 5 connection refused", new ProxyError("socks5://p", "x", { socksReply: 5 }), true],
+    ["too many redirects", new TooManyRedirectsError(10, "ws://x/"), false],
+    ["invalid redirect", new InvalidRedirectError(302, undefined, "no Location header"), false],
     ["AggregateError of refusals", new AggregateError([sysError("ECONNREFUSED"), sysError("EACCES")]), true],
     ["AggregateError of unknowns", new AggregateError([sysError("EACCES")]), false],
     ["error caused by ECONNRESET", new Error("wrapped", { cause: sysError("ECONNRESET") }), true],

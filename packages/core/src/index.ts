@@ -13,6 +13,19 @@ export {
   WEBSOCKET_GUID,
 } from "./constants.js";
 export {
+  acceptDeflateOffer,
+  DEFAULT_DEFLATE_THRESHOLD,
+  type DeflateOffer,
+  type DeflateParams,
+  formatDeflateOffer,
+  type MessageCodec,
+  type MessageCodecFactory,
+  PERMESSAGE_DEFLATE,
+  type PerMessageDeflateOptions,
+  parseDeflateResponse,
+  type ServerDeflateConfig,
+} from "./deflate.js";
+export {
   type ErrorCode,
   ErrorCodes,
   HandshakeError,

@@ -7,7 +7,24 @@ import {
   MAX_CONTROL_PAYLOAD,
   Opcode,
 } from "./constants.js";
-import { ErrorCodes, InvalidStateError, ProtocolError, type WebSocketError } from "./errors.js";
+import {
+  acceptDeflateOffer,
+  DEFAULT_DEFLATE_THRESHOLD,
+  type DeflateParams,
+  formatDeflateOffer,
+  type MessageCodec,
+  PERMESSAGE_DEFLATE,
+  type PerMessageDeflateOptions,
+  parseDeflateResponse,
+  type ServerDeflateConfig,
+} from "./deflate.js";
+import {
+  ErrorCodes,
+  HandshakeError,
+  InvalidStateError,
+  ProtocolError,
+  type WebSocketError,
+} from "./errors.js";
 import { END_OF_STREAM, type Outgoing, type WsEvent } from "./events.js";
 import {
   buildAcceptResponse,
@@ -57,6 +74,12 @@ export interface ProtocolOptions {
    * inject a deterministic source.
    */
   randomFill?: (bytes: Uint8Array) => void;
+  /**
+   * Allocates the buffers the core fills entirely, so they need not be zeroed: each frame to send,
+   * and a received message that spans several chunks. Default `new Uint8Array(size)`; Node's
+   * `Buffer.allocUnsafe` skips the zero fill (64 KiB: 1.6 us instead of 7.6 us, Node 20).
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** Options of {@link ClientProtocol}: the upgrade request and the limits on the response. */
@@ -73,12 +96,22 @@ export interface ClientProtocolOptions extends ProtocolOptions {
   maxHeadSize?: number;
   /** Bytes of a non-101 response body kept for the error. Default {@link DEFAULT_MAX_ERROR_BODY}. */
   maxErrorBodySize?: number;
+  /**
+   * Offers permessage-deflate (RFC 7692) with these parameters and, when the server accepts,
+   * compresses and inflates messages through the codec. Absent: no extension is offered.
+   */
+  perMessageDeflate?: PerMessageDeflateOptions;
 }
 
 /** Options of {@link ServerProtocol}. */
 export interface ServerProtocolOptions extends ProtocolOptions {
   /** Limit on the request head size. Default {@link DEFAULT_MAX_HEAD_SIZE}. */
   maxHeadSize?: number;
+  /**
+   * Accepts a client's permessage-deflate offer in {@link ServerProtocol.accept}, within these
+   * limits, and compresses and inflates through the codec. Absent: offers are ignored.
+   */
+  perMessageDeflate?: ServerDeflateConfig & Pick<PerMessageDeflateOptions, "codecFactory" | "threshold">;
 }
 
 /** What {@link ServerProtocol} reports: the upgrade request first, then the same events as a client. */
@@ -126,7 +159,11 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   protected output: Outgoing[] = [];
   protected readonly utf8: Utf8Codec;
   protected readonly maxPayload: number;
+  private readonly allocate: ((size: number) => Uint8Array) | undefined;
   protected reader: MessageReader | undefined;
+  /** The permessage-deflate codec, once negotiated; messages of `threshold` bytes or more use it. */
+  protected codec: MessageCodec | undefined;
+  protected deflateThreshold = DEFAULT_DEFLATE_THRESHOLD;
   private readonly writer: FrameWriter;
   private readonly isClient: boolean;
   /** True while a message sent with `fin: false` waits for its continuation frames. */
@@ -139,8 +176,13 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
     this.isClient = isClient;
     this.utf8 = resolveUtf8(options.utf8);
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
+    this.allocate = options.allocate;
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
-    this.writer = new FrameWriter({ mask: isClient, randomFill: options.randomFill ?? defaultRandomFill });
+    this.writer = new FrameWriter({
+      mask: isClient,
+      randomFill: options.randomFill ?? defaultRandomFill,
+      ...(options.allocate !== undefined ? { allocate: options.allocate } : {}),
+    });
   }
 
   /**
@@ -191,14 +233,26 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   sendText(data: string | Uint8Array, fin = true): void {
     this.checkCanSendData(false);
     const bytes = typeof data === "string" ? this.utf8.encode(data) : data;
-    this.output.push(this.writer.frame(Opcode.Text, bytes, fin));
-    this.sendingFragments = !fin;
+    this.sendData(Opcode.Text, bytes, fin);
   }
 
-  /** Queues a binary frame. The payload is copied (and masked) into the output: `data` may be reused. */
+  /**
+   * Queues a binary frame. The payload is copied (and masked) into the output: `data` may be reused.
+   * With permessage-deflate negotiated, a whole message (`fin`) of `threshold` bytes or more is
+   * compressed, synchronously; fragmented sends are never compressed.
+   */
   sendBinary(data: Uint8Array, fin = true): void {
     this.checkCanSendData(false);
-    this.output.push(this.writer.frame(Opcode.Binary, data, fin));
+    this.sendData(Opcode.Binary, data, fin);
+  }
+
+  private sendData(opcode: number, bytes: Uint8Array, fin: boolean): void {
+    // RSV1 is per message (RFC 7692 section 6): a message below the threshold goes out plain.
+    if (this.codec !== undefined && fin && bytes.length >= this.deflateThreshold) {
+      this.output.push(this.writer.frame(opcode, this.codec.compress(bytes), true, true));
+    } else {
+      this.output.push(this.writer.frame(opcode, bytes, fin));
+    }
     this.sendingFragments = !fin;
   }
 
@@ -344,6 +398,8 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
       expectMasked: !this.isClient,
       maxPayload: this.maxPayload,
       utf8: this.utf8,
+      ...(this.allocate !== undefined ? { allocate: this.allocate } : {}),
+      ...(this.codec !== undefined ? { codec: this.codec } : {}),
     });
     if (rest.length > 0) this.receiveFrames(rest);
   }
@@ -380,15 +436,26 @@ function stateName(state: State): string {
 export class ClientProtocol extends Protocol<WsEvent> {
   /** The `Sec-WebSocket-Key` sent. */
   readonly key: string;
+  /** The permessage-deflate parameters agreed with the server, once open; undefined if none. */
+  deflateParams: DeflateParams | undefined;
   private handshake: ClientHandshake | undefined;
+  private readonly deflate: PerMessageDeflateOptions | undefined;
 
   constructor(options: ClientProtocolOptions) {
     super(options, true);
+    const deflate = options.perMessageDeflate;
+    this.deflate = deflate;
+    if (deflate !== undefined) {
+      this.deflateThreshold = checkLimit("threshold", deflate.threshold, DEFAULT_DEFLATE_THRESHOLD);
+    }
     this.handshake = new ClientHandshake({
       url: options.url,
       headers: options.headers,
       protocols: options.protocols,
       origin: options.origin,
+      ...(deflate !== undefined
+        ? { extensions: formatDeflateOffer(deflate), extensionsOffered: [PERMESSAGE_DEFLATE] }
+        : {}),
       randomFill: options.randomFill ?? defaultRandomFill,
       maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, DEFAULT_MAX_HEAD_SIZE),
       maxErrorBodySize: checkLimit("maxErrorBodySize", options.maxErrorBodySize, DEFAULT_MAX_ERROR_BODY),
@@ -416,6 +483,25 @@ export class ClientProtocol extends Protocol<WsEvent> {
 
   private settleHandshake(outcome: HandshakeOutcome): void {
     this.handshake = undefined;
+    if (outcome.type === "accepted" && this.deflate !== undefined) {
+      try {
+        this.startDeflate(outcome.response.extensions, this.deflate);
+      } catch (error) {
+        const failure =
+          error instanceof HandshakeError
+            ? new HandshakeError(error.code, error.message, outcome.response)
+            : new HandshakeError(
+                ErrorCodes.InvalidExtension,
+                "permessage-deflate setup failed",
+                outcome.response,
+                {
+                  cause: error,
+                },
+              );
+        this.settleHandshake({ type: "failed", error: failure });
+        return;
+      }
+    }
     if (outcome.type === "failed") {
       this.failure = outcome.error;
       this.events.push({ type: "error", error: outcome.error });
@@ -425,6 +511,14 @@ export class ClientProtocol extends Protocol<WsEvent> {
     }
     this.events.push({ type: "open", response: outcome.response });
     this.startFrames(outcome.rest);
+  }
+
+  /** Validates the server's permessage-deflate answer and makes the codec (RFC 7692 section 7.1). */
+  private startDeflate(extensions: string, deflate: PerMessageDeflateOptions): void {
+    const params = parseDeflateResponse(extensions, deflate);
+    if (params === undefined) return;
+    this.deflateParams = params;
+    this.codec = deflate.codecFactory(params, false);
   }
 }
 
@@ -438,9 +532,16 @@ export class ServerProtocol extends Protocol<ServerEvent> {
   /** Frames that arrived with the request, before accept() was called. */
   private pending: Uint8Array[] = [];
   private request: UpgradeRequest | undefined;
+  private readonly deflate: ServerProtocolOptions["perMessageDeflate"];
+  /** The permessage-deflate parameters agreed in {@link accept}; undefined if none. */
+  deflateParams: DeflateParams | undefined;
 
   constructor(options: ServerProtocolOptions = {}) {
     super(options, false);
+    this.deflate = options.perMessageDeflate;
+    if (this.deflate !== undefined) {
+      this.deflateThreshold = checkLimit("threshold", this.deflate.threshold, DEFAULT_DEFLATE_THRESHOLD);
+    }
     this.handshake = new ServerHandshake({
       maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, DEFAULT_MAX_HEAD_SIZE),
     });
@@ -476,13 +577,28 @@ export class ServerProtocol extends Protocol<ServerEvent> {
     this.events.push({ type: "request", request: outcome.request, upgrade: outcome.upgrade });
   }
 
-  /** Accepts the upgrade request: queues the 101 response and opens the connection. */
+  /**
+   * Accepts the upgrade request: queues the 101 response and opens the connection. With
+   * `perMessageDeflate` configured, the client's first acceptable permessage-deflate offer is
+   * accepted and its answer appended to `extensions`.
+   */
   accept(options: { protocol?: string; extensions?: string; headers?: Record<string, string> } = {}): void {
     const request = this.request;
     if (this.state !== State.Connecting || request === undefined) {
       throw new InvalidStateError("accept() needs a received upgrade request and a CONNECTING state");
     }
-    this.output.push(buildAcceptResponse({ key: request.key, ...options }));
+    let extensions = options.extensions;
+    if (this.deflate !== undefined) {
+      const accepted = acceptDeflateOffer(request.extensions, this.deflate);
+      if (accepted !== undefined) {
+        this.deflateParams = accepted.params;
+        this.codec = this.deflate.codecFactory(accepted.params, true);
+        extensions = extensions ? `${extensions}, ${accepted.answer}` : accepted.answer;
+      }
+    }
+    this.output.push(
+      buildAcceptResponse({ key: request.key, ...options, ...(extensions ? { extensions } : {}) }),
+    );
     const pending = this.pending;
     this.pending = [];
     this.startFrames(EMPTY);

@@ -24,6 +24,7 @@
  */
 import { parseCloseBody } from "./close.js";
 import { MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import type { MessageCodec } from "./deflate.js";
 import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
 import type { WsEvent } from "./events.js";
 import { readLength64 } from "./frame.js";
@@ -37,8 +38,18 @@ export interface ReaderOptions {
   /** Largest message accepted, after reassembly, in bytes (close 1009 beyond). */
   maxPayload: number;
   utf8: Utf8Codec;
+  /**
+   * Allocates the buffer a message spanning several chunks is copied into; it is filled entirely.
+   * Default `new Uint8Array(size)`; Node passes an allocator that skips zero-filling.
+   */
+  allocate?: (size: number) => Uint8Array;
   /** Set when an extension that defines RSV1 (permessage-deflate) was negotiated; else RSV1 fails. */
   allowRsv1?: boolean;
+  /**
+   * The negotiated permessage-deflate codec: messages whose first frame has RSV1 set are inflated
+   * through it (implies `allowRsv1`). The inflated size counts against `maxPayload` while inflating.
+   */
+  codec?: MessageCodec;
 }
 
 // Parser states. Each names what the drive loop waits for next.
@@ -66,7 +77,9 @@ export class MessageReader {
   readonly #maxPayload: number;
   readonly #isValidUtf8: (bytes: Uint8Array) => boolean;
   readonly #decodeUtf8: (bytes: Uint8Array) => string;
+  readonly #allocate: (size: number) => Uint8Array;
   readonly #allowRsv1: boolean;
+  readonly #codec: MessageCodec | undefined;
   readonly #validator: Utf8Validator;
 
   // The byte queue: unread bytes start at #pos in #chunks[#head]. An index rather than shift(), which
@@ -81,6 +94,7 @@ export class MessageReader {
   #fin = false;
   #opcode = 0;
   #masked = false;
+  #rsv1 = false;
   #payloadLength = 0;
   readonly #maskKey = new Uint8Array(4);
   /** Scratch for a 64-bit length split across chunks. */
@@ -90,6 +104,11 @@ export class MessageReader {
   #messageOpcode = 0;
   #messageLength = 0;
   #fragments: Uint8Array[] = [];
+  /** The message's first frame had RSV1: its payload is deflated (RFC 7692 section 6.1). */
+  #compressed = false;
+  /** Inflated bytes of the current compressed message, counted against maxPayload. */
+  #inflatedLength = 0;
+  #inflated: Uint8Array[] = [];
   /**
    * Bytes of the current text frame's payload validated while it was still arriving, or -1 when the
    * frame is not being validated early.
@@ -101,7 +120,9 @@ export class MessageReader {
     this.#maxPayload = options.maxPayload;
     this.#isValidUtf8 = options.utf8.isValid;
     this.#decodeUtf8 = options.utf8.decode;
-    this.#allowRsv1 = options.allowRsv1 ?? false;
+    this.#allocate = options.allocate ?? allocateZeroed;
+    this.#codec = options.codec;
+    this.#allowRsv1 = (options.allowRsv1 ?? false) || options.codec !== undefined;
     this.#validator = new Utf8Validator(this.#isValidUtf8);
   }
 
@@ -135,6 +156,7 @@ export class MessageReader {
       this.#chunks = [];
       this.#head = 0;
       this.#fragments = [];
+      this.#inflated = [];
       this.#buffered = 0;
       this.#validatedEarly = -1;
       throw error;
@@ -211,7 +233,7 @@ export class MessageReader {
       this.#pos = end;
       return first.subarray(start, end);
     }
-    const out = new Uint8Array(n);
+    const out = this.#allocate(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.#chunks[this.#head]!;
@@ -280,6 +302,7 @@ export class MessageReader {
     this.#fin = fin;
     this.#opcode = opcode;
     this.#masked = masked;
+    this.#rsv1 = rsv1;
     if (length7 === 126) {
       this.#state = LENGTH_16;
       return true;
@@ -323,6 +346,10 @@ export class MessageReader {
       if (opcode !== Opcode.Continuation) {
         this.#messageOpcode = opcode;
         this.#validator.reset();
+        // "the "Per-Message Compressed" bit ... is set on the first frame of a message" (RFC 7692 6).
+        // Without a codec, RSV1 (allowed by `allowRsv1`) belongs to someone else: pass it through.
+        this.#compressed = this.#rsv1 && this.#codec !== undefined;
+        this.#inflatedLength = 0;
       }
       this.#messageLength = total;
     }
@@ -351,7 +378,8 @@ export class MessageReader {
         this.#validatedEarly < 0 &&
         this.#opcode < 0x8 &&
         this.#messageOpcode === Opcode.Text &&
-        !this.#masked
+        !this.#masked &&
+        !this.#compressed // compressed bytes are not text: validate them once inflated
       ) {
         this.#validateBuffered();
       }
@@ -391,6 +419,10 @@ export class MessageReader {
   }
 
   #dataFrame(data: Uint8Array, out: WsEvent[]): void {
+    if (this.#compressed) {
+      this.#compressedFrame(data, out);
+      return;
+    }
     const opcode = this.#opcode;
     const messageOpcode = this.#messageOpcode;
     const validatedEarly = this.#validatedEarly;
@@ -401,8 +433,7 @@ export class MessageReader {
         fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
       }
     } else if (messageOpcode === Opcode.Text) {
-      // A text frame that arrived whole. (permessage-deflate hook: keep the header's RSV1 bit; when
-      // set, inflate `data` here, before validation.)
+      // A text frame that arrived whole (compressed messages took #compressedFrame instead).
       const valid =
         this.#fin && opcode !== Opcode.Continuation
           ? this.#isValidUtf8(data) // a whole message in one frame: no incremental state
@@ -419,17 +450,66 @@ export class MessageReader {
     }
     if (data.length > 0) this.#fragments.push(data);
     if (!this.#fin) return;
-    const whole = concat(this.#fragments, this.#messageLength);
+    const whole = concat(this.#fragments, this.#messageLength, this.#allocate);
     this.#fragments = [];
     this.#messageOpcode = 0;
     if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
     else out.push({ type: "text", data: this.#decodeUtf8(whole) });
   }
+
+  #compressedFrame(data: Uint8Array, out: WsEvent[]): void {
+    const fin = this.#fin;
+    const budget = this.#maxPayload - this.#inflatedLength;
+    const plain = inflateFrame(this.#codec!, data, fin, budget);
+    if (plain.length > budget) {
+      fail(
+        ErrorCodes.PayloadTooBig,
+        `Message too big: over ${this.#maxPayload} bytes once inflated (the limit is ${this.#maxPayload})`,
+      );
+    }
+    this.#inflatedLength += plain.length;
+    if (this.#messageOpcode === Opcode.Text && !this.#validator.push(plain, fin)) {
+      fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+    }
+    if (plain.length > 0) this.#inflated.push(plain);
+    if (!fin) return;
+    const whole = concat(this.#inflated, this.#inflatedLength, this.#allocate);
+    const messageOpcode = this.#messageOpcode;
+    this.#inflated = [];
+    this.#fragments = [];
+    this.#messageOpcode = 0;
+    this.#compressed = false;
+    if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
+    else out.push({ type: "text", data: this.#decodeUtf8(whole) });
+  }
 }
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
+/**
+ * One frame of a compressed message: inflate it (the codec may hold the output until the last
+ * frame), count the output against maxPayload, validate text on the inflated bytes. The wire
+ * (compressed) length was already checked against maxPayload in #lengthKnown, which bounds what a
+ * codec that inflates only at `fin` buffers.
+ */
+function inflateFrame(codec: MessageCodec, data: Uint8Array, fin: boolean, budget: number): Uint8Array {
+  let plain: Uint8Array;
+  try {
+    plain = codec.decompress(data, fin, budget);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(
+      ErrorCodes.DecompressionFailed,
+      `Invalid compressed data: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  return plain;
+}
+
+const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
+
+function concat(parts: Uint8Array[], length: number, allocate: (size: number) => Uint8Array): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
+  const out = allocate(length);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

@@ -5,6 +5,11 @@ import * as core from "../src/index.js";
 // breaking change (this test says so before users do).
 const PUBLIC = [
   "CloseCode",
+  "DEFAULT_DEFLATE_THRESHOLD",
+  "PERMESSAGE_DEFLATE",
+  "acceptDeflateOffer",
+  "formatDeflateOffer",
+  "parseDeflateResponse",
   "ClientHandshake",
   "ClientProtocol",
   "DEFAULT_MAX_ERROR_BODY",

@@ -41,6 +41,26 @@ describe("FrameWriter", () => {
     expect(payload).toEqual(hello);
   });
 
+  it("shares one key pool between writers given the same random source, never repeating a key", () => {
+    let fills = 0;
+    let counter = 0;
+    const fill = (bytes: Uint8Array) => {
+      fills++;
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (counter++ * 7) & 0xff;
+    };
+    const writers = [
+      new FrameWriter({ mask: true, randomFill: fill }),
+      new FrameWriter({ mask: true, randomFill: fill }),
+    ];
+    const keys = new Set<string>();
+    for (let i = 0; i < 64; i++) {
+      const frame = writers[i % 2]!.frame(Opcode.Binary, hello);
+      keys.add(Array.from(frame.subarray(2, 6)).join(","));
+    }
+    expect(keys.size).toBe(64);
+    expect(fills).toBe(1); // one 8 KiB block serves both writers
+  });
+
   it.each([
     [125, 2],
     [126, 4],

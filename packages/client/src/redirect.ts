@@ -1,0 +1,86 @@
+/**
+ * Following redirects of the upgrade request, as pure functions: where a 3xx points, and what of the
+ * request survives the hop. The client (client.ts) opens one connection per hop.
+ */
+import { UnexpectedResponseError } from "@tideway/core";
+import { InvalidRedirectError, TooManyRedirectsError } from "./errors.js";
+import type { ResolvedOptions } from "./options.js";
+
+/** 301, 302, 303, 307, 308: the statuses with a `Location` to follow (RFC 9110 section 15.4). */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/** What the "redirect" event reports, before the next hop is opened. URLs are ws:/wss:. */
+export interface RedirectInfo {
+  readonly from: string;
+  readonly to: string;
+  readonly status: number;
+}
+
+/** The part of the options that changes from hop to hop. */
+export interface Hop {
+  readonly url: URL;
+  readonly headers: ResolvedOptions["headers"];
+  readonly socketPath: string | undefined;
+}
+
+/** Credentials meant for one origin; they never follow a redirect to another (as fetch and curl). */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "cookie", "proxy-authorization"]);
+
+const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
+
+/** Same scheme, host and port (default ports count as given): what an "origin" is, RFC 6454. */
+export function sameOrigin(a: URL, b: URL): boolean {
+  return a.protocol === b.protocol && a.host === b.host;
+}
+
+/**
+ * Resolves a `Location` against the current URL and maps http:/https: to ws:/wss:. Drops a
+ * fragment (meaningless in a WebSocket URL, RFC 6455 section 3). Throws InvalidRedirectError.
+ */
+export function resolveLocation(current: URL, status: number, location: string | undefined): URL {
+  if (location === undefined || location.trim() === "") {
+    throw new InvalidRedirectError(status, location, "no Location header");
+  }
+  let url: URL;
+  try {
+    url = new URL(location.trim(), current);
+  } catch {
+    throw new InvalidRedirectError(status, location, `invalid Location ${JSON.stringify(location)}`);
+  }
+  const scheme = SCHEMES[url.protocol];
+  if (scheme === undefined) {
+    throw new InvalidRedirectError(
+      status,
+      location,
+      `unsupported scheme in Location ${JSON.stringify(location)}`,
+    );
+  }
+  url.hash = "";
+  return scheme === url.protocol ? url : new URL(scheme + url.href.slice(url.protocol.length));
+}
+
+function withoutCredentials(headers: ResolvedOptions["headers"]): ResolvedOptions["headers"] {
+  if (headers === undefined) return undefined;
+  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+  return pairs.filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase()));
+}
+
+/**
+ * The next hop after a failed handshake, or undefined when `error` is not a redirect to follow.
+ * Same origin: headers and URL credentials carry over, and so does the Unix socket. Other origin:
+ * Authorization, Cookie and Proxy-Authorization headers, the URL's user:pass and the socket path
+ * are dropped. Throws TooManyRedirectsError once `redirects` (already followed) reached `max`, and
+ * InvalidRedirectError for a missing or unusable Location.
+ */
+export function nextHop(hop: Hop, error: unknown, redirects: number, max: number): Hop | undefined {
+  if (!(error instanceof UnexpectedResponseError) || !REDIRECT_STATUSES.has(error.status)) return undefined;
+  const url = resolveLocation(hop.url, error.status, error.headers.location);
+  if (redirects >= max) throw new TooManyRedirectsError(max, url.href);
+  if (!sameOrigin(hop.url, url))
+    return { url, headers: withoutCredentials(hop.headers), socketPath: undefined };
+  if (url.username === "" && url.password === "") {
+    url.username = hop.url.username;
+    url.password = hop.url.password;
+  }
+  return { url, headers: hop.headers, socketPath: hop.socketPath };
+}
