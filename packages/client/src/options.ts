@@ -76,7 +76,7 @@ export interface WebSocketClientOptions {
   /** Custom transport: returns the stream to run on (TLS already, for wss:). Proxy and socketPath are then ignored. */
   createConnection?: CreateConnection;
 
-  // --- Compression (docs/deflate.md) ---
+  // --- Compression (docs/client.md, "Compression") ---
   /**
    * permessage-deflate (RFC 7692). Default `true`: offered with the defaults of deflate.ts
    * (`threshold` 1024 bytes, zlib level 6); `false`: not offered; an object tunes it.
