@@ -4,6 +4,7 @@
  * client down when a case overruns (a hung client must not hang the run).
  */
 import WebSocket from "ws";
+import type { AgentConfig } from "./types.js";
 
 export interface AgentRun {
   /** Resolves when the client considers the connection finished (never rejects). */
@@ -16,17 +17,21 @@ export interface Agent {
   name: string;
   /** Undefined when the agent can run, else why it cannot. */
   unavailable: () => Promise<string | undefined>;
-  run: (url: string) => AgentRun;
+  /** `config`: the case's setup (compression parameters, maxPayload); default the agent's defaults. */
+  run: (url: string, config?: AgentConfig) => AgentRun;
 }
 
 /** `ws` from npm: the reference. A case it fails is more likely a wrong case than a bug in `ws`. */
 export const wsAgent: Agent = {
   name: "ws",
   unavailable: async () => undefined,
-  run(url) {
-    // `ws` defaults: maxPayload 100 MiB, UTF-8 validation on, no compression (perMessageDeflate off
-    // here: the suite does not negotiate extensions yet).
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+  run(url, config = {}) {
+    // `ws` defaults: maxPayload 100 MiB, UTF-8 validation on. permessage-deflate is offered on every
+    // case (the compression cases accept it, the others decline it: RSV bits stay invalid there).
+    const ws = new WebSocket(url, {
+      perMessageDeflate: config.perMessageDeflate ?? true,
+      ...(config.maxPayload !== undefined ? { maxPayload: config.maxPayload } : {}),
+    });
     const done = new Promise<void>((resolve) => {
       ws.on("message", (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
       // Errors end in "close": the listener only keeps them from being thrown.
@@ -67,12 +72,13 @@ export const tidewayAgent: Agent = {
     if (typeof m.WebSocketClient !== "function") return "@tideway/client does not export WebSocketClient yet";
     return undefined;
   },
-  run(url) {
+  run(url, config = {}) {
     let client: TidewayClient | undefined;
     const done = (async () => {
       const m = await loadTideway();
       if (typeof m === "string" || m.WebSocketClient === undefined) return;
-      client = new m.WebSocketClient(url, { reconnect: false, heartbeat: false });
+      // Its default offers permessage-deflate; a case may set its own parameters or maxPayload.
+      client = new m.WebSocketClient(url, { reconnect: false, heartbeat: false, ...config });
       try {
         await client.connect();
         for await (const msg of client) await client.send(msg);

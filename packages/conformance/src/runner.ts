@@ -38,7 +38,7 @@ export async function runOne(server: ConformanceServer, agent: Agent, n: number)
   const def = server.cases[n - 1]!;
   server.resetResult(agent.name, n);
   const verdict = server.waitForResult(agent.name, n);
-  const run = agent.run(server.caseUrl(n, agent.name));
+  const run = agent.run(server.caseUrl(n, agent.name), def.client);
   const limit = (def.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * 2 + CASE_SLACK_MS;
   const result = await Promise.race([verdict, timeout(limit, undefined)]);
   const exited = await Promise.race([run.done.then(() => true), timeout(AGENT_EXIT_MS, false)]);

@@ -20,6 +20,7 @@ import {
   type UpgradeRequest,
 } from "../../core/src/index.js";
 import { ALL_CASES } from "./cases/index.js";
+import { type Negotiation, negotiate } from "./deflate.js";
 import { complete, judge } from "./judge.js";
 import { Session } from "./session.js";
 import type { CaseDef, CaseResult } from "./types.js";
@@ -149,10 +150,17 @@ export class ConformanceServer {
           socket.end(json(400, { error: "runCase needs a WebSocket upgrade and a valid case" }));
           return;
         }
-        // No extension is accepted: every RSV bit is therefore invalid on these connections.
-        socket.write(buildAcceptResponse({ key: upgrade.key }));
+        // Outside the compression cases no extension is accepted: every RSV bit is then invalid. The
+        // compression cases negotiate permessage-deflate with their own server config.
+        const deflate = info.deflate === undefined ? undefined : negotiate(upgrade, info.deflate);
+        socket.write(
+          buildAcceptResponse({
+            key: upgrade.key,
+            ...(deflate?.answer !== undefined ? { extensions: deflate.answer } : {}),
+          }),
+        );
         const agent = url.searchParams.get("agent") ?? "unknown";
-        const result = await runCase(info, new Session(socket, rest));
+        const result = await runCase(info, new Session(socket, rest, deflate), deflate);
         this.#pending(agent, n).resolve(result);
         return;
       }
@@ -200,9 +208,27 @@ const json = (status: number, body: unknown) =>
     body: JSON.stringify(body),
   });
 
-/** Plays one case on an upgraded connection and judges it. */
-export async function runCase(def: CaseDef, s: Session): Promise<CaseResult> {
+/**
+ * Plays one case on an upgraded connection and judges it. A compression case whose client did not
+ * negotiate permessage-deflate is not played: the server closes normally and the case FAILS.
+ */
+export async function runCase(def: CaseDef, s: Session, deflate?: Negotiation): Promise<CaseResult> {
   const t0 = performance.now();
+  if (def.deflate !== undefined && def.deflate.decline !== true && deflate?.params === undefined) {
+    s.close(1000);
+    await s.waitForClientDone(def.timeoutMs ?? 2000);
+    await s.endTcp();
+    const offered = deflate?.offered
+      ? `its offer: ${JSON.stringify(deflate.offered)}`
+      : "it offered no extension";
+    return {
+      id: def.id,
+      verdict: "FAILED",
+      reason: `the client did not negotiate permessage-deflate (${offered}); the case needs it`,
+      durationMs: Math.round(performance.now() - t0),
+      clientCloseCode: s.obs.clientClose?.code,
+    };
+  }
   let suiteError: unknown;
   try {
     await def.play(s);
@@ -210,14 +236,23 @@ export async function runCase(def: CaseDef, s: Session): Promise<CaseResult> {
     suiteError = err;
   }
   await complete(s, def);
+  s.release();
   const j =
     suiteError === undefined
       ? judge(s.obs, s.timedOut, def.expect)
       : { verdict: "FAILED" as const, reason: `suite error: ${(suiteError as Error).message}` };
+  const d = s.obs.deflate;
+  // Say what was negotiated and how much came back compressed: plain echoes are legal but telling.
+  const note =
+    d === undefined
+      ? ""
+      : d.answer === undefined
+        ? " [no extension negotiated]"
+        : ` [${d.answer}; ${d.compressedMessages} echo(es) compressed]`;
   return {
     id: def.id,
     verdict: j.verdict,
-    reason: j.reason,
+    reason: j.reason + note,
     durationMs: Math.round(performance.now() - t0),
     clientCloseCode: s.obs.clientClose?.code,
   };

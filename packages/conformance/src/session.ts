@@ -7,6 +7,7 @@
  */
 import type { Socket } from "node:net";
 import { CloseCode, defaultUtf8, MessageReader, Opcode, type WsEvent } from "../../core/src/index.js";
+import { ClientInflater, compressedFrames, type Negotiation, ServerDeflater } from "./deflate.js";
 import type { Observation } from "./types.js";
 import { closePayload, type RawFrameSpec, rawFrame } from "./wire.js";
 
@@ -35,10 +36,14 @@ export class Session {
 
   readonly #socket: Socket;
   /**
-   * The core's reader in the server role: it checks the client's frames (masked, no RSV bits, valid
-   * lengths, UTF-8, close codes) and reassembles its messages. 64 MiB: far above the largest echo.
+   * The core's reader in the server role: it checks the client's frames (masked, no RSV bits unless
+   * permessage-deflate was negotiated, valid lengths, UTF-8, close codes), inflates compressed ones
+   * and reassembles its messages. 256 MiB: far above the largest echo.
    */
-  readonly #reader = new MessageReader({ expectMasked: true, maxPayload: 64 * 2 ** 20, utf8: defaultUtf8 });
+  readonly #reader: MessageReader;
+  readonly #inflater: ClientInflater | undefined;
+  /** The server's compressor, when permessage-deflate was negotiated. */
+  readonly #deflater: ServerDeflater | undefined;
   #readerFailed = false;
   readonly #t0 = performance.now();
   readonly #waiters = new Set<() => void>();
@@ -48,9 +53,24 @@ export class Session {
   /** Set by a case that must not close TCP after the close handshake (see the "linger" expectation). */
   lingerAfterClose = false;
 
-  /** `initial`: bytes that arrived with the request head (the client's first frames, if any). */
-  constructor(socket: Socket, initial?: Uint8Array) {
+  /**
+   * `initial`: bytes that arrived with the request head (the client's first frames, if any).
+   * `deflate`: the permessage-deflate negotiation of a compression case.
+   */
+  constructor(socket: Socket, initial?: Uint8Array, deflate?: Negotiation) {
     this.#socket = socket;
+    const params = deflate?.params;
+    this.#inflater = params === undefined ? undefined : new ClientInflater(params);
+    this.#deflater = params === undefined ? undefined : new ServerDeflater(params);
+    this.#reader = new MessageReader({
+      expectMasked: true,
+      maxPayload: 256 * 2 ** 20,
+      utf8: defaultUtf8,
+      ...(this.#inflater !== undefined ? { codec: this.#inflater } : {}),
+    });
+    if (deflate !== undefined) {
+      this.obs.deflate = { offered: deflate.offered, answer: deflate.answer, compressedMessages: 0 };
+    }
     socket.setNoDelay(true);
     this.#closed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -118,6 +138,20 @@ export class Session {
     }
   }
 
+  /** permessage-deflate was negotiated on this connection. */
+  get compressing(): boolean {
+    return this.#deflater !== undefined;
+  }
+
+  /**
+   * The frames of `payload` compressed with the connection's compressor (its context moves on), in
+   * fragments of `fragmentSize` compressed bytes when given. Throws when nothing was negotiated.
+   */
+  async compressedFrames(opcode: number, payload: Uint8Array, fragmentSize?: number): Promise<Uint8Array[]> {
+    if (this.#deflater === undefined) throw new Error("permessage-deflate was not negotiated");
+    return compressedFrames(opcode, await this.#deflater.compress(payload), fragmentSize);
+  }
+
   /** Writes each frame separately with a pause between them ("frame-wise" delivery). */
   async frameWise(frames: readonly Uint8Array[], delayMs = 5): Promise<void> {
     for (const f of frames) {
@@ -178,6 +212,11 @@ export class Session {
     this.#socket.destroy();
   }
 
+  /** Releases the compressor (zlib memory) once the case is over. */
+  release(): void {
+    this.#deflater?.close();
+  }
+
   #notify(): void {
     for (const w of [...this.#waiters]) w();
   }
@@ -200,6 +239,9 @@ export class Session {
       }
     }
     for (const e of events) this.#onEvent(e);
+    if (this.obs.deflate !== undefined && this.#inflater !== undefined) {
+      this.obs.deflate.compressedMessages = this.#inflater.compressedMessages;
+    }
     this.#notify();
   }
 

@@ -1,4 +1,5 @@
 /** The vocabulary shared by cases, the session that plays them and the judge. */
+import type { DeflateCaseConfig } from "./deflate.js";
 import type { Session } from "./session.js";
 
 /** Something the client sent back: an echoed message or a pong. */
@@ -29,6 +30,32 @@ export interface Observation {
   violations: string[];
   /** Named instants set by the case (e.g. "rest-sent" for fail-fast cases). */
   marks: Map<string, number>;
+  /** permessage-deflate on this connection, for the cases that negotiate it; undefined elsewhere. */
+  deflate?: DeflateObservation;
+}
+
+export interface DeflateObservation {
+  /** The client's offer as received ("" when it offered no extension). */
+  offered: string;
+  /** The server's answer; undefined when the extension was not negotiated. */
+  answer: string | undefined;
+  /** Client messages that arrived compressed (RSV1); the others came plain, which is legal. */
+  compressedMessages: number;
+}
+
+/**
+ * How the agent is set up for one case (most cases use its defaults). Both agents take the same
+ * names: `perMessageDeflate` as `ws` and `@tideway/client` spell it, `maxPayload` in bytes.
+ */
+export interface AgentConfig {
+  perMessageDeflate?: Readonly<{
+    threshold?: number;
+    serverNoContextTakeover?: boolean;
+    clientNoContextTakeover?: boolean;
+    serverMaxWindowBits?: number;
+    clientMaxWindowBits?: number;
+  }>;
+  maxPayload?: number;
 }
 
 /**
@@ -51,7 +78,17 @@ export interface Observation {
  */
 export type Expectation =
   | Readonly<{ kind: "echo"; items: readonly Item[]; lastPongsOnly?: boolean; limitLatitude?: boolean }>
-  | Readonly<{ kind: "fail"; code: number; before?: readonly Item[]; failFastMark?: string }>
+  | Readonly<{
+      kind: "fail";
+      code: number;
+      before?: readonly Item[];
+      failFastMark?: string;
+      /**
+       * Echoing exactly these items and closing cleanly is NON-STRICT rather than FAILED, for the
+       * reason given (e.g. a decompression bomb below the agent's own, larger, default limit).
+       */
+      tolerate?: Readonly<{ items: readonly Item[]; note: string }>;
+    }>
   | Readonly<{ kind: "close"; codes: readonly (number | undefined)[]; before?: readonly Item[] }>
   | Readonly<{ kind: "informational"; note: string }>
   | Readonly<{ kind: "drop" }>
@@ -70,6 +107,13 @@ export interface CaseDef {
   timeoutMs?: number;
   /** Big or slow cases run alone, not in parallel with others. */
   heavy?: boolean;
+  /**
+   * Compression cases: the server negotiates permessage-deflate with this config (an agent that does
+   * not negotiate it FAILS the case, unless `decline`).
+   */
+  deflate?: DeflateCaseConfig;
+  /** How the agent is configured for this case; default its own defaults. */
+  client?: AgentConfig;
 }
 
 export interface CaseResult {

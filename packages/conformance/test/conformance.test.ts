@@ -128,6 +128,7 @@ describe("registry and frames", () => {
     expect(count("1")).toBe(20);
     expect(count("6")).toBe(145);
     expect(count("9")).toBe(54);
+    expect(count("12") + count("13")).toBe(143);
   });
 
   it("rawFrame writes what it is told, even what the RFC forbids", () => {

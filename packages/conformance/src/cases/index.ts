@@ -5,6 +5,7 @@
 import type { CaseDef } from "../types.js";
 import { autoFragmentCases } from "./autofragment.js";
 import { closeCases } from "./close.js";
+import { compressionParameterCases, compressionPayloadCases } from "./compression.js";
 import { fragmentationCases } from "./fragmentation.js";
 import { framingCases } from "./framing.js";
 import { limitsCases } from "./limits.js";
@@ -30,20 +31,9 @@ export const SECTIONS: readonly Section[] = [
   { id: "7", title: "Close handling", cases: closeCases },
   { id: "9", title: "Limits and performance", cases: limitsCases },
   { id: "10", title: "Auto-fragmentation", cases: autoFragmentCases },
-  // Compression: the cases need permessage-deflate in the handshake (the deflate issue). They will
-  // negotiate it in `acceptResponse` per case and set RSV1 on compressed frames.
-  {
-    id: "12",
-    title: "WebSocket compression (different payloads)",
-    cases: [],
-    pending: "permessage-deflate not implemented yet",
-  },
-  {
-    id: "13",
-    title: "WebSocket compression (different parameters)",
-    cases: [],
-    pending: "permessage-deflate not implemented yet",
-  },
+  // Compression: these cases negotiate permessage-deflate in their handshake (see deflate.ts).
+  { id: "12", title: "WebSocket compression (different payloads)", cases: compressionPayloadCases },
+  { id: "13", title: "WebSocket compression (different parameters)", cases: compressionParameterCases },
 ];
 
 export const ALL_CASES: readonly CaseDef[] = SECTIONS.flatMap((s) => s.cases);
