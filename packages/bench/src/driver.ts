@@ -158,7 +158,7 @@ export async function runPlan(plan: Plan): Promise<Results> {
     for (let rep = 0; rep < plan.repetitions; rep++) {
       for (const scenario of plan.scenarios) {
         for (const adapter of rotation(plan.adapters, rep)) {
-          if (adapter in unavailable) continue;
+          if (adapter in unavailable || scenario.notApplicable?.[adapter] !== undefined) continue;
           if (server.child.exitCode !== null) throw new Error("the bench server died");
           if (!(await server.quiet(SERVER_QUIET_MS))) plan.log(`warning: the server still holds connections`);
           const jobStart = performance.now();

@@ -2,7 +2,7 @@
 // verifies what it counts: a lost, reordered or corrupted message is an error, never a number.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Adapter, BenchConnection, BenchMessage } from "./adapters/types.js";
-import { binaryPayloads, patternByte } from "./payload.js";
+import { binaryPayloads, JSON_SEND_CYCLE, jsonMessage, jsonPrefix, patternByte } from "./payload.js";
 import type { Scenario } from "./scenarios.js";
 import { quantile } from "./stats.js";
 
@@ -136,6 +136,67 @@ async function echo(
   return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
 }
 
+const COMPRESSED = { perMessageDeflate: true } as const;
+
+/** Compressed JSON messages, each different: the client checks the length and the sequence number. */
+async function receiveDeflate(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "recv-deflate" }>,
+  ms: number,
+): Promise<Metrics> {
+  const conn = await adapter.connect(`${base}/recv-deflate?size=${s.size}&count=${s.count}`, COMPRESSED);
+  let received = 0;
+  const done = new Promise<number>((resolve, reject) => {
+    conn.onMessage((data) => {
+      // JSON is ASCII here, so the string length is the byte length.
+      if (typeof data !== "string" || data.length !== s.size || !data.startsWith(jsonPrefix(received))) {
+        const what = typeof data === "string" ? `"${data.slice(0, 18)}..." of ${data.length}` : "binary";
+        reject(new Error(`message ${received}: ${what}`));
+        return;
+      }
+      if (++received === s.count) resolve(performance.now());
+    });
+    conn.onClose((reason) => reject(new Error(`${reason} after ${received} of ${s.count} messages`)));
+  });
+  const start = performance.now();
+  await conn.send("go");
+  const end = await withDeadline(done, ms, () => `received ${received} of ${s.count} messages`);
+  await conn.close();
+  const seconds = (end - start) / 1000;
+  return s.metrics[0]?.key === "rate"
+    ? { rate: s.count / seconds }
+    : { throughput: (s.size * s.count) / 1e6 / seconds };
+}
+
+/** JSON_SEND_CYCLE distinct JSON documents sent in turn; the sink inflates and verifies every byte. */
+async function sendDeflate(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "send-deflate" }>,
+  ms: number,
+): Promise<Metrics> {
+  const conn = await adapter.connect(`${base}/sink-deflate?size=${s.size}&count=${s.count}`, COMPRESSED);
+  const messages = Array.from({ length: JSON_SEND_CYCLE }, (_, seq) => jsonMessage(s.size, seq));
+  const verdict = sinkVerdict(conn, s.count, s.size * s.count);
+  verdict.catch(() => {}); // observed below, after the loop
+  let sent = 0;
+  const start = performance.now();
+  const loop = async () => {
+    for (; sent < s.count; sent++) {
+      const wait = conn.send(messages[sent % JSON_SEND_CYCLE]!);
+      if (wait !== undefined) await wait;
+    }
+  };
+  await withDeadline(loop(), ms, () => `sent ${sent} of ${s.count} messages`);
+  const end = await withDeadline(verdict, ms, () => `no verdict from the sink after ${s.count} messages`);
+  await conn.close();
+  const seconds = (end - start) / 1000;
+  return s.metrics[0]?.key === "rate"
+    ? { rate: s.count / seconds }
+    : { throughput: (s.size * s.count) / 1e6 / seconds };
+}
+
 /** Runs the collector until the heap stops shrinking (weak references and finalizers need turns). */
 async function settle(): Promise<NodeJS.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -207,5 +268,9 @@ export function measure(adapter: Adapter, base: string, scenario: Scenario, ms: 
       return idle(adapter, base, scenario, ms);
     case "handshake":
       return handshakes(adapter, base, scenario, ms);
+    case "recv-deflate":
+      return receiveDeflate(adapter, base, scenario, ms);
+    case "send-deflate":
+      return sendDeflate(adapter, base, scenario, ms);
   }
 }

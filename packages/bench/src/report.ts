@@ -18,8 +18,10 @@ function cell(
   format: (v: number) => string,
   errors: number,
   unavailable: boolean,
+  notApplicable = false,
 ) {
   if (unavailable) return "not available";
+  if (notApplicable) return "n/a";
   if (summary === undefined) return errors > 0 ? `error (${errors})` : "-";
   const range = summary.n > 1 ? ` (${format(summary.min)}-${format(summary.max)})` : "";
   return `${format(summary.median)}${range}${errors > 0 ? `, ${errors} failed` : ""}`;
@@ -48,7 +50,9 @@ export function renderMarkdown(results: Results, chartFile: string): string {
     table.map((row) => [
       row.title,
       metricName(row),
-      ...adapters.map((a) => cell(row.values[a], formatNumber, row.errors[a] ?? 0, unavailable(a))),
+      ...adapters.map((a) =>
+        cell(row.values[a], formatNumber, row.errors[a] ?? 0, unavailable(a), a in row.notApplicable),
+      ),
     ]),
   );
   const relative = markdownTable(
@@ -57,7 +61,13 @@ export function renderMarkdown(results: Results, chartFile: string): string {
       row.title,
       metricName(row),
       ...adapters.map((a) =>
-        cell(row.ratios[a], (v) => `${v.toFixed(2)}x`, row.errors[a] ?? 0, unavailable(a)),
+        cell(
+          row.ratios[a],
+          (v) => `${v.toFixed(2)}x`,
+          row.errors[a] ?? 0,
+          unavailable(a),
+          a in row.notApplicable,
+        ),
       ),
     ]),
   );
@@ -67,6 +77,11 @@ export function renderMarkdown(results: Results, chartFile: string): string {
         .filter((r) => r.error !== undefined)
         .map((r) => `- ${s.title}, ${adapter}, repetition ${r.rep + 1}: ${r.error}`),
     ),
+  );
+  const notApplicable = results.scenarios.flatMap((s) =>
+    Object.entries(s.notApplicable ?? {})
+      .filter(([adapter]) => adapters.includes(adapter))
+      .map(([adapter, why]) => `- ${s.title}, ${adapter}: ${why}.`),
   );
   const machine = Object.entries(results.machine)
     .map(([k, v]) => `${k}: ${v}`)
@@ -97,6 +112,7 @@ export function renderMarkdown(results: Results, chartFile: string): string {
     "",
     relative,
     "",
+    ...(notApplicable.length > 0 ? ["n/a (not measured):", "", ...notApplicable, ""] : []),
     "## Failed measurements",
     "",
     ...(failures.length > 0 ? failures : ["None: every count and every byte was verified."]),

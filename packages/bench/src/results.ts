@@ -37,6 +37,8 @@ export interface Row {
   readonly ratios: Readonly<Record<string, Summary | undefined>>;
   /** How many measurements failed, per adapter. */
   readonly errors: Readonly<Record<string, number>>;
+  /** Adapters that cannot run the scenario, with the reason (from Scenario.notApplicable). */
+  readonly notApplicable: Readonly<Record<string, string>>;
 }
 
 export function rows(results: Results): Row[] {
@@ -69,6 +71,7 @@ export function rows(results: Results): Row[] {
         values,
         ratios,
         errors,
+        notApplicable: scenario.notApplicable ?? {},
       });
     }
   }

@@ -13,6 +13,8 @@ interface Base {
   readonly id: string;
   readonly title: string;
   readonly metrics: readonly Metric[];
+  /** Adapters that cannot run this scenario, with the reason: the report says "n/a", the driver skips them. */
+  readonly notApplicable?: Readonly<Record<string, string>>;
 }
 
 export type Scenario =
@@ -20,12 +22,12 @@ export type Scenario =
   | (Base & { readonly kind: "send"; readonly size: number; readonly count: number })
   | (Base & { readonly kind: "echo"; readonly size: number; readonly count: number; readonly warmup: number })
   | (Base & { readonly kind: "idle"; readonly connections: number })
-  | (Base & { readonly kind: "handshake"; readonly count: number });
-// Extension point for the permessage-deflate issue: compressed JSON scenarios become new kinds here
-// ("recv-deflate" / "send-deflate" with a JSON document size), negotiated by the server's
-// upgradeResponse (wire.ts, which today never accepts an extension) and requested through a new
-// connect option in adapters/types.ts. Until then no compressed scenario is listed, rather than one
-// that would silently run uncompressed.
+  | (Base & { readonly kind: "handshake"; readonly count: number })
+  // permessage-deflate (RFC 7692) with JSON messages of `size` bytes: the server negotiates it
+  // (context takeover on both sides, 15-bit windows) and refuses a client that does not offer it;
+  // every message crosses compressed (RSV1), and is verified after inflating.
+  | (Base & { readonly kind: "recv-deflate"; readonly size: number; readonly count: number })
+  | (Base & { readonly kind: "send-deflate"; readonly size: number; readonly count: number });
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,6 +36,7 @@ const MSG_RATE: readonly Metric[] = [{ key: "rate", unit: "msg/s", better: "high
 const BYTE_RATE: readonly Metric[] = [{ key: "throughput", unit: "MB/s", better: "higher" }];
 
 function sizeLabel(size: number): string {
+  if (size % KiB !== 0) return `${size} B`;
   return size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`;
 }
 
@@ -57,6 +60,25 @@ function send(size: number, count: number): Scenario {
     size,
     count,
     metrics: size < KiB ? MSG_RATE : BYTE_RATE,
+  };
+}
+
+/** Compressed JSON: 1200 B is a typical feed message (msg/s), 64 KiB a snapshot (MB/s of JSON). */
+function deflate(direction: "recv" | "send", size: number, count: number): Scenario {
+  return {
+    id: `${direction}-deflate-json-${size}`,
+    title: `${direction === "recv" ? "receive" : "send"} ${sizeLabel(size)} JSON, permessage-deflate`,
+    kind: direction === "recv" ? "recv-deflate" : "send-deflate",
+    size,
+    count,
+    metrics: size < 64 * KiB ? MSG_RATE : BYTE_RATE,
+    ...(direction === "send"
+      ? {
+          notApplicable: {
+            undici: "undici's WebSocket negotiates permessage-deflate but sends uncompressed",
+          },
+        }
+      : {}),
   };
 }
 
@@ -114,6 +136,10 @@ export function fullScenarios(): Scenario[] {
     idle(2_000),
     idle(10_000),
     handshake(1_000),
+    deflate("recv", 1200, 10_000),
+    deflate("recv", 64 * KiB, 2_000),
+    deflate("send", 1200, 5_000),
+    deflate("send", 64 * KiB, 800),
   ];
 }
 
@@ -128,5 +154,9 @@ export function quickScenarios(): Scenario[] {
     echo(2_000, 200),
     idle(2_000),
     handshake(200),
+    deflate("recv", 1200, 3_000),
+    deflate("recv", 64 * KiB, 400),
+    deflate("send", 1200, 2_000),
+    deflate("send", 64 * KiB, 200),
   ];
 }

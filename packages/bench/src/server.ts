@@ -4,16 +4,25 @@
 //                                  prebuilt frames of N bytes (binary, or text when text=1)
 //   /sink?size=N&count=M           reads M binary frames of N bytes, verifies every byte against
 //                                  the payload pattern, then answers "ok M BYTES" (or "error: ...")
+//   /recv-deflate?size=N&count=M   permessage-deflate: after "go", sends M distinct JSON text
+//                                  messages of N bytes, compressed in order with one context
+//   /sink-deflate?size=N&count=M   permessage-deflate: reads M compressed JSON text messages of N
+//                                  bytes, inflates and verifies them, answers "ok M BYTES"
 //   /echo                          echoes every data frame
 //   /idle, /hs                     holds the connection (idle memory) / only handshakes
-// Every connection answers pings and echoes a close frame, then ends the TCP stream.
+// Every connection answers pings and echoes a close frame, then ends the TCP stream. The two
+// -deflate paths negotiate permessage-deflate (negotiateDeflate in wire.ts) and answer 400 to a
+// client that does not offer it; the others never accept an extension.
 import { once } from "node:events";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { PATTERN_PERIOD, patternByte } from "./payload.js";
+import { MessageDeflater, StreamVerifier } from "./deflate.js";
+import { JSON_SEND_CYCLE, jsonMessage, PATTERN_PERIOD, patternByte } from "./payload.js";
 import {
   type ClientFrameHeader,
+  type DeflateParams,
   FrameReader,
   type FrameSink,
+  negotiateDeflate,
   OPCODE_BINARY,
   OPCODE_CLOSE,
   OPCODE_PING,
@@ -63,6 +72,49 @@ function drainOrClose(socket: Socket): Promise<void> {
   });
 }
 
+const deflateFloods = new Map<string, Buffer>();
+
+/**
+ * The whole compressed stream of a /recv-deflate run: `count` distinct JSON messages compressed in
+ * order with one context (with context takeover a message refers to earlier ones, so frames cannot
+ * be repeated: each run gets its own stream, cached for the next run with the same parameters).
+ * Built before the 101 answer, so the client's clock (started at "go") does not include it.
+ */
+function deflateFlood(size: number, count: number, params: DeflateParams): Buffer {
+  const key = `${size}:${count}:${JSON.stringify(params)}`;
+  let stream = deflateFloods.get(key);
+  if (stream === undefined) {
+    const deflater = new MessageDeflater(params);
+    const frames: Buffer[] = [];
+    for (let seq = 0; seq < count; seq++) {
+      frames.push(serverFrame(OPCODE_TEXT, deflater.compress(Buffer.from(jsonMessage(size, seq))), true));
+    }
+    stream = Buffer.concat(frames);
+    deflateFloods.set(key, stream);
+  }
+  return stream;
+}
+
+/** Writes `stream` in FLOOD_BATCH_BYTES slices with drain backpressure. */
+async function floodStream(socket: Socket, stream: Buffer): Promise<void> {
+  for (let at = 0; at < stream.length && !socket.destroyed; at += FLOOD_BATCH_BYTES) {
+    if (!socket.write(stream.subarray(at, at + FLOOD_BATCH_BYTES))) await drainOrClose(socket);
+  }
+}
+
+/** The messages a /sink-deflate client sends, end to end: JSON_SEND_CYCLE documents, repeated. */
+const sinkReferences = new Map<number, Buffer>();
+function sinkReference(size: number): Buffer {
+  let reference = sinkReferences.get(size);
+  if (reference === undefined) {
+    reference = Buffer.from(
+      Array.from({ length: JSON_SEND_CYCLE }, (_, seq) => jsonMessage(size, seq)).join(""),
+    );
+    sinkReferences.set(size, reference);
+  }
+  return reference;
+}
+
 async function flood(socket: Socket, size: number, count: number, text: boolean): Promise<void> {
   const { batch, frameLength, frames } = floodBatch(size, text);
   let left = count;
@@ -76,7 +128,7 @@ async function flood(socket: Socket, size: number, count: number, text: boolean)
 
 /** Per-connection behaviour after the handshake. */
 class Session implements FrameSink {
-  private readonly reader = new FrameReader(this);
+  private readonly reader: FrameReader;
   private parts: Buffer[] = [];
   private started = false;
   // /sink state
@@ -87,23 +139,62 @@ class Session implements FrameSink {
   private verifying = false;
   private failed = false;
 
+  // /sink-deflate state
+  private readonly inflater: StreamVerifier | undefined;
+  private inflating = false;
+  private answered = false;
+  private currentMask: Uint8Array | undefined;
+
+  /** `deflateStream`: for /recv-deflate, the prebuilt compressed frames to send after "go". */
   constructor(
     private readonly socket: Socket,
     private readonly path: string,
     private readonly params: URLSearchParams,
-  ) {}
+    deflate = false,
+    private readonly deflateStream?: Buffer,
+  ) {
+    this.reader = new FrameReader(this, deflate);
+    if (path === "/sink-deflate") {
+      const size = Number(params.get("size"));
+      this.inflater = new StreamVerifier(
+        sinkReference(size),
+        size,
+        () => this.maybeDeflateVerdict(),
+        (reason) => this.fail(reason),
+      );
+      socket.once("close", () => this.inflater?.close());
+    }
+  }
 
   data(chunk: Buffer): void {
     try {
       this.reader.push(chunk);
     } catch (error) {
       this.fail(`bad frame: ${(error as Error).message}`);
+      return;
+    }
+    // One zlib job per TCP read; if zlib falls behind, stop reading until it catches up.
+    if (this.inflater !== undefined && !this.inflater.flush()) {
+      this.socket.pause();
+      void this.inflater.drained().then(() => this.socket.resume());
     }
   }
 
   frameStart(header: ClientFrameHeader): void {
+    this.currentMask = header.mask;
     this.parts = [];
     this.verifying = false;
+    this.inflating = false;
+    if (this.inflater !== undefined && header.opcode < OPCODE_CLOSE && !this.failed) {
+      // Every message must arrive compressed (both libraries compress messages of 1024 bytes and
+      // more), whole, as text: otherwise this would not measure what it says.
+      if (header.opcode !== OPCODE_TEXT || !header.fin || !header.rsv1) {
+        this.fail(`message ${this.seq}: opcode ${header.opcode} fin ${header.fin} rsv1 ${header.rsv1}`);
+        return;
+      }
+      this.inflating = true;
+      return;
+    }
     if (this.path !== "/sink" || header.opcode >= OPCODE_CLOSE || this.failed) return;
     const size = Number(this.params.get("size"));
     if (header.opcode !== OPCODE_BINARY || !header.fin || header.length !== size) {
@@ -121,6 +212,10 @@ class Session implements FrameSink {
   }
 
   payload(segment: Uint8Array, offset: number): void {
+    if (this.inflating) {
+      this.inflater!.append(unmaskCopy(segment, this.currentMask!, offset));
+      return;
+    }
     if (this.verifying) {
       const window = this.reference.length - 4;
       for (let at = 0; at < segment.length; at += window) {
@@ -153,6 +248,16 @@ class Session implements FrameSink {
     }
     if (this.path === "/echo") {
       this.write(serverFrame(header.opcode, unmaskCopy(masked, header.mask, 0)));
+    } else if (this.inflating) {
+      this.inflating = false;
+      this.inflater!.endMessage();
+      this.seq++;
+      if (this.seq > Number(this.params.get("count")))
+        this.fail(`more than ${this.params.get("count")} messages`);
+      else this.maybeDeflateVerdict();
+    } else if (this.path === "/recv-deflate" && !this.started) {
+      this.started = true;
+      floodStream(this.socket, this.deflateStream!).catch(() => this.socket.destroy());
     } else if (this.path === "/recv" && !this.started) {
       this.started = true;
       const size = Number(this.params.get("size"));
@@ -176,6 +281,19 @@ class Session implements FrameSink {
       this.write(serverFrame(OPCODE_TEXT, Buffer.from(`ok ${this.seq} ${this.verified}`)));
     } else if (this.seq > count) {
       this.fail(`more than ${count} messages`);
+    }
+  }
+
+  /** Answers "ok COUNT BYTES" once every message arrived and all of its inflated bytes matched. */
+  private maybeDeflateVerdict(): void {
+    const count = Number(this.params.get("count"));
+    const bytes = count * Number(this.params.get("size"));
+    if (this.failed || this.answered || this.seq !== count) return;
+    const verified = this.inflater!.verifiedBytes;
+    if (verified > bytes) this.fail(`inflated ${verified} bytes, expected ${bytes}`);
+    else if (verified === bytes) {
+      this.answered = true;
+      this.write(serverFrame(OPCODE_TEXT, Buffer.from(`ok ${this.seq} ${verified}`)));
     }
   }
 
@@ -213,8 +331,21 @@ function handle(socket: Socket): void {
     try {
       const request = parseRequestHead(head.subarray(0, end).toString("latin1"));
       const url = new URL(request.target, "http://bench");
-      socket.write(upgradeResponse(request));
-      session = new Session(socket, url.pathname, url.searchParams);
+      const deflate = url.pathname.endsWith("-deflate");
+      const agreement = deflate
+        ? negotiateDeflate(request.headers.get("sec-websocket-extensions"))
+        : undefined;
+      if (deflate && agreement === undefined) throw new Error("the client did not offer permessage-deflate");
+      const stream =
+        url.pathname === "/recv-deflate" && agreement !== undefined
+          ? deflateFlood(
+              Number(url.searchParams.get("size")),
+              Number(url.searchParams.get("count")),
+              agreement.params,
+            )
+          : undefined;
+      socket.write(upgradeResponse(request, agreement?.header));
+      session = new Session(socket, url.pathname, url.searchParams, deflate, stream);
     } catch (error) {
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n`);
       process.stderr.write(`bench server: ${(error as Error).message}\n`);

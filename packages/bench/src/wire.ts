@@ -42,8 +42,84 @@ export function parseRequestHead(head: string): UpgradeRequest {
   return { method, target, headers };
 }
 
-/** Checks the request the way a server must (RFC 6455 section 4.2.1) and returns the 101 response. */
-export function upgradeResponse(request: UpgradeRequest): string {
+/** The permessage-deflate parameters a connection runs with, once negotiated (RFC 7692 section 7.1). */
+export interface DeflateParams {
+  /** The server's compressor starts afresh for every message (no history). */
+  readonly serverNoContextTakeover: boolean;
+  readonly clientNoContextTakeover: boolean;
+  /** The LZ77 window the server compresses with, 9..15 (zlib cannot compress with 8). */
+  readonly serverMaxWindowBits: number;
+}
+
+/** What the server accepted: the parameters, and the `Sec-WebSocket-Extensions` value to answer. */
+export interface DeflateAgreement {
+  readonly params: DeflateParams;
+  readonly header: string;
+}
+
+/**
+ * Accepts the first permessage-deflate offer of a `Sec-WebSocket-Extensions` header that this
+ * server can honour, as a real server does: it keeps context takeover unless the client asks for
+ * none, confirms what the client asked (RFC 7692 section 7.1.1: no_context_takeover flags, a
+ * server_max_window_bits of 9..15) and echoes a client_max_window_bits value the client offered.
+ * Returns undefined when no offer is acceptable (an unknown parameter, a bad or duplicate value,
+ * server_max_window_bits=8).
+ */
+export function negotiateDeflate(header: string | undefined): DeflateAgreement | undefined {
+  for (const offer of (header ?? "").split(",")) {
+    const [name, ...parts] = offer.split(";").map((p) => p.trim());
+    if (name?.toLowerCase() !== "permessage-deflate") continue;
+    const seen = new Map<string, string | undefined>();
+    let ok = true;
+    for (const part of parts) {
+      const eq = part.indexOf("=");
+      const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+      const value =
+        eq < 0
+          ? undefined
+          : part
+              .slice(eq + 1)
+              .trim()
+              .replace(/^"(.*)"$/, "$1");
+      if (seen.has(key)) ok = false;
+      seen.set(key, value);
+    }
+    const bits = (value: string | undefined, min: number) =>
+      value !== undefined && /^\d+$/.test(value) && Number(value) >= min && Number(value) <= 15;
+    for (const [key, value] of seen) {
+      if (key === "server_no_context_takeover" || key === "client_no_context_takeover")
+        ok &&= value === undefined;
+      else if (key === "server_max_window_bits") ok &&= bits(value, 9);
+      else if (key === "client_max_window_bits") ok &&= value === undefined || bits(value, 8);
+      else ok = false;
+    }
+    if (!ok) continue;
+    const answer = ["permessage-deflate"];
+    const serverNoContextTakeover = seen.has("server_no_context_takeover");
+    const clientNoContextTakeover = seen.has("client_no_context_takeover");
+    if (serverNoContextTakeover) answer.push("server_no_context_takeover");
+    if (clientNoContextTakeover) answer.push("client_no_context_takeover");
+    const serverBits = seen.get("server_max_window_bits");
+    if (serverBits !== undefined) answer.push(`server_max_window_bits=${serverBits}`);
+    const clientBits = seen.get("client_max_window_bits");
+    if (clientBits !== undefined) answer.push(`client_max_window_bits=${clientBits}`);
+    return {
+      params: {
+        serverNoContextTakeover,
+        clientNoContextTakeover,
+        serverMaxWindowBits: serverBits === undefined ? 15 : Number(serverBits),
+      },
+      header: answer.join("; "),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Checks the request the way a server must (RFC 6455 section 4.2.1) and returns the 101 response,
+ * with `Sec-WebSocket-Extensions: <extensions>` when given.
+ */
+export function upgradeResponse(request: UpgradeRequest, extensions?: string): string {
   const tokens = (name: string) =>
     (request.headers.get(name) ?? "")
       .toLowerCase()
@@ -55,22 +131,23 @@ export function upgradeResponse(request: UpgradeRequest): string {
   if (request.headers.get("sec-websocket-version") !== "13") throw new Error("version is not 13");
   const key = request.headers.get("sec-websocket-key") ?? "";
   if (Buffer.from(key, "base64").length !== 16) throw new Error(`bad Sec-WebSocket-Key ${key}`);
-  // No Sec-WebSocket-Extensions in the answer: every current scenario runs uncompressed, whatever
-  // the client offers. The permessage-deflate scenarios will negotiate here (see scenarios.ts).
+  // Without `extensions` the answer names none: uncompressed scenarios run uncompressed, whatever
+  // the client offers.
   return (
     "HTTP/1.1 101 Switching Protocols\r\n" +
     "Upgrade: websocket\r\n" +
     "Connection: Upgrade\r\n" +
+    (extensions === undefined ? "" : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
     `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`
   );
 }
 
-/** An unmasked server frame (FIN set) with the given opcode and payload. */
-export function serverFrame(opcode: number, payload: Uint8Array): Buffer {
+/** An unmasked server frame (FIN set) with the given opcode and payload; `rsv1` marks it compressed. */
+export function serverFrame(opcode: number, payload: Uint8Array, rsv1 = false): Buffer {
   const length = payload.length;
   const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
   const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x80 | opcode;
+  frame[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
   if (length < 126) {
     frame[1] = length;
   } else if (length < 0x10000) {
@@ -88,6 +165,8 @@ export function serverFrame(opcode: number, payload: Uint8Array): Buffer {
 /** A frame header read from a client. */
 export interface ClientFrameHeader {
   readonly fin: boolean;
+  /** "Per-message compressed" (RFC 7692 section 6), allowed only when the reader was told so. */
+  readonly rsv1: boolean;
   readonly opcode: number;
   readonly length: number;
   /** The 4 mask bytes as they appear on the wire. */
@@ -105,7 +184,8 @@ export interface FrameSink {
 /**
  * Reads masked client frames from TCP chunks without copying payloads: the sink sees each payload
  * as segments of the chunks it arrived in. Throws on a frame a client must not send (unmasked,
- * reserved bits, 64-bit lengths over 2^53).
+ * reserved bits, 64-bit lengths over 2^53). With `deflate` (permessage-deflate negotiated), RSV1
+ * is allowed on data frames.
  */
 export class FrameReader {
   private header = new Uint8Array(14);
@@ -113,7 +193,10 @@ export class FrameReader {
   private current: ClientFrameHeader | undefined;
   private remaining = 0;
 
-  constructor(private readonly sink: FrameSink) {}
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly deflate = false,
+  ) {}
 
   push(chunk: Uint8Array): void {
     let pos = 0;
@@ -154,7 +237,11 @@ export class FrameReader {
 
   /** Rejects as soon as the first two bytes show a frame no client may send. */
   private checkFirstBytes(): void {
-    if ((this.header[0]! & 0x70) !== 0) throw new Error("reserved bits set");
+    const b0 = this.header[0]!;
+    // RFC 7692 section 6.1: RSV1 only on the first frame of a data message, never on control frames.
+    const opcode = b0 & 0x0f;
+    const allowed = this.deflate && (opcode === OPCODE_TEXT || opcode === OPCODE_BINARY) ? 0x30 : 0x70;
+    if ((b0 & allowed) !== 0) throw new Error("reserved bits set");
     if ((this.header[1]! & 0x80) === 0) throw new Error("client frame is not masked");
   }
 
@@ -175,6 +262,7 @@ export class FrameReader {
     }
     this.current = {
       fin: (h[0]! & 0x80) !== 0,
+      rsv1: (h[0]! & 0x40) !== 0,
       opcode: h[0]! & 0x0f,
       length,
       mask: h.slice(maskAt, maskAt + 4),

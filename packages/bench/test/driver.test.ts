@@ -40,6 +40,24 @@ describe("runInProcess", () => {
 });
 
 describe("runPlan", () => {
+  it("does not schedule an adapter the scenario marks not applicable", async () => {
+    const jobs: string[] = [];
+    const out = await runPlan({
+      ...base,
+      adapters: ["tideway", "ws", "undici"],
+      scenarios: [{ ...idle, notApplicable: { undici: "cannot" } }],
+      repetitions: 2,
+      log: () => {},
+      runJob: async (job) => {
+        jobs.push(job.adapter);
+        return { type: "result", metrics: { heap: 1 } };
+      },
+    });
+    expect(jobs.sort()).toEqual(["tideway", "tideway", "ws", "ws"]);
+    expect(out.scenarios[0]?.runs.undici).toEqual([]);
+    expect(out.unavailable).toEqual({});
+  });
+
   it("rotates adapters, stops scheduling an unavailable one, and keeps errors apart from values", async () => {
     const jobs: string[] = [];
     const fake = async (job: Job): Promise<Outcome> => {

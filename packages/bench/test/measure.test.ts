@@ -7,6 +7,7 @@ import type { Adapter, BenchConnection, BenchMessage } from "../src/adapters/typ
 import { load as loadUndici } from "../src/adapters/undici.js";
 import { wsAdapter } from "../src/adapters/ws-common.js";
 import { measure } from "../src/measure.js";
+import { jsonMessage } from "../src/payload.js";
 import type { Scenario } from "../src/scenarios.js";
 import { startServer } from "../src/server.js";
 
@@ -30,6 +31,14 @@ const recv = (size: number, count: number, text = false): Scenario => ({
   text,
   metrics: [],
 });
+const deflate = (kind: "recv-deflate" | "send-deflate", size: number, count: number): Scenario => ({
+  id: "t",
+  title: "t",
+  kind,
+  size,
+  count,
+  metrics: [{ key: size < 65536 ? "rate" : "throughput", unit: "", better: "higher" }],
+});
 const send = (size: number, count: number): Scenario => ({
   id: "t",
   title: "t",
@@ -47,8 +56,8 @@ function tampered(
 ): Adapter {
   return {
     name: `tampered ${inner.name}`,
-    async connect(url) {
-      const conn = await inner.connect(url);
+    async connect(url, options) {
+      const conn = await inner.connect(url, options);
       let sent = 0;
       let received = 0;
       const wrapped: BenchConnection = {
@@ -91,6 +100,15 @@ describe.each([
     expect((await measure(adapter, base, send(1024 * 1024, 8), 10_000)).throughput).toBeGreaterThan(0);
   });
 
+  it("receives compressed JSON (permessage-deflate, context takeover) in order", async () => {
+    const adapter = await load();
+    expect((await measure(adapter, base, deflate("recv-deflate", 1200, 500), 10_000)).rate).toBeGreaterThan(
+      0,
+    );
+    const big = await measure(adapter, base, deflate("recv-deflate", 65536, 40), 10_000);
+    expect(big.throughput).toBeGreaterThan(0);
+  });
+
   it("measures echo latency percentiles", async () => {
     const adapter = await load();
     const scenario: Scenario = {
@@ -111,6 +129,21 @@ describe.each([
     const adapter = await load();
     const scenario: Scenario = { id: "h", title: "h", kind: "handshake", count: 20, metrics: [] };
     expect((await measure(adapter, base, scenario, 10_000)).rate).toBeGreaterThan(0);
+  });
+});
+
+describe.each([
+  ["ws", async () => wsAdapter("ws")],
+  ["tideway", loadTideway],
+])("compressed send with %s", (_name, load) => {
+  it("sends compressed JSON the sink inflates and verifies byte for byte, past the high-water mark", async () => {
+    const adapter = await load();
+    expect((await measure(adapter, base, deflate("send-deflate", 1200, 300), 10_000)).rate).toBeGreaterThan(
+      0,
+    );
+    // 40 x 64 KiB: past the 1 MiB high-water mark only if compression were off; 400 is past it anyway.
+    const big = await measure(adapter, base, deflate("send-deflate", 65536, 400), 20_000);
+    expect(big.throughput).toBeGreaterThan(0);
   });
 });
 
@@ -159,6 +192,43 @@ describe("measure refuses numbers it cannot vouch for", () => {
     const early = tampered(ws, (d, i) => (i === 1 ? new Uint8Array(16).fill(0x63) : d));
     await expect(measure(early, base, send(16, 4), 5_000)).rejects.toThrow(
       "sink: error: message 1: payload differs",
+    );
+  });
+
+  it("fails a compressed scenario with a client that does not offer permessage-deflate", async () => {
+    const plain: Adapter = { name: "plain", connect: (url) => ws.connect(url, { perMessageDeflate: false }) };
+    await expect(measure(plain, base, deflate("recv-deflate", 1200, 10), 5_000)).rejects.toThrow(/400/);
+  });
+
+  it("fails a compressed send when the library sends uncompressed (undici)", async () => {
+    const undici = await loadUndici();
+    await expect(measure(undici, base, deflate("send-deflate", 1200, 10), 5_000)).rejects.toThrow(
+      "sink: error: message 0: opcode 1 fin true rsv1 false",
+    );
+  });
+
+  it("fails when a compressed JSON message is corrupted before compression", async () => {
+    const corrupt = tampered(ws, (d, i) => (i === 4 && typeof d === "string" ? `${d.slice(0, -2)}}]` : d));
+    await expect(measure(corrupt, base, deflate("send-deflate", 1200, 10), 5_000)).rejects.toThrow(
+      "sink: error: message 4: inflated byte 1198 differs from the expected JSON",
+    );
+  });
+
+  it("fails when a received compressed message is lost", async () => {
+    const lossy = tampered(
+      ws,
+      (d) => d,
+      (d, i) => (i === 3 ? undefined : d),
+    );
+    await expect(measure(lossy, base, deflate("recv-deflate", 1200, 10), 5_000)).rejects.toThrow(
+      'message 3: "{"seq":"0000000004..." of 1200',
+    );
+  });
+
+  it("fails when a sent compressed message repeats the previous one", async () => {
+    const twice = tampered(ws, (d, i) => (i === 3 ? jsonMessage(1200, 2) : d));
+    await expect(measure(twice, base, deflate("send-deflate", 1200, 10), 5_000)).rejects.toThrow(
+      "sink: error: message 3: inflated byte 17 differs from the expected JSON",
     );
   });
 

@@ -81,6 +81,46 @@ describe("renderMarkdown", () => {
   });
 });
 
+describe("renderMarkdown with a scenario an adapter cannot run", () => {
+  const withNa: Results = {
+    ...results,
+    unavailable: {},
+    scenarios: [
+      {
+        id: "send-deflate-json-1200",
+        title: "send 1200 B JSON, permessage-deflate",
+        kind: "send-deflate",
+        size: 1200,
+        count: 10,
+        metrics: [{ key: "rate", unit: "msg/s", better: "higher" }],
+        notApplicable: { undici: "does not compress" },
+        runs: {
+          tideway: [{ rep: 0, metrics: { rate: 8000 } }],
+          ws: [{ rep: 0, metrics: { rate: 4000 } }],
+          undici: [],
+        },
+      },
+    ],
+  };
+  it('shows "n/a" in both tables and lists the reason', () => {
+    const md = renderMarkdown(withNa, "benchmarks.svg");
+    const lines = md.split("\n").filter((l) => l.startsWith("| send 1200 B JSON"));
+    expect(
+      lines.map((l) =>
+        l
+          .split("|")
+          .map((c) => c.trim())
+          .slice(3, 6),
+      ),
+    ).toEqual([
+      ["8000", "4000", "n/a"],
+      ["2.00x", "1.00x", "n/a"],
+    ]);
+    expect(md).toContain("- send 1200 B JSON, permessage-deflate, undici: does not compress.");
+    expect(md).toContain("None: every count and every byte was verified.");
+  });
+});
+
 describe("markdownTable", () => {
   it("pads every column to its widest cell", () => {
     expect(markdownTable(["a", "bb"], [["long cell", "x"]])).toBe(

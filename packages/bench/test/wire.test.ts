@@ -3,6 +3,7 @@ import {
   acceptKey,
   type ClientFrameHeader,
   FrameReader,
+  negotiateDeflate,
   parseRequestHead,
   serverFrame,
   unmaskCopy,
@@ -77,7 +78,68 @@ describe("upgradeResponse", () => {
   });
 });
 
+describe("negotiateDeflate", () => {
+  const defaults = {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: 15,
+  };
+  it.each([
+    // What ws, Tideway and undici offer by default: context takeover, 15-bit windows.
+    ["permessage-deflate; client_max_window_bits", "permessage-deflate", defaults],
+    ["permessage-deflate", "permessage-deflate", defaults],
+    [
+      "permessage-deflate; client_max_window_bits=10",
+      "permessage-deflate; client_max_window_bits=10",
+      defaults,
+    ],
+    [
+      'permessage-deflate; server_max_window_bits="12"; server_no_context_takeover; client_no_context_takeover',
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12",
+      { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 12 },
+    ],
+    // The first acceptable offer wins; an unacceptable one (zlib cannot compress with 8 bits) is skipped.
+    [
+      "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=9",
+      "permessage-deflate; server_max_window_bits=9",
+      { ...defaults, serverMaxWindowBits: 9 },
+    ],
+  ])("accepts %j as %j", (offer, header, params) => {
+    expect(negotiateDeflate(offer)).toEqual({ header, params });
+  });
+
+  it.each([
+    undefined,
+    "",
+    "x-webkit-deflate-frame",
+    "permessage-deflate; unknown_param",
+    "permessage-deflate; client_max_window_bits=16",
+    "permessage-deflate; client_max_window_bits=7",
+    "permessage-deflate; server_max_window_bits",
+    "permessage-deflate; server_max_window_bits=8",
+    "permessage-deflate; server_no_context_takeover=1",
+    "permessage-deflate; client_max_window_bits; client_max_window_bits",
+  ])("declines %j", (offer) => {
+    expect(negotiateDeflate(offer)).toBeUndefined();
+  });
+
+  it("answers the agreement in the 101 response", () => {
+    const request = parseRequestHead(
+      "GET /recv-deflate HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    );
+    expect(upgradeResponse(request, "permessage-deflate")).toContain(
+      "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
+    );
+    expect(upgradeResponse(request)).not.toContain("Sec-WebSocket-Extensions");
+  });
+});
+
 describe("serverFrame", () => {
+  it("sets RSV1 on a compressed frame", () => {
+    expect([...serverFrame(1, bytes(3), true).subarray(0, 2)]).toEqual([0xc1, 3]);
+  });
+
   it.each([
     [0, [0x82, 0]],
     [125, [0x82, 125]],
@@ -129,5 +191,22 @@ describe("FrameReader", () => {
     const sink = { frameStart() {}, payload() {}, frameEnd() {} };
     expect(() => new FrameReader(sink).push(Uint8Array.of(0x82, 0x00))).toThrow("not masked");
     expect(() => new FrameReader(sink).push(Uint8Array.of(0xc2, 0x80, 1, 2, 3, 4))).toThrow("reserved bits");
+  });
+
+  it("with permessage-deflate, accepts RSV1 on data frames only", () => {
+    const sink = { frameStart() {}, payload() {}, frameEnd() {} };
+    const headers: ClientFrameHeader[] = [];
+    const reader = new FrameReader({ ...sink, frameStart: (h: ClientFrameHeader) => headers.push(h) }, true);
+    reader.push(Uint8Array.of(0xc1, 0x80, 1, 2, 3, 4, 0xc2, 0x80, 1, 2, 3, 4, 0x81, 0x80, 1, 2, 3, 4));
+    expect(headers.map((h) => [h.opcode, h.rsv1])).toEqual([
+      [1, true],
+      [2, true],
+      [1, false],
+    ]);
+    for (const b0 of [0xc8, 0xc9, 0xc0, 0xa1, 0x91]) {
+      expect(() => new FrameReader(sink, true).push(Uint8Array.of(b0, 0x80, 1, 2, 3, 4))).toThrow(
+        "reserved bits",
+      );
+    }
   });
 });

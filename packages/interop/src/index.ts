@@ -6,6 +6,8 @@ export {
   type CheckContext,
   CheckFailed,
   type CheckGroup,
+  COMPRESSION_CHECKS,
+  DEFLATE_PAYLOADS,
   FULL_SIZES,
   type Outcome,
 } from "./checks.js";
@@ -17,7 +19,8 @@ export {
   type ServerResult,
   type Status,
 } from "./matrix.js";
-export { binaryOfBytes, describeMismatch, textOfBytes } from "./payloads.js";
+export { binaryOfBytes, describeMismatch, jsonOfBytes, textOfBytes } from "./payloads.js";
+export { type Relay, startRelay } from "./relay.js";
 export { renderJson, renderMarkdown } from "./report.js";
 export { ALL_PEERS } from "./servers/index.js";
 export { nginxPeer, startNginxPeer } from "./servers/nginx.js";

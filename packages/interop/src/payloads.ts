@@ -52,3 +52,29 @@ export function describeMismatch(
     ? `sent ${a.length} B, got ${b.length} B (identical up to the shorter length)`
     : `sent ${a.length} B, got ${b.length} B; first difference at byte ${offset}: sent [${hex(a)}], got [${hex(b)}]`;
 }
+
+/**
+ * A JSON document (an exchange-feed-like array of trades) whose UTF-8 encoding is exactly `bytes`
+ * long (padded with spaces before the closing bracket), different for each `seed`: what compressed
+ * WebSocket traffic mostly carries. Under 2 bytes there is no room for `[]`; it returns spaces.
+ */
+export function jsonOfBytes(bytes: number, seed = 0): string {
+  if (bytes < 2) return " ".repeat(bytes);
+  const rows: string[] = [];
+  let size = 2;
+  for (let i = 0; ; i++) {
+    const row = JSON.stringify({
+      id: seed * 100_000 + i,
+      symbol: ["BTC-USD", "ETH-USD", "SOL-USD"][(seed + i) % 3],
+      price: (64_000 + ((seed * 7 + i * 13) % 1000) / 8).toFixed(2),
+      size: ((seed + i * 5) % 97) / 10,
+      side: (seed + i) % 2 === 0 ? "buy" : "sell",
+      ts: 1_732_590_000_000 + seed * 1_000 + i * 17,
+    });
+    const add = row.length + (rows.length > 0 ? 1 : 0);
+    if (size + add > bytes) break;
+    rows.push(row);
+    size += add;
+  }
+  return `[${rows.join(",")}${" ".repeat(bytes - size)}]`;
+}

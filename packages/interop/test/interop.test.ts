@@ -9,9 +9,11 @@ import {
   binaryOfBytes,
   buildChecks,
   type Check,
+  COMPRESSION_CHECKS,
   DEBIAN_PYTHON,
   describeMismatch,
   failures,
+  jsonOfBytes,
   type MatrixResult,
   type PeerSpec,
   parseReportLine,
@@ -38,8 +40,13 @@ describe("quick matrix against the real peers", () => {
     expect(matrix.servers.map((s) => s.server)).toEqual(["ws", "python-websockets", "aiohttp", "nginx-tls"]);
     for (const server of matrix.servers) {
       expect(server.results).toHaveLength(checks.length);
-      // Compression is recorded, not skipped, until Tideway implements permessage-deflate.
-      expect(server.results.filter((r) => r.status === "n/a").map((r) => r.group)).toEqual(["compression"]);
+      // Every peer supports permessage-deflate: nothing is "n/a", and every compression check ran.
+      expect(server.results.filter((r) => r.status === "n/a")).toEqual([]);
+      const compression = server.results.filter((r) => r.group === "compression");
+      expect(compression).toHaveLength(COMPRESSION_CHECKS.length);
+      expect(compression.find((r) => r.check === "echo text 64 KiB JSON")?.detail).toMatch(
+        /^intact; wire up \d+\.\d%, down \d+\.\d%$/,
+      );
     }
     expect(matrix.servers.find((s) => s.server === "nginx-tls")?.version).toMatch(/^nginx \d+\.\d+.* -> ws /);
   }, 60_000);
@@ -78,6 +85,56 @@ describe("checks that must fail", () => {
       /^sent 1000 B, got 1000 B; first difference at byte 100: /,
     );
     expect(failures(matrix)).toBe(2);
+  });
+
+  it("fails the compression checks of a peer that claims permessage-deflate but does not negotiate it", async () => {
+    const pretender: PeerSpec = {
+      name: "pretender",
+      description: "ws peer without permessage-deflate that claims it",
+      start: async () => ({ ...(await startWsPeer({ perMessageDeflate: false })), deflate: true }),
+    };
+    const matrix = await runMatrix([pretender], COMPRESSION_CHECKS);
+    const results = matrix.servers[0]?.results ?? [];
+    expect(results).toHaveLength(COMPRESSION_CHECKS.length);
+    for (const r of results) {
+      expect(r.status).toBe("fail");
+      expect(r.detail).toBe('permessage-deflate not negotiated: response.extensions is ""');
+    }
+  });
+
+  it("fails when the server negotiates permessage-deflate but sends plain frames (the relay sees the wire)", async () => {
+    const lazy: PeerSpec = {
+      name: "lazy",
+      description: "ws peer that negotiates but never compresses",
+      start: () => startWsPeer({ compressEchoes: false }),
+    };
+    const checks = COMPRESSION_CHECKS.filter((c) => /64 KiB JSON|context takeover/.test(c.name));
+    const matrix = await runMatrix([lazy], checks);
+    const results = matrix.servers[0]?.results ?? [];
+    expect(results.map((r) => r.check)).toEqual([
+      "echo text 64 KiB JSON",
+      "echo binary 64 KiB JSON",
+      "context takeover: 50 x 1200 B JSON",
+    ]);
+    for (const r of results) {
+      expect(r.status).toBe("fail");
+      expect(r.detail).toMatch(
+        /^server -> client: \d+ B on the wire for \d+ B of JSON \(10\d\.\d% > (50|20)\.0%\)/,
+      );
+    }
+  });
+
+  it("records the compression checks as n/a, with the reason, for a peer without permessage-deflate", async () => {
+    const plain: PeerSpec = {
+      name: "plain",
+      description: "ws peer without permessage-deflate",
+      start: () => startWsPeer({ perMessageDeflate: false }),
+    };
+    const matrix = await runMatrix([plain], COMPRESSION_CHECKS);
+    for (const r of matrix.servers[0]?.results ?? []) {
+      expect(r).toMatchObject({ status: "n/a", detail: "n/a (server does not support permessage-deflate)" });
+    }
+    expect(matrix.servers[0]?.deflate).toBe(false);
   });
 
   it("fails a check that overruns its limit and terminates the clients it opened", async () => {
@@ -142,7 +199,7 @@ describe("report", () => {
             check: "deflate",
             status: "n/a",
             ms: 0,
-            detail: "n/a (deflate not implemented yet); x",
+            detail: "n/a (server does not support permessage-deflate); x",
           },
         ],
       },
@@ -154,10 +211,12 @@ describe("report", () => {
     const squeezed = md.replace(/ +/g, " ");
     expect(md).toContain("Failed checks: 1.");
     expect(squeezed).toContain(
-      "| peer | pass 1/1 | - | - | - | FAIL 1/2 | n/a (deflate not implemented yet) |",
+      "| peer | pass 1/1 | - | - | - | FAIL 1/2 | n/a (server does not support permessage-deflate) |",
     );
     expect(squeezed).toContain("| close: c2 | FAIL | 3 | got 1006 \\| not 1000 |");
-    expect(squeezed).toContain("| compression: deflate | n/a | 0 | n/a (deflate not implemented yet); x |");
+    expect(squeezed).toContain(
+      "| compression: deflate | n/a | 0 | n/a (server does not support permessage-deflate); x |",
+    );
   });
 
   it("pads every table to aligned columns, as Biome formats Markdown", () => {
@@ -186,6 +245,13 @@ describe("payloads", () => {
       expect(encoder.encode(textOfBytes(n)).length).toBe(n);
     },
   );
+
+  it.each([0, 1, 2, 3, 100, 1024, 1200, 65536])("JSON of %i bytes is exactly that long and parses", (n) => {
+    const json = jsonOfBytes(n, 7);
+    expect(encoder.encode(json).length).toBe(n);
+    if (n >= 2) expect(Array.isArray(JSON.parse(json))).toBe(true);
+    if (n >= 1024) expect(jsonOfBytes(n, 8)).not.toBe(json);
+  });
 
   it("text mixes multi-byte characters and does not repeat with a short period", () => {
     const text = textOfBytes(65536);

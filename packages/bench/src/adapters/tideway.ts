@@ -6,6 +6,7 @@ import {
   type BenchConnection,
   type BenchMessage,
   SEND_HIGH_WATER_MARK,
+  UNCOMPRESSED,
 } from "./types.js";
 
 /** The part of the client API this adapter uses, declared here so the bench does not break while it evolves. */
@@ -20,7 +21,7 @@ interface TidewayClient {
 }
 type TidewayClientClass = new (
   url: string,
-  options: { heartbeat: false; reconnect: false; binaryType: "uint8array" },
+  options: { heartbeat: false; reconnect: false; binaryType: "uint8array"; perMessageDeflate: boolean },
 ) => TidewayClient;
 
 class TidewayConnection implements BenchConnection {
@@ -83,8 +84,15 @@ export async function load(): Promise<Adapter> {
   const Client = WebSocketClient;
   return {
     name: "tideway",
-    connect: async (url) => {
-      const client = new Client(url, { heartbeat: false, reconnect: false, binaryType: "uint8array" });
+    connect: async (url, { perMessageDeflate } = UNCOMPRESSED) => {
+      // perMessageDeflate: true is Tideway's default offer (threshold 1024, level 6, context
+      // takeover, client_max_window_bits); false for the uncompressed scenarios, as for ws.
+      const client = new Client(url, {
+        heartbeat: false,
+        reconnect: false,
+        binaryType: "uint8array",
+        perMessageDeflate,
+      });
       await client.connect();
       return new TidewayConnection(client);
     },

@@ -25,9 +25,21 @@ export interface BenchConnection {
   close(): Promise<void>;
 }
 
+/** How a scenario wants the connection opened. */
+export interface ConnectOptions {
+  /**
+   * Offer permessage-deflate with the library's defaults (the compressed scenarios), or not at all
+   * (every other scenario: the server would decline it anyway, but the handshake stays identical
+   * across libraries). A library that cannot choose (undici always offers it) ignores this.
+   */
+  readonly perMessageDeflate: boolean;
+}
+
+export const UNCOMPRESSED: ConnectOptions = { perMessageDeflate: false };
+
 export interface Adapter {
   readonly name: string;
-  connect(url: string): Promise<BenchConnection>;
+  connect(url: string, options?: ConnectOptions): Promise<BenchConnection>;
 }
 
 /** Thrown when a library cannot be loaded at all: the report says "not available", not a number. */

@@ -53,6 +53,8 @@ class UndiciConnection implements BenchConnection {
 export async function load(): Promise<Adapter> {
   return {
     name: "undici",
+    // undici always offers permessage-deflate (it inflates what it receives but never compresses
+    // what it sends), so the connect options have nothing to choose.
     connect: (url) =>
       new Promise((resolve, reject) => {
         const socket = new WebSocket(url);

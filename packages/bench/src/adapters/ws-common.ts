@@ -2,7 +2,13 @@
 // in the environment the driver starts them with (WS_NO_BUFFER_UTIL / WS_NO_UTF_8_VALIDATE).
 import { createRequire } from "node:module";
 import WebSocket from "ws";
-import { type Adapter, type BenchConnection, type BenchMessage, SEND_HIGH_WATER_MARK } from "./types.js";
+import {
+  type Adapter,
+  type BenchConnection,
+  type BenchMessage,
+  SEND_HIGH_WATER_MARK,
+  UNCOMPRESSED,
+} from "./types.js";
 
 /** Whether `ws` actually loaded its native mask/unmask addon in this process. */
 export function bufferutilLoaded(): boolean {
@@ -66,11 +72,11 @@ class WsConnection implements BenchConnection {
 export function wsAdapter(name: string): Adapter {
   return {
     name,
-    connect: (url) =>
+    connect: (url, { perMessageDeflate } = UNCOMPRESSED) =>
       new Promise((resolve, reject) => {
-        // The bench server never negotiates permessage-deflate; not offering it keeps the
-        // handshake identical across libraries.
-        const socket = new WebSocket(url, { perMessageDeflate: false });
+        // perMessageDeflate: true is ws's default offer (threshold 1024, zlib level default,
+        // context takeover, client_max_window_bits); false for the uncompressed scenarios.
+        const socket = new WebSocket(url, { perMessageDeflate });
         socket.once("open", () => {
           socket.off("error", reject);
           resolve(new WsConnection(socket));

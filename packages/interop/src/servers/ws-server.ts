@@ -22,6 +22,17 @@ export interface WsPeerOptions {
    * proves the echo checks can fail.
    */
   readonly tamper?: (data: Buffer, isBinary: boolean) => Buffer;
+  /**
+   * Whether the server negotiates permessage-deflate (default true, with ws's defaults). The
+   * harness's tests pass false: a peer without the extension.
+   */
+  readonly perMessageDeflate?: boolean;
+  /**
+   * Whether /echo compresses what it sends once the extension is negotiated (default true). The
+   * harness's tests pass false: a peer that negotiates but sends plain frames, which only the wire
+   * (the relay's byte counts) can catch.
+   */
+  readonly compressEchoes?: boolean;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -35,10 +46,13 @@ function headerValue(req: IncomingMessage, name: string): string | null {
   return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
 }
 
-function echo(ws: WebSocket, tamper: WsPeerOptions["tamper"]): void {
+function echo(ws: WebSocket, { tamper, compressEchoes = true }: WsPeerOptions): void {
   ws.on("message", (data, isBinary) => {
     const bytes = toBuffer(data);
-    ws.send(tamper === undefined ? bytes : tamper(bytes, isBinary), { binary: isBinary });
+    ws.send(tamper === undefined ? bytes : tamper(bytes, isBinary), {
+      binary: isBinary,
+      compress: compressEchoes,
+    });
   });
 }
 
@@ -56,7 +70,7 @@ function serve(ws: WebSocket, req: IncomingMessage, reports: ReportBus, options:
         protocols: headerValue(req, "Sec-WebSocket-Protocol") ?? "",
       };
       ws.send(JSON.stringify(report));
-      echo(ws, options.tamper);
+      echo(ws, options);
       return;
     }
     case "/server-close":
@@ -72,11 +86,11 @@ function serve(ws: WebSocket, req: IncomingMessage, reports: ReportBus, options:
       });
       ws.on("close", () => clearTimeout(timer));
       ws.ping(PING_PAYLOAD);
-      echo(ws, options.tamper);
+      echo(ws, options);
       return;
     }
     default:
-      echo(ws, options.tamper);
+      echo(ws, options);
   }
 }
 
@@ -87,7 +101,7 @@ export async function startWsPeer(options: WsPeerOptions = {}): Promise<Peer> {
     host: "127.0.0.1",
     port: 0,
     maxPayload: PEER_MAX_MESSAGE,
-    perMessageDeflate: true,
+    perMessageDeflate: options.perMessageDeflate ?? true,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   wss.on("headers", (headers, req) => {
@@ -101,7 +115,7 @@ export async function startWsPeer(options: WsPeerOptions = {}): Promise<Peer> {
   return {
     url: `ws://127.0.0.1:${port}`,
     version: `ws ${wsVersion}`,
-    deflate: true,
+    deflate: options.perMessageDeflate !== false,
     reports,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
