@@ -309,16 +309,20 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   /** Feeds WebSocket frames: the OPEN / CLOSING part of {@link receiveData}. */
   protected receiveFrames(chunk: Uint8Array): void {
     if (this.discarding || this.reader === undefined) return;
+    const reader = this.reader;
     const events = this.events as WsEvent[];
     const first = events.length;
+    const controlFrames = reader.controlFrames;
     try {
-      this.reader.read(chunk, events);
+      reader.read(chunk, events);
     } catch (error) {
       this.reactToEvents(events, first);
       if (!this.discarding) this.failWith(error);
       return;
     }
-    this.reactToEvents(events, first);
+    // Only pings and closes need an answer: skip the scan of a chunk of data messages (a chunk holds
+    // ~4000 16 B messages in bench recv-binary-16).
+    if (reader.controlFrames !== controlFrames) this.reactToEvents(events, first);
   }
 
   /** Answers pings and close frames among the events just parsed; drops what follows a close frame. */

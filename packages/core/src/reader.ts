@@ -118,6 +118,11 @@ export class MessageReader {
    * frame is not being validated early.
    */
   #validatedEarly = -1;
+  /**
+   * Ping, pong and close frames parsed so far: the protocol reacts to events only when this moved,
+   * not with a scan of every data event.
+   */
+  controlFrames = 0;
 
   constructor(options: ReaderOptions) {
     this.#expectMasked = options.expectMasked;
@@ -257,8 +262,21 @@ export class MessageReader {
 
   #readHeader(): boolean {
     if (this.#buffered < 2) return false;
-    const b0 = this.#byte();
-    const b1 = this.#byte();
+    let b0: number;
+    let b1: number;
+    const chunk = this.#chunks[this.#head]!;
+    const pos = this.#pos;
+    if (pos + 2 < chunk.length) {
+      // Both bytes and more in this chunk: read them in place, not through two #byte() calls (the
+      // header was ~15% of receiving 16 B messages, bench recv-binary-16, node --cpu-prof).
+      b0 = chunk[pos]!;
+      b1 = chunk[pos + 1]!;
+      this.#pos = pos + 2;
+      this.#buffered -= 2;
+    } else {
+      b0 = this.#byte();
+      b1 = this.#byte();
+    }
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
     const opcode = b0 & 0x0f;
@@ -319,6 +337,13 @@ export class MessageReader {
 
   #readLength16(): boolean {
     if (this.#buffered < 2) return false;
+    const chunk = this.#chunks[this.#head]!;
+    const pos = this.#pos;
+    if (pos + 2 < chunk.length) {
+      this.#pos = pos + 2;
+      this.#buffered -= 2;
+      return this.#lengthKnown((chunk[pos]! << 8) | chunk[pos + 1]!);
+    }
     const high = this.#byte();
     return this.#lengthKnown((high << 8) | this.#byte());
   }
@@ -392,6 +417,7 @@ export class MessageReader {
     if (this.#masked) mask(data, this.#scratch);
     this.#state = HEADER;
     const opcode = this.#opcode;
+    if (opcode >= 0x8) this.controlFrames++;
     if (opcode === Opcode.Ping) out.push({ type: "ping", data });
     else if (opcode === Opcode.Pong) out.push({ type: "pong", data });
     else if (opcode === Opcode.Close) {

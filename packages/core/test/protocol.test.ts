@@ -119,6 +119,23 @@ describe.each([false, true])("ClientProtocol and ServerProtocol (byte by byte: %
     expect(pump(client, server, byteByByte)).toEqual([{ type: "pong", data: bytes("are you there") }]);
   });
 
+  it("answers a ping and stops at a close frame that follow data messages in the same chunk", () => {
+    // The protocol reacts only when the reader parsed a control frame: this would fail if it missed one
+    // behind data messages, or looked only at the first event.
+    const { client, server } = openPair(byteByByte);
+    for (let i = 0; i < 3; i++) server.sendBinary(Uint8Array.of(i));
+    server.sendPing(bytes("p"));
+    server.sendText("after ping");
+    server.sendClose(CloseCode.Normal, "bye");
+    // A frame after the close frame, in the same chunk: the client must drop it (RFC 6455 5.5.1).
+    const wire = concat([drain(server.dataToSend()).data, encodeFrame(Opcode.Text, bytes("after close"))]);
+    feed(client, wire, byteByByte);
+    const events = client.eventsReceived();
+    expect(events.map((e) => e.type)).toEqual(["binary", "binary", "binary", "ping", "text", "close"]);
+    const answer = pump(client, server, byteByByte);
+    expect(answer.map((e) => e.type)).toEqual(["pong", "close"]);
+  });
+
   it("runs a client-initiated close handshake to CLOSED", () => {
     const { client, server } = openPair(byteByByte);
     client.sendClose(1000, "bye");

@@ -531,3 +531,36 @@ describe("MessageReader: UTF-8 fails fast inside a frame that arrives in pieces 
     expectFailure([frame.subarray(0, 100), frame.subarray(100)], ErrorCodes.InvalidUtf8, 1007);
   });
 });
+
+describe("headers read in place, and the control frame count", () => {
+  it("parses runs of small and 16-bit-length frames in one chunk at every split point", () => {
+    // Headers whole inside a chunk take the in-place path; a split inside one takes #byte(): both agree.
+    const payload300 = new Uint8Array(300).fill(7);
+    const bytes = cat(
+      encodeFrame(Opcode.Binary, hex("01")),
+      encodeFrame(Opcode.Binary, payload300),
+      encodeFrame(Opcode.Ping, enc("x")),
+      encodeFrame(Opcode.Binary, new Uint8Array(0)),
+      encodeFrame(Opcode.Binary, payload300),
+    );
+    const big = toHex(payload300);
+    feedAllSplits(bytes, [
+      { type: "binary", data: "01" },
+      { type: "binary", data: big },
+      { type: "ping", data: "78" },
+      { type: "binary", data: "" },
+      { type: "binary", data: big },
+    ]);
+  });
+
+  it("counts ping, pong and close frames, not data frames", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(cat(encodeFrame(Opcode.Binary, hex("01")), encodeFrame(Opcode.Text, enc("a"))), out);
+    expect(r.controlFrames).toBe(0);
+    r.read(cat(encodeFrame(Opcode.Ping, enc("p")), encodeFrame(Opcode.Binary, hex("02"))), out);
+    expect(r.controlFrames).toBe(1);
+    r.read(cat(encodeFrame(Opcode.Pong, enc("q")), encodeFrame(Opcode.Close, hex("03 e8"))), out);
+    expect(r.controlFrames).toBe(3);
+  });
+});
