@@ -12,7 +12,7 @@ import type { Job, Outcome } from "./worker.js";
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 /** The tsx loader, resolved from here so that the driver works from any working directory. */
 const TSX = import.meta.resolve("tsx");
-/** tsx maps @tideway/* to the workspace sources through this file's `paths`. */
+/** This package's tsconfig, which has no `paths`: @tideway/* resolve to their built dist/ (build.ts). */
 const TSCONFIG = here("../tsconfig.json");
 /** Extra time the driver grants a worker beyond its own deadline before killing it. */
 const KILL_GRACE_MS = 15_000;

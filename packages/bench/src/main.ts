@@ -5,12 +5,14 @@
 //   --adapters a,b         subset and order of adapters (default tideway,ws,ws-nobu,undici)
 //   --scenarios id,id      subset of scenario ids (see scenarios.ts)
 //   --out DIR              where to write benchmarks.{md,json,svg}
+//   --no-build             do not run the root build first (dist/ must still be newer than src/)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ADAPTER_NAMES, type AdapterName, BASELINE } from "./adapters/index.js";
+import { ensureBuilt } from "./build.js";
 import { renderChart } from "./chart.js";
 import { killChildren, runPlan } from "./driver.js";
 import { renderMarkdown } from "./report.js";
@@ -43,15 +45,20 @@ function machineInfo(): Record<string, string | number> {
 }
 
 function main(): Promise<void> | void {
+  // pnpm 10 passes the `--` of `pnpm bench -- --quick` through: it separates nothing here.
+  const argv = process.argv.slice(2).filter((arg) => arg !== "--");
   const { values } = parseArgs({
+    args: argv,
     options: {
       quick: { type: "boolean", default: false },
       reps: { type: "string" },
       adapters: { type: "string" },
       scenarios: { type: "string" },
       out: { type: "string" },
+      "no-build": { type: "boolean", default: false },
     },
   });
+  ensureBuilt(repoRoot, !values["no-build"], (line) => console.log(line));
   const quick = values.quick ?? false;
   const repetitions = Number(values.reps ?? (quick ? 1 : 5));
   if (!Number.isInteger(repetitions) || repetitions < 1) throw new Error(`--reps must be a positive integer`);
@@ -68,7 +75,7 @@ function main(): Promise<void> | void {
     });
   }
   const outDir = resolve(values.out ?? (quick ? join(packageDir, "out") : join(repoRoot, "docs")));
-  const args = process.argv.slice(2).join(" ");
+  const args = argv.join(" ");
   return (async () => {
     const results = await runPlan({
       adapters,

@@ -98,6 +98,8 @@ export function renderMarkdown(results: Results, chartFile: string): string {
       `order rotates every repetition (A B C D, B C D A, ...); ${results.repetitions} repetition(s). ` +
       "Values are medians with (min-max); ratios are value / " +
       `\`${results.baseline}\` measured in the same repetition, then the median (min-max) of those ratios. ` +
+      "Tideway is measured from its built package (`dist/`, as published), the others as installed. " +
+      "Each counted scenario first runs 15% of its count unmeasured (JIT warm-up) on a connection of its own. " +
       "Noise between runs is about +-20%: compare ratios within one run, not absolute values across runs. " +
       "MB = 10^6 bytes. See packages/bench/README.md for what each scenario does.",
     "",

@@ -33,11 +33,26 @@ export async function runInProcess(
   }
 }
 
+/**
+ * The file "@tideway/client" resolves to in this process: it must be the built package (dist/),
+ * never the TypeScript sources (see build.ts for why).
+ */
+export function checkBuiltClient(resolve: (specifier: string) => string = import.meta.resolve): void {
+  const entry = resolve("@tideway/client");
+  if (!/\/dist\/index\.js$/.test(entry)) {
+    throw new Error(`@tideway/client resolves to ${entry}, not to the built dist/index.js`);
+  }
+}
+
 if (process.send !== undefined && process.argv[1]?.endsWith("worker.ts")) {
   // The driver going away ends the worker too, so an interrupted run leaves no process behind.
   process.on("disconnect", () => process.exit(1));
   process.once("message", (job: Job) => {
-    void runInProcess(job).then((outcome) => {
+    const load = (name: AdapterName) => {
+      if (name === "tideway") checkBuiltClient();
+      return loadAdapter(name);
+    };
+    void runInProcess(job, load).then((outcome) => {
       process.send!(outcome, () => process.exit(0));
     });
   });

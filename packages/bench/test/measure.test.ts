@@ -6,9 +6,9 @@ import { load as loadTideway } from "../src/adapters/tideway.js";
 import type { Adapter, BenchConnection, BenchMessage } from "../src/adapters/types.js";
 import { load as loadUndici } from "../src/adapters/undici.js";
 import { wsAdapter } from "../src/adapters/ws-common.js";
-import { measure } from "../src/measure.js";
+import { measure, warmupOf } from "../src/measure.js";
 import { jsonMessage } from "../src/payload.js";
-import type { Scenario } from "../src/scenarios.js";
+import { fullScenarios, quickScenarios, type Scenario } from "../src/scenarios.js";
 import { startServer } from "../src/server.js";
 
 let server: Server;
@@ -237,5 +237,38 @@ describe("measure refuses numbers it cannot vouch for", () => {
     await expect(measure(ws, base, scenario, 5_000)).rejects.toThrow(
       "the idle scenario needs node --expose-gc",
     );
+  });
+});
+
+describe("warm-up", () => {
+  it("runs 15% of a counted scenario's full count first, unmeasured, and none for echo or idle", () => {
+    expect(warmupOf(send(16, 1000))).toMatchObject({ kind: "send", size: 16, count: 150 });
+    // The same warm-up in --quick as in a full run: 15% of the full count.
+    const quickSend16 = quickScenarios().find((s) => s.id === "send-binary-16")!;
+    const fullSend16 = fullScenarios().find((s) => s.id === "send-binary-16")!;
+    expect(warmupOf(quickSend16)).toMatchObject({
+      count: Math.round(0.15 * (fullSend16 as { count: number }).count),
+    });
+    expect(warmupOf(recv(16, 3))).toMatchObject({ count: 1 });
+    expect(warmupOf({ id: "e", title: "e", kind: "echo", size: 64, count: 10, warmup: 2, metrics: [] })).toBe(
+      undefined,
+    );
+    expect(warmupOf({ id: "i", title: "i", kind: "idle", connections: 10, metrics: [] })).toBe(undefined);
+  });
+
+  it("opens a warm-up connection before the measured one", async () => {
+    const urls: string[] = [];
+    const counting: Adapter = {
+      name: "counting",
+      connect: (url, options) => {
+        urls.push(url);
+        return wsAdapter("ws").connect(url, options);
+      },
+    };
+    await measure(counting, base, recv(16, 100), 5_000);
+    expect(urls.map((u) => new URL(u).search)).toEqual([
+      "?size=16&count=15&text=0",
+      "?size=16&count=100&text=0",
+    ]);
   });
 });

@@ -1,5 +1,6 @@
-// Tideway's own client, loaded from the workspace package @tideway/client (through tsx and this
-// package's tsconfig paths, so from the TypeScript sources: see ../../README.md).
+// Tideway's own client, loaded from the workspace package @tideway/client: in a bench worker that is
+// the BUILT package (dist/, through the package's `exports`), as users run it (see ../build.ts);
+// under vitest the root config aliases it to the sources.
 import {
   type Adapter,
   AdapterUnavailableError,
