@@ -24,8 +24,8 @@ function step(name, command, options = {}) {
 }
 
 // Real peers from Debian: Python websockets and aiohttp servers, nginx, tinyproxy, openssl.
-step("system peers", "node scripts/ensure-peers.mjs");
-step("build", "node scripts/run-workspaces.mjs build");
+step("system peers", "node .ci/ensure-peers.mjs");
+step("build", "node .ci/run-workspaces.mjs build");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
 for (const pkg of ["core", "client"]) {
@@ -43,7 +43,7 @@ for (const [name, script] of [
 ]) {
   const manifest = join(root, "packages", name, "package.json");
   if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).scripts?.[script]) {
-    step(name, `node scripts/run-workspaces.mjs ${script}`);
+    step(name, `node .ci/run-workspaces.mjs ${script}`);
   }
 }
 

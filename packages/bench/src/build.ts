@@ -37,7 +37,7 @@ export function staleBuild(repoRoot: string, name: string): string | undefined {
 export function ensureBuilt(repoRoot: string, build: boolean, log: (line: string) => void): void {
   if (build) {
     log("building @tideway/core and @tideway/client (the bench measures dist/, as users run it)");
-    const run = spawnSync(process.execPath, ["scripts/run-workspaces.mjs", "build"], {
+    const run = spawnSync(process.execPath, [".ci/run-workspaces.mjs", "build"], {
       cwd: repoRoot,
       stdio: "inherit",
     });
