@@ -65,6 +65,22 @@ describe("send coalescing", () => {
     expect(messages).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
   });
 
+  it("sends strings encoded in place by the core, counting their UTF-8 bytes as buffered", async () => {
+    const s = await server();
+    const messages: Message[] = [];
+    const { conn } = counted(s.url, messages);
+    await conn.open();
+    const before = conn.bufferedAmount;
+    const texts = ["", "é", "日本語 😀", "lone \uD800 surrogate", "a".repeat(42), "x".repeat(6000)];
+    const sends = [conn.send(texts[1]!, false)];
+    expect(conn.bufferedAmount - before).toBe(2);
+    for (const t of texts) sends.push(conn.send(t, false));
+    await Promise.all(sends);
+    await waitFor(() => messages.length === texts.length + 1);
+    const decoded = texts.map((t) => Buffer.from(t, "utf8").toString());
+    expect(messages).toEqual([decoded[1], ...decoded]);
+  });
+
   it("does not hold a lone message for a timer: it is written before the next macrotask", async () => {
     const s = await server();
     const { conn, writes } = counted(s.url, []);

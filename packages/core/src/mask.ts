@@ -68,16 +68,23 @@ const COPY_THRESHOLD = 48;
 /**
  * Writes `src` masked with `key` into `dst` at `dstOffset`, leaving `src` untouched (the caller may
  * reuse it). Small payloads go through one byte loop; larger ones are copied with `set` (a native
- * memcpy, tens of GB/s) and XORed in place a word at a time, which beats any single JS pass.
+ * memcpy, tens of GB/s) and XORed in place a word at a time, which beats any single JS pass. The key
+ * is the 4 bytes of `key` at `keyAt`, so a key pool needs no view per frame.
  */
-export function maskInto(src: Uint8Array, key: Uint8Array, dst: Uint8Array, dstOffset: number): void {
+export function maskInto(
+  src: Uint8Array,
+  key: Uint8Array,
+  dst: Uint8Array,
+  dstOffset: number,
+  keyAt = 0,
+): void {
   const length = src.length;
   if (length < COPY_THRESHOLD) {
-    for (let i = 0; i < length; i++) dst[dstOffset + i] = src[i]! ^ key[i & 3]!;
+    for (let i = 0; i < length; i++) dst[dstOffset + i] = src[i]! ^ key[keyAt + (i & 3)]!;
     return;
   }
   dst.set(src, dstOffset);
-  mask(dst.subarray(dstOffset, dstOffset + length), key);
+  mask(dst.subarray(dstOffset, dstOffset + length), keyAt === 0 ? key : key.subarray(keyAt, keyAt + 4));
 }
 
 /** `crypto.getRandomValues` throws a QuotaExceededError above this many bytes per call. */
@@ -108,10 +115,24 @@ export class MaskKeys {
 
   /** The next 4-byte key: a view into the pooled block. */
   next(): Uint8Array {
+    const start = this.nextAt();
+    return this.#pool.subarray(start, start + 4);
+  }
+
+  /**
+   * The next key without a view: its offset in {@link block}, read right after this call (a refill
+   * replaces the block). Saves one allocation per frame on the send path.
+   */
+  nextAt(): number {
     if (this.#offset >= this.#pool.length) this.#refill();
     const start = this.#offset;
     this.#offset = start + 4;
-    return this.#pool.subarray(start, start + 4);
+    return start;
+  }
+
+  /** The current block of keys (see {@link nextAt}). */
+  get block(): Uint8Array {
+    return this.#pool;
   }
 
   #refill(): void {

@@ -60,6 +60,12 @@ export interface Utf8Codec {
   decode(bytes: Uint8Array): string;
   /** Encodes a string (never fails: lone surrogates become U+FFFD). */
   encode(text: string): Uint8Array;
+  /**
+   * Optional: encodes `text` into `dst` at `offset`, which has room for `3 * text.length` bytes, and
+   * returns the number of bytes written. Lets a text frame be encoded in place, without the copy of
+   * `encode`'s result; without it the core uses `encode`.
+   */
+  encodeInto?(text: string, dst: Uint8Array, offset: number): number;
 }
 
 /** Options shared by both roles. */
@@ -119,12 +125,23 @@ export type ServerEvent =
   | WsEvent
   | Readonly<{ type: "request"; request: HttpRequest; upgrade: UpgradeRequest }>;
 
+const textEncoder = new TextEncoder();
+
+/** The in-place twin of the default `encode` (room for 3 bytes per UTF-16 unit is guaranteed). */
+const defaultEncodeInto = (text: string, dst: Uint8Array, offset: number): number =>
+  textEncoder.encodeInto(text, dst.subarray(offset)).written;
+
+const defaultCodec: Utf8Codec = { ...defaultUtf8, encodeInto: defaultEncodeInto };
+
 function resolveUtf8(partial: Partial<Utf8Codec> | undefined): Utf8Codec {
-  if (partial === undefined) return defaultUtf8;
+  if (partial === undefined) return defaultCodec;
+  // The default encodeInto stands in only for the default encode: a custom encode keeps its say.
+  const encodeInto = partial.encodeInto ?? (partial.encode === undefined ? defaultEncodeInto : undefined);
   return {
     isValid: partial.isValid ?? defaultUtf8.isValid,
     decode: partial.decode ?? defaultUtf8.decode,
     encode: partial.encode ?? defaultUtf8.encode,
+    ...(encodeInto !== undefined ? { encodeInto } : {}),
   };
 }
 
@@ -165,6 +182,18 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   protected codec: MessageCodec | undefined;
   protected deflateThreshold = DEFAULT_DEFLATE_THRESHOLD;
   private readonly writer: FrameWriter;
+  /**
+   * Small frames are written straight into this block, back to back, and leave as one view per
+   * {@link dataToSend} call: one copy per payload (masked) instead of a buffer per frame that the
+   * caller then copies again into one write. Send 1 KiB binary went from 1.25x to 1.5-1.6x ws and
+   * 16 B from 3.2x to 4.4-5.0x (packages/bench: `node --import tsx src/main.ts --adapters tideway,ws
+   * --scenarios send-binary-16,send-binary-1024 --reps 5`). Bytes before `blockStart` were handed
+   * out and are never written again; the block is replaced when full.
+   */
+  private block: Uint8Array | undefined;
+  private blockStart = 0;
+  private blockEnd = 0;
+  private readonly allocateBlock: (size: number) => Uint8Array;
   private readonly isClient: boolean;
   /** True while a message sent with `fin: false` waits for its continuation frames. */
   private sendingFragments = false;
@@ -177,6 +206,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
     this.utf8 = resolveUtf8(options.utf8);
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
     this.allocate = options.allocate;
+    this.allocateBlock = options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
     this.writer = new FrameWriter({
       mask: isClient,
@@ -214,6 +244,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 
   /** Takes the bytes to write, in order, and possibly {@link END_OF_STREAM} last. */
   dataToSend(): Outgoing[] {
+    this.closeBlock();
     const output = this.output;
     if (output.length === 0) return output;
     this.output = [];
@@ -232,6 +263,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   /** Queues a text frame. `data` may be a string or UTF-8 bytes. Throws InvalidStateError unless OPEN. */
   sendText(data: string | Uint8Array, fin = true): void {
     this.checkCanSendData(false);
+    if (typeof data === "string" && this.codec === undefined && this.encodeTextInto(data, fin)) return;
     const bytes = typeof data === "string" ? this.utf8.encode(data) : data;
     this.sendData(Opcode.Text, bytes, fin);
   }
@@ -249,9 +281,9 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   private sendData(opcode: number, bytes: Uint8Array, fin: boolean): void {
     // RSV1 is per message (RFC 7692 section 6): a message below the threshold goes out plain.
     if (this.codec !== undefined && fin && bytes.length >= this.deflateThreshold) {
-      this.output.push(this.writer.frame(opcode, this.codec.compress(bytes), true, true));
+      this.queueFrame(opcode, this.codec.compress(bytes), true, true);
     } else {
-      this.output.push(this.writer.frame(opcode, bytes, fin));
+      this.queueFrame(opcode, bytes, fin);
     }
     this.sendingFragments = !fin;
   }
@@ -259,20 +291,20 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   /** Queues the next fragment of a message started with `fin = false`. */
   sendContinuation(data: Uint8Array, fin: boolean): void {
     this.checkCanSendData(true);
-    this.output.push(this.writer.frame(Opcode.Continuation, data, fin));
+    this.queueFrame(Opcode.Continuation, data, fin);
     this.sendingFragments = !fin;
   }
 
   /** Queues a ping. Throws RangeError over 125 bytes, InvalidStateError unless OPEN. */
   sendPing(data: Uint8Array = EMPTY): void {
     this.checkOpen("ping");
-    this.output.push(this.writer.frame(Opcode.Ping, checkControlPayload(data), true));
+    this.queueFrame(Opcode.Ping, checkControlPayload(data), true);
   }
 
   /** Queues a pong. Throws RangeError over 125 bytes, InvalidStateError unless OPEN. */
   sendPong(data: Uint8Array = EMPTY): void {
     this.checkOpen("pong");
-    this.output.push(this.writer.frame(Opcode.Pong, checkControlPayload(data), true));
+    this.queueFrame(Opcode.Pong, checkControlPayload(data), true);
   }
 
   /**
@@ -331,7 +363,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
       const event = events[i]!;
       if (event.type === "ping") {
         // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response" (5.5.2).
-        if (this.state === State.Open) this.output.push(this.writer.frame(Opcode.Pong, event.data, true));
+        if (this.state === State.Open) this.queueFrame(Opcode.Pong, event.data, true);
       } else if (event.type === "close") {
         this.onCloseFrame(event.code, event.reason);
         // The peer sends nothing after its close frame; whatever follows is discarded (5.5.1).
@@ -367,6 +399,9 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   }
 
   private queueClose(code: number, reason: string, body: Uint8Array): void {
+    // Its own buffer, after the frames queued before it: a connection that only connects and closes
+    // (bench handshakes, idle) then never allocates a 16 KiB block.
+    this.closeBlock();
     this.output.push(this.writer.frame(Opcode.Close, body, true));
     this.closeSent = { code, reason };
     this.state = State.Closing;
@@ -375,7 +410,65 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   protected endStream(): void {
     if (this.eofSent) return;
     this.eofSent = true;
+    this.closeBlock();
     this.output.push(END_OF_STREAM);
+  }
+
+  /** Queues a frame: small ones into the shared block (see `block`), big ones in their own buffer. */
+  private queueFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
+    const size = this.writer.frameSize(payload.length);
+    if (size > BLOCK_SIZE) {
+      this.closeBlock();
+      this.output.push(this.writer.frame(opcode, payload, fin, rsv1));
+      return;
+    }
+    const block = this.room(size);
+    this.blockEnd = this.writer.frameInto(block, this.blockEnd, opcode, payload, fin, rsv1);
+  }
+
+  /**
+   * Encodes a text frame straight into the block, when the codec can and the string's worst case
+   * (3 bytes per UTF-16 unit) fits: 1 KiB of text costs ~100 ns to encode in place against ~350 ns
+   * for `Buffer.from` and a copy (Node 20, /tmp micro-benchmark, 1e6 sends of a 1024-char string).
+   * The payload goes after the worst case's header; a shorter length form moves it back (a few bytes
+   * of short text only). Returns false when the caller must encode and copy instead.
+   */
+  private encodeTextInto(text: string, fin: boolean): boolean {
+    const encodeInto = this.utf8.encodeInto;
+    const upper = text.length * 3;
+    const maxSize = this.writer.frameSize(upper);
+    if (encodeInto === undefined || maxSize > BLOCK_SIZE) return false;
+    const block = this.room(maxSize);
+    const start = this.blockEnd;
+    const maxHeader = maxSize - upper;
+    const length = encodeInto(text, block, start + maxHeader);
+    const header = this.writer.frameSize(length) - length;
+    if (header < maxHeader) {
+      block.copyWithin(start + header, start + maxHeader, start + maxHeader + length);
+    }
+    this.blockEnd = this.writer.finishInto(block, start, Opcode.Text, length, fin);
+    this.sendingFragments = !fin;
+    return true;
+  }
+
+  /** The block, with `size` bytes (at most BLOCK_SIZE) free at `blockEnd`: a new one when full. */
+  private room(size: number): Uint8Array {
+    const block = this.block;
+    if (block !== undefined && block.length - this.blockEnd >= size) return block;
+    this.closeBlock();
+    const fresh = this.allocateBlock(BLOCK_SIZE);
+    this.block = fresh;
+    this.blockStart = 0;
+    this.blockEnd = 0;
+    return fresh;
+  }
+
+  /** Moves the frames written into the block since the last call to the output, as one view. */
+  private closeBlock(): void {
+    const start = this.blockStart;
+    if (this.blockEnd === start) return;
+    this.blockStart = this.blockEnd;
+    this.output.push(this.block!.subarray(start, this.blockEnd));
   }
 
   protected checkOpen(what: string): void {
@@ -410,6 +503,12 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Size of the block small frames share, and the largest frame written into it. A connection that
+ * sent holds one block; a bigger frame gets its own buffer (one copy either way).
+ */
+const BLOCK_SIZE = 16 * 1024;
 
 function checkControlPayload(data: Uint8Array): Uint8Array {
   if (data.length > MAX_CONTROL_PAYLOAD) {

@@ -1,11 +1,12 @@
 /**
- * The send path: one output buffer per frame, header then payload, masked while copying with a fresh
+ * The send path: each frame written into its own buffer (`frame`) or into the caller's (`frameInto`),
+ * header then payload, masked while copying with a fresh
  * key per frame (RFC 6455 section 5.3: "The masking key is a 32-bit value chosen at random by the
  * client ... MUST pick a fresh masking key for each frame"). Keys come from a pooled block of random
  * bytes (see MaskKeys), not one random call per frame.
  */
 import { frameHeaderSize, writeFrameHeader } from "./frame.js";
-import { MaskKeys, maskInto } from "./mask.js";
+import { MaskKeys, mask, maskInto } from "./mask.js";
 
 export interface FrameWriterOptions {
   /** true for a client: "a client MUST mask all frames that it sends to the server" (section 5.1). */
@@ -41,6 +42,22 @@ function keysFor(randomFill: (bytes: Uint8Array) => void): MaskKeys {
   return keys;
 }
 
+/**
+ * Sets the mask bit of the unmasked header at `offset` and appends the next key at `at` (the header's
+ * end). Returns the key's offset in `keys.block`: no view per frame, which was one of the few
+ * allocations left per small send (bench send-binary-16).
+ */
+function writeKey(keys: MaskKeys, dst: Uint8Array, offset: number, at: number): number {
+  const keyAt = keys.nextAt();
+  const block = keys.block;
+  dst[offset + 1]! |= 0x80;
+  dst[at] = block[keyAt]!;
+  dst[at + 1] = block[keyAt + 1]!;
+  dst[at + 2] = block[keyAt + 2]!;
+  dst[at + 3] = block[keyAt + 3]!;
+  return keyAt;
+}
+
 export class FrameWriter {
   readonly #keys: MaskKeys | undefined;
   readonly #allocate: ((size: number) => Uint8Array) | undefined;
@@ -55,13 +72,74 @@ export class FrameWriter {
    * the caller may reuse it. Control frame rules (size, no fragmentation) are the caller's to enforce.
    */
   frame(opcode: number, payload: Uint8Array, fin = true, rsv1 = false): Uint8Array {
-    const key = this.#keys?.next();
-    const length = payload.length;
-    const size = frameHeaderSize(length, key !== undefined) + length;
+    const size = this.frameSize(payload.length);
     const out = this.#allocate === undefined ? new Uint8Array(size) : this.#allocate(size);
-    const at = writeFrameHeader(out, 0, fin, rsv1, opcode, length, key);
-    if (key === undefined) out.set(payload, at);
-    else maskInto(payload, key, out, at);
+    this.frameInto(out, 0, opcode, payload, fin, rsv1);
     return out;
+  }
+
+  /** Bytes of the frame (header, mask key when masking, payload) for a payload of this length. */
+  frameSize(payloadLength: number): number {
+    return frameHeaderSize(payloadLength, this.#keys !== undefined) + payloadLength;
+  }
+
+  /**
+   * Encodes one frame into `dst` at `offset`, which must have room for `frameSize(payload.length)`
+   * bytes (RangeError otherwise, and `dst` is left untouched). Returns the offset just past the
+   * frame, where the next one may go. `payload` is copied (masked in the copy), never modified.
+   */
+  frameInto(
+    dst: Uint8Array,
+    offset: number,
+    opcode: number,
+    payload: Uint8Array,
+    fin = true,
+    rsv1 = false,
+  ): number {
+    const length = payload.length;
+    const end = offset + this.frameSize(length);
+    if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
+      throw new RangeError(
+        `no room for a ${end - offset}-byte frame at offset ${offset} of ${dst.length} bytes`,
+      );
+    }
+    const keys = this.#keys;
+    const at = offset + writeFrameHeader(dst, offset, fin, rsv1, opcode, length, undefined);
+    if (keys === undefined) {
+      dst.set(payload, at);
+      return end;
+    }
+    const keyAt = writeKey(keys, dst, offset, at);
+    maskInto(payload, keys.block, dst, at + 4, keyAt);
+    return end;
+  }
+
+  /**
+   * Finishes a frame whose `length` payload bytes the caller already wrote into `dst`, starting
+   * `frameSize(length) - length` bytes after `offset` (right after where the header goes): writes
+   * the header at `offset` and masks the payload in place. Returns the offset past the frame. This
+   * saves the copy of a payload that can be produced in place, such as encoded text.
+   */
+  finishInto(
+    dst: Uint8Array,
+    offset: number,
+    opcode: number,
+    length: number,
+    fin = true,
+    rsv1 = false,
+  ): number {
+    const end = offset + this.frameSize(length);
+    if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
+      throw new RangeError(
+        `no room for a ${end - offset}-byte frame at offset ${offset} of ${dst.length} bytes`,
+      );
+    }
+    const keys = this.#keys;
+    const at = offset + writeFrameHeader(dst, offset, fin, rsv1, opcode, length, undefined);
+    if (keys !== undefined) {
+      const keyAt = writeKey(keys, dst, offset, at);
+      mask(dst.subarray(at + 4, end), keys.block.subarray(keyAt, keyAt + 4));
+    }
+    return end;
   }
 }

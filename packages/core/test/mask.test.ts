@@ -155,3 +155,37 @@ describe("MaskKeys", () => {
     for (const size of [0, 3, 6, 4.5, -4]) expect(() => new MaskKeys(() => {}, size)).toThrow(RangeError);
   });
 });
+
+describe("maskInto with the key at an offset, and MaskKeys.nextAt", () => {
+  it("masks with the 4 bytes at keyAt exactly as with a 4-byte key, below and above the copy threshold", () => {
+    const pool = Uint8Array.of(9, 9, 0x37, 0xfa, 0x21, 0x3d, 9, 9);
+    const key = pool.slice(2, 6);
+    for (const length of [0, 1, 5, 47, 48, 49, 200]) {
+      const src = Uint8Array.from({ length }, (_, i) => (i * 17) & 0xff);
+      const a = new Uint8Array(length + 3);
+      const b = new Uint8Array(length + 3);
+      maskInto(src, key, a, 3);
+      maskInto(src, pool, b, 3, 2);
+      expect(b).toEqual(a);
+    }
+  });
+
+  it("hands out key offsets into the current block, never the same key twice", () => {
+    let n = 0;
+    const keys = new MaskKeys((b) => {
+      for (let i = 0; i < b.length; i++) b[i] = n++ & 0xff;
+    }, 8);
+    const seen: number[][] = [];
+    for (let i = 0; i < 5; i++) {
+      const at = keys.nextAt();
+      seen.push(Array.from(keys.block.subarray(at, at + 4)));
+    }
+    expect(seen).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+      [12, 13, 14, 15],
+      [16, 17, 18, 19],
+    ]);
+  });
+});

@@ -389,3 +389,194 @@ describe("local misuse", () => {
     expect(() => server.reject(400)).toThrow(InvalidStateError);
   });
 });
+
+describe("Protocol output: small frames share one block", () => {
+  const payloads = [0, 1, 125, 126, 1024, 16 * 1024 - 8, 16 * 1024 - 7, 70_000].map((n) =>
+    Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff),
+  );
+
+  it("hands out the small frames queued between two dataToSend calls as one view", () => {
+    const { client, server } = openPair();
+    client.sendBinary(bytes("a"));
+    client.sendText("bc");
+    client.sendPing(bytes("p"));
+    const out = client.dataToSend();
+    expect(out).toHaveLength(1);
+    feed(server, drain(out).data, false);
+    expect(server.eventsReceived()).toEqual([
+      { type: "binary", data: bytes("a") },
+      { type: "text", data: "bc" },
+      { type: "ping", data: bytes("p") },
+    ]);
+    expect(client.dataToSend()).toEqual([]);
+  });
+
+  it("keeps the order around frames too big for the block, read whole or at every split point", () => {
+    const { client } = openPair();
+    for (const p of payloads) client.sendBinary(p);
+    const out = client.dataToSend();
+    // The first five share a block; 16 KiB - 8 (8 header bytes) fills a new one exactly; the next
+    // two are too big for any block.
+    expect(out.map((o) => (o as Uint8Array).length)).toEqual([
+      6 + 7 + 131 + 134 + 1032,
+      16 * 1024,
+      16 * 1024 + 1,
+      70_000 + 14,
+    ]);
+    const wire = drain(out).data;
+    for (const split of [0, 1, 7, 100, 1500, 20_000, wire.length - 1]) {
+      const { server } = openPair();
+      server.receiveData(wire.slice(0, split));
+      server.receiveData(wire.slice(split));
+      expect(server.eventsReceived()).toEqual(payloads.map((data) => ({ type: "binary", data })));
+    }
+  });
+
+  it("never writes again into a view already handed out", () => {
+    const { client, server } = openPair();
+    client.sendBinary(bytes("first"));
+    const [first] = client.dataToSend() as Uint8Array[];
+    const copy = first!.slice();
+    for (let i = 0; i < 40; i++) client.sendBinary(new Uint8Array(1000).fill(i));
+    const rest = client.dataToSend();
+    expect(first).toEqual(copy);
+    expect(rest.length).toBeGreaterThan(1); // 40 KB of frames filled more than one block
+    feed(server, concat([first!, drain(rest).data]), false);
+    const events = server.eventsReceived();
+    expect(events).toHaveLength(41);
+    expect(events[40]).toEqual({ type: "binary", data: new Uint8Array(1000).fill(39) });
+  });
+
+  it("puts queued frames before the close frame and the end of stream, allocating through the option", () => {
+    const sizes: number[] = [];
+    const server = new ServerProtocol({
+      allocate: (n) => {
+        sizes.push(n);
+        return new Uint8Array(n);
+      },
+    });
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    feed(server, drain(client.dataToSend()).data, false);
+    server.eventsReceived();
+    server.accept();
+    feed(client, drain(server.dataToSend()).data, true);
+    client.eventsReceived();
+    server.sendText("bye");
+    server.fail(CloseCode.PolicyViolation, "no");
+    const out = server.dataToSend();
+    // The text frame in the block, the close frame in a buffer of its own, then the end of stream.
+    expect(out).toHaveLength(3);
+    expect(out[2]).toBe(END_OF_STREAM);
+    expect(sizes).toEqual([16 * 1024, 2 + 2 + 2]);
+    feed(client, drain(out).data, true);
+    expect(client.eventsReceived()).toEqual([
+      { type: "text", data: "bye" },
+      { type: "close", code: CloseCode.PolicyViolation, reason: "no" },
+    ]);
+  });
+});
+
+describe("Protocol output: a connection that only closes", () => {
+  it("allocates no block: the close frame gets a buffer of its own", () => {
+    const sizes: number[] = [];
+    const client = new ClientProtocol({
+      url: "ws://example.test/",
+      randomFill: counterFill(),
+      allocate: (n) => {
+        sizes.push(n);
+        return new Uint8Array(n);
+      },
+    });
+    const server = new ServerProtocol();
+    feed(server, drain(client.dataToSend()).data, false);
+    server.eventsReceived();
+    server.accept();
+    feed(client, drain(server.dataToSend()).data, false);
+    client.eventsReceived();
+    client.sendClose(CloseCode.Normal);
+    const out = client.dataToSend();
+    expect(sizes).toEqual([2 + 4 + 2]);
+    feed(server, drain(out).data, true);
+    expect(server.eventsReceived()).toEqual([{ type: "close", code: CloseCode.Normal, reason: "" }]);
+  });
+});
+
+describe("Protocol sendText: strings encoded straight into the output", () => {
+  const texts = [
+    "",
+    "hi",
+    "a".repeat(41), // worst case 123 bytes: 2-byte length form either way
+    "a".repeat(42), // worst case 126 bytes (4-byte form), 42 actual (2-byte form): the payload moves
+    "é".repeat(100), // 200 bytes
+    "a".repeat(125),
+    "日本語".repeat(50),
+    "😀 emoji",
+    "lone \ud800 surrogate",
+    "x".repeat(5458), // worst case 16374 + 8 header bytes + 2 spare: the largest that fits a block
+    "x".repeat(5459), // 16377 + 8 does not: encoded then copied
+    "y".repeat(30_000),
+  ];
+  const expected = (t: string) => new TextDecoder().decode(new TextEncoder().encode(t));
+
+  it("sends each text as the server reads it, whole and at every split point of the output", () => {
+    const { client } = openPair();
+    for (const t of texts) client.sendText(t);
+    const wire = drain(client.dataToSend()).data;
+    const want = texts.map((t) => ({ type: "text", data: expected(t) }));
+    const splits = [0, 1, 2, 9, 50, 200, 1000, 17_000, wire.length - 1];
+    for (const split of splits) {
+      const { server } = openPair();
+      server.receiveData(wire.slice(0, split));
+      server.receiveData(wire.slice(split));
+      expect(server.eventsReceived()).toEqual(want);
+    }
+  });
+
+  it("encodes fragments in place too, and a continuation follows them", () => {
+    const { client, server } = openPair();
+    client.sendText("frag", false);
+    client.sendContinuation(bytes("ment"), true);
+    feed(server, drain(client.dataToSend()).data, true);
+    expect(server.eventsReceived()).toEqual([{ type: "text", data: "fragment" }]);
+  });
+
+  it("uses a custom encode (and no default encodeInto) or a custom encodeInto when given", () => {
+    const encoded: string[] = [];
+    const custom = new ClientProtocol({
+      url: "ws://example.test/",
+      randomFill: counterFill(),
+      utf8: {
+        encode: (t) => {
+          encoded.push(t);
+          return text.encode(t.toUpperCase());
+        },
+      },
+    });
+    const into: string[] = [];
+    const customInto = new ClientProtocol({
+      url: "ws://example.test/",
+      randomFill: counterFill(),
+      utf8: {
+        encodeInto: (t, dst, offset) => {
+          into.push(t);
+          return text.encodeInto(t.toLowerCase(), dst.subarray(offset)).written;
+        },
+      },
+    });
+    for (const [client, sent, want] of [
+      [custom, encoded, "ABC"],
+      [customInto, into, "abc"],
+    ] as const) {
+      const server = new ServerProtocol();
+      feed(server, drain(client.dataToSend()).data, false);
+      server.eventsReceived();
+      server.accept();
+      feed(client, drain(server.dataToSend()).data, false);
+      client.eventsReceived();
+      client.sendText("aBc");
+      feed(server, drain(client.dataToSend()).data, false);
+      expect(server.eventsReceived()).toEqual([{ type: "text", data: want }]);
+      expect(sent).toEqual(["aBc"]);
+    }
+  });
+});

@@ -87,3 +87,84 @@ describe("FrameWriter", () => {
     );
   });
 });
+
+describe("FrameWriter.frameInto", () => {
+  const sizes = [0, 1, 47, 48, 125, 126, 1000, 0xffff, 0x1_0000];
+
+  it("writes the same bytes as frame() at any offset, and returns the offset past the frame", () => {
+    for (const masked of [true, false]) {
+      for (const size of sizes) {
+        const payload = Uint8Array.from({ length: size }, (_, i) => (i * 31) & 0xff);
+        const keys = fixedKeys("37 fa 21 3d");
+        const expected = new FrameWriter({ mask: masked, randomFill: keys }).frame(Opcode.Binary, payload);
+        for (const offset of [0, 1, 3, 7]) {
+          const writer = new FrameWriter({ mask: masked, randomFill: fixedKeys("37 fa 21 3d") });
+          expect(writer.frameSize(size)).toBe(expected.length);
+          const dst = new Uint8Array(offset + expected.length + 5).fill(0xee);
+          const end = writer.frameInto(dst, offset, Opcode.Binary, payload);
+          expect(end).toBe(offset + expected.length);
+          expect(dst.subarray(offset, end)).toEqual(expected);
+          // Bytes around the frame are untouched.
+          expect(dst.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+          expect(dst.subarray(end).every((b) => b === 0xee)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("writes frames back to back, each with its own key, fin and rsv1, readable in one chunk", () => {
+    const writer = new FrameWriter({ mask: true, randomFill: fixedKeys("01 02 03 04", "05 06 07 08") });
+    const dst = new Uint8Array(writer.frameSize(3) + writer.frameSize(2) + writer.frameSize(200));
+    let at = writer.frameInto(dst, 0, Opcode.Text, hello.subarray(0, 3), false);
+    at = writer.frameInto(dst, at, Opcode.Continuation, hello.subarray(3), true);
+    const big = new Uint8Array(200).fill(9);
+    at = writer.frameInto(dst, at, Opcode.Binary, big, true, true);
+    expect(at).toBe(dst.length);
+    expect(dst.subarray(2, 6)).toEqual(hex("01 02 03 04"));
+    expect(dst.subarray(11, 15)).toEqual(hex("05 06 07 08"));
+    const third = decodeFrameHeader(dst, 17)?.header;
+    expect(third).toMatchObject({ rsv1: true, fin: true, opcode: Opcode.Binary, payloadLength: 200 });
+    const server = new MessageReader({ expectMasked: true, maxPayload: 1 << 20, utf8: defaultUtf8 });
+    const events: WsEvent[] = [];
+    server.read(dst.slice(0, 17), events);
+    expect(events).toEqual([{ type: "text", data: "Hello" }]);
+  });
+
+  it("throws RangeError without touching dst when the frame does not fit or the offset is bad", () => {
+    const writer = new FrameWriter({ mask: true, randomFill: fixedKeys("01 02 03 04") });
+    const dst = new Uint8Array(writer.frameSize(5));
+    expect(() => writer.frameInto(dst, 1, Opcode.Binary, hello)).toThrow(RangeError);
+    expect(() => writer.frameInto(dst, -1, Opcode.Binary, hello)).toThrow(RangeError);
+    expect(() => writer.frameInto(dst, 0.5, Opcode.Binary, hello)).toThrow(RangeError);
+    expect(dst.every((b) => b === 0)).toBe(true);
+    expect(writer.frameInto(dst, 0, Opcode.Binary, hello)).toBe(dst.length);
+  });
+});
+
+describe("FrameWriter.finishInto", () => {
+  it("writes the header before a payload already in place and masks it, as frame() would", () => {
+    for (const masked of [true, false]) {
+      for (const size of [0, 5, 125, 126, 300]) {
+        const payload = Uint8Array.from({ length: size }, (_, i) => (i * 13) & 0xff);
+        const expected = new FrameWriter({ mask: masked, randomFill: fixedKeys("37 fa 21 3d") }).frame(
+          Opcode.Text,
+          payload,
+          false,
+          true,
+        );
+        const writer = new FrameWriter({ mask: masked, randomFill: fixedKeys("37 fa 21 3d") });
+        const header = writer.frameSize(size) - size;
+        const dst = new Uint8Array(3 + expected.length + 2);
+        dst.set(payload, 3 + header);
+        expect(writer.finishInto(dst, 3, Opcode.Text, size, false, true)).toBe(3 + expected.length);
+        expect(dst.subarray(3, 3 + expected.length)).toEqual(expected);
+      }
+    }
+  });
+
+  it("throws RangeError when the frame does not fit", () => {
+    const writer = new FrameWriter({ mask: true, randomFill: fixedKeys("01 02 03 04") });
+    expect(() => writer.finishInto(new Uint8Array(10), 0, Opcode.Text, 5)).toThrow(RangeError);
+    expect(() => writer.finishInto(new Uint8Array(20), -1, Opcode.Text, 5)).toThrow(RangeError);
+  });
+});
