@@ -1,5 +1,5 @@
 /**
- * Base64 (RFC 4648 section 4, standard alphabet, with padding), without `Buffer` or `atob`/`btoa`
+ * Base64 (RFC 4648 section 4, standard alphabet, with padding), without Node's buffers or `atob`/`btoa`
  * so that the core runs in any runtime. Used for `Sec-WebSocket-Key`/`-Accept` and Basic auth.
  */
 
