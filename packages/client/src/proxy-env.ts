@@ -59,13 +59,59 @@ function ipv4(s: string): number | undefined {
 }
 
 /**
+ * "fe80::1" -> 128-bit number, or undefined when `s` is not an IPv6 address. An embedded IPv4 tail
+ * (`::ffff:10.1.2.3`) counts as the last two groups.
+ */
+function ipv6(s: string): bigint | undefined {
+  if (!s.includes(":")) return undefined;
+  let text = s;
+  const v4Tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4Tail) {
+    const n = ipv4(v4Tail[2] as string);
+    if (n === undefined) return undefined;
+    text = `${v4Tail[1]}${Math.floor(n / 0x10000).toString(16)}:${(n % 0x10000).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groupsOf = (half: string | undefined) => (half === undefined || half === "" ? [] : half.split(":"));
+  const head = groupsOf(halves[0]);
+  const tail = groupsOf(halves[1]);
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill("0"), ...tail];
+  let n = 0n;
+  for (const g of groups) {
+    if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
+    n = (n << 16n) | BigInt(Number.parseInt(g, 16));
+  }
+  return n;
+}
+
+/** Whether `host` lies in the CIDR range `base/bits` (IPv4 or IPv6); false for host names. */
+function inCidr(host: string, base: string, bits: number): boolean {
+  const hostV4 = ipv4(host);
+  const baseV4 = ipv4(base);
+  if (hostV4 !== undefined && baseV4 !== undefined) {
+    if (bits > 32) return false;
+    const size = 2 ** (32 - bits);
+    return Math.floor(baseV4 / size) === Math.floor(hostV4 / size);
+  }
+  const hostV6 = ipv6(host);
+  const baseV6 = ipv6(base);
+  if (hostV6 === undefined || baseV6 === undefined || bits > 128) return false;
+  const shift = BigInt(128 - bits);
+  return hostV6 >> shift === baseV6 >> shift;
+}
+
+/**
  * Whether a `no_proxy` list excludes `target` from proxying. Entries are separated by commas (and
  * spaces), compared case-insensitively, as curl does:
  * - `*` alone matches every host;
  * - `example.com` and `.example.com` both match `example.com` and any subdomain (`a.example.com`),
  *   never `badexample.com`;
  * - an IP address matches that address exactly (IPv6 with or without brackets); `10.0.0.0/8`-style
- *   IPv4 CIDR ranges match the addresses in them (as curl 7.86+). Host names are not resolved;
+ *   and `fe80::/10`-style CIDR ranges (IPv4 or IPv6) match the addresses in them (as curl 7.86+).
+ *   Host names are not resolved;
  * - `host:port` (`[v6]:port`) matches that host only on that port (the URL's default port counts).
  */
 export function matchesNoProxy(target: URL, noProxy: string): boolean {
@@ -92,14 +138,9 @@ export function matchesNoProxy(target: URL, noProxy: string): boolean {
       }
     }
     if (entryPort !== undefined && entryPort !== port) continue;
-    const cidr = /^([\d.]+)\/(\d{1,2})$/.exec(entry);
+    const cidr = /^([\d.a-f:]+)\/(\d{1,3})$/.exec(entry);
     if (cidr) {
-      const base = ipv4(cidr[1] as string);
-      const bits = Number(cidr[2]);
-      if (base !== undefined && hostIp !== undefined && bits <= 32) {
-        const size = 2 ** (32 - bits);
-        if (Math.floor(base / size) === Math.floor(hostIp / size)) return true;
-      }
+      if (inCidr(host, cidr[1] as string, Number(cidr[2]))) return true;
       continue;
     }
     entry = entry.replace(/^\./, "").replace(/\.$/, "");
