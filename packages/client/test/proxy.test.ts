@@ -1,4 +1,5 @@
 import { lookup } from "node:dns/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { Duplex } from "node:stream";
 import { HandshakeError } from "@tideway/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -508,5 +509,20 @@ describe("through SOCKS5", () => {
     } finally {
       await failing.close();
     }
+  });
+
+  it("SOCKS4 reply 91 (the proxy could not reach the server): a ProxyError with socksReply 91, retryable", async () => {
+    // A port nothing listens on: the proxy's own connection is refused and it answers 0x5b (91).
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { error } = await failure(`ws://127.0.0.1:${deadPort}/`, {
+      proxy: `socks4a://127.0.0.1:${socks.port}`,
+      reconnect: false,
+    });
+    expect(error).toBeInstanceOf(ProxyError);
+    expect(error).toMatchObject({ code: "WS_ERR_PROXY", socksReply: 91, authFailed: false });
+    expect(isRetryable(error)).toBe(true);
   });
 });
