@@ -564,3 +564,40 @@ describe("headers read in place, and the control frame count", () => {
     expect(r.controlFrames).toBe(3);
   });
 });
+
+describe("MessageReader: large payloads that span many reads", () => {
+  it("a 1 MiB binary message fed in 64 KiB chunks (frame header unaligned) comes out byte-identical", () => {
+    const payload = new Uint8Array(2 ** 20).map((_, i) => (i * 2654435761) >>> 24);
+    const frame = encodeFrame(Opcode.Binary, payload);
+    for (const size of [65536, 65536 - 3, 1000]) {
+      const pieces: Uint8Array[] = [];
+      for (let i = 0; i < frame.length; i += size) pieces.push(frame.slice(i, i + size));
+      const out: WsEvent[] = [];
+      const r = reader();
+      for (const piece of pieces) r.read(piece, out);
+      expect(out).toHaveLength(1);
+      const data = (out[0] as { data: Uint8Array }).data;
+      expect(data.length).toBe(payload.length);
+      expect(Buffer.compare(Buffer.from(data), Buffer.from(payload))).toBe(0);
+    }
+  });
+
+  it("two large messages back to back in pieces, with a ping between them, keep their order and bytes", () => {
+    const a = new Uint8Array(200_000).fill(1);
+    const b = new Uint8Array(150_000).fill(2);
+    const stream = cat(
+      encodeFrame(Opcode.Binary, a),
+      encodeFrame(Opcode.Ping, enc("p")),
+      encodeFrame(Opcode.Binary, b),
+    );
+    const pieces: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i += 4099) pieces.push(stream.slice(i, i + 4099));
+    expect(feed(pieces)).toEqual(
+      plain([
+        { type: "binary", data: a },
+        { type: "ping", data: enc("p") },
+        { type: "binary", data: b },
+      ]),
+    );
+  });
+});
