@@ -18,8 +18,9 @@ export const TCP_CLOSE_GRACE_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export class Session {
-  readonly obs: Observation = {
+/** A fresh observation: nothing seen yet. */
+export function emptyObservation(o: Partial<Observation> = {}): Observation {
+  return {
     items: [],
     pings: 0,
     clientClose: undefined,
@@ -30,7 +31,12 @@ export class Session {
     hungAfterServerClose: false,
     violations: [],
     marks: new Map(),
+    ...o,
   };
+}
+
+export class Session {
+  readonly obs: Observation = emptyObservation();
   /** The client did not do its part (echo, fail, answer the close) within the case's time. */
   timedOut = false;
 

@@ -13,26 +13,13 @@ import { judge } from "../src/judge.js";
 import { anyFailed, countVerdicts, renderJson, renderMarkdown } from "../src/report.js";
 import { runAgent, runOne } from "../src/runner.js";
 import { ConformanceServer } from "../src/server.js";
-import type { Item, Observation } from "../src/types.js";
+import { emptyObservation } from "../src/session.js";
+import type { Item } from "../src/types.js";
 import { closePayload, rawFrame } from "../src/wire.js";
 
 const text = (s: string): Item => ({ type: "text", data: new TextEncoder().encode(s) });
 
-function observation(o: Partial<Observation> = {}): Observation {
-  return {
-    items: [],
-    pings: 0,
-    clientClose: undefined,
-    clientStartedClose: false,
-    serverCloseAt: undefined,
-    clientTcpEndAt: undefined,
-    serverTcpEndAt: undefined,
-    hungAfterServerClose: false,
-    violations: [],
-    marks: new Map(),
-    ...o,
-  };
-}
+const observation = emptyObservation;
 
 const clientClosed = (code: number | undefined, at = 10) => ({
   clientClose: { code, reason: "", at },

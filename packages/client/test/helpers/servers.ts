@@ -3,15 +3,12 @@
  * with a certificate made by the openssl CLI in a temp dir, and raw net servers for behaviours no
  * conforming server produces (trickling, silent, frames inside the 101 packet).
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import net, { type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type ServerOptions, WebSocket, WebSocketServer } from "ws";
+import { createTestCertificate } from "../interop/helpers/tls.js";
 
 export interface WsTestServer {
   readonly wss: WebSocketServer;
@@ -75,37 +72,11 @@ export interface Cert {
   readonly cert: string;
 }
 
-/** A self-signed certificate for "localhost" and 127.0.0.1, made with the openssl CLI. */
+/** A self-signed certificate for "localhost", 127.0.0.1 and ::1 (the one openssl recipe: interop/helpers/tls.ts). */
 export function makeCert(): Cert {
-  const dir = mkdtempSync(join(tmpdir(), "tideway-cert-"));
-  try {
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync(
-      "/usr/bin/openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
-    return { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const made = createTestCertificate();
+  made.cleanup();
+  return { key: made.key, cert: made.cert };
 }
 
 /** A `ws` echo server over TLS on 127.0.0.1; `servernames` records the SNI of each TLS hello. */
