@@ -115,6 +115,56 @@ export class FrameWriter {
   }
 
   /**
+   * Writes only the header of a frame with a `length`-byte payload (mask key included) into `dst` at
+   * `offset`, for a payload that follows in buffers of its own through {@link payloadInto}. Returns
+   * the offset past the header; when masking, the key is the 4 bytes before it.
+   */
+  headerInto(
+    dst: Uint8Array,
+    offset: number,
+    opcode: number,
+    length: number,
+    fin = true,
+    rsv1 = false,
+  ): number {
+    const end = offset + this.frameSize(length) - length;
+    if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
+      throw new RangeError(
+        `no room for a ${end - offset}-byte header at offset ${offset} of ${dst.length} bytes`,
+      );
+    }
+    const at = offset + writeFrameHeader(dst, offset, fin, rsv1, opcode, length, undefined);
+    if (this.#keys !== undefined) writeKey(this.#keys, dst, offset, at);
+    return end;
+  }
+
+  /**
+   * Copies `payload` into `dst` at `dstOffset`, masked (when masking) with the key written by
+   * {@link headerInto}: the 4 bytes of `header` before `headerEnd`. `payloadOffset` is where this
+   * part starts in the whole payload, which sets the key's phase.
+   */
+  payloadInto(
+    payload: Uint8Array,
+    dst: Uint8Array,
+    dstOffset: number,
+    header: Uint8Array,
+    headerEnd: number,
+    payloadOffset: number,
+  ): void {
+    if (this.#keys === undefined) {
+      dst.set(payload, dstOffset);
+      return;
+    }
+    if ((payloadOffset & 3) === 0) {
+      maskInto(payload, header, dst, dstOffset, headerEnd - 4);
+      return;
+    }
+    const key = new Uint8Array(4);
+    for (let i = 0; i < 4; i++) key[i] = header[headerEnd - 4 + ((payloadOffset + i) & 3)]!;
+    maskInto(payload, key, dst, dstOffset);
+  }
+
+  /**
    * Finishes a frame whose `length` payload bytes the caller already wrote into `dst`, starting
    * `frameSize(length) - length` bytes after `offset` (right after where the header goes): writes
    * the header at `offset` and masks the payload in place. Returns the offset past the frame. This

@@ -106,6 +106,36 @@ describe("maskInto", () => {
   });
 });
 
+describe("maskInto at every alignment of source and destination", () => {
+  it("equals mask on a copy whatever the source's and destination's offsets modulo 4 and the key's offset", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 600 }),
+        fc.nat(7),
+        fc.nat(7),
+        fc.nat(3),
+        (bytes, srcShift, dstOffset, keyAt) => {
+          // The source is a view at srcShift into a bigger buffer, so both the one-pass word loop
+          // (same alignment) and the copy-then-mask path (different alignment) are taken.
+          const backing = new Uint8Array(srcShift + bytes.length);
+          backing.set(bytes, srcShift);
+          const src = backing.subarray(srcShift);
+          const pool = Uint8Array.of(0x5a, 0x37, 0xfa, 0x21, 0x3d, 0x81, 0x0f);
+          const key = pool.slice(keyAt, keyAt + 4);
+          const dst = new Uint8Array(dstOffset + bytes.length + 3).fill(0xaa);
+          maskInto(src, pool, dst, dstOffset, keyAt);
+          const expected = bytes.slice();
+          mask(expected, key);
+          expect(dst.subarray(dstOffset, dstOffset + bytes.length)).toEqual(expected);
+          expect(src).toEqual(bytes);
+          expect(dst.subarray(dstOffset + bytes.length).every((b) => b === 0xaa)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("MaskKeys", () => {
   /** A deterministic source that counts calls and fills with 0, 1, 2, ... across calls. */
   function counter() {

@@ -416,12 +416,15 @@ describe("Protocol output: small frames share one block", () => {
     for (const p of payloads) client.sendBinary(p);
     const out = client.dataToSend();
     // The first five share a block; 16 KiB - 8 (8 header bytes) fills a new one exactly; the next
-    // two are too big for any block.
+    // two are too big for any block: each leaves as its header (in a new block) and its payload.
     expect(out.map((o) => (o as Uint8Array).length)).toEqual([
       6 + 7 + 131 + 134 + 1032,
       16 * 1024,
-      16 * 1024 + 1,
-      70_000 + 14,
+      8,
+      16 * 1024 - 7,
+      14,
+      65_536, // payloads leave in pieces of at most 64 KiB
+      70_000 - 65_536,
     ]);
     const wire = drain(out).data;
     for (const split of [0, 1, 7, 100, 1500, 20_000, wire.length - 1]) {
@@ -429,6 +432,61 @@ describe("Protocol output: small frames share one block", () => {
       server.receiveData(wire.slice(0, split));
       server.receiveData(wire.slice(split));
       expect(server.eventsReceived()).toEqual(payloads.map((data) => ({ type: "binary", data })));
+    }
+  });
+
+  it("writes a big payload in pieces of at most 64 KiB, each a whole buffer from allocateFrame", () => {
+    const allocated: Uint8Array[] = [];
+    const client = new ClientProtocol({
+      url: "ws://example.test/",
+      randomFill: counterFill(),
+      allocateFrame: (size) => {
+        const buffer = new Uint8Array(size);
+        allocated.push(buffer);
+        return buffer;
+      },
+    });
+    const server = new ServerProtocol();
+    feed(server, drain(client.dataToSend()).data, false);
+    server.eventsReceived();
+    server.accept();
+    feed(client, drain(server.dataToSend()).data, false);
+    client.eventsReceived();
+    allocated.length = 0;
+    // Odd sizes and an offset source, so pieces start at every alignment of the source.
+    const big = Uint8Array.from({ length: 3 * 65_536 + 5 }, (_, i) => (i * 31 + 7) & 0xff);
+    const source = new Uint8Array(big.length + 3);
+    source.set(big, 3);
+    client.sendText("before");
+    client.sendBinary(source.subarray(3));
+    client.sendBinary(big.subarray(1, 100_001));
+    client.sendText("after");
+    const out = client.dataToSend() as Uint8Array[];
+    expect(out.map((o) => o.length)).toEqual([
+      12 + 14, // "before" and the first header share the block
+      65_536,
+      65_536,
+      65_536,
+      5,
+      14, // the second header, from the same block
+      65_536,
+      100_000 - 65_536,
+      11, // "after", after it in the block
+    ]);
+    // Every payload piece is a buffer allocateFrame returned, handed out whole and once.
+    const pieces = [1, 2, 3, 4, 6, 7].map((i) => out[i]!);
+    for (const piece of pieces) expect(allocated.filter((a) => a === piece)).toHaveLength(1);
+    const wire = drain(out).data;
+    for (const split of [0, 13, 65_550, wire.length - 3]) {
+      const { server: reader } = openPair();
+      reader.receiveData(wire.slice(0, split));
+      reader.receiveData(wire.slice(split));
+      expect(reader.eventsReceived()).toEqual([
+        { type: "text", data: "before" },
+        { type: "binary", data: big },
+        { type: "binary", data: big.subarray(1, 100_001) },
+        { type: "text", data: "after" },
+      ]);
     }
   });
 

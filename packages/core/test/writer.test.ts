@@ -18,6 +18,42 @@ const fixedKeys =
     for (let i = 0; i < b.length; i++) b[i] = all[Math.floor(i / 4) % all.length]![i % 4]!;
   };
 
+describe("FrameWriter.headerInto and payloadInto", () => {
+  it("write the same bytes as frame() when the payload is split at any points", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 400 }),
+        fc.array(fc.nat(400), { maxLength: 4 }),
+        fc.boolean(),
+        (payload, cuts, masked) => {
+          const randomFill = fixedKeys("37 fa 21 3d");
+          const whole = new FrameWriter({ mask: masked, randomFill }).frame(Opcode.Binary, payload);
+          const writer = new FrameWriter({ mask: masked, randomFill });
+          const header = new Uint8Array(20).fill(0xee);
+          const end = writer.headerInto(header, 3, Opcode.Binary, payload.length);
+          const points = [...new Set([0, ...cuts.map((c) => c % payload.length), payload.length])].sort(
+            (a, b) => a - b,
+          );
+          const out = new Uint8Array(whole.length);
+          out.set(header.subarray(3, end));
+          for (let i = 0; i + 1 < points.length; i++) {
+            const part = payload.subarray(points[i], points[i + 1]);
+            writer.payloadInto(part, out, end - 3 + points[i]!, header, end, points[i]!);
+          }
+          expect(out).toEqual(whole);
+          expect(header[2]).toBe(0xee); // nothing written before the offset
+        },
+      ),
+    );
+  });
+
+  it("throws a RangeError when the header does not fit", () => {
+    const writer = new FrameWriter({ mask: true, randomFill: fixedKeys("01 02 03 04") });
+    expect(() => writer.headerInto(new Uint8Array(13), 0, Opcode.Binary, 70_000)).toThrow(RangeError);
+    expect(writer.headerInto(new Uint8Array(14), 0, Opcode.Binary, 70_000)).toBe(14);
+  });
+});
+
 describe("FrameWriter", () => {
   it("writes the RFC 6455 masked 'Hello' example with an injected key", () => {
     const writer = new FrameWriter({ mask: true, randomFill: fixedKeys("37 fa 21 3d") });
