@@ -248,7 +248,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
    * Sends a message: strings as text, bytes as binary (see {@link SendOptions}). Resolves when the
    * frame is handed to the OS; rejects if the connection dies first. While disconnected, the message
    * waits in a queue bounded by `maxQueuedBytes` (beyond it: SendQueueFullError) and goes out after
-   * the next handshake, after what `onOpen` sent. Throws TypeError for other data types.
+   * the next handshake, after what `onOpen` sent. Throws TypeError for other data types. The
+   * promise may be ignored: a failed send is never an unhandled rejection (the close event reports
+   * the failure); sends of one tick share one promise.
    */
   send(data: SendData, options: SendOptions = {}): Promise<void> {
     const payload = toPayload(data);
@@ -269,10 +271,12 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     // The core copies (masks) the payload only when the frame is built: keep our own copy of bytes
     // the caller may reuse meanwhile.
     const copy = typeof payload === "string" ? payload : payload.slice();
-    return new Promise<void>((resolve, reject) => {
+    const queued = new Promise<void>((resolve, reject) => {
       this.#sendQueue.push({ data: copy, binary, size, resolve, reject });
       this.#queuedBytes += size;
     });
+    queued.catch(() => {}); // as for sends written at once: ignoring the promise is safe
+    return queued;
   }
 
   /** Sends a ping and resolves with the round trip in ms. Rejects unless open. */

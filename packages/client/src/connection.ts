@@ -181,6 +181,8 @@ interface Batch {
   reject(error: Error): void;
 }
 
+const noop = (): void => {};
+
 function newBatch(): Batch {
   let resolve!: () => void;
   let reject!: (error: Error) => void;
@@ -188,57 +190,34 @@ function newBatch(): Batch {
     resolve = res;
     reject = rej;
   });
+  // A send nobody awaits must not crash the process with an unhandled rejection: its failure also
+  // ends the connection, which the close event reports. One handler per batch, not per send.
+  promise.catch(noop);
   return { promise, resolve, reject };
 }
 
 /**
- * Frames under this size are copied into one buffer per flush and written once; bigger ones are
- * written as they are (a copy would cost more than the write it saves).
+ * Pooled payload pieces (see send-buffers.ts) are at least this big; smaller outputs are never
+ * looked up in the pool.
  */
-const COALESCE_MAX_FRAME = 16 * 1024;
+const POOLED_MIN = 16 * 1024;
 
 /** Bytes of payload queued in one tick after which they are written at once (see send()). */
 const FLUSH_BYTES = 32 * 1024;
 
 /**
- * The output of one flush as few writes as possible: each run of small frames concatenated into one
- * Buffer; END_OF_STREAM stays in its place. A write (and a promise) per frame was what bounded small
- * sends, even corked (Node still queues one request per write): 16 B sends went from 0.19 M to
- * 0.7-0.9 M msg/s (node --cpu-prof on the bench worker, send-binary-16, 300k-2M messages).
+ * The output of one flush as Buffers for socket.write (views, no copy); END_OF_STREAM stays in its
+ * place. Small frames already share the protocol's block, so a flush is a few views: corked, they
+ * leave in one writev. Copying them into one buffer instead cost 9% of sending 1 KiB messages
+ * (allocation and memcpy; bench send-binary-1024, node --cpu-prof).
  */
-function coalesce(output: readonly Outgoing[]): (Buffer | EndOfStream)[] {
-  const writes: (Buffer | EndOfStream)[] = [];
-  let start = 0;
-  let bytes = 0;
-  const endRun = (end: number) => {
-    if (end - start === 1) {
-      const item = output[start] as Uint8Array;
-      writes.push(Buffer.from(item.buffer, item.byteOffset, item.byteLength));
-    } else if (end > start) {
-      const run = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (let i = start; i < end; i++) {
-        const item = output[i] as Uint8Array;
-        run.set(item, at);
-        at += item.length;
-      }
-      writes.push(run);
-    }
-    bytes = 0;
-  };
+function toWrites(output: readonly Outgoing[]): (Buffer | EndOfStream)[] {
+  const writes: (Buffer | EndOfStream)[] = new Array(output.length);
   for (let i = 0; i < output.length; i++) {
     const item = output[i]!;
-    if (item instanceof Uint8Array && item.length < COALESCE_MAX_FRAME) {
-      bytes += item.length;
-      continue;
-    }
-    endRun(i);
-    writes.push(
-      item instanceof Uint8Array ? Buffer.from(item.buffer, item.byteOffset, item.byteLength) : item,
-    );
-    start = i + 1;
+    writes[i] =
+      item instanceof Uint8Array ? Buffer.from(item.buffer, item.byteOffset, item.byteLength) : item;
   }
-  endRun(output.length);
   return writes;
 }
 
@@ -581,7 +560,7 @@ export class Connection {
       return;
     }
     if (output.length === 0) return;
-    const writes = coalesce(output);
+    const writes = toWrites(output);
     let last = writes.length - 1;
     while (last >= 0 && writes[last] === END_OF_STREAM) last--;
     // Pooled pieces go back to the pool once written: net.Socket (and TLS) hand the bytes to the
@@ -590,7 +569,7 @@ export class Connection {
     if (socket instanceof Socket) {
       for (let i = 0; i <= last; i++) {
         const item = writes[i]!;
-        if (item instanceof Uint8Array && item.length > COALESCE_MAX_FRAME && isPooled(item)) {
+        if (item instanceof Uint8Array && item.length >= POOLED_MIN && isPooled(item)) {
           (written ??= []).push(item);
         }
       }

@@ -143,6 +143,39 @@ describe("sending on an open connection", () => {
     expect(err).toBeInstanceOf(ConnectionClosedError);
   });
 
+  it("a send nobody awaits that fails is not an unhandled rejection, written or queued", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      let serverSocket: net.Socket | undefined;
+      const server = await rawServer((socket) =>
+        onUpgradeRequest(socket, (key) => {
+          serverSocket = socket;
+          socket.write(switchingProtocols(key));
+          socket.pause();
+        }),
+      );
+      const c = client(server.url, { reconnect: false });
+      c.on("error", () => {});
+      const queued = c.send("queued before the handshake"); // waits in the send queue
+      await c.connect();
+      await queued;
+      void c.send(new Uint8Array(32 * 2 ** 20)); // stuck in the socket: the server does not read
+      await waitFor(() => c.bufferedAmount > 0, 1000, "buffered bytes");
+      serverSocket?.destroy();
+      await within(new Promise<void>((resolve) => c.once("close", () => resolve())), 2000, "the close event");
+      const never = client("ws://127.0.0.1:9/", { reconnect: false });
+      never.on("error", () => {});
+      void never.send("queued, then rejected when the client closes");
+      await never.close();
+      await sleep(20); // unhandled rejections are reported after the microtask queue drains
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("send() throws a TypeError for data it cannot send", () => {
     const c = client("ws://127.0.0.1:9/");
     expect(() => c.send(42 as never)).toThrow(TypeError);
