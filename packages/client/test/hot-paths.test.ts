@@ -65,7 +65,7 @@ describe("send coalescing", () => {
     expect(messages).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
   });
 
-  it("sends strings encoded in place by the core, counting their UTF-8 bytes as buffered", async () => {
+  it("sends strings encoded in place by the core, counting their frame's bytes as buffered", async () => {
     const s = await server();
     const messages: Message[] = [];
     const { conn } = counted(s.url, messages);
@@ -73,7 +73,7 @@ describe("send coalescing", () => {
     const before = conn.bufferedAmount;
     const texts = ["", "é", "日本語 😀", "lone \uD800 surrogate", "a".repeat(42), "x".repeat(6000)];
     const sends = [conn.send(texts[1]!, false)];
-    expect(conn.bufferedAmount - before).toBe(2);
+    expect(conn.bufferedAmount - before).toBe(2 + 6); // UTF-8 bytes and the masked frame header
     for (const t of texts) sends.push(conn.send(t, false));
     await Promise.all(sends);
     await waitFor(() => messages.length === texts.length + 1);
