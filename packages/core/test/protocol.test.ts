@@ -490,6 +490,28 @@ describe("Protocol output: small frames share one block", () => {
     }
   });
 
+  it("writes over its block again only after outputConsumed(), and never over frames not handed out", () => {
+    const { client, server } = openPair();
+    client.sendBinary(bytes("one"));
+    const [first] = client.dataToSend() as Uint8Array[];
+    const firstCopy = first!.slice();
+    client.sendBinary(bytes("two"));
+    client.outputConsumed(); // "two" is queued, not handed out: nothing may be reused yet
+    const [second] = client.dataToSend() as Uint8Array[];
+    const secondCopy = second!.slice(); // "written out" before declaring the output consumed
+    expect(first).toEqual(firstCopy);
+    expect(second!.byteOffset).toBe(first!.byteOffset + first!.length);
+    client.outputConsumed();
+    client.sendBinary(bytes("three"));
+    const [third] = client.dataToSend() as Uint8Array[];
+    expect(third!.buffer).toBe(first!.buffer);
+    expect(third!.byteOffset).toBe(first!.byteOffset); // back at the start of the same block
+    feed(server, concat([firstCopy, secondCopy, third!]), false);
+    expect(server.eventsReceived()).toEqual(
+      ["one", "two", "three"].map((t) => ({ type: "binary", data: bytes(t) })),
+    );
+  });
+
   it("never writes again into a view already handed out", () => {
     const { client, server } = openPair();
     client.sendBinary(bytes("first"));
