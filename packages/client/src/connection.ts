@@ -497,10 +497,16 @@ export class Connection {
   #process(): void {
     const events = this.#protocol.eventsReceived();
     this.#flush();
+    const h = this.#h;
+    const binaryType = this.#o.binaryType;
     for (let i = 0; i < events.length; i++) {
       // Not #guard: a closure per message showed in the receive profile.
       try {
-        this.#dispatch(events[i]!);
+        const event = events[i]!;
+        // Messages straight to the handler, the other events through #dispatch's switch.
+        if (event.type === "binary") h.onMessage(toBinary(event.data, binaryType));
+        else if (event.type === "text") h.onMessage(event.data);
+        else this.#dispatch(event);
       } catch (err) {
         // The client's handlers catch listener errors themselves; this is a last line of defence.
         queueMicrotask(() => {
@@ -532,11 +538,8 @@ export class Connection {
         this.#guard(() => this.#h.onOpen(event.response));
         return;
       case "text":
-        this.#h.onMessage(event.data);
-        return;
       case "binary":
-        this.#h.onMessage(toBinary(event.data, this.#o.binaryType));
-        return;
+        return; // #process hands messages over itself
       case "ping":
         this.#h.onPing(event.data);
         return;

@@ -565,6 +565,67 @@ describe("headers read in place, and the control frame count", () => {
   });
 });
 
+describe("MessageReader: whole frames in one chunk (the fast path) check what the states check", () => {
+  const run = (...frames: Uint8Array[]) => cat(encodeFrame(Opcode.Binary, hex("01")), ...frames);
+
+  it("fails a frame over maxPayload whose payload is already in the chunk", () => {
+    const bytes = run(encodeFrame(Opcode.Binary, new Uint8Array(11)));
+    expectFailureAllSplits(bytes, ErrorCodes.PayloadTooBig, 1009, { maxPayload: 10 });
+    const sixteen = run(encodeFrame(Opcode.Text, enc("x".repeat(300))));
+    expectFailureAllSplits(sixteen, ErrorCodes.PayloadTooBig, 1009, { maxPayload: 299 });
+  });
+
+  it("keeps the messages before a masked frame, a bad opcode, RSV bits or invalid UTF-8, then fails", () => {
+    const rows: Array<[Uint8Array, ErrorCode, number]> = [
+      [hex("81 80 00 00 00 00"), ErrorCodes.MaskedFrame, 1002],
+      [hex("83 00"), ErrorCodes.InvalidOpcode, 1002],
+      [hex("c2 00"), ErrorCodes.UnexpectedRsvBits, 1002],
+      [hex("80 00"), ErrorCodes.UnexpectedContinuation, 1002],
+      [hex("81 02 c3 28"), ErrorCodes.InvalidUtf8, 1007],
+    ];
+    for (const [bad, code, closeCode] of rows) {
+      const bytes = cat(
+        encodeFrame(Opcode.Binary, hex("01")),
+        encodeFrame(Opcode.Text, enc("é")),
+        bad,
+        encodeFrame(Opcode.Binary, hex("02")),
+      );
+      const { events } = expectFailure([bytes], code, closeCode);
+      expect(events).toEqual([
+        { type: "binary", data: "01" },
+        { type: "text", data: "é" },
+      ]);
+    }
+  });
+
+  it("leaves a data frame inside a fragmented message to the states, which reject it", () => {
+    const bytes = cat(
+      encodeFrame(Opcode.Text, enc("a"), { fin: false }),
+      encodeFrame(Opcode.Binary, hex("01")),
+    );
+    expectFailureAllSplits(bytes, ErrorCodes.ExpectedContinuation, 1002);
+  });
+
+  it("gives views of the chunk's own class: plain views for a Uint8Array, subclass views otherwise", () => {
+    class Chunk extends Uint8Array {}
+    const bytes = run(encodeFrame(Opcode.Binary, new Uint8Array(200).fill(9)));
+    for (const chunk of [Uint8Array.from(bytes), Chunk.from(bytes)]) {
+      const out: WsEvent[] = [];
+      reader().read(chunk, out);
+      expect(out).toHaveLength(2);
+      for (const e of out) {
+        if (e.type !== "binary") throw new Error(e.type);
+        expect(e.data.buffer).toBe(chunk.buffer);
+        expect(e.data.constructor).toBe(chunk.constructor);
+      }
+      expect(plain(out)).toEqual([
+        { type: "binary", data: "01" },
+        { type: "binary", data: toHex(new Uint8Array(200).fill(9)) },
+      ]);
+    }
+  });
+});
+
 describe("MessageReader: large payloads that span many reads", () => {
   it("a 1 MiB binary message fed in 64 KiB chunks (frame header unaligned) comes out byte-identical", () => {
     const payload = new Uint8Array(2 ** 20).map((_, i) => (i * 2654435761) >>> 24);
