@@ -77,10 +77,34 @@ const NORMAL_CLOSE_CODES: ReadonlySet<number> = new Set([
 
 type Status = "idle" | "connecting" | "open" | "closing" | "closed";
 
+/** A run's stop flag: close() and terminate() set it; a restart makes a new one. */
+type StopFlag = { aborted: boolean };
+
+/**
+ * What ties one connection to its client: its handlers, and the run state that must outlive the
+ * attempt that opened it (there is no suspended loop holding it, see #outage).
+ */
+interface Link extends ConnectionHandlers {
+  /** Set right after the connection is built; compared in onClose with the client's current one. */
+  conn: Connection | undefined;
+  /** onError ran: the attempt's failure was already emitted. */
+  errorEmitted: boolean;
+  /** The run that adopted the open connection (#adopt); until then undefined. */
+  stop: StopFlag | undefined;
+  /** Short-lived connections in a row before this one, for the backoff. */
+  shortLived: number;
+  openedAt: number;
+  /** How the connection ended, once onClose ran. */
+  ended: CloseInfo | undefined;
+}
+
 /** The connection handlers of a client, defined inside the class (static block) to reach its private state. */
-let ClientHandlers: new (
-  client: WebSocketClient,
-) => ConnectionHandlers & { conn: Connection | undefined; errorEmitted: boolean };
+let ClientHandlers: new (client: WebSocketClient) => Link;
+
+/** #running: no run, a run going on, or a run that died of an unexpected error (as a rejected loop did). */
+const IDLE = 0;
+const RUNNING = 1;
+const BROKEN = 2;
 
 /** Thrown inside the loop when `reconnect()` interrupts an outage: start over after its delay. */
 const FORCED = Symbol("forced reconnect");
@@ -158,7 +182,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   #sendQueue: QueuedSend[] = [];
   #queuedBytes = 0;
   /** This run's stop flag: close() and terminate() set it; a restart makes a new one. */
-  #stop: { aborted: boolean } = { aborted: false };
+  #stop: StopFlag = { aborted: false };
   /**
    * Aborts what is in flight (a backoff wait, an attempt): close() and terminate() abort it for good,
    * reconnect() for this outage only. Made only while connecting and dropped once open, instead of two
@@ -170,7 +194,10 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   #userClosed = false;
   /** What connect() returns while connecting; made only when someone calls connect(). */
   #nextOpen: ReturnType<typeof deferred<UpgradeResponse>> | undefined;
-  #loop: Promise<void> | undefined;
+  /** IDLE, RUNNING or BROKEN: a run is the connect / wait / reconnect cycle from #start to #finish. */
+  #running: number = IDLE;
+  /** Settled by #finish for a close() waiting for the run to end; made only then. */
+  #runEnded: ReturnType<typeof deferred<void>> | undefined;
   #closing: Promise<void> | undefined;
   /**
    * The ClientProtocol the constructor built to validate the options, kept for the first connection:
@@ -305,7 +332,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     this.#stopRun("client closed");
     const closed = conn?.opened ? conn.close(code, reason) : Promise.resolve();
     this.#closing = closed
-      .then(() => this.#loop)
+      .then(() => (this.#running === RUNNING ? (this.#runEnded ??= deferred()).promise : undefined))
       .then(() => {
         this.#closing = undefined;
       });
@@ -330,7 +357,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     if (!(delayMs >= 0)) throw new RangeError(`reconnect delay must be >= 0, got ${delayMs}`);
     if (this.#status === "closing") throw new InvalidStateError("the client is closing");
     if (this.#o.signal?.aborted) throw new InvalidStateError("the client's signal was aborted");
-    if (this.#loop === undefined) {
+    if (this.#running === IDLE) {
       this.#start(delayMs);
       return;
     }
@@ -395,7 +422,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   }
 
   #start(delayMs: number): void {
-    if (this.#loop !== undefined) return;
+    if (this.#running !== IDLE) return;
     if (this.#status === "closed") {
       // A restart: fresh controllers and queue; the old iterators have ended.
       this.#stop = { aborted: false };
@@ -404,7 +431,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
       if (this.#queue.ended) this.#queue = this.#newQueue();
     }
     this.#status = "connecting";
-    this.#loop = this.#run(delayMs).catch(rethrowAsync);
+    this.#running = RUNNING;
+    this.#outage(this.#stop, delayMs, 0);
   }
 
   /** Emits without letting a listener's exception into the protocol path. */
@@ -419,57 +447,100 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     }
   }
 
-  /** The connect / wait / reconnect loop: one iteration per outage. */
-  async #run(initialDelay: number): Promise<void> {
-    const o = this.#o;
-    // This run's own stop signal: close() and terminate() abort it. A run that finds another one
-    // started after it (terminate() then connect() at once) leaves quietly: the client is no longer its.
-    const stop = this.#stop;
-    let pendingDelay = initialDelay;
-    let shortLived = 0;
+  /**
+   * One outage of a run: waits `delay`, then connects per the policy. The open connection's end
+   * continues the run (onClose, then #afterConnection) instead of an async loop awaiting it: that
+   * suspended function (its generator, registers, promises and reactions) was ~0.6 KiB of each idle
+   * connection (bench idle-2000). A run that finds another one started after it (terminate() then
+   * connect() at once) leaves quietly: the client is no longer its.
+   */
+  #outage(stop: StopFlag, delay: number, shortLived: number): void {
+    this.#connectAfter(stop, delay).then(
+      (link) => {
+        if (link !== undefined) this.#adopt(link, stop, shortLived);
+      },
+      (err: unknown) => this.#broken(err),
+    );
+  }
+
+  /** Waits, connects; resolves with the open connection's link, or undefined when the run is over. */
+  async #connectAfter(stop: StopFlag, delay: number): Promise<Link | undefined> {
+    let pendingDelay = delay;
     for (;;) {
-      let conn: Connection;
       try {
         if (pendingDelay > 0) await this.#sleep(pendingDelay);
         pendingDelay = 0;
         this.#status = "connecting";
-        conn = await this.#connectOutage();
+        return await this.#connectOutage();
       } catch (err) {
-        if (this.#stop !== stop) return; // superseded
+        if (this.#stop !== stop) return undefined; // superseded
         if (this.#forcedDelay !== undefined && !stop.aborted) {
           pendingDelay = this.#takeForced();
           continue;
         }
         this.#finish(stop.aborted ? undefined : err);
-        return;
+        return undefined;
       }
-      const openedAt = Date.now();
-      const ended = { info: await conn.closed, error: conn.error };
-      if (this.#stop !== stop) return; // superseded
-      this.#latency = conn.latency;
-      if (stop.aborted) {
-        this.#finish(undefined);
-        return;
-      }
-      if (this.#forcedDelay !== undefined) {
-        pendingDelay = this.#takeForced();
-        shortLived = 0;
-        continue;
-      }
-      const reason = ended.error ?? new ConnectionClosedError(ended.info);
+    }
+  }
+
+  /** The run takes an open connection: its end continues the run, one turn after onClose. */
+  #adopt(link: Link, stop: StopFlag, shortLived: number): void {
+    link.stop = stop;
+    link.shortLived = shortLived;
+    link.openedAt = Date.now();
+    // Closed already (right after the handshake): continue now.
+    if (link.ended !== undefined) queueMicrotask(() => this.#afterConnection(link));
+  }
+
+  /** An adopted connection ended: apply the policy (finish, or the next outage). */
+  #afterConnection(link: Link): void {
+    const stop = link.stop as StopFlag;
+    const conn = link.conn as Connection;
+    if (this.#stop !== stop) return; // superseded
+    this.#latency = conn.latency;
+    if (stop.aborted) {
+      this.#finish(undefined);
+      return;
+    }
+    if (this.#forcedDelay !== undefined) {
+      this.#outage(stop, this.#takeForced(), 0);
+      return;
+    }
+    const o = this.#o;
+    const info = link.ended as CloseInfo;
+    const error = conn.error;
+    let shortLived: number;
+    let pendingDelay: number;
+    try {
+      const reason = error ?? new ConnectionClosedError(info);
       if (o.reconnect === false || !(o.shouldReconnect ?? isRetryable)(reason)) {
         // A clean close with a "normal" code (1000, 1001, or none) ends the iterator cleanly; any
         // other end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
-        const normal =
-          ended.error === undefined && ended.info.wasClean && NORMAL_CLOSE_CODES.has(ended.info.code);
+        const normal = error === undefined && info.wasClean && NORMAL_CLOSE_CODES.has(info.code);
         this.#finish(normal ? undefined : reason);
         return;
       }
-      shortLived = Date.now() - openedAt >= STABLE_CONNECTION_MS ? 0 : shortLived + 1;
+      shortLived = Date.now() - link.openedAt >= STABLE_CONNECTION_MS ? 0 : link.shortLived + 1;
       pendingDelay = shortLived === 0 ? 0 : computeDelay(shortLived, o.reconnect);
       this.#status = "connecting";
       this.#emit("reconnecting", { attempt: 1, delay: pendingDelay, error: reason });
+    } catch (err) {
+      this.#broken(err); // shouldReconnect threw
+      return;
     }
+    this.#outage(stop, pendingDelay, shortLived);
+  }
+
+  /**
+   * The run died of an unexpected error (a throwing shouldReconnect): surface it as an uncaught
+   * exception; the client stays as it was, close() does not wait for the run.
+   */
+  #broken(err: unknown): void {
+    this.#running = BROKEN;
+    this.#runEnded?.resolve();
+    this.#runEnded = undefined;
+    rethrowAsync(err);
   }
 
   #takeForced(): number {
@@ -514,8 +585,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     });
   }
 
-  /** Connects with retries per the policy; resolves with an open connection whose onOpen ran. */
-  #connectOutage(): Promise<Connection> {
+  /** Connects with retries per the policy; resolves with the link of an open connection whose onOpen ran. */
+  #connectOutage(): Promise<Link> {
     const o = this.#o;
     const signal = this.#signal();
     const attempt = () => this.#attempt(signal);
@@ -534,7 +605,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     signal: AbortSignal,
     hop: Hop = { url: this.#o.url, headers: this.#o.headers, socketPath: this.#o.socketPath },
     redirects = 0,
-  ): Promise<Connection> {
+  ): Promise<Link> {
     signal.throwIfAborted();
     // The first attempt takes the protocol the constructor built (same options, unused key).
     const spare = redirects === 0 ? this.#spare : undefined;
@@ -590,7 +661,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     this.#flushSendQueue(conn);
     this.#nextOpen?.resolve(this.#response as UpgradeResponse);
     this.#nextOpen = undefined;
-    return conn;
+    return handlers;
   }
 
   /**
@@ -599,11 +670,13 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
    * their contexts, heap snapshot of 500 idle clients). Nested here to reach the client's private state.
    */
   static {
-    ClientHandlers = class implements ConnectionHandlers {
-      /** Set right after the connection is built; compared in onClose with the client's current one. */
+    ClientHandlers = class implements Link {
       conn: Connection | undefined;
-      /** onError ran: the attempt's failure was already emitted. */
       errorEmitted = false;
+      stop: StopFlag | undefined;
+      shortLived = 0;
+      openedAt = 0;
+      ended: CloseInfo | undefined;
       readonly #client: WebSocketClient;
 
       constructor(client: WebSocketClient) {
@@ -655,6 +728,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
         else if (abnormal && error !== undefined && !client.#errorReported?.has(error)) {
           client.#emit("error", error);
         }
+        // The run goes on one turn later, after the listeners' own microtasks (as an await did).
+        this.ended = info;
+        if (this.stop !== undefined) queueMicrotask(() => client.#afterConnection(this));
       }
     };
   }
@@ -676,7 +752,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     this.#status = "closed";
     this.#writable = false;
     this.#ready = false;
-    this.#loop = undefined;
+    this.#running = IDLE;
+    this.#runEnded?.resolve();
+    this.#runEnded = undefined;
     if (this.#sendQueue.length > 0) {
       const reason = error ?? new InvalidStateError("the client was closed before the message was sent");
       for (const item of this.#sendQueue.splice(0)) item.reject(reason);
