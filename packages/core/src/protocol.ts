@@ -133,16 +133,28 @@ const defaultEncodeInto = (text: string, dst: Uint8Array, offset: number): numbe
 
 const defaultCodec: Utf8Codec = { ...defaultUtf8, encodeInto: defaultEncodeInto };
 
+/**
+ * The codec resolved from each `utf8` option object, so that connections given the same one (the
+ * Node client passes one module-level codec) share it: a codec object per connection was 56 B of
+ * each idle connection (heap snapshot of 2000 idle clients).
+ */
+const resolvedCodecs = new WeakMap<Partial<Utf8Codec>, Utf8Codec>();
+
 function resolveUtf8(partial: Partial<Utf8Codec> | undefined): Utf8Codec {
   if (partial === undefined) return defaultCodec;
-  // The default encodeInto stands in only for the default encode: a custom encode keeps its say.
-  const encodeInto = partial.encodeInto ?? (partial.encode === undefined ? defaultEncodeInto : undefined);
-  return {
-    isValid: partial.isValid ?? defaultUtf8.isValid,
-    decode: partial.decode ?? defaultUtf8.decode,
-    encode: partial.encode ?? defaultUtf8.encode,
-    ...(encodeInto !== undefined ? { encodeInto } : {}),
-  };
+  let codec = resolvedCodecs.get(partial);
+  if (codec === undefined) {
+    // The default encodeInto stands in only for the default encode: a custom encode keeps its say.
+    const encodeInto = partial.encodeInto ?? (partial.encode === undefined ? defaultEncodeInto : undefined);
+    codec = {
+      isValid: partial.isValid ?? defaultUtf8.isValid,
+      decode: partial.decode ?? defaultUtf8.decode,
+      encode: partial.encode ?? defaultUtf8.encode,
+      ...(encodeInto !== undefined ? { encodeInto } : {}),
+    };
+    resolvedCodecs.set(partial, codec);
+  }
+  return codec;
 }
 
 function checkLimit(name: string, value: number | undefined, fallback: number): number {
