@@ -232,7 +232,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
 
   /** The URL, with http(s) mapped to ws(s). */
   get url(): string {
-    return this.#o.url.href;
+    return this.#o.href;
   }
   get readyState(): ReadyState {
     switch (this.#status) {
