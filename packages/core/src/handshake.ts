@@ -323,6 +323,8 @@ export function validateUpgradeResponse(res: HttpResponse, o: ResponseExpectatio
   return { ...res, protocol, extensions };
 }
 
+const SWITCHING = "Switching Protocols";
+
 /** The own enumerable getters of a {@link KeptResponse}, defined in its static block. */
 let keptFields: PropertyDescriptorMap;
 
@@ -347,7 +349,8 @@ class KeptResponse implements UpgradeResponse {
   constructor(response: UpgradeResponse, text: string) {
     this.#text = text;
     this.status = response.status;
-    this.statusText = response.statusText;
+    // The usual reason phrase as a constant rather than a slice of the head: 32 B per connection.
+    this.statusText = response.statusText === SWITCHING ? SWITCHING : response.statusText;
     Object.defineProperties(this, keptFields);
     this.protocol = response.protocol;
     this.extensions = response.extensions;
