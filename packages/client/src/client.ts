@@ -636,7 +636,15 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
     this.#spare = undefined;
     const handlers = new ClientHandlers(this);
     const conn = new Connection(
-      redirects === 0 ? this.#o : { ...this.#o, ...hop }, // no copy of the options per connection
+      // No copy of the options per connection; a hop inherits the client's (defaults are inherited too).
+      redirects === 0
+        ? this.#o
+        : ({
+            __proto__: this.#o,
+            url: hop.url,
+            headers: hop.headers,
+            socketPath: hop.socketPath,
+          } as unknown as ResolvedOptions),
       handlers,
       spare,
     );
