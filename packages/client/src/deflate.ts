@@ -187,6 +187,9 @@ export interface PerMessageDeflateClientOptions extends ZlibDeflateOptions {
   serverNoContextTakeover?: boolean;
 }
 
+/** The resolved default (`true` or no option): one frozen object for every client. */
+const DEFAULT_DEFLATE: ResolvedDeflateOptions = Object.freeze({ threshold: DEFAULT_DEFLATE_THRESHOLD });
+
 /** `perMessageDeflate` after validation: the settings, or false (not offered). */
 export type ResolvedDeflateOptions =
   | false
@@ -210,7 +213,7 @@ export function resolveDeflateOptions(
   option: boolean | PerMessageDeflateClientOptions | undefined,
 ): ResolvedDeflateOptions {
   if (option === false) return false;
-  if (option === undefined || option === true) return { threshold: DEFAULT_DEFLATE_THRESHOLD };
+  if (option === undefined || option === true) return DEFAULT_DEFLATE;
   if (typeof option !== "object" || option === null) {
     throw new TypeError("Option perMessageDeflate must be a boolean or an object");
   }
@@ -239,6 +242,22 @@ export function resolveDeflateOptions(
 /** The core's permessage-deflate options for the resolved client option: the offer and a zlib codec. */
 export function deflateProtocolOptions(o: ResolvedDeflateOptions): PerMessageDeflateOptions | undefined {
   if (o === false) return undefined;
+  let options = protocolDeflateOptions.get(o);
+  if (options === undefined) {
+    options = buildProtocolOptions(o);
+    protocolDeflateOptions.set(o, options);
+  }
+  return options;
+}
+
+/**
+ * The core's options per resolved option object, shared by the connections of a client (and by all
+ * clients left to the default): the core keeps them, with the codec factory's closure, for the life
+ * of each connection.
+ */
+const protocolDeflateOptions = new WeakMap<object, PerMessageDeflateOptions>();
+
+function buildProtocolOptions(o: Exclude<ResolvedDeflateOptions, false>): PerMessageDeflateOptions {
   const zlib: ZlibDeflateOptions = {
     ...(o.level !== undefined ? { level: o.level } : {}),
     ...(o.memLevel !== undefined ? { memLevel: o.memLevel } : {}),

@@ -19,7 +19,7 @@ import {
   UpgradeRequestError,
   validateUpgradeResponse,
 } from "../src/handshake.js";
-import { RequestHeadParser, ResponseHeadParser } from "../src/http.js";
+import { parseResponseHead, RequestHeadParser, ResponseHeadParser } from "../src/http.js";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const text = (b: Uint8Array) => String.fromCharCode(...b);
@@ -260,6 +260,21 @@ describe("ClientHandshake", () => {
     if (outcome?.type !== "accepted") return;
     expect(text(outcome.rest)).toBe(FRAME);
     expect(outcome.response).toMatchObject({ status: 101, protocol: "", extensions: "" });
+  });
+
+  it("keeps the 101 as fields equal to the parsed head: spread, JSON and equality see headers and rawHeaders", () => {
+    const head = ok101("X-Dup: one\r\nx-dup: two\r\nSec-WebSocket-Protocol: chat\r\n");
+    const outcome = client({ protocols: ["chat"] }).receiveData(ascii(head));
+    if (outcome?.type !== "accepted") throw new Error(`not accepted: ${outcome?.type}`);
+    const plain = { ...parseResponseHead(ascii(head)), protocol: "chat", extensions: "" };
+    const kept = outcome.response;
+    expect(Object.keys(kept)).toEqual(Object.keys(plain));
+    expect({ ...kept }).toEqual(plain);
+    expect(JSON.parse(JSON.stringify(kept))).toEqual(JSON.parse(JSON.stringify(plain)));
+    expect(kept.headers["x-dup"]).toBe("one, two");
+    expect(Object.getPrototypeOf(kept.headers)).toBeNull();
+    expect(kept.headers).toBe(kept.headers); // parsed once, then the same objects
+    expect(kept.rawHeaders).toBe(kept.rawHeaders);
   });
 
   it("accepts the response split at every byte boundary, and fed byte by byte", () => {
