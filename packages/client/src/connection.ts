@@ -34,7 +34,7 @@ import {
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import { allocateFrame, isPooled, release } from "./send-buffers.js";
-import { openTransport, type Transport } from "./transport.js";
+import { openTransport, type ReadTarget, type Transport } from "./transport.js";
 
 /** A received message as handed to the user: text as a string, binary per `binaryType`. */
 export type Message = string | Uint8Array | ArrayBuffer | Buffer;
@@ -379,7 +379,16 @@ export class Connection {
     const transport = new AbortController();
     this.#transport = transport;
     const { url, tls, proxy, socketPath, createConnection } = this.#o;
-    openTransport({ url, tls, proxy, socketPath, createConnection, signal: transport.signal }).then(
+    const readTarget = this.#readTarget();
+    openTransport({
+      url,
+      tls,
+      proxy,
+      socketPath,
+      createConnection,
+      readTarget,
+      signal: transport.signal,
+    }).then(
       (socket) => this.#attach(socket),
       (err: Error) => {
         this.#error ??= err;
@@ -524,7 +533,22 @@ export class Connection {
     this.#process();
   }
 
-  #receive(chunk: Buffer): void {
+  /**
+   * Where a plain TCP socket reads (transport.ts directReads): big message payloads straight into
+   * their buffer in the protocol. A method, so that the closures hold `this` and not open()'s scope.
+   */
+  #readTarget(): ReadTarget {
+    return {
+      receiveBuffer: () => this.#protocol.receiveBuffer(),
+      receive: (chunk) => {
+        this.#receive(chunk);
+        // Pausing stops the socket's reads at once; while the handshake runs it does not (see pause).
+        return !(this.#paused && this.#opened);
+      },
+    };
+  }
+
+  #receive(chunk: Uint8Array): void {
     this.#heartbeat?.onActivity();
     // One plain view per chunk rather than per message: Buffer#subarray (a JS function building a
     // FastBuffer) and re-wrapping each message took 22% of receiving 16 B messages (bench

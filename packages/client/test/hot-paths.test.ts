@@ -1,10 +1,11 @@
 // The fast paths of connection.ts (issue 7): sends of one tick coalesced into one write, messages
 // delivered as views without copies, ping() with the heartbeat disabled. Against a real `ws` server.
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { ClientProtocol } from "@tideway/core";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Connection, type ConnectionHandlers, type Message } from "../src/connection.js";
 import { resolveOptions } from "../src/options.js";
-import { startWsServer, type WsTestServer, waitFor } from "./helpers/servers.js";
+import { sleep, startWsServer, type WsTestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -170,4 +171,87 @@ describe("ping() with the heartbeat disabled", () => {
     await expect(conn.ping()).rejects.toThrow(/idle/);
     await conn.open();
   });
+});
+
+describe("large payloads read straight into their message (plain TCP, Node's onread)", () => {
+  const sizes = [0, 1, 125, 16 * 1024 - 1, 16 * 1024 + 10, 65_536, 3 * 65_536 + 7, 2 ** 20 + 3, 5 * 2 ** 20];
+  const payload = (size: number, seed: number) =>
+    Buffer.from(Uint8Array.from({ length: size }, (_, i) => ((i + seed) * 2654435761) >>> 24));
+
+  function open(url: string, messages: Message[], o: Parameters<typeof resolveOptions>[1] = {}) {
+    const handlers: ConnectionHandlers = {
+      onConnect: () => {},
+      onOpen: () => {},
+      onMessage: (m) => messages.push(m),
+      onPing: () => {},
+      onPong: () => {},
+      onError: () => {},
+      onClose: () => {},
+    };
+    const conn = new Connection(resolveOptions(url, { heartbeat: false, closeTimeout: 200, ...o }), handlers);
+    cleanups.push(() => conn.terminate());
+    return conn;
+  }
+
+  it.each(["uint8array", "buffer"] as const)(
+    "arrive intact as %s, in order, between small ones and pings, with the regions used",
+    async (binaryType) => {
+      const offered = vi.spyOn(ClientProtocol.prototype, "receiveBuffer");
+      cleanups.push(() => offered.mockRestore());
+      const s = await server({ echo: false });
+      s.wss.on("connection", (ws) => {
+        sizes.forEach((size, i) => {
+          ws.send(payload(size, i));
+          ws.send(`after ${i}`);
+          if (i % 3 === 0) ws.ping("p");
+        });
+        ws.send("x".repeat(100_000) + "é");
+      });
+      const messages: Message[] = [];
+      const conn = open(s.url, messages, { binaryType });
+      await conn.open();
+      await waitFor(() => messages.length === 2 * sizes.length + 1, 10_000, "every message");
+      sizes.forEach((size, i) => {
+        const m = messages[2 * i] as Uint8Array;
+        expect(binaryType === "buffer" ? Buffer.isBuffer(m) : m.constructor === Uint8Array).toBe(true);
+        expect(Buffer.compare(Buffer.from(m.buffer, m.byteOffset, m.byteLength), payload(size, i))).toBe(0);
+        expect(messages[2 * i + 1]).toBe(`after ${i}`);
+      });
+      expect(messages.at(-1)).toBe("x".repeat(100_000) + "é");
+      expect(offered.mock.results.filter((r) => r.value !== undefined).length).toBeGreaterThan(
+        sizes.length / 2,
+      );
+    },
+  );
+
+  it("stop reading while paused (mid-message or between), and resume with every byte intact", async () => {
+    const s = await server({ echo: false });
+    const big = [3 * 2 ** 20, 2 ** 20 + 1, 70_000, 5 * 2 ** 20].map((size, i) => payload(size, i));
+    const sent = { bytes: 0 };
+    s.wss.on("connection", (ws) => {
+      for (const p of big) ws.send(p);
+      ws.send("end");
+      sent.bytes = big.reduce((n, p) => n + p.length, 0);
+    });
+    const messages: Message[] = [];
+    const conn = open(s.url, messages);
+    await conn.open();
+    conn.pause();
+    for (let round = 0; messages.length < big.length + 1; round++) {
+      // Paused: no message arrives, the server's bytes wait in the socket buffers.
+      const before = messages.length;
+      await sleep(40);
+      expect(messages.length).toBe(before);
+      conn.resume();
+      await sleep(round % 2 === 0 ? 0 : 5);
+      conn.pause();
+      expect(round).toBeLessThan(2000);
+    }
+    conn.resume();
+    expect(messages.at(-1)).toBe("end");
+    big.forEach((p, i) => {
+      const m = messages[i] as Uint8Array;
+      expect(Buffer.compare(Buffer.from(m.buffer, m.byteOffset, m.byteLength), p)).toBe(0);
+    });
+  }, 60_000);
 });

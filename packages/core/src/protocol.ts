@@ -250,6 +250,22 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   abstract receiveData(chunk: Uint8Array): void;
 
   /**
+   * Where the transport may read the next bytes, to skip a copy: while a data frame with at least
+   * 16 KiB of payload still to come is arriving (not masked, not compressed), the view of the
+   * message's own buffer where those bytes go, ending exactly where the frame's payload ends (a read
+   * into it can never take bytes of the next frame); otherwise undefined. Optional: a transport that
+   * never calls it works as before. Next: read into a prefix of the view and pass that prefix (same
+   * buffer, same start) to {@link receiveData}, which then counts the bytes instead of copying them;
+   * any other chunk is copied as usual. The view is valid until the next `receiveData`. Calling it
+   * may allocate the frame's buffer before its payload arrived, up to a bound (EAGER_ALLOCATION in
+   * reader.ts) against a peer that announces a big frame and sends nothing.
+   */
+  receiveBuffer(): Uint8Array | undefined {
+    if (this.discarding || this.reader === undefined || this.state === State.Closed) return undefined;
+    return this.reader.payloadRegion(MIN_RECEIVE_BUFFER);
+  }
+
+  /**
    * The transport reached end of stream. Next: write {@link dataToSend} (it may hold the end of
    * stream for a half-closed transport), then release the transport. An end of stream before the
    * close handshake is an abnormal closure (1006): `closeReceived` stays undefined.
@@ -560,6 +576,12 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The least payload still to come for which {@link Protocol.receiveBuffer} offers a buffer: a read
+ * into a smaller one would save little copying and cost an extra, short read at the frame's end.
+ */
+const MIN_RECEIVE_BUFFER = 16 * 1024;
 
 /**
  * Size of the block small frames share, and the largest frame written into it. A connection that

@@ -660,3 +660,42 @@ describe("Protocol sendText: strings encoded straight into the output", () => {
     }
   });
 });
+
+describe("receiveBuffer: reading a large payload in place", () => {
+  function openPair() {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    const server = new ServerProtocol();
+    server.receiveData(drain(client.dataToSend()).data);
+    server.eventsReceived();
+    server.accept();
+    return { client, server, response: drain(server.dataToSend()).data };
+  }
+
+  it("offers nothing during the handshake, the rest of a big frame once open, nothing after a failure", () => {
+    const { client, server, response } = openPair();
+    expect(client.receiveBuffer()).toBeUndefined();
+    const payload = new Uint8Array(100_000).map((_, i) => i % 251);
+    server.sendBinary(payload);
+    const frame = drain(server.dataToSend()).data;
+    client.receiveData(concat([response, frame.subarray(0, 1000)]));
+    const region = client.receiveBuffer()!;
+    expect(region.length).toBe(frame.length - 1000); // exactly the rest of the payload
+    region.set(frame.subarray(1000, 50_000));
+    client.receiveData(region.subarray(0, 49_000));
+    const rest = client.receiveBuffer()!;
+    expect(rest.byteOffset).toBe(region.byteOffset + 49_000);
+    rest.set(frame.subarray(50_000));
+    client.receiveData(rest);
+    const events = client.eventsReceived();
+    expect(events.map((e) => e.type)).toEqual(["open", "binary"]);
+    const data = (events[1] as { data: Uint8Array }).data;
+    expect(data).toEqual(payload);
+    expect(data.buffer).toBe(region.buffer);
+    // Under 16 KiB still to come: not worth a read of its own.
+    server.sendBinary(payload);
+    client.receiveData(drain(server.dataToSend()).data.subarray(0, 90_000));
+    expect(client.receiveBuffer()).toBeUndefined();
+    client.fail(CloseCode.GoingAway);
+    expect(client.receiveBuffer()).toBeUndefined();
+  });
+});

@@ -662,3 +662,176 @@ describe("MessageReader: large payloads that span many reads", () => {
     );
   });
 });
+
+describe("MessageReader: payload read in place (payloadRegion, for Protocol#receiveBuffer)", () => {
+  const bytesOf = (n: number, seed: number) =>
+    new Uint8Array(n).map((_, i) => ((i + seed) * 2654435761) >>> 24);
+  /** Text of `n` bytes with 2-, 3- and 4-byte code points, so that reads split code points. */
+  const textOf = (n: number) => "aé€😀".repeat(Math.ceil(n / 10)).slice(0, Math.ceil(n / 2.5));
+
+  /**
+   * Plays a transport that reads straight into the region the reader offers (`minimum` bytes or
+   * more to come), as the kernel would: the first read takes `first` bytes, then at most `size`
+   * bytes per read. Returns the events, and how many bytes went in place.
+   */
+  function feedInPlace(stream: Uint8Array, first: number, size: number, minimum = 1, o: Options = {}) {
+    const r = reader(o);
+    const out: WsEvent[] = [];
+    let pos = 0;
+    let inPlace = 0;
+    let want = first;
+    while (pos < stream.length) {
+      const region = r.payloadRegion(minimum);
+      const n = Math.min(want, stream.length - pos, region?.length ?? Number.POSITIVE_INFINITY);
+      if (region !== undefined && n > 0) {
+        region.set(stream.subarray(pos, pos + n));
+        r.read(region.subarray(0, n), out);
+        inPlace += n;
+      } else {
+        r.read(stream.slice(pos, pos + n), out);
+      }
+      pos += n;
+      want = size;
+    }
+    expect(r.inFrame).toBe(false);
+    return { events: plain(out), inPlace };
+  }
+
+  const big = bytesOf(70_000, 1);
+  const text = textOf(40_000);
+  const parts = [bytesOf(30_000, 2), bytesOf(20_000, 3)];
+  const stream = cat(
+    encodeFrame(Opcode.Text, enc(text)),
+    encodeFrame(Opcode.Ping, enc("p")),
+    encodeFrame(Opcode.Binary, big),
+    encodeFrame(Opcode.Binary, hex("01 02 03")),
+    encodeFrame(Opcode.Binary, parts[0]!, { fin: false }),
+    encodeFrame(Opcode.Pong, enc("q")),
+    encodeFrame(Opcode.Continuation, parts[1]!),
+    encodeFrame(Opcode.Text, enc("é".repeat(9000)), { fin: false }),
+    encodeFrame(Opcode.Continuation, enc("😀".repeat(5000))),
+    encodeFrame(Opcode.Close, cat(hex("03 e8"), enc("bye"))),
+  );
+  const expected = feed([stream]);
+
+  it("gives the same events as reads that are copied, for every first split and read size", () => {
+    expect(expected.map((e) => e.type)).toEqual([
+      "text",
+      "ping",
+      "binary",
+      "binary",
+      "pong",
+      "binary",
+      "text",
+      "close",
+    ]);
+    for (const size of [997, 16_384, 65_536, 1_000_000]) {
+      for (const first of splitPoints(stream.length).filter((p) => p > 0)) {
+        const { events, inPlace } = feedInPlace(stream, first, size);
+        expect(events).toEqual(expected);
+        if (size === 997 && first < 1000) expect(inPlace).toBeGreaterThan(30_000); // the first text frame
+      }
+    }
+  });
+
+  it("gives the same events byte by byte, and with the 16 KiB minimum of the protocol", () => {
+    expect(feedInPlace(stream, 1, 1).events).toEqual(expected);
+    expect(feedInPlace(stream, 5000, 5000, 16 * 1024).events).toEqual(expected);
+  });
+
+  it("counts the bytes in place without copying: the message is the region's own buffer", () => {
+    const frame = encodeFrame(Opcode.Binary, big);
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(frame.slice(0, 100), out);
+    const region = r.payloadRegion(16 * 1024)!;
+    // The rest of the payload, exactly: a read into it never takes bytes of the next frame.
+    expect(region.length).toBe(frame.length - 100);
+    region.set(frame.subarray(100));
+    r.read(region, out);
+    expect(out).toHaveLength(1);
+    const data = (out[0] as { data: Uint8Array }).data;
+    expect(data.buffer).toBe(region.buffer);
+    expect(toHex(data)).toBe(toHex(big));
+  });
+
+  it("offers nothing between frames, for control frames, small rests, or masked frames (server role)", () => {
+    const r = reader();
+    expect(r.payloadRegion(1)).toBeUndefined();
+    r.read(encodeFrame(Opcode.Binary, big).slice(0, 60_000), []);
+    expect(r.payloadRegion(10_000)).toBeDefined();
+    expect(r.payloadRegion(10_011)).toBeUndefined(); // 10,010 bytes to come
+    const server = reader({ expectMasked: true });
+    server.read(encodeFrame(Opcode.Binary, big, { maskKey: KEY }).slice(0, 100), []);
+    expect(server.payloadRegion(1)).toBeUndefined();
+    const pinged = reader();
+    pinged.read(encodeFrame(Opcode.Ping, bytesOf(125, 0)).slice(0, 10), []);
+    expect(pinged.payloadRegion(1)).toBeUndefined();
+  });
+
+  it("allocates at the header up to 1 MiB; beyond, once 1/16 of the payload has arrived", () => {
+    const sizes: number[] = [];
+    const allocate = (n: number) => {
+      sizes.push(n);
+      return new Uint8Array(n);
+    };
+    const r = reader({ allocate, maxPayload: 2 ** 22 });
+    r.read(hex("82 7f 00 00 00 00 00 10 00 00"), []); // 1 MiB announced, nothing sent
+    expect(r.payloadRegion(1)?.length).toBe(2 ** 20);
+    const huge = reader({ allocate, maxPayload: 2 ** 22 });
+    const header = hex("82 7f 00 00 00 00 00 20 00 00"); // 2 MiB
+    huge.read(header, []);
+    expect(huge.payloadRegion(1)).toBeUndefined();
+    huge.read(new Uint8Array(2 ** 17 - 1), []);
+    expect(huge.payloadRegion(1)).toBeUndefined();
+    huge.read(new Uint8Array(1), []); // 1/16 is here: #readPayload allocates and copies
+    expect(huge.payloadRegion(1)?.length).toBe(2 ** 21 - 2 ** 17);
+    expect(sizes).toEqual([2 ** 20, 2 ** 21]);
+  });
+
+  it("still fails a frame over maxPayload at its header, and accepts one of exactly maxPayload", () => {
+    const frame = encodeFrame(Opcode.Binary, big);
+    expect(feedInPlace(frame, 20, 65_536, 1, { maxPayload: big.length }).events).toEqual(
+      plain([{ type: "binary", data: big }]),
+    );
+    const r = reader({ maxPayload: big.length - 1 });
+    expect(() => r.read(frame.slice(0, 20), [])).toThrow(ProtocolError);
+    expect(() => r.payloadRegion(1)).not.toThrow();
+    expect(r.payloadRegion(1)).toBeUndefined();
+  });
+
+  it("fails on the in-place read that brings invalid UTF-8, before the frame is complete", () => {
+    const payload = enc("é".repeat(20_000));
+    payload[25_000] = 0xff;
+    const frame = encodeFrame(Opcode.Text, payload);
+    const r = reader();
+    r.read(frame.slice(0, 1000), []);
+    const region = r.payloadRegion(1)!;
+    region.set(frame.subarray(1000, 20_000));
+    r.read(region.subarray(0, 19_000), []);
+    region.set(frame.subarray(20_000, 30_000), 19_000);
+    let error: unknown;
+    try {
+      r.read(region.subarray(19_000, 29_000), []);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(ErrorCodes.InvalidUtf8);
+    expect((error as ProtocolError).closeCode).toBe(1007);
+  });
+
+  it("copies a chunk that is not where the region starts, even one aliasing the region's buffer", () => {
+    const frame = encodeFrame(Opcode.Binary, big);
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(frame.slice(0, 100), out);
+    const region = r.payloadRegion(1)!;
+    // A view into the message's buffer one byte further: copied into place, not counted in place.
+    const elsewhere = new Uint8Array(region.buffer, region.byteOffset + 1, 50);
+    elsewhere.set(frame.subarray(100, 150));
+    r.read(elsewhere, out);
+    r.read(frame.slice(150), out);
+    expect(plain(out)).toEqual(plain([{ type: "binary", data: big }]));
+  });
+});
