@@ -237,7 +237,7 @@ let onSocket: {
   end(this: Owned): void;
 };
 
-export class Connection {
+export class Connection implements ReadTarget {
   readonly #o: ConnectionOptions;
   readonly #h: ConnectionHandlers;
   readonly #clock: Clock;
@@ -379,14 +379,13 @@ export class Connection {
     const transport = new AbortController();
     this.#transport = transport;
     const { url, tls, proxy, socketPath, createConnection } = this.#o;
-    const readTarget = this.#readTarget();
     openTransport({
       url,
       tls,
       proxy,
       socketPath,
       createConnection,
-      readTarget,
+      readTarget: this,
       signal: transport.signal,
     }).then(
       (socket) => this.#attach(socket),
@@ -534,18 +533,19 @@ export class Connection {
   }
 
   /**
-   * Where a plain TCP socket reads (transport.ts directReads): big message payloads straight into
-   * their buffer in the protocol. A method, so that the closures hold `this` and not open()'s scope.
+   * ReadTarget (transport.ts directReads): the connection itself, so a plain TCP socket's reads need
+   * no object or closures of their own (idle memory). Big message payloads are read straight into
+   * their buffer in the protocol.
    */
-  #readTarget(): ReadTarget {
-    return {
-      receiveBuffer: () => this.#protocol.receiveBuffer(),
-      receive: (chunk) => {
-        this.#receive(chunk);
-        // Pausing stops the socket's reads at once; while the handshake runs it does not (see pause).
-        return !(this.#paused && this.#opened);
-      },
-    };
+  receiveBuffer(): Uint8Array | undefined {
+    return this.#protocol.receiveBuffer();
+  }
+
+  /** ReadTarget: a read arrived; false stops reading (a paused open connection). */
+  receiveRead(chunk: Uint8Array): boolean {
+    this.#receive(chunk);
+    // Pausing stops the socket's reads at once; while the handshake runs it does not (see pause).
+    return !(this.#paused && this.#opened);
   }
 
   #receive(chunk: Uint8Array): void {
