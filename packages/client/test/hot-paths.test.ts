@@ -198,6 +198,8 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
     async (binaryType) => {
       const offered = vi.spyOn(ClientProtocol.prototype, "receiveBuffer");
       cleanups.push(() => offered.mockRestore());
+      const fed = vi.spyOn(ClientProtocol.prototype, "receiveData");
+      cleanups.push(() => fed.mockRestore());
       const s = await server({ echo: false });
       s.wss.on("connection", (ws) => {
         sizes.forEach((size, i) => {
@@ -221,6 +223,10 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
       expect(offered.mock.results.filter((r) => r.value !== undefined).length).toBeGreaterThan(
         sizes.length / 2,
       );
+      // The socket really read into them: chunks fed to the protocol that lie in an offered region.
+      const regions = new Set(offered.mock.results.map((r) => (r.value as Uint8Array | undefined)?.buffer));
+      const inPlace = fed.mock.calls.filter(([chunk]) => regions.has(chunk.buffer));
+      expect(inPlace.length).toBeGreaterThan(0);
     },
   );
 
