@@ -18,7 +18,7 @@ async function server(o: { echo?: boolean } = {}): Promise<WsTestServer> {
   return s;
 }
 
-/** A connection whose socket counts its write() calls. */
+/** A connection whose socket counts the writes it hands to the OS. */
 function counted(url: string, messages: Message[], o: Parameters<typeof resolveOptions>[1] = {}) {
   const writes = { count: 0 };
   const handlers: ConnectionHandlers = {
@@ -37,11 +37,16 @@ function counted(url: string, messages: Message[], o: Parameters<typeof resolveO
       ...o,
       createConnection: ({ host, port }) => {
         const socket = net.connect({ host, port });
-        const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-        socket.write = ((...args: unknown[]) => {
-          writes.count++;
-          return write(...args);
-        }) as typeof socket.write;
+        // Counts what reaches the handle: one _write or _writev per syscall the stream makes
+        // (writes issued while corked leave together in one _writev).
+        const counting = socket as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
+        for (const method of ["_write", "_writev"] as const) {
+          const original = counting[method]!.bind(socket);
+          counting[method] = (...args: unknown[]) => {
+            writes.count++;
+            return original(...args);
+          };
+        }
         return socket;
       },
     }),

@@ -520,12 +520,18 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
     return true;
   }
 
-  /** The block, with `size` bytes (at most BLOCK_SIZE) free at `blockEnd`: a new one when full. */
+  /**
+   * The block, with `size` bytes (at most BLOCK_SIZE) free at `blockEnd`: a new one when full, twice
+   * the size of the last one up to BLOCK_SIZE. A connection keeps its block between sends, so one
+   * that sends now and then holds FIRST_BLOCK bytes, not 16 KiB (10 000 such connections: 10 MB,
+   * not 160 MB); a steady sender reaches BLOCK_SIZE after five blocks.
+   */
   private room(size: number): Uint8Array {
     const block = this.block;
     if (block !== undefined && block.length - this.blockEnd >= size) return block;
     this.closeBlock();
-    const fresh = this.allocateBlock(BLOCK_SIZE);
+    const next = block === undefined ? FIRST_BLOCK : Math.min(BLOCK_SIZE, block.length * 2);
+    const fresh = this.allocateBlock(Math.max(size, next));
     this.block = fresh;
     this.blockStart = 0;
     this.blockEnd = 0;
@@ -588,6 +594,9 @@ const MIN_RECEIVE_BUFFER = 16 * 1024;
  * sent holds one block; a bigger frame gets its own buffer (one copy either way).
  */
 const BLOCK_SIZE = 16 * 1024;
+
+/** Size of a connection's first block (see room()). */
+const FIRST_BLOCK = 1024;
 
 /**
  * Largest piece of a big frame's payload in one buffer: a multiple of 4 (each piece starts at key

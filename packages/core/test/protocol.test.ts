@@ -415,10 +415,12 @@ describe("Protocol output: small frames share one block", () => {
     const { client } = openPair();
     for (const p of payloads) client.sendBinary(p);
     const out = client.dataToSend();
-    // The first five share a block; 16 KiB - 8 (8 header bytes) fills a new one exactly; the next
-    // two are too big for any block: each leaves as its header (in a new block) and its payload.
+    // The first four share the first 1 KiB block, the 1 KiB frame takes the next (2 KiB); 16 KiB - 8
+    // (8 header bytes) fills a new one exactly; the next two are too big for any block: each leaves
+    // as its header (in a new block) and its payload.
     expect(out.map((o) => (o as Uint8Array).length)).toEqual([
-      6 + 7 + 131 + 134 + 1032,
+      6 + 7 + 131 + 134,
+      1032,
       16 * 1024,
       8,
       16 * 1024 - 7,
@@ -512,6 +514,31 @@ describe("Protocol output: small frames share one block", () => {
     );
   });
 
+  it("keeps a small block for a connection that sends now and then, and grows it to 16 KiB for a steady sender", () => {
+    const sizes: number[] = [];
+    const client = new ClientProtocol({
+      url: "ws://example.test/",
+      randomFill: counterFill(),
+      allocateFrame: (n) => {
+        sizes.push(n);
+        return new Uint8Array(n);
+      },
+    });
+    const server = new ServerProtocol();
+    feed(server, drain(client.dataToSend()).data, false);
+    server.eventsReceived();
+    server.accept();
+    feed(client, drain(server.dataToSend()).data, false);
+    client.eventsReceived();
+    client.sendText("subscribe");
+    client.dataToSend();
+    expect(sizes).toEqual([1024]);
+    for (let i = 0; i < 200; i++) client.sendBinary(new Uint8Array(500));
+    client.dataToSend();
+    expect(sizes.slice(0, 6)).toEqual([1024, 2048, 4096, 8192, 16_384, 16_384]);
+    expect(Math.max(...sizes)).toBe(16_384);
+  });
+
   it("never writes again into a view already handed out", () => {
     const { client, server } = openPair();
     client.sendBinary(bytes("first"));
@@ -547,7 +574,7 @@ describe("Protocol output: small frames share one block", () => {
     // The text frame in the block, the close frame in a buffer of its own, then the end of stream.
     expect(out).toHaveLength(3);
     expect(out[2]).toBe(END_OF_STREAM);
-    expect(sizes).toEqual([16 * 1024, 2 + 2 + 2]);
+    expect(sizes).toEqual([1024, 2 + 2 + 2]); // a first block of 1 KiB (see room())
     feed(client, drain(out).data, true);
     expect(client.eventsReceived()).toEqual([
       { type: "text", data: "bye" },
