@@ -34,7 +34,7 @@ import {
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import { allocateFrame, isPooled, release } from "./send-buffers.js";
-import { openTransport, type ReadTarget, type Transport } from "./transport.js";
+import { openTransport, type ReadTarget, socketClosed, type Transport } from "./transport.js";
 
 /** A received message as handed to the user: text as a string, binary per `binaryType`. */
 export type Message = string | Uint8Array | ArrayBuffer | Buffer;
@@ -431,6 +431,7 @@ export class Connection implements ReadTarget {
           : new ConnectError(`Connection to ${conn.#o.url.host} failed: ${err.message}`, { cause: err });
       },
       close(this: Owned): void {
+        socketClosed(this);
         (this[kConnection] as Connection).#finish();
       },
       data(this: Owned, chunk: Buffer): void {

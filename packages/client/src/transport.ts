@@ -83,6 +83,13 @@ const AFTER_DIRECT_READ = 1024;
 const DIRECT_MIN = 128 * 1024;
 /** A read of at least this many bytes means data is streaming in: see nextReadBuffer. */
 const BIG_READ = 16 * 1024;
+/**
+ * Sockets that may hold a read buffer of their own at once, process-wide. A socket that goes quiet
+ * after a burst keeps its next read buffer until it reads again: at most this many times 64 KiB
+ * (2 MiB) are held that way; beyond, reads go through the shared scratch buffer.
+ */
+const MAX_OWNED = 32;
+let owned = 0;
 
 /**
  * Shared by every socket: the bytes of a read are copied out of it at once, before any other read,
@@ -99,6 +106,8 @@ interface DirectReads {
   direct: boolean;
   /** The last read brought BIG_READ bytes or more. */
   big: boolean;
+  /** The socket's next read goes into a buffer of its own (counted in `owned`). */
+  owns: boolean;
 }
 
 type DirectSocket = net.Socket & { [kReads]?: DirectReads };
@@ -107,7 +116,8 @@ type DirectSocket = net.Socket & { [kReads]?: DirectReads };
  * Where the next read goes: straight into the buffer the target offers (the payload of a large
  * message, read with no copy) but its last TAIL bytes, then one short read for those and the next
  * frame's header. Else, while data streams in (the last read was big), into a new buffer of the
- * socket's own that is handed on without a copy, as Node's own reads are; else into the shared
+ * socket's own that is handed on without a copy, as Node's own reads are (for at most MAX_OWNED
+ * sockets at once); else into the shared
  * scratch buffer, whose bytes are copied out: an idle or quiet socket holds no buffer. Copying
  * every read out of the scratch buffer cost ~12% of receiving 1 KiB messages (bench
  * recv-binary-1024, /tmp/prof.mts: 2.55 against 2.9 GB/s).
@@ -123,13 +133,20 @@ function nextReadBuffer(reads: DirectReads): Uint8Array {
     reads.direct = false;
     return scratch.subarray(0, AFTER_DIRECT_READ);
   }
-  return reads.big ? Buffer.allocUnsafeSlow(READ_SIZE) : scratch;
+  if (!reads.big || owned >= MAX_OWNED) return scratch;
+  reads.owns = true;
+  owned++;
+  return Buffer.allocUnsafeSlow(READ_SIZE);
 }
 
 /** Node calls this on the socket: a read from the scratch buffer is copied out at its exact size. */
 function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boolean {
   const reads = this[kReads]!;
   reads.big = nread >= BIG_READ;
+  if (reads.owns) {
+    reads.owns = false;
+    owned--;
+  }
   if (buf.buffer !== scratch!.buffer) {
     return reads.target.receiveRead(nread === buf.length ? buf : buf.subarray(0, nread));
   }
@@ -149,7 +166,7 @@ function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boole
  */
 function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
   if (target === undefined) return net.connect({ host, port });
-  const reads: DirectReads = { target, direct: false, big: false };
+  const reads: DirectReads = { target, direct: false, big: false, owns: false };
   const socket: DirectSocket = net.connect({
     host,
     port,
@@ -157,6 +174,20 @@ function connectTcp(host: string, port: number, target: ReadTarget | undefined):
   });
   socket[kReads] = reads;
   return socket;
+}
+
+/** The socket is closed: a read buffer of its own it held no longer counts (see MAX_OWNED). */
+export function socketClosed(socket: Duplex): void {
+  const reads = (socket as DirectSocket)[kReads];
+  if (reads?.owns) {
+    reads.owns = false;
+    owned--;
+  }
+}
+
+/** Sockets holding a read buffer of their own now (for tests). */
+export function ownedReadBuffers(): number {
+  return owned;
 }
 
 /** URL host without the brackets of an IPv6 literal: "[::1]" -> "::1". */

@@ -5,6 +5,7 @@ import { ClientProtocol } from "@tideway/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Connection, type ConnectionHandlers, type Message } from "../src/connection.js";
 import { resolveOptions } from "../src/options.js";
+import { ownedReadBuffers } from "../src/transport.js";
 import { sleep, startWsServer, type WsTestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -234,6 +235,34 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
       expect(inPlace.length).toBeGreaterThan(0);
     },
   );
+
+  it("reads a stream into buffers of the socket's own, intact, and counts none once closed", async () => {
+    const allocations = vi.spyOn(Buffer, "allocUnsafeSlow");
+    cleanups.push(() => allocations.mockRestore());
+    const s = await server({ echo: false });
+    s.wss.on("connection", (ws) => {
+      for (let i = 0; i < 2048; i++) ws.send(payload(1024, i)); // a 2 MiB burst of 1 KiB, then quiet
+    });
+    const conns = Array.from({ length: 3 }, () => {
+      const messages: Message[] = [];
+      return { conn: open(s.url, messages), messages };
+    });
+    await Promise.all(conns.map(({ conn }) => conn.open()));
+    await waitFor(() => conns.every(({ messages }) => messages.length === 2048), 10_000, "every burst");
+    // 64 KiB read buffers of the sockets' own (the shared scratch buffer is one of those at most).
+    expect(allocations.mock.calls.filter(([size]) => size === 64 * 1024).length).toBeGreaterThan(2);
+    expect(ownedReadBuffers()).toBeLessThanOrEqual(3);
+    for (const { messages } of conns) {
+      const intact = messages.map((m, i) => {
+        const bytes = m as Uint8Array;
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(payload(1024, i));
+      });
+      expect(intact.every(Boolean)).toBe(true);
+    }
+    for (const { conn } of conns) conn.terminate();
+    await Promise.all(conns.map(({ conn }) => conn.closed));
+    expect(ownedReadBuffers()).toBe(0);
+  });
 
   it("stop reading while paused (mid-message or between), and resume with every byte intact", async () => {
     const s = await server({ echo: false });
