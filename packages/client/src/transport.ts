@@ -133,9 +133,12 @@ function nextReadBuffer(reads: DirectReads): Uint8Array {
     reads.direct = false;
     return scratch.subarray(0, AFTER_DIRECT_READ);
   }
-  if (!reads.big || owned >= MAX_OWNED) return scratch;
-  reads.owns = true;
-  owned++;
+  if (!reads.big || (!reads.owns && owned >= MAX_OWNED)) return scratch;
+  // Counted once per socket, however often Node asks before the next read.
+  if (!reads.owns) {
+    reads.owns = true;
+    owned++;
+  }
   return Buffer.allocUnsafeSlow(READ_SIZE);
 }
 

@@ -293,5 +293,9 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
       const m = messages[i] as Uint8Array;
       expect(Buffer.compare(Buffer.from(m.buffer, m.byteOffset, m.byteLength), p)).toBe(0);
     });
+    // Pausing and resuming never counts a socket's own read buffer twice.
+    conn.terminate();
+    await conn.closed;
+    expect(ownedReadBuffers()).toBe(0);
   }, 60_000);
 });
