@@ -19,10 +19,9 @@ async function server(o: { echo?: boolean } = {}): Promise<WsTestServer> {
   return s;
 }
 
-/** A connection whose socket counts the writes it hands to the OS. */
-function counted(url: string, messages: Message[], o: Parameters<typeof resolveOptions>[1] = {}) {
-  const writes = { count: 0 };
-  const handlers: ConnectionHandlers = {
+/** Connection handlers that collect the messages and ignore everything else. */
+function collecting(messages: Message[]): ConnectionHandlers {
+  return {
     onConnect: () => {},
     onOpen: () => {},
     onMessage: (m) => messages.push(m),
@@ -31,6 +30,12 @@ function counted(url: string, messages: Message[], o: Parameters<typeof resolveO
     onError: () => {},
     onClose: () => {},
   };
+}
+
+/** A connection whose socket counts the writes it hands to the OS. */
+function counted(url: string, messages: Message[], o: Parameters<typeof resolveOptions>[1] = {}) {
+  const writes = { count: 0 };
+  const handlers = collecting(messages);
   const conn = new Connection(
     resolveOptions(url, {
       heartbeat: false,
@@ -185,16 +190,10 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
     Buffer.from(Uint8Array.from({ length: size }, (_, i) => ((i + seed) * 2654435761) >>> 24));
 
   function open(url: string, messages: Message[], o: Parameters<typeof resolveOptions>[1] = {}) {
-    const handlers: ConnectionHandlers = {
-      onConnect: () => {},
-      onOpen: () => {},
-      onMessage: (m) => messages.push(m),
-      onPing: () => {},
-      onPong: () => {},
-      onError: () => {},
-      onClose: () => {},
-    };
-    const conn = new Connection(resolveOptions(url, { heartbeat: false, closeTimeout: 200, ...o }), handlers);
+    const conn = new Connection(
+      resolveOptions(url, { heartbeat: false, closeTimeout: 200, ...o }),
+      collecting(messages),
+    );
     cleanups.push(() => conn.terminate());
     return conn;
   }

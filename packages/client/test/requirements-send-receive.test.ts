@@ -35,6 +35,19 @@ function clientFrames(bytes: Buffer): { opcode: number; mask: Buffer; payload: B
   return out;
 }
 
+/** A server that accepts the upgrade and then never reads: the client's writes pile up. */
+async function stalledServer() {
+  let serverSocket: net.Socket | undefined;
+  const server = await rawServer((socket) =>
+    onUpgradeRequest(socket, (key) => {
+      serverSocket = socket;
+      socket.write(switchingProtocols(key));
+      socket.pause();
+    }),
+  );
+  return { server, serverSocket: () => serverSocket };
+}
+
 describe("bufferedAmount", () => {
   it("counts queued sends in bytes (UTF-8 for text) and drops to 0 once they are flushed", async () => {
     const server = await wsServer({ echo: false });
@@ -47,14 +60,7 @@ describe("bufferedAmount", () => {
   });
 
   it("counts bytes the socket has not handed to the OS while the server does not read", async () => {
-    let serverSocket: net.Socket | undefined;
-    const server = await rawServer((socket) =>
-      onUpgradeRequest(socket, (key) => {
-        serverSocket = socket;
-        socket.write(switchingProtocols(key));
-        socket.pause();
-      }),
-    );
+    const { server, serverSocket } = await stalledServer();
     const c = client(server.url);
     await c.connect();
     const sent = c.send(new Uint8Array(16 * 2 ** 20));
@@ -65,7 +71,7 @@ describe("bufferedAmount", () => {
     await waitFor(() => c.bufferedAmount > 0, 1000, "bytes in the socket buffer");
     expect(c.bufferedAmount).toBeLessThanOrEqual(16 * 2 ** 20 + 14);
     expect(settled).toBe(false); // not handed to the OS yet
-    serverSocket?.resume();
+    serverSocket()?.resume();
     await within(sent, 5000, "the send once the server reads");
     await waitFor(() => c.bufferedAmount === 0, 2000, "bufferedAmount 0");
   });
@@ -121,20 +127,13 @@ describe("sending on an open connection", () => {
   });
 
   it("send() rejects with ConnectionClosedError when the connection dies before the frame leaves", async () => {
-    let serverSocket: net.Socket | undefined;
-    const server = await rawServer((socket) =>
-      onUpgradeRequest(socket, (key) => {
-        serverSocket = socket;
-        socket.write(switchingProtocols(key));
-        socket.pause();
-      }),
-    );
+    const { server, serverSocket } = await stalledServer();
     const c = client(server.url, { reconnect: false });
     c.on("error", () => {});
     await c.connect();
     const big = c.send(new Uint8Array(32 * 2 ** 20));
     await waitFor(() => c.bufferedAmount > 0, 1000, "buffered bytes");
-    serverSocket?.destroy();
+    serverSocket()?.destroy();
     const err = await within(
       big.catch((e: unknown) => e),
       2000,
@@ -148,14 +147,7 @@ describe("sending on an open connection", () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
     try {
-      let serverSocket: net.Socket | undefined;
-      const server = await rawServer((socket) =>
-        onUpgradeRequest(socket, (key) => {
-          serverSocket = socket;
-          socket.write(switchingProtocols(key));
-          socket.pause();
-        }),
-      );
+      const { server, serverSocket } = await stalledServer();
       const c = client(server.url, { reconnect: false });
       c.on("error", () => {});
       const queued = c.send("queued before the handshake"); // waits in the send queue
@@ -163,7 +155,7 @@ describe("sending on an open connection", () => {
       await queued;
       void c.send(new Uint8Array(32 * 2 ** 20)); // stuck in the socket: the server does not read
       await waitFor(() => c.bufferedAmount > 0, 1000, "buffered bytes");
-      serverSocket?.destroy();
+      serverSocket()?.destroy();
       await within(new Promise<void>((resolve) => c.once("close", () => resolve())), 2000, "the close event");
       const never = client("ws://127.0.0.1:9/", { reconnect: false });
       never.on("error", () => {});

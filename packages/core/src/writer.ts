@@ -58,6 +58,15 @@ function writeKey(keys: MaskKeys, dst: Uint8Array, offset: number, at: number): 
   return keyAt;
 }
 
+/** RangeError unless `dst` has room from `offset` to `end`: nothing is written then. */
+function checkRoom(dst: Uint8Array, offset: number, end: number, what: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
+    throw new RangeError(
+      `no room for a ${end - offset}-byte ${what} at offset ${offset} of ${dst.length} bytes`,
+    );
+  }
+}
+
 export class FrameWriter {
   readonly #keys: MaskKeys | undefined;
   readonly #allocate: ((size: number) => Uint8Array) | undefined;
@@ -98,11 +107,7 @@ export class FrameWriter {
   ): number {
     const length = payload.length;
     const end = offset + this.frameSize(length);
-    if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
-      throw new RangeError(
-        `no room for a ${end - offset}-byte frame at offset ${offset} of ${dst.length} bytes`,
-      );
-    }
+    checkRoom(dst, offset, end, "frame");
     const keys = this.#keys;
     const at = offset + writeFrameHeader(dst, offset, fin, rsv1, opcode, length, undefined);
     if (keys === undefined) {
@@ -128,11 +133,7 @@ export class FrameWriter {
     rsv1 = false,
   ): number {
     const end = offset + this.frameSize(length) - length;
-    if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
-      throw new RangeError(
-        `no room for a ${end - offset}-byte header at offset ${offset} of ${dst.length} bytes`,
-      );
-    }
+    checkRoom(dst, offset, end, "header");
     const at = offset + writeFrameHeader(dst, offset, fin, rsv1, opcode, length, undefined);
     if (this.#keys !== undefined) writeKey(this.#keys, dst, offset, at);
     return end;
@@ -179,11 +180,7 @@ export class FrameWriter {
     rsv1 = false,
   ): number {
     const end = offset + this.frameSize(length);
-    if (!Number.isInteger(offset) || offset < 0 || end > dst.length) {
-      throw new RangeError(
-        `no room for a ${end - offset}-byte frame at offset ${offset} of ${dst.length} bytes`,
-      );
-    }
+    checkRoom(dst, offset, end, "frame");
     const keys = this.#keys;
     const at = offset + writeFrameHeader(dst, offset, fin, rsv1, opcode, length, undefined);
     if (keys !== undefined) {

@@ -69,6 +69,23 @@ function openPair(byteByByte = false, maxPayload?: number) {
   return { client, server };
 }
 
+/** Runs `client`'s opening handshake with a new server, which it returns. */
+function shakeHands(client: ClientProtocol): ServerProtocol {
+  const server = new ServerProtocol();
+  feed(server, drain(client.dataToSend()).data, false);
+  server.eventsReceived();
+  server.accept();
+  feed(client, drain(server.dataToSend()).data, false);
+  client.eventsReceived();
+  return server;
+}
+
+/** A client built with `options` (and a counting random source), with the handshake done. */
+function openClient(options: Partial<ConstructorParameters<typeof ClientProtocol>[0]>) {
+  const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill(), ...options });
+  return { client, server: shakeHands(client) };
+}
+
 /** Moves what `from` wants to write into `to`, and returns what `to` reported. */
 function pump<E extends WsEvent | ServerEvent>(
   from: ClientProtocol | ServerProtocol,
@@ -439,21 +456,13 @@ describe("Protocol output: small frames share one block", () => {
 
   it("writes a big payload in pieces of at most 64 KiB, each a whole buffer from allocateFrame", () => {
     const allocated: Uint8Array[] = [];
-    const client = new ClientProtocol({
-      url: "ws://example.test/",
-      randomFill: counterFill(),
+    const { client } = openClient({
       allocateFrame: (size) => {
         const buffer = new Uint8Array(size);
         allocated.push(buffer);
         return buffer;
       },
     });
-    const server = new ServerProtocol();
-    feed(server, drain(client.dataToSend()).data, false);
-    server.eventsReceived();
-    server.accept();
-    feed(client, drain(server.dataToSend()).data, false);
-    client.eventsReceived();
     allocated.length = 0;
     // Odd sizes and an offset source, so pieces start at every alignment of the source.
     const big = Uint8Array.from({ length: 3 * 65_536 + 5 }, (_, i) => (i * 31 + 7) & 0xff);
@@ -516,20 +525,12 @@ describe("Protocol output: small frames share one block", () => {
 
   it("keeps a small block for a connection that sends now and then, and grows it to 16 KiB for a steady sender", () => {
     const sizes: number[] = [];
-    const client = new ClientProtocol({
-      url: "ws://example.test/",
-      randomFill: counterFill(),
+    const { client } = openClient({
       allocateFrame: (n) => {
         sizes.push(n);
         return new Uint8Array(n);
       },
     });
-    const server = new ServerProtocol();
-    feed(server, drain(client.dataToSend()).data, false);
-    server.eventsReceived();
-    server.accept();
-    feed(client, drain(server.dataToSend()).data, false);
-    client.eventsReceived();
     client.sendText("subscribe");
     client.dataToSend();
     expect(sizes).toEqual([1024]);
@@ -586,20 +587,12 @@ describe("Protocol output: small frames share one block", () => {
 describe("Protocol output: a connection that only closes", () => {
   it("allocates no block: the close frame gets a buffer of its own", () => {
     const sizes: number[] = [];
-    const client = new ClientProtocol({
-      url: "ws://example.test/",
-      randomFill: counterFill(),
+    const { client, server } = openClient({
       allocate: (n) => {
         sizes.push(n);
         return new Uint8Array(n);
       },
     });
-    const server = new ServerProtocol();
-    feed(server, drain(client.dataToSend()).data, false);
-    server.eventsReceived();
-    server.accept();
-    feed(client, drain(server.dataToSend()).data, false);
-    client.eventsReceived();
     client.sendClose(CloseCode.Normal);
     const out = client.dataToSend();
     expect(sizes).toEqual([2 + 4 + 2]);
@@ -674,12 +667,7 @@ describe("Protocol sendText: strings encoded straight into the output", () => {
       [custom, encoded, "ABC"],
       [customInto, into, "abc"],
     ] as const) {
-      const server = new ServerProtocol();
-      feed(server, drain(client.dataToSend()).data, false);
-      server.eventsReceived();
-      server.accept();
-      feed(client, drain(server.dataToSend()).data, false);
-      client.eventsReceived();
+      const server = shakeHands(client);
       client.sendText("aBc");
       feed(server, drain(client.dataToSend()).data, false);
       expect(server.eventsReceived()).toEqual([{ type: "text", data: want }]);
