@@ -593,8 +593,8 @@ export class Connection implements ReadTarget {
     }
   }
 
-  /** Called inside #process's try/catch: a handler that throws does not stop the others. */
-  #dispatch(event: WsEvent): void {
+  /** The events other than messages (#process hands those over itself), inside its try/catch. */
+  #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" }>): void {
     switch (event.type) {
       case "open":
         this.#opened = true;
@@ -608,9 +608,6 @@ export class Connection implements ReadTarget {
         this.#settleHandshake = undefined;
         this.#guard(() => this.#h.onOpen(event.response));
         return;
-      case "text":
-      case "binary":
-        return; // #process hands messages over itself
       case "ping":
         this.#h.onPing(event.data);
         return;

@@ -117,10 +117,9 @@ type DirectSocket = net.Socket & { [kReads]?: DirectReads };
  * message, read with no copy) but its last TAIL bytes, then one short read for those and the next
  * frame's header. Else, while data streams in (the last read was big), into a new buffer of the
  * socket's own that is handed on without a copy, as Node's own reads are (for at most MAX_OWNED
- * sockets at once); else into the shared
- * scratch buffer, whose bytes are copied out: an idle or quiet socket holds no buffer. Copying
- * every read out of the scratch buffer cost ~12% of receiving 1 KiB messages (bench
- * recv-binary-1024, /tmp/prof.mts: 2.55 against 2.9 GB/s).
+ * sockets at once); else into the shared scratch buffer, whose bytes are copied out: an idle or
+ * quiet socket holds no buffer. Copying every read out of the scratch buffer cost ~12% of
+ * receiving 1 KiB messages (bench recv-binary-1024, /tmp/prof.mts: 2.55 against 2.9 GB/s).
  */
 function nextReadBuffer(reads: DirectReads): Uint8Array {
   const region = reads.target.receiveBuffer();
@@ -159,13 +158,11 @@ function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boole
 }
 
 /**
- * A plain TCP connection whose reads go to `target` through Node's `onread` (see nextReadBuffer;
- * reads, as Node's own, get a buffer of their exact size). One state object and one closure per
- * socket (Node calls `buffer` without a `this`; `callback` on the socket): ~0.3 KiB less per idle
- * connection than closures over the target (bench idle-2000). The gain is measured with the core's
- * in-place read (reader.ts, MessageReader#read); copying the other reads out of one shared buffer
- * did not slow small messages (recv-binary-16: 2.24x -> 2.38x ws, recv-binary-1024: 1.21x -> 1.22x,
- * same bench command).
+ * A plain TCP connection whose reads go to `target` through Node's `onread` (see nextReadBuffer for
+ * where each read goes; the gain of direct reads is measured with the core's in-place read,
+ * MessageReader#read). One state object and one closure per socket (Node calls `buffer` without a
+ * `this`, `callback` on the socket): ~0.3 KiB less per idle connection than closures over the
+ * target (bench idle-2000).
  */
 function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
   if (target === undefined) return net.connect({ host, port });

@@ -251,34 +251,25 @@ describe("ClientProtocol and ServerProtocol over ZlibCodec (property)", () => {
           const expected = messages.map((m) =>
             typeof m === "string" ? { type: "text", data: m } : { type: "binary", data: m },
           );
-          for (const m of messages) {
-            if (typeof m === "string") client.sendText(m);
-            else client.sendBinary(m);
+          for (const [from, to] of [
+            [client, server],
+            [server, client],
+          ] as const) {
+            for (const m of messages) {
+              if (typeof m === "string") from.sendText(m);
+              else from.sendBinary(m);
+            }
+            feed(to, bytes(from.dataToSend()), cuts);
+            expect(
+              to
+                .eventsReceived()
+                .map((e) =>
+                  "data" in e
+                    ? { type: e.type, data: typeof e.data === "string" ? e.data : Uint8Array.from(e.data) }
+                    : e,
+                ),
+            ).toEqual(expected);
           }
-          feed(server, bytes(client.dataToSend()), cuts);
-          expect(
-            server
-              .eventsReceived()
-              .map((e) =>
-                "data" in e
-                  ? { type: e.type, data: typeof e.data === "string" ? e.data : Uint8Array.from(e.data) }
-                  : e,
-              ),
-          ).toEqual(expected);
-          for (const m of messages) {
-            if (typeof m === "string") server.sendText(m);
-            else server.sendBinary(m);
-          }
-          feed(client, bytes(server.dataToSend()), cuts);
-          expect(
-            client
-              .eventsReceived()
-              .map((e) =>
-                "data" in e
-                  ? { type: e.type, data: typeof e.data === "string" ? e.data : Uint8Array.from(e.data) }
-                  : e,
-              ),
-          ).toEqual(expected);
         },
       ),
       { numRuns: 150 },

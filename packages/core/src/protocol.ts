@@ -89,7 +89,7 @@ export interface ProtocolOptions {
   /**
    * Allocates the buffers frames to send are written into; default `allocate`. Frames of more
    * than 16 KiB leave as their header (in the buffer shared with small frames) followed by their
-   * payload in pieces of at most 256 KiB, each a whole buffer from this function that appears in
+   * payload in pieces of at most 64 KiB, each a whole buffer from this function that appears in
    * {@link dataToSend} exactly once: once a piece is written, a transport may reuse its buffer.
    * The Node client does, and so masks into memory that is already mapped and cached.
    */
@@ -590,8 +590,8 @@ const EMPTY = new Uint8Array(0);
 const MIN_RECEIVE_BUFFER = 16 * 1024;
 
 /**
- * Size of the block small frames share, and the largest frame written into it. A connection that
- * sent holds one block; a bigger frame gets its own buffer (one copy either way).
+ * Largest block small frames share, and the largest frame written into one. A connection that sent
+ * holds one block (see room()); a bigger frame leaves in pieces of its own (see queueFrame).
  */
 const BLOCK_SIZE = 16 * 1024;
 

@@ -711,8 +711,8 @@ const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 /**
  * `length` bytes of `chunk` from `start`, without copying. A plain Uint8Array gets its view from the
  * constructor, about 55 ns against 80-120 ns for `subarray`, which looks up the species constructor
- * (Node 20, /tmp micro-benchmark of 16 B views into a 64 KiB chunk); a subclass (a Node Buffer) keeps
- * its class through `subarray`.
+ * (Node 20, /tmp micro-benchmark of 16 B views into a 64 KiB chunk); a subclass of Uint8Array (what
+ * Node's sockets hand out) keeps its class through `subarray`.
  */
 function view(chunk: Uint8Array, start: number, length: number): Uint8Array {
   return chunk.constructor === Uint8Array
