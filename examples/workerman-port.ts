@@ -29,7 +29,7 @@ const con = new WebSocketClient(url, {
   heartbeat: { interval: 55_000 }, // websocketPingInterval = 55
   headers: { Cookie: "PHPSID=82u3yuda7hd9dyahd", OtherKey: "values" }, // headers = [...]
   // Reconnecting is built in (with backoff); Workerman's onClose + reConnect(1) becomes an option:
-  reconnect: { minTimeout: 1_000, factor: 1, randomize: false },
+  reconnect: { minTimeout: 1_000, factor: 1, jitter: "none" },
 });
 
 // websocketType = BINARY_TYPE_BLOB (text) or BINARY_TYPE_ARRAYBUFFER (binary): in Tideway the type

@@ -31,13 +31,11 @@ import {
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
 } from "./errors.js";
+import type { Message } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import { allocateFrame, isPooled, release } from "./send-buffers.js";
 import { openTransport, type ReadTarget, socketClosed, type Transport } from "./transport.js";
-
-/** A received message as handed to the user: text as a string, binary per `binaryType`. */
-export type Message = string | Uint8Array | ArrayBuffer | Buffer;
 
 /**
  * Decodes bytes already validated, so not `fatal`. `ignoreBOM` keeps a leading U+FEFF: it is part of
@@ -100,16 +98,16 @@ const allocateOutput = (size: number): Uint8Array => allocateFrame(size, allocat
 /** What the connection tells its owner. Called after the protocol processed the bytes, never inside. */
 export interface ConnectionHandlers {
   /** TCP (or TLS) is established; the upgrade request is being sent. */
-  onConnect(): void;
+  onConnect(conn: Connection): void;
   /** The handshake completed. Called before the messages that arrived with the 101 are dispatched. */
-  onOpen(response: UpgradeResponse): void;
+  onOpen(conn: Connection, response: UpgradeResponse): void;
   onMessage(data: Message): void;
   onPing(data: Uint8Array): void;
   onPong(data: Uint8Array): void;
   /** The connection failed after opening (protocol error, heartbeat timeout, socket error). */
-  onError(error: Error): void;
+  onError(conn: Connection, error: Error): void;
   /** The connection that had opened is gone. Called once, last. */
-  onClose(info: CloseInfo, error: Error | undefined): void;
+  onClose(conn: Connection, info: CloseInfo, error: Error | undefined): void;
 }
 
 export type ConnectionOptions = Pick<
@@ -348,6 +346,10 @@ export class Connection implements ReadTarget {
   get latency(): number | undefined {
     return this.#heartbeat?.latency;
   }
+  /** How the connection ended, once it has. */
+  get ended(): CloseInfo | undefined {
+    return this.#endInfo;
+  }
   /** The error that ended (or is ending) the connection, if it did not end cleanly by itself. */
   get error(): Error | undefined {
     return this.#error;
@@ -415,7 +417,7 @@ export class Connection implements ReadTarget {
     socket.on("data", onSocket.data);
     socket.on("end", onSocket.end);
     socket.resume(); // the transport hands it over with reading not started
-    this.#guard(() => this.#h.onConnect());
+    this.#guard(() => this.#h.onConnect(this));
     this.#flush(); // the upgrade request
   }
 
@@ -499,6 +501,11 @@ export class Connection implements ReadTarget {
     return this.closed;
   }
 
+  /** Fails the open connection with 1011 (`onOpen` threw): `error` is how it ended. */
+  fail(error: Error): void {
+    if (this.#protocol.state === State.Open) this.#failWith(error, CloseCode.InternalError);
+  }
+
   /** Destroys the socket now, without a close handshake. */
   terminate(error?: Error): void {
     this.#initiatedByUser = true;
@@ -527,8 +534,7 @@ export class Connection implements ReadTarget {
   /** Fails the connection from this side: close frame with `code`, then wait for the server to close TCP. */
   #failWith(error: Error, code: number): void {
     this.#error ??= error;
-    this.#initiatedByUser = true;
-    this.#guard(() => this.#h.onError(error));
+    this.#guard(() => this.#h.onError(this, error));
     this.#protocol.fail(code, error.message);
     this.#process();
   }
@@ -568,6 +574,14 @@ export class Connection implements ReadTarget {
   #process(): void {
     const events = this.#protocol.eventsReceived();
     this.#flush();
+    if (this.#settleHandshake !== undefined && this.#protocol.failure !== undefined && events.length > 0) {
+      // The frames that came with the 101 in the same read failed the protocol (a masked frame, a bad
+      // length): the close frame is out; the attempt fails as any handshake failure, never half-open.
+      const socket = this.#socket;
+      this.#abortHandshake(this.#protocol.failure, false);
+      socket?.end(() => socket.destroy());
+      return;
+    }
     const h = this.#h;
     const binaryType = this.#o.binaryType;
     for (let i = 0; i < events.length; i++) {
@@ -606,7 +620,7 @@ export class Connection implements ReadTarget {
         this.#heartbeat?.start();
         this.#settleHandshake?.resolve(event.response);
         this.#settleHandshake = undefined;
-        this.#guard(() => this.#h.onOpen(event.response));
+        this.#guard(() => this.#h.onOpen(this, event.response));
         return;
       case "ping":
         this.#h.onPing(event.data);
@@ -622,7 +636,7 @@ export class Connection implements ReadTarget {
           this.#abortHandshake(event.error);
         } else {
           this.#error ??= event.error;
-          this.#guard(() => this.#h.onError(event.error));
+          this.#guard(() => this.#h.onError(this, event.error));
         }
         return;
     }
@@ -690,14 +704,20 @@ export class Connection implements ReadTarget {
     else batch.resolve();
   }
 
-  #abortHandshake(error: Error): void {
+  /** Rejects the handshake with `error` and, unless told otherwise, destroys the socket. */
+  #abortHandshake(error: Error, destroy = true): void {
     if (this.#settleHandshake === undefined) return;
     this.#error ??= error;
     this.#settleHandshake.reject(error);
     this.#settleHandshake = undefined;
     this.#clearHandshakeTimer();
     this.#transport?.abort(error);
-    this.#socket?.destroy();
+    if (destroy) this.#socket?.destroy();
+    else if (this.#socket !== undefined && this.#closeTimer === undefined) {
+      // A server that never closes TCP is dropped after closeTimeout, as after any close frame.
+      const socket = this.#socket;
+      this.#closeTimer = this.#clock.setTimeout(() => socket.destroy(), this.#o.closeTimeout);
+    }
   }
 
   #clearHandshakeTimer(): void {
@@ -754,7 +774,7 @@ export class Connection implements ReadTarget {
       );
     }
     this.#endInfo = info;
-    if (this.#opened) this.#guard(() => this.#h.onClose(info, this.#error));
+    if (this.#opened) this.#guard(() => this.#h.onClose(this, info, this.#error));
     this.#resolveClosed?.(info);
   }
 

@@ -23,6 +23,8 @@ export const ClientErrorCodes = {
   TooManyRedirects: "WS_ERR_TOO_MANY_REDIRECTS",
   /** `followRedirects`: a redirect without a usable `Location` (missing, not http(s)/ws(s)). */
   InvalidRedirect: "WS_ERR_INVALID_REDIRECT",
+  /** A `url`, `headers` or `protocols` function threw (or gave an invalid value) before an attempt. */
+  Provider: "WS_ERR_PROVIDER",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
 
@@ -59,7 +61,10 @@ export interface CloseInfo {
   readonly reason: string;
   /** True when both close frames were exchanged and the transport closed without error. */
   readonly wasClean: boolean;
-  /** True when this side started the close (close(), reconnect(), a heartbeat or protocol failure). */
+  /**
+   * True when the application started the close (`close()`, `reconnect()`, `terminate()`); false when
+   * the server did, or the client failed the connection itself (heartbeat timeout, protocol error).
+   */
   readonly initiatedByUser: boolean;
   readonly sent: Readonly<{ code: number; reason: string }> | undefined;
   readonly received: Readonly<{ code: number; reason: string }> | undefined;
@@ -95,7 +100,7 @@ export class HeartbeatTimeoutError extends ClientError {
   readonly closeCode = 1011;
   readonly elapsed: number;
   constructor(elapsed: number) {
-    super(ClientErrorCodes.HeartbeatTimeout, `No pong received for ${elapsed} ms`);
+    super(ClientErrorCodes.HeartbeatTimeout, `No pong received for ${Math.round(elapsed)} ms`);
     this.elapsed = elapsed;
   }
 }
@@ -167,5 +172,22 @@ export class InvalidRedirectError extends ClientError {
     super(ClientErrorCodes.InvalidRedirect, `Cannot follow redirect ${status}: ${reason}`);
     this.status = status;
     this.location = location;
+  }
+}
+
+/**
+ * A `url`, `headers` or `protocols` function given to the client threw, or returned a value the
+ * client refuses, before an attempt. `cause` is what it threw; the reconnect verdict follows it.
+ */
+export class ProviderError extends ClientError {
+  /** Which option's function failed. */
+  readonly option: "url" | "headers" | "protocols";
+  constructor(option: "url" | "headers" | "protocols", cause: unknown) {
+    super(
+      ClientErrorCodes.Provider,
+      `The ${option} function failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.option = option;
   }
 }

@@ -1,14 +1,4 @@
-export {
-  type ClientEvents,
-  connect,
-  ReadyState,
-  type ReconnectingInfo,
-  type SendData,
-  type SendOptions,
-  STABLE_CONNECTION_MS,
-  WebSocketClient,
-} from "./client.js";
-export type { Message } from "./connection.js";
+export { connect, ReadyState, WebSocketClient } from "./client.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
 export {
   AbortedError,
@@ -21,10 +11,19 @@ export {
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
   InvalidRedirectError,
+  ProviderError,
   ProxyError,
   SendQueueFullError,
   TooManyRedirectsError,
 } from "./errors.js";
+export type {
+  ClientEvents,
+  Message,
+  OpenSession,
+  ReconnectingInfo,
+  SendData,
+  SendOptions,
+} from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
 export {
   type BinaryType,
@@ -34,9 +33,18 @@ export {
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_REDIRECTS,
+  type HeaderList,
+  type PerAttempt,
+  type UrlInput,
   type WebSocketClientOptions,
 } from "./options.js";
 export { proxyFromEnv } from "./proxy-env.js";
-export { DEFAULT_RECONNECT, isRetryable, type ReconnectOptions } from "./reconnect.js";
+export {
+  DEFAULT_RECONNECT,
+  isRetryable,
+  type Jitter,
+  type ReconnectOptions,
+  type RetryContext,
+} from "./reconnect.js";
 export type { RedirectInfo } from "./redirect.js";
 export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";

@@ -1,23 +1,36 @@
 import { DEFAULT_MAX_PAYLOAD, type UpgradeResponse } from "@tideway/core";
-import type { WebSocketClient } from "./client.js";
 import {
   type PerMessageDeflateClientOptions,
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
 } from "./deflate.js";
+import type { OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
 import { parseProxy } from "./proxy.js";
-import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
+import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import type { CreateConnection, TlsOptions } from "./transport.js";
 
 /** How binary messages are handed to the user. */
 export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
 
+/** Headers as a record or as name-value pairs (repeated names allowed). */
+export type HeaderList = Record<string, string> | ReadonlyArray<readonly [string, string]>;
+
+/** A value, or a function (sync or async) called before every attempt for a fresh one. */
+export type PerAttempt<T> = T | (() => T | Promise<T>);
+
+/** The URL a client connects to: `ws:`, `wss:`, `http:`, `https:`, `ws+unix:`; or a function giving one per attempt. */
+export type UrlInput = PerAttempt<string | URL>;
+
 export interface WebSocketClientOptions {
-  /** Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are rejected. */
-  headers?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
-  /** Subprotocols offered, in order of preference. */
-  protocols?: string | readonly string[];
+  /**
+   * Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are
+   * rejected. A function is called before every attempt (a fresh token on each reconnect); what it
+   * throws fails the attempt with a `ProviderError`.
+   */
+  headers?: PerAttempt<HeaderList>;
+  /** Subprotocols offered, in order of preference; or a function called before every attempt. */
+  protocols?: PerAttempt<string | readonly string[]>;
   /** `Origin` header, if any. */
   origin?: string;
   /** Keepalive pings; `false` disables them. Default {@link DEFAULT_HEARTBEAT}. */
@@ -28,13 +41,14 @@ export interface WebSocketClientOptions {
    * Decides whether a failure (an error, or a {@link CloseInfo}-like close event) is worth a
    * reconnect. Default: `isRetryable` of reconnect.ts (no retry on 400/401/403/404, ...).
    */
-  shouldReconnect?: (reason: unknown) => boolean;
+  shouldReconnect?: (reason: unknown, context: RetryContext) => boolean;
   /**
-   * Runs after every successful handshake, before the sends queued while disconnected are flushed:
-   * what it sends goes first (subscribe, authenticate...). If it throws, the connection is failed
-   * with 1011 and the error goes through the reconnect policy.
+   * Runs after every successful handshake, before the sends queued while disconnected are flushed
+   * and before `connect()` resolves. What it sends through `session` goes first (authenticate,
+   * resubscribe); `client.send()` calls made meanwhile wait in the queue. If it throws, the
+   * connection is failed with 1011 and the error goes through the reconnect policy.
    */
-  onOpen?: (client: WebSocketClient, response: UpgradeResponse) => void | Promise<void>;
+  onOpen?: (session: OpenSession, response: UpgradeResponse) => void | Promise<void>;
   /** Type of binary messages. Default "uint8array". */
   binaryType?: BinaryType;
   /** Bound on the WHOLE opening handshake: DNS, TCP, TLS and the HTTP upgrade. Default 10 s. */
@@ -102,17 +116,26 @@ export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
 /** 10 redirects, as `ws` and browsers' fetch (20 there): a longer chain is a loop or a misconfiguration. */
 export const DEFAULT_MAX_REDIRECTS = 10;
 
+/** Functions called before every attempt. */
+export interface Providers {
+  readonly url?: () => string | URL | Promise<string | URL>;
+  readonly headers?: () => HeaderList | Promise<HeaderList>;
+  readonly protocols?: () => string | readonly string[] | Promise<string | readonly string[]>;
+}
+
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
   /** A new URL object on every read (see RESOLVED_PROTOTYPE): read `href` for the text. */
   readonly url: URL;
   readonly href: string;
-  readonly headers: WebSocketClientOptions["headers"];
+  readonly headers: HeaderList | undefined;
   readonly protocols: readonly string[];
+  /** The per-attempt functions given for url, headers and protocols, if any. */
+  readonly providers: Providers | undefined;
   readonly origin: string | undefined;
   readonly heartbeat: HeartbeatOptions | false;
   readonly reconnect: ReconnectOptions | false;
-  readonly shouldReconnect: ((reason: unknown) => boolean) | undefined;
+  readonly shouldReconnect: ((reason: unknown, context: RetryContext) => boolean) | undefined;
   readonly onOpen: WebSocketClientOptions["onOpen"];
   readonly binaryType: BinaryType;
   readonly handshakeTimeout: number;
@@ -215,6 +238,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   },
   headers: undefined,
   protocols: NO_PROTOCOLS,
+  providers: undefined,
   origin: undefined,
   heartbeat: DEFAULT_HEARTBEAT,
   reconnect: DEFAULT_RECONNECT,
@@ -242,16 +266,17 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
  * Validates options and applies defaults. Every problem is a TypeError, thrown at once. The result
  * inherits the defaults from RESOLVED_DEFAULTS and owns only `href` and the options that differ.
  */
-export function resolveOptions(input: string | URL, o: WebSocketClientOptions = {}): ResolvedOptions {
+export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}): ResolvedOptions {
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
-  const unix = parseUnixUrl(input);
-  const url = unix?.url ?? parseUrl(input);
+  checkKeys("options", o, OPTION_NAMES);
+  const providers = resolveProviders(input, o);
+  // A provided URL is known only per attempt; the protocol built to validate the options uses a stand-in.
+  const unix = typeof input === "function" ? undefined : parseUnixUrl(input);
+  const url = typeof input === "function" ? new URL("ws://localhost/") : (unix?.url ?? parseUrl(input));
   const protocols =
-    o.protocols === undefined
+    o.protocols === undefined || typeof o.protocols === "function"
       ? NO_PROTOCOLS
-      : typeof o.protocols === "string"
-        ? [o.protocols]
-        : [...o.protocols];
+      : normalizeProtocols(o.protocols);
   const binaryType = o.binaryType ?? "uint8array";
   if (binaryType !== "uint8array" && binaryType !== "arraybuffer" && binaryType !== "buffer") {
     throw new TypeError(
@@ -261,6 +286,7 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
   let heartbeat: HeartbeatOptions | false = false;
   if (o.heartbeat === undefined) heartbeat = DEFAULT_HEARTBEAT;
   else if (o.heartbeat !== false) {
+    checkKeys("heartbeat", o.heartbeat, HEARTBEAT_NAMES);
     heartbeat = {
       interval: finite("heartbeat.interval", o.heartbeat?.interval, DEFAULT_HEARTBEAT.interval, 1),
       timeout: finite("heartbeat.timeout", o.heartbeat?.timeout, DEFAULT_HEARTBEAT.timeout, 1),
@@ -270,12 +296,21 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
   if (o.reconnect === undefined) reconnect = DEFAULT_RECONNECT;
   else if (o.reconnect !== false) {
     const r = o.reconnect ?? {};
+    checkKeys("reconnect", r, RECONNECT_NAMES);
+    const jitter: Jitter = r.jitter ?? DEFAULT_RECONNECT.jitter;
+    if (jitter !== "full" && jitter !== "decorrelated" && jitter !== "none") {
+      throw new TypeError(
+        `Option reconnect.jitter must be "full", "decorrelated" or "none", got ${String(jitter)}`,
+      );
+    }
     reconnect = {
       retries: number("reconnect.retries", r.retries, DEFAULT_RECONNECT.retries),
+      initialRetries: number("reconnect.initialRetries", r.initialRetries, DEFAULT_RECONNECT.initialRetries),
       minTimeout: finite("reconnect.minTimeout", r.minTimeout, DEFAULT_RECONNECT.minTimeout),
       maxTimeout: number("reconnect.maxTimeout", r.maxTimeout, DEFAULT_RECONNECT.maxTimeout),
       factor: finite("reconnect.factor", r.factor, DEFAULT_RECONNECT.factor, 1),
-      randomize: r.randomize ?? DEFAULT_RECONNECT.randomize,
+      jitter,
+      stableAfter: number("reconnect.stableAfter", r.stableAfter, DEFAULT_RECONNECT.stableAfter),
     };
     if (reconnect.maxTimeout < reconnect.minTimeout) {
       throw new TypeError("Option reconnect.maxTimeout must be >= reconnect.minTimeout");
@@ -296,8 +331,9 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
   }
   const network = resolveNetworkOptions(o, unix?.socketPath);
   const values: Omit<ResolvedOptions, "href" | "url"> = {
-    headers: o.headers,
+    headers: typeof o.headers === "function" ? undefined : o.headers,
     protocols,
+    providers,
     origin: o.origin,
     heartbeat,
     reconnect,
@@ -328,6 +364,83 @@ export function resolveOptions(input: string | URL, o: WebSocketClientOptions = 
     if (own[key] !== defaults[key]) resolved[key] = own[key];
   }
   return resolved as unknown as ResolvedOptions;
+}
+
+/** Every option name: a misspelt one is a TypeError, not a silently ignored setting. */
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  "headers",
+  "protocols",
+  "origin",
+  "heartbeat",
+  "reconnect",
+  "shouldReconnect",
+  "onOpen",
+  "binaryType",
+  "handshakeTimeout",
+  "closeTimeout",
+  "maxPayload",
+  "maxQueuedBytes",
+  "highWaterMark",
+  "lowWaterMark",
+  "tls",
+  "signal",
+  "maxHeadSize",
+  "proxy",
+  "followRedirects",
+  "maxRedirects",
+  "socketPath",
+  "createConnection",
+  "perMessageDeflate",
+] satisfies (keyof WebSocketClientOptions)[]);
+const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
+  "interval",
+  "timeout",
+] satisfies (keyof HeartbeatOptions)[]);
+const RECONNECT_NAMES: ReadonlySet<string> = new Set([
+  "retries",
+  "initialRetries",
+  "minTimeout",
+  "maxTimeout",
+  "factor",
+  "jitter",
+  "stableAfter",
+] satisfies (keyof ReconnectOptions)[]);
+
+/** Throws a TypeError naming every key of `o` not in `known` (`undefined` values count too). */
+function checkKeys(where: string, o: object, known: ReadonlySet<string>): void {
+  const unknown = Object.keys(o).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    const names = unknown.map((key) => (where === "options" ? key : `${where}.${key}`)).join(", ");
+    throw new TypeError(`Unknown option${unknown.length > 1 ? "s" : ""}: ${names}`);
+  }
+}
+
+/** `protocols` as a list: a string is one subprotocol. Tokens are checked by the core. */
+export function normalizeProtocols(value: string | readonly string[]): readonly string[] {
+  if (typeof value === "string") return [value];
+  if (!Array.isArray(value)) throw new TypeError("Option protocols must be a string or an array of strings");
+  return [...value];
+}
+
+/** Headers as given, after checking their shape (the core checks names and values). */
+export function checkHeaders(value: HeaderList): HeaderList {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError("Option headers must be a record or a list of [name, value] pairs");
+  }
+  return value;
+}
+
+/** The per-attempt functions among the URL, `headers` and `protocols`, or undefined if none. */
+function resolveProviders(input: UrlInput, o: WebSocketClientOptions): Providers | undefined {
+  const url = typeof input === "function" ? input : undefined;
+  const headers = typeof o.headers === "function" ? o.headers : undefined;
+  const protocols = typeof o.protocols === "function" ? o.protocols : undefined;
+  if (url === undefined && headers === undefined && protocols === undefined) return undefined;
+  return {
+    ...(url !== undefined ? { url } : {}),
+    ...(headers !== undefined ? { headers } : {}),
+    ...(protocols !== undefined ? { protocols } : {}),
+  };
 }
 
 /** The network options (docs/client.md, Networks), validated. */

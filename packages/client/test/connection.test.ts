@@ -29,13 +29,13 @@ function recorder() {
   const log: string[] = [];
   const handlers: ConnectionHandlers = {
     onConnect: () => log.push("connect"),
-    onOpen: (r) => log.push(`open ${r.status}`),
+    onOpen: (_conn, r) => log.push(`open ${r.status}`),
     onMessage: (m) =>
       log.push(`message ${typeof m === "string" ? m : Buffer.from(m as Uint8Array).toString()}`),
     onPing: () => log.push("ping"),
     onPong: () => log.push("pong"),
-    onError: (e) => log.push(`error ${(e as { code?: string }).code}`),
-    onClose: (info) => log.push(`close ${info.code} ${info.wasClean}`),
+    onError: (_conn, e) => log.push(`error ${(e as { code?: string }).code}`),
+    onClose: (_conn, info) => log.push(`close ${info.code} ${info.wasClean}`),
   };
   return { log, handlers };
 }
@@ -102,12 +102,41 @@ describe("Connection", () => {
     expect(conn.state).toBe(1);
   });
 
-  it("fails with 1002 on a masked server frame and sends the close frame", async () => {
+  it("fails the handshake with 1002 on a masked frame in the 101's read, never opening, and sends the close frame", async () => {
     let got = Buffer.alloc(0);
     const server = await rawServer((socket) =>
       onUpgradeRequest(socket, (key) => {
         const masked = Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61 ^ 1]);
         socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), masked]));
+        socket.on("data", (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+        });
+      }),
+    );
+    const { log, handlers } = recorder();
+    const conn = connection(server.url, handlers);
+    const err = await conn.open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err).toMatchObject({ code: "WS_ERR_MASKED_FRAME", closeCode: 1002 });
+    expect(conn.opened).toBe(false);
+    expect(log).toEqual(["connect"]);
+    const info = await conn.closed;
+    expect(info.sent?.code).toBe(1002);
+    // The close frame the server received carries 1002.
+    await waitFor(() => got.length >= 8, 2000, "the close frame");
+    const mask = got.subarray(2, 6);
+    const body = Buffer.from(got.subarray(6, 8).map((b, i) => b ^ (mask[i] ?? 0)));
+    expect(got[0]).toBe(0x88);
+    expect(body.readUInt16BE(0)).toBe(1002);
+  });
+
+  it("fails with 1002 on a masked server frame after the open and sends the close frame", async () => {
+    let got = Buffer.alloc(0);
+    const server = await rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        socket.write(switchingProtocols(key));
+        const masked = Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61 ^ 1]);
+        setTimeout(() => socket.write(masked), 20);
         socket.on("data", (d: Buffer) => {
           got = Buffer.concat([got, d]);
           socket.end();
@@ -121,8 +150,8 @@ describe("Connection", () => {
     expect(log).toContain("error WS_ERR_MASKED_FRAME");
     expect(conn.error).toBeInstanceOf(ProtocolError);
     expect(info.wasClean).toBe(false);
+    expect(info.initiatedByUser).toBe(false);
     expect(info.sent?.code).toBe(1002);
-    // The close frame the server received carries 1002.
     const mask = got.subarray(2, 6);
     const body = Buffer.from(got.subarray(6, 8).map((b, i) => b ^ (mask[i] ?? 0)));
     expect(got[0]).toBe(0x88);

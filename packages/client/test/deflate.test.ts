@@ -527,7 +527,10 @@ async function rawDeflateServer(answer: string, frames: Buffer[]): Promise<RawSe
       socket.write(
         `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: ${answer}\r\n\r\n`,
       );
-      for (const f of frames) socket.write(f);
+      // After the open: frames in the 101's own read would fail the handshake itself.
+      setTimeout(() => {
+        for (const f of frames) socket.write(f);
+      }, 20);
       // Answer the client's close frame by closing TCP, as a server does.
       socket.on("data", () => socket.end());
     });

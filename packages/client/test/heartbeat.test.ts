@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createSystemClock, ManualClock, systemClock, type TimerHandle } from "../src/clock.js";
+import { createSystemClock, systemClock, type TimerHandle } from "../src/clock.js";
 import { Heartbeat, type HeartbeatOptions, MAX_OUTSTANDING_USER_PINGS } from "../src/heartbeat.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 
 /** A heartbeat on a manual clock that records what it sends and when it gives up. */
 function setup(options: Partial<HeartbeatOptions> = {}) {

@@ -1,94 +1,147 @@
-import pRetry from "p-retry";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { ManualClock } from "../src/clock.js";
-import { InvalidRedirectError, ProxyError, TooManyRedirectsError } from "../src/errors.js";
+import { HandshakeError, InvalidStateError, ProtocolError, UnexpectedResponseError } from "@tideway/core";
+import { describe, expect, it } from "vitest";
 import {
-  computeDelay,
+  AbortedError,
+  ConnectError,
+  ConnectionClosedError,
+  HandshakeTimeoutError,
+  HeartbeatTimeoutError,
+  InvalidRedirectError,
+  ProviderError,
+  ProxyError,
+  SendQueueFullError,
+  TooManyRedirectsError,
+} from "../src/errors.js";
+import {
+  Backoff,
+  backoffCeiling,
   DEFAULT_RECONNECT,
   isRetryable,
   MAX_RETRY_AFTER_MS,
   type ReconnectOptions,
-  type RetryInfo,
   retryAfterMs,
-  runWithReconnect,
+  serverRetryAfter,
 } from "../src/reconnect.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 
-const noJitter: ReconnectOptions = { ...DEFAULT_RECONNECT, randomize: false };
+const noJitter: ReconnectOptions = { ...DEFAULT_RECONNECT, jitter: "none" };
 
-/** An error shaped like Node's system errors. */
+/** An error shaped like Node's system errors (a foreign error: classified by its code). */
 function sysError(code: string): Error {
   return Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
 }
 
-/** An error shaped like the core's UnexpectedResponseError. */
-function httpError(status: number, headers: Record<string, string> = {}): Error {
-  return Object.assign(new Error(`Unexpected server response: ${status}`), {
-    code: "WS_ERR_UNEXPECTED_RESPONSE",
-    status,
-    headers,
-  });
+/** The core's answer to a non-101 status. */
+function httpError(status: number, headers: Record<string, string> = {}): UnexpectedResponseError {
+  return new UnexpectedResponseError({ status, statusText: "", headers, rawHeaders: [] }, new Uint8Array());
 }
 
-/** Lets promise reactions run until `cond` holds (bounded; real time is a few ms at most). */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise<void>((r) => setImmediate(r));
-  expect(cond()).toBe(true);
-}
-
-afterEach(() => {
-  vi.restoreAllMocks();
+const closeInfo = (code: number, wasClean = true, initiatedByUser = false) => ({
+  code,
+  reason: "",
+  wasClean,
+  initiatedByUser,
+  sent: undefined,
+  received: undefined,
 });
 
-describe("computeDelay", () => {
-  it("follows min(maxTimeout, minTimeout * factor^(attempt-1)) without randomize", () => {
-    const table = Array.from({ length: 10 }, (_, i) => computeDelay(i + 1, noJitter));
-    expect(table).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
-    const gentle = { ...noJitter, minTimeout: 100, factor: 1.5, maxTimeout: 1000 };
-    expect(Array.from({ length: 10 }, (_, i) => computeDelay(i + 1, gentle))).toEqual([
-      100, 150, 225, 338, 506, 759, 1000, 1000, 1000, 1000,
-    ]);
+/** A sequence of values for the jitter source. */
+function randoms(...values: number[]): () => number {
+  let i = 0;
+  return () => values[i++ % values.length] as number;
+}
+
+describe("backoffCeiling", () => {
+  it("follows min(maxTimeout, minTimeout * factor^(failure-1))", () => {
+    const o = { ...noJitter, minTimeout: 100, maxTimeout: 1000, factor: 2 };
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffCeiling(n, o))).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 
-  it("treats attempt < 1 as 1, factor <= 0 as 1, and never returns NaN", () => {
-    expect(computeDelay(0, noJitter)).toBe(1000);
-    expect(computeDelay(4, { ...noJitter, factor: 0 })).toBe(1000);
-    expect(computeDelay(5000, { ...noJitter, minTimeout: 0, maxTimeout: Number.POSITIVE_INFINITY })).toBe(0);
+  it("treats failure < 1 as 1, factor <= 0 as 1, and never returns NaN", () => {
+    expect(backoffCeiling(0, { ...noJitter, minTimeout: 50 })).toBe(50);
+    expect(backoffCeiling(3, { ...noJitter, minTimeout: 50, factor: 0 })).toBe(50);
+    expect(backoffCeiling(5000, { ...noJitter, minTimeout: 0, factor: 10, maxTimeout: Infinity })).toBe(0);
   });
 
-  it("multiplies by a jitter in [1, 2) when randomize, before the cap", () => {
-    const o = { ...DEFAULT_RECONNECT };
-    expect(computeDelay(1, o, () => 0)).toBe(1000);
-    expect(computeDelay(1, o, () => 0.5)).toBe(1500);
-    expect(computeDelay(3, o, () => 0.25)).toBe(5000);
-    expect(computeDelay(5, o, () => 0.9999)).toBe(30000); // 31998 capped
-    for (let attempt = 1; attempt <= 10; attempt++) {
-      const base = computeDelay(attempt, noJitter);
-      for (let i = 0; i < 50; i++) {
-        const d = computeDelay(attempt, o);
-        expect(d).toBeGreaterThanOrEqual(base);
-        expect(d).toBeLessThanOrEqual(Math.min(2 * base, o.maxTimeout));
-      }
+  it("may be Infinity with maxTimeout: Infinity (the clock clamps timers)", () => {
+    expect(backoffCeiling(2000, { ...noJitter, maxTimeout: Infinity })).toBe(Infinity);
+  });
+});
+
+describe("Backoff", () => {
+  it("full jitter draws in [0, ceiling], including the first wait and those at the cap", () => {
+    const o: ReconnectOptions = { ...DEFAULT_RECONNECT, minTimeout: 100, maxTimeout: 400 };
+    const b = new Backoff(o, randoms(0, 0.5, 0.999));
+    expect([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([0, 100, 400, 0, 200, 400]);
+  });
+
+  it("decorrelated jitter draws in [minTimeout, 3 x the previous wait], capped", () => {
+    const o: ReconnectOptions = {
+      ...DEFAULT_RECONNECT,
+      jitter: "decorrelated",
+      minTimeout: 100,
+      maxTimeout: 1000,
+    };
+    const b = new Backoff(o, randoms(1));
+    // 100, then up to 300, 900, then capped at 1000.
+    expect([b.next(), b.next(), b.next(), b.next()]).toEqual([100, 300, 900, 1000]);
+    const low = new Backoff(o, randoms(0));
+    expect([low.next(), low.next(), low.next()]).toEqual([100, 100, 100]);
+  });
+
+  it("counts failures and starts afresh after reset()", () => {
+    const b = new Backoff({ ...noJitter, minTimeout: 10 });
+    expect([b.next(), b.next(), b.next()]).toEqual([10, 20, 40]);
+    expect(b.failures).toBe(3);
+    b.reset();
+    expect(b.failures).toBe(0);
+    expect(b.next()).toBe(10);
+  });
+
+  it("waits at least a server's Retry-After, jittered on top of it", () => {
+    const b = new Backoff({ ...DEFAULT_RECONNECT, minTimeout: 100 }, randoms(0.5));
+    expect(b.next(5000)).toBe(5050);
+    expect(new Backoff(noJitter).next(5000)).toBe(5000);
+    // A backoff longer than the Retry-After wins.
+    expect(new Backoff({ ...noJitter, minTimeout: 9000, maxTimeout: 9000 }).next(5000)).toBe(9000);
+  });
+
+  it("spreads 10,000 clients of a restarted server: no 100 ms window holds over 20% of the reconnects", () => {
+    // Every client lost a stable connection at t = 0: the first wait of a fresh chain, with the
+    // defaults, scheduled on one injected clock.
+    const clock = new ManualClock();
+    const times: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const delay = new Backoff(DEFAULT_RECONNECT).next();
+      clock.setTimeout(() => times.push(clock.now()), delay);
     }
+    clock.advance(DEFAULT_RECONNECT.minTimeout);
+    expect(times).toHaveLength(10_000);
+    const histogram = new Array<number>(10).fill(0);
+    for (const t of times) histogram[Math.min(9, Math.floor(t / 100))]!++;
+    const share = Math.max(...histogram) / times.length;
+    console.log(
+      `reconnects per 100 ms window (first wait after a stable connection): ${histogram.join(" ")}`,
+    );
+    expect(share).toBeLessThanOrEqual(0.2);
+    // The same at the cap (every client deep in an outage).
+    const capped = Array.from({ length: 10_000 }, () => {
+      const b = new Backoff(DEFAULT_RECONNECT);
+      for (let i = 0; i < 7; i++) b.next();
+      return b.next();
+    });
+    const windows = new Map<number, number>();
+    for (const t of capped) windows.set(Math.floor(t / 100), (windows.get(Math.floor(t / 100)) ?? 0) + 1);
+    expect(Math.max(...windows.values()) / capped.length).toBeLessThanOrEqual(0.2);
   });
+});
 
-  it("matches the delays p-retry 7 itself waits", async () => {
-    const options = { retries: 8, minTimeout: 7, maxTimeout: 500, factor: 1.7, randomize: true };
-    vi.spyOn(Math, "random").mockReturnValue(0.37);
-    const waited: number[] = [];
-    // Run every p-retry timer at once, recording its delay.
-    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
-      waited.push(ms);
-      queueMicrotask(fn);
-      return 0 as unknown as ReturnType<typeof setTimeout>;
-    }) as typeof setTimeout);
-    await expect(
-      pRetry(() => {
-        throw new Error("fail");
-      }, options),
-    ).rejects.toThrow("fail");
-    vi.restoreAllMocks();
-    expect(waited).toHaveLength(8);
-    expect(waited).toEqual(Array.from({ length: 8 }, (_, i) => computeDelay(i + 1, options, () => 0.37)));
+describe("serverRetryAfter", () => {
+  it("reads Retry-After on a 429 or 503 answer only", () => {
+    expect(serverRetryAfter(httpError(503, { "retry-after": "2" }))).toBe(2000);
+    expect(serverRetryAfter(httpError(429, { "retry-after": "1" }))).toBe(1000);
+    expect(serverRetryAfter(httpError(500, { "retry-after": "2" }))).toBeUndefined();
+    expect(serverRetryAfter({ status: 503, headers: { "retry-after": "2" } })).toBeUndefined();
   });
 });
 
@@ -137,17 +190,13 @@ describe("retryAfterMs", () => {
 });
 
 describe("isRetryable", () => {
+  const closed = (code: number, initiatedByUser = false) =>
+    new ConnectionClosedError(closeInfo(code, code !== 1006, initiatedByUser));
   const table: [string, unknown, boolean][] = [
-    ...[
-      "ECONNREFUSED",
-      "ECONNRESET",
-      "ETIMEDOUT",
-      "EPIPE",
-      "ENOTFOUND",
-      "EAI_AGAIN",
-      "EHOSTUNREACH",
-      "ENETUNREACH",
-    ].map((code): [string, unknown, boolean] => [code, sysError(code), true]),
+    ...["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"].map(
+      (code): [string, unknown, boolean] => [code, sysError(code), true],
+    ),
+    ["ENOTFOUND before any connection opened", sysError("ENOTFOUND"), false],
     ["EACCES (unknown system error)", sysError("EACCES"), false],
     ["TLS: expired certificate", sysError("CERT_HAS_EXPIRED"), false],
     ["TLS: self-signed", sysError("DEPTH_ZERO_SELF_SIGNED_CERT"), false],
@@ -157,26 +206,25 @@ describe("isRetryable", () => {
     ["TLS handshake timeout", sysError("ERR_TLS_HANDSHAKE_TIMEOUT"), true],
     ["TimeoutError (AbortSignal.timeout)", new DOMException("timed out", "TimeoutError"), true],
     ["AbortError (user abort)", new DOMException("aborted", "AbortError"), false],
-    ["handshake timeout", { code: "WS_ERR_HANDSHAKE_TIMEOUT" }, true],
-    ["heartbeat death", { code: "WS_ERR_HEARTBEAT_TIMEOUT", closeCode: 1011 }, true],
-    ["unexpected EOF", { code: "WS_ERR_UNEXPECTED_EOF" }, true],
+    ["HandshakeTimeoutError", new HandshakeTimeoutError(10), true],
+    ["HeartbeatTimeoutError", new HeartbeatTimeoutError(10), true],
+    ["unexpected EOF during the first handshake", new HandshakeError("WS_ERR_UNEXPECTED_EOF", "eof"), false],
+    ["not a WebSocket server (invalid HTTP)", new HandshakeError("WS_ERR_INVALID_HTTP", "garbage"), false],
+    ["invalid accept", new HandshakeError("WS_ERR_INVALID_ACCEPT", "bad accept"), false],
+    ["ConnectError wrapping ECONNREFUSED", new ConnectError("x", { cause: sysError("ECONNREFUSED") }), true],
+    ["ConnectError wrapping ENOTFOUND", new ConnectError("x", { cause: sysError("ENOTFOUND") }), false],
     [
-      "connect error wrapping ECONNREFUSED",
-      { code: "WS_ERR_CONNECT", cause: sysError("ECONNREFUSED") },
-      true,
-    ],
-    [
-      "connect error wrapping a bad certificate",
-      { code: "WS_ERR_CONNECT", cause: sysError("CERT_HAS_EXPIRED") },
+      "ConnectError wrapping a bad certificate",
+      new ConnectError("x", { cause: sysError("CERT_HAS_EXPIRED") }),
       false,
     ],
-    ["connect error with no cause", { code: "WS_ERR_CONNECT" }, true],
-    ["aborted by the client's signal", { code: "WS_ERR_ABORTED" }, false],
-    ["send queue full", { code: "WS_ERR_SEND_QUEUE_FULL" }, false],
-    ["invalid state", { code: "WS_ERR_INVALID_STATE" }, false],
-    ["invalid accept", { code: "WS_ERR_INVALID_ACCEPT" }, false],
-    ["protocol error (closeCode 1002)", { code: "WS_ERR_INVALID_OPCODE", closeCode: 1002 }, false],
-    ["too big (closeCode 1009)", { code: "WS_ERR_PAYLOAD_TOO_BIG", closeCode: 1009 }, false],
+    ["ConnectError with no cause", new ConnectError("x"), true],
+    ["AbortedError (the client's signal)", new AbortedError(undefined), false],
+    ["SendQueueFullError", new SendQueueFullError(1, 1, 1), false],
+    ["InvalidStateError", new InvalidStateError("x"), false],
+    ["ProtocolError 1002", new ProtocolError("WS_ERR_INVALID_OPCODE", "x"), false],
+    ["ProtocolError 1009", new ProtocolError("WS_ERR_PAYLOAD_TOO_BIG", "x"), false],
+    ["ProtocolError 1011 (internal)", new ProtocolError("WS_ERR_INTERNAL", "x"), true],
     ...[400, 401, 403, 404, 405, 426, 301, 302, 501, 505].map((s): [string, unknown, boolean] => [
       `HTTP ${s}`,
       httpError(s),
@@ -187,33 +235,24 @@ describe("isRetryable", () => {
       httpError(s),
       true,
     ]),
-    ["bare status 503", { status: 503 }, true],
+    ["a bare object with status 503 (not our class)", { status: 503 }, false],
+    ["a look-alike of the old duck-typed shape", { code: "WS_ERR_HANDSHAKE_TIMEOUT" }, false],
     ...[1001, 1006, 1011, 1012, 1013, 1014].map((code): [string, unknown, boolean] => [
       `close ${code}`,
-      { code, reason: "", wasClean: code !== 1006 },
+      closeInfo(code, code !== 1006),
       true,
     ]),
     ...[1000, 1002, 1003, 1005, 1007, 1008, 1009, 1010, 1015, 3000, 4000].map(
-      (code): [string, unknown, boolean] => [`close ${code}`, { code, reason: "", wasClean: true }, false],
+      (code): [string, unknown, boolean] => [`close ${code}`, closeInfo(code), false],
     ),
-    [
-      "close 1006 initiated by the user",
-      { code: 1006, reason: "", wasClean: false, initiatedByUser: true },
-      false,
-    ],
-    [
-      "close 1001 initiated by the user",
-      { code: 1001, reason: "", wasClean: true, initiatedByUser: true },
-      false,
-    ],
-    ["ConnectionClosedError 1006", { code: "WS_ERR_CONNECTION_CLOSED", closeCode: 1006 }, true],
-    ["ConnectionClosedError 1000", { code: "WS_ERR_CONNECTION_CLOSED", closeCode: 1000 }, false],
-    [
-      "ConnectionClosedError by the user",
-      { code: "WS_ERR_CONNECTION_CLOSED", closeCode: 1006, initiatedByUser: true },
-      false,
-    ],
+    ["close 1006 initiated by the user", closeInfo(1006, false, true), false],
+    ["close 1001 initiated by the user", closeInfo(1001, true, true), false],
+    ["ConnectionClosedError 1006", closed(1006), true],
+    ["ConnectionClosedError 1011", closed(1011), true],
+    ["ConnectionClosedError 1000", closed(1000), false],
     ["unclean close without a code", { wasClean: false }, true],
+    ["ProviderError caused by ECONNRESET", new ProviderError("headers", sysError("ECONNRESET")), true],
+    ["ProviderError caused by a bug", new ProviderError("url", new TypeError("x is undefined")), false],
     // Proxies: a refusal is final, a proxy that could not reach the server (or that we could not reach) is not.
     ["proxy 407", new ProxyError("http://p", "refused", { status: 407 }), false],
     ["proxy 403", new ProxyError("http://p", "refused", { status: 403 }), false],
@@ -243,252 +282,16 @@ describe("isRetryable", () => {
     expect(isRetryable(reason)).toBe(expected);
   });
 
+  it("retries ENOTFOUND once a connection has opened (offline laptop, DNS rollout)", () => {
+    expect(isRetryable(sysError("ENOTFOUND"), { everOpened: true })).toBe(true);
+    expect(isRetryable(new ConnectError("x", { cause: sysError("ENOTFOUND") }), { everOpened: true })).toBe(
+      true,
+    );
+  });
+
   it("does not loop on a cyclic cause chain", () => {
     const a: { cause?: unknown } = {};
     a.cause = a;
     expect(isRetryable(a)).toBe(false);
-  });
-});
-
-describe("runWithReconnect", () => {
-  const fast: ReconnectOptions = { retries: 3, minTimeout: 1, maxTimeout: 5, factor: 2, randomize: false };
-
-  it("retries a transient error `retries` times, then rejects with the original error", async () => {
-    const err = sysError("ECONNREFUSED");
-    const attempts: number[] = [];
-    const retries: RetryInfo[] = [];
-    await expect(
-      runWithReconnect(
-        async (attempt) => {
-          attempts.push(attempt);
-          throw err;
-        },
-        { ...fast, onRetry: (info) => retries.push(info) },
-      ),
-    ).rejects.toBe(err);
-    expect(attempts).toEqual([1, 2, 3, 4]);
-    expect(retries.map((r) => [r.attempt, r.delay, r.retriesLeft])).toEqual([
-      [1, 1, 2],
-      [2, 2, 1],
-      [3, 4, 0],
-    ]);
-    expect(retries.every((r) => r.error === err && r.retryAfter === undefined)).toBe(true);
-  });
-
-  it("resolves with the first successful attempt's result", async () => {
-    const attempts: number[] = [];
-    const result = await runWithReconnect(
-      async (attempt) => {
-        attempts.push(attempt);
-        if (attempt < 3) throw sysError("ECONNRESET");
-        return "connected";
-      },
-      { ...fast },
-    );
-    expect(result).toBe("connected");
-    expect(attempts).toEqual([1, 2, 3]);
-  });
-
-  it("stops at once on a 401 with the original error", async () => {
-    const err = httpError(401);
-    const onRetry = vi.fn();
-    const attemptFn = vi.fn(async () => {
-      throw err;
-    });
-    await expect(runWithReconnect(attemptFn, { ...fast, onRetry })).rejects.toBe(err);
-    expect(attemptFn).toHaveBeenCalledTimes(1);
-    expect(onRetry).not.toHaveBeenCalled();
-  });
-
-  it("with retries: 0, makes one attempt and rejects with its error", async () => {
-    const err = sysError("ECONNRESET");
-    const attemptFn = vi.fn(async () => {
-      throw err;
-    });
-    await expect(runWithReconnect(attemptFn, { ...fast, retries: 0 })).rejects.toBe(err);
-    expect(attemptFn).toHaveBeenCalledTimes(1);
-  });
-
-  it("passes the original rejection, even a non-Error or a TypeError, to shouldReconnect", async () => {
-    const seen: unknown[] = [];
-    const typeError = new TypeError("flaky");
-    await expect(
-      runWithReconnect(
-        async (attempt) => {
-          throw attempt === 1 ? typeError : "a string";
-        },
-        {
-          ...fast,
-          shouldReconnect: (reason) => {
-            seen.push(reason);
-            return reason instanceof TypeError; // p-retry alone would never retry a TypeError
-          },
-        },
-      ),
-    ).rejects.toBe("a string");
-    expect(seen).toEqual([typeError, "a string"]);
-  });
-
-  it("rejects with what onRetry throws", async () => {
-    const boom = new Error("listener failed");
-    await expect(
-      runWithReconnect(
-        async () => {
-          throw sysError("ECONNRESET");
-        },
-        {
-          ...fast,
-          onRetry: () => {
-            throw boom;
-          },
-        },
-      ),
-    ).rejects.toBe(boom);
-  });
-
-  it("waits computeDelay on the injected clock, with the injected jitter", async () => {
-    const clock = new ManualClock();
-    const attempts: number[] = [];
-    const delays: number[] = [];
-    const done = runWithReconnect(
-      async (attempt) => {
-        attempts.push(attempt);
-        if (attempt < 3) throw sysError("ETIMEDOUT");
-        return attempt;
-      },
-      {
-        ...DEFAULT_RECONNECT,
-        clock,
-        random: () => 0.5,
-        onRetry: (info) => delays.push(info.delay),
-      },
-    );
-    await until(() => clock.pendingTimers === 1);
-    expect(delays).toEqual([1500]);
-    clock.advance(1499);
-    await until(() => true);
-    expect(attempts).toEqual([1]);
-    clock.advance(1);
-    await until(() => clock.pendingTimers === 1);
-    expect(attempts).toEqual([1, 2]);
-    expect(delays).toEqual([1500, 3000]);
-    clock.advance(3000);
-    await expect(done).resolves.toBe(3);
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it("honours Retry-After on 503 and 429 when it exceeds the backoff", async () => {
-    for (const status of [503, 429]) {
-      const clock = new ManualClock();
-      const attempts: number[] = [];
-      const infos: RetryInfo[] = [];
-      const done = runWithReconnect(
-        async (attempt) => {
-          attempts.push(attempt);
-          if (attempt === 1) throw httpError(status, { "retry-after": "2" });
-          return "ok";
-        },
-        { ...fast, clock, onRetry: (info) => infos.push(info) },
-      );
-      await until(() => clock.pendingTimers === 1);
-      expect(infos.map((i) => [i.delay, i.retryAfter])).toEqual([[2000, 2000]]);
-      clock.advance(1999);
-      await until(() => true);
-      expect(attempts).toEqual([1]);
-      clock.advance(1);
-      await expect(done).resolves.toBe("ok");
-      expect(attempts).toEqual([1, 2]);
-    }
-  });
-
-  it("keeps the backoff when it exceeds Retry-After, and ignores Retry-After on other statuses", async () => {
-    const infos: RetryInfo[] = [];
-    const clock = new ManualClock();
-    const done = runWithReconnect(
-      async (attempt) => {
-        if (attempt === 1) throw httpError(503, { "retry-after": "1" });
-        if (attempt === 2) throw httpError(502, { "retry-after": "60" });
-        return "ok";
-      },
-      { ...noJitter, minTimeout: 5000, clock, onRetry: (info) => infos.push(info) },
-    );
-    await until(() => clock.pendingTimers === 1);
-    clock.advance(5000);
-    await until(() => infos.length === 2);
-    clock.advance(10_000);
-    await expect(done).resolves.toBe("ok");
-    expect(infos.map((i) => [i.delay, i.retryAfter])).toEqual([
-      [5000, 1000],
-      [10_000, undefined],
-    ]);
-  });
-
-  it("rejects promptly with the signal's reason when aborted during a wait, leaving no timer", async () => {
-    const clock = new ManualClock();
-    const controller = new AbortController();
-    const reason = new Error("closed by user");
-    const attemptFn = vi.fn(async () => {
-      throw sysError("ECONNREFUSED");
-    });
-    const done = runWithReconnect(attemptFn, { ...DEFAULT_RECONNECT, clock, signal: controller.signal });
-    await until(() => clock.pendingTimers === 1);
-    controller.abort(reason);
-    await expect(done).rejects.toBe(reason);
-    expect(clock.pendingTimers).toBe(0);
-    expect(attemptFn).toHaveBeenCalledTimes(1);
-  });
-
-  it("rejects promptly on abort with the real clock and a long backoff", async () => {
-    const controller = new AbortController();
-    const started = performance.now();
-    const done = runWithReconnect(
-      async () => {
-        throw sysError("ECONNREFUSED");
-      },
-      {
-        ...noJitter,
-        minTimeout: 60_000,
-        signal: controller.signal,
-        onRetry: () => queueMicrotask(() => controller.abort()),
-      },
-    );
-    await expect(done).rejects.toMatchObject({ name: "AbortError" });
-    expect(performance.now() - started).toBeLessThan(1000);
-  });
-
-  it("never calls attemptFn when the signal is already aborted", async () => {
-    const reason = new Error("already");
-    const attemptFn = vi.fn(async () => "x");
-    await expect(runWithReconnect(attemptFn, { ...fast, signal: AbortSignal.abort(reason) })).rejects.toBe(
-      reason,
-    );
-    expect(attemptFn).not.toHaveBeenCalled();
-  });
-
-  it("rejects with the signal's reason when aborted during an attempt", async () => {
-    const controller = new AbortController();
-    const reason = new Error("stop");
-    const attemptFn = vi.fn(
-      (_attempt: number) =>
-        new Promise<string>((_resolve, reject) => {
-          controller.signal.addEventListener("abort", () => reject(new Error("attempt cancelled")));
-        }),
-    );
-    const done = runWithReconnect(attemptFn, { ...fast, signal: controller.signal });
-    await until(() => attemptFn.mock.calls.length === 1);
-    controller.abort(reason);
-    await expect(done).rejects.toBe(reason);
-    expect(attemptFn).toHaveBeenCalledTimes(1);
-  });
-
-  it("validates its options", async () => {
-    const attemptFn = async () => "x";
-    await expect(runWithReconnect(attemptFn, { ...fast, retries: -1 })).rejects.toThrow(RangeError);
-    await expect(runWithReconnect(attemptFn, { ...fast, minTimeout: Number.NaN })).rejects.toThrow(
-      RangeError,
-    );
-    await expect(runWithReconnect(attemptFn, { ...fast, factor: Number.POSITIVE_INFINITY })).rejects.toThrow(
-      RangeError,
-    );
   });
 });

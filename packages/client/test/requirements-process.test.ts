@@ -70,7 +70,7 @@ console.log("closed", c.readyState);
     const url = await deadUrl();
     const r = await runChild(
       `
-const c = new CLIENT.WebSocketClient(ARGS[0], { reconnect: { minTimeout: ${LONG}, maxTimeout: ${LONG} } });
+const c = new CLIENT.WebSocketClient(ARGS[0], { reconnect: { minTimeout: ${LONG}, maxTimeout: ${LONG}, jitter: "none" } });
 c.on("error", () => {});
 c.once("reconnecting", (info) => { console.log("reconnecting in", info.delay); c.terminate(); });
 console.log("connect:", await c.connect().catch((e) => e.code));
@@ -91,7 +91,7 @@ console.log("connect:", await c.connect().catch((e) => e.code));
         `
 const c = new CLIENT.WebSocketClient(ARGS[0], {
   heartbeat: { interval: 20, timeout: 1000 },
-  reconnect: { minTimeout: ${LONG}, maxTimeout: ${LONG}, randomize: false },
+  reconnect: { minTimeout: ${LONG}, maxTimeout: ${LONG}, jitter: "none" },
 });
 c.on("error", () => {});
 c.once("reconnecting", (info) => { console.log("reconnecting in", info.delay); void c.close(); });
@@ -251,8 +251,9 @@ try { for await (const _ of c) {} } catch (e) { console.log("iterator:", e.code)
     await withServer(
       await startRawServer((socket) =>
         onUpgradeRequest(socket, (key) => {
+          socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(1, "ok")]));
           const masked = Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61 ^ 1]);
-          socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(1, "ok"), masked]));
+          setTimeout(() => socket.write(masked), 50);
           socket.on("data", () => socket.end());
         }),
       ),
@@ -269,6 +270,36 @@ try { for await (const m of c) console.log("got", m); } catch (e) { console.log(
         expectCleanExit(r);
         expect(r.stdout).toContain("got ok");
         expect(r.stdout).toContain("iterator: WS_ERR_MASKED_FRAME 1002");
+      },
+    );
+  });
+
+  it("a masked frame in the same read as the 101: connect() rejects at once with 1002, no open, the iterator throws", async () => {
+    await withServer(
+      await startRawServer((socket) =>
+        onUpgradeRequest(socket, (key) => {
+          const masked = Buffer.from([0x81, 0x81, 1, 2, 3, 4, 0x61 ^ 1]);
+          socket.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(1, "ok"), masked]));
+          // A hostile server: it never closes TCP.
+        }),
+      ),
+      async (server) => {
+        const r = await runChild(
+          `
+const c = new CLIENT.WebSocketClient(ARGS[0], { closeTimeout: 60000 });
+c.on("open", () => console.log("open fired"));
+const started = Date.now();
+const err = await c.connect().catch((e) => e);
+console.log("connect:", err.code, err.closeCode, Date.now() - started < 2000 ? "fast" : "slow", c.readyState);
+try { for await (const m of c) console.log("got", m); } catch (e) { console.log("iterator:", e.code); }
+`,
+          [server.url],
+          BOUND,
+        );
+        expectCleanExit(r);
+        expect(r.stdout).toContain("connect: WS_ERR_MASKED_FRAME 1002 fast 3");
+        expect(r.stdout).not.toContain("open fired");
+        expect(r.stdout).toContain("iterator: WS_ERR_MASKED_FRAME");
       },
     );
   });

@@ -46,7 +46,7 @@ describe("message accounting across cut connections", () => {
         new WebSocketClient(url, {
           heartbeat: false,
           // A fixed 10 ms backoff: the connections here never last long enough to reset it.
-          reconnect: { retries: 20, minTimeout: 10, maxTimeout: 10, factor: 1, randomize: false },
+          reconnect: { retries: 20, minTimeout: 10, maxTimeout: 10, factor: 1, jitter: "none" },
         }),
       scenario,
     );
