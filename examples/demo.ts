@@ -55,8 +55,8 @@ const client = new WebSocketClient(`${url}/feed?demo=1`, {
   heartbeat: { interval: 1_000, timeout: 500 },
   reconnect: { retries: 5, minTimeout: 200, maxTimeout: 2_000 },
   // Runs after every handshake, before queued sends: the place to (re)subscribe.
-  onOpen: async (c) => {
-    await c.send("subscribe ticks");
+  onOpen: async (session) => {
+    await session.send("subscribe ticks");
   },
 });
 client.on("connect", () => console.log("[client] TCP connected"));
