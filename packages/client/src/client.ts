@@ -9,12 +9,7 @@ import { type Connection, protocolOptions } from "./connection.js";
 import type { ClientEvents, Message, OpenSession, SendData, SendOptions } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
-import {
-  type ResolvedOptions,
-  resolveOptions,
-  type UrlInput,
-  type WebSocketClientOptions,
-} from "./options.js";
+import { resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 
 export type { ClientEvents, OpenSession, ReconnectingInfo, SendData, SendOptions } from "./events.js";
 
@@ -62,8 +57,7 @@ function messageSize(m: Message): number {
  */
 class Inbox implements LifecycleHost {
   readonly #client: EventEmitter<ClientEvents>;
-  readonly #o: ResolvedOptions;
-  lifecycle: Lifecycle | undefined;
+  lifecycle!: Lifecycle;
   /** Iterators created and not yet returned. */
   iterators = 0;
   /** Made on first use (a message with no "message" listener, an iterator): listeners need none. */
@@ -71,9 +65,8 @@ class Inbox implements LifecycleHost {
   /** How the run ended while there was no queue: a queue made later starts ended that way. */
   #queueEnd: { error: unknown } | undefined;
 
-  constructor(client: EventEmitter<ClientEvents>, o: ResolvedOptions) {
+  constructor(client: EventEmitter<ClientEvents>) {
     this.#client = client;
-    this.#o = o;
   }
 
   get readingPaused(): boolean {
@@ -85,15 +78,16 @@ class Inbox implements LifecycleHost {
     let queue = this.#queue;
     if (queue === undefined) {
       const inbox = this;
+      const o = this.lifecycle.options;
       queue = new MessageQueue<Message>({
-        highWaterMark: this.#o.highWaterMark,
-        lowWaterMark: this.#o.lowWaterMark,
+        highWaterMark: o.highWaterMark,
+        lowWaterMark: o.lowWaterMark,
         sizeOf: messageSize,
         onPause() {
-          inbox.lifecycle?.pause();
+          inbox.lifecycle.pause();
         },
         onResume() {
-          inbox.lifecycle?.resume();
+          inbox.lifecycle.resume();
         },
       });
       this.#queue = queue;
@@ -151,7 +145,7 @@ class Inbox implements LifecycleHost {
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
   runOnOpen(conn: Connection, response: UpgradeResponse): void | Promise<void> {
-    const onOpen = this.#o.onOpen;
+    const onOpen = this.lifecycle.options.onOpen;
     if (onOpen === undefined) return;
     const session: OpenSession = {
       response,
@@ -182,7 +176,6 @@ class Inbox implements LifecycleHost {
  * retried per `reconnect.retries` (default: for ever). Pass `reconnect: false` to never retry.
  */
 export class WebSocketClient extends EventEmitter<ClientEvents> implements AsyncIterable<Message> {
-  readonly #o: ResolvedOptions;
   readonly #lifecycle: Lifecycle;
   readonly #inbox: Inbox;
 
@@ -193,7 +186,6 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   constructor(url: UrlInput, options: WebSocketClientOptions = {}) {
     super();
     const o = resolveOptions(url, options);
-    this.#o = o;
     let spare: ClientProtocol;
     try {
       // Validates what the core owns (headers it forbids, subprotocol tokens, limits) now, not at connect.
@@ -202,7 +194,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
       if (err instanceof TypeError) throw err;
       throw new TypeError(err instanceof Error ? err.message : String(err), { cause: err });
     }
-    this.#inbox = new Inbox(this, o);
+    this.#inbox = new Inbox(this);
     this.#lifecycle = new Lifecycle(o, this.#inbox, o.providers === undefined ? spare : undefined);
     this.#inbox.lifecycle = this.#lifecycle;
     const signal = o.signal;
@@ -214,7 +206,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
 
   /** The URL of the last attempt (the constructor's, with http(s) mapped to ws(s)). */
   get url(): string {
-    return this.#lifecycle.url ?? (this.#o.providers?.url !== undefined ? "" : this.#o.href);
+    const o = this.#lifecycle.options;
+    return this.#lifecycle.url ?? (o.providers?.url !== undefined ? "" : o.href);
   }
   /** Derived from the lifecycle: CONNECTING until open (and while `onOpen` runs), CLOSING while a close is under way. */
   get readyState(): ReadyState {

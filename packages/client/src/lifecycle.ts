@@ -24,7 +24,7 @@ import {
 } from "./errors.js";
 import type { ClientEvents, Message } from "./events.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
-import { Backoff, isRetryable, serverRetryAfter } from "./reconnect.js";
+import { Backoff, DEFAULT_RECONNECT, isRetryable, serverRetryAfter } from "./reconnect.js";
 import { type Hop, nextHop } from "./redirect.js";
 
 /**
@@ -49,6 +49,9 @@ export interface LifecycleHost {
   /** Runs the `onOpen` option on this connection. */
   runOnOpen(conn: Connection, response: UpgradeResponse): void | Promise<void>;
 }
+
+/** Where an attempt goes: a redirect {@link Hop} plus the subprotocols offered. */
+type Target = { -readonly [K in keyof Hop]: Hop[K] } & { protocols: readonly string[] };
 
 interface QueuedSend {
   readonly data: string | Uint8Array;
@@ -128,7 +131,8 @@ export class Lifecycle implements ConnectionHandlers {
   readonly #o: ResolvedOptions;
   readonly #host: LifecycleHost;
   readonly #clock: Clock;
-  readonly #backoff: Backoff | undefined;
+  /** Made by the first failure: a client that never fails holds none. */
+  #backoff: Backoff | undefined;
   /** The connection of the current attempt or the open one. */
   #conn: Connection | undefined;
   /** The open connection whose end continues the run. */
@@ -164,7 +168,11 @@ export class Lifecycle implements ConnectionHandlers {
     this.#host = host;
     this.#spare = spare;
     this.#clock = clock;
-    if (o.reconnect !== false) this.#backoff = new Backoff(o.reconnect);
+  }
+
+  /** The options, for the client's getters. */
+  get options(): ResolvedOptions {
+    return this.#o;
   }
 
   get phase(): Phase {
@@ -356,7 +364,7 @@ export class Lifecycle implements ConnectionHandlers {
 
   /** connecting/waiting -> waiting: the backoff for `reason`, reported, then slept on the clock. */
   async #wait(reason: unknown, signal: AbortSignal): Promise<void> {
-    const backoff = this.#backoff as Backoff;
+    const backoff = (this.#backoff ??= new Backoff(this.#o.reconnect || DEFAULT_RECONNECT));
     const delay = backoff.next(serverRetryAfter(reason));
     this.#phase = "waiting";
     this.#host.emit("reconnecting", { attempt: backoff.failures, delay, error: reason });
@@ -367,7 +375,7 @@ export class Lifecycle implements ConnectionHandlers {
   async #attempt(signal: AbortSignal): Promise<Connection> {
     try {
       signal.throwIfAborted();
-      let hop = await this.#target();
+      let hop = this.#o.providers === undefined ? this.#fixedTarget() : await this.#target();
       for (let redirects = 0; ; redirects++) {
         let conn: Connection;
         try {
@@ -404,12 +412,15 @@ export class Lifecycle implements ConnectionHandlers {
     }
   }
 
-  /** The URL, headers and protocols of this attempt: the options, or what their functions return. */
-  async #target(): Promise<Hop & { protocols: readonly string[] }> {
+  #fixedTarget(): Target {
     const o = this.#o;
-    const p = o.providers;
-    const hop = { url: o.url, headers: o.headers, socketPath: o.socketPath, protocols: o.protocols };
-    if (p === undefined) return hop;
+    return { url: o.url, headers: o.headers, socketPath: o.socketPath, protocols: o.protocols };
+  }
+
+  /** The URL, headers and protocols of this attempt: what the option functions return. */
+  async #target(): Promise<Target> {
+    const p = this.#o.providers as NonNullable<ResolvedOptions["providers"]>;
+    const hop = this.#fixedTarget();
     const provide = async <T>(option: "url" | "headers" | "protocols", fn: () => Promise<T>): Promise<T> => {
       try {
         return await fn();
@@ -450,7 +461,8 @@ export class Lifecycle implements ConnectionHandlers {
         } as unknown as ResolvedOptions);
     const conn = new Connection(options, this, spare);
     this.#conn = conn;
-    this.#url = hop.url.href;
+    // The client's own URL needs no copy; a provided or redirected one is remembered.
+    this.#url = same ? undefined : hop.url.href;
     return conn;
   }
 
@@ -475,7 +487,7 @@ export class Lifecycle implements ConnectionHandlers {
     this.#abort = undefined; // open: nothing in flight to abort any more
     this.#adopted = conn;
     this.#everOpened = true;
-    this.#openedAt = this.#clock.now();
+    this.#openedAt = Math.floor(this.#clock.now()); // a small integer: no heap number per connection
     if (conn.ended !== undefined || this.#stopped) {
       if (conn.ended !== undefined) queueMicrotask(() => this.#connectionEnded(conn));
       return;
