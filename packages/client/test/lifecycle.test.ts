@@ -51,7 +51,7 @@ describe("frames that fail the protocol in the 101's own read", () => {
   ];
 
   it.each(cases)(
-    "%s: connect() rejects at once, open never fires, %i goes out, the client ends closed",
+    "%s: connect() rejects at once, open never fires, the close code goes out, the client ends closed",
     async (_label, frame, code, errorCode) => {
       let got = Buffer.alloc(0);
       const server = await rawServer((socket) =>
