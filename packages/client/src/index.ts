@@ -40,3 +40,10 @@ export { proxyFromEnv } from "./proxy-env.js";
 export { DEFAULT_RECONNECT, isRetryable, type ReconnectOptions } from "./reconnect.js";
 export type { RedirectInfo } from "./redirect.js";
 export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
+export {
+  WebSocket,
+  type WebSocketBinaryType,
+  type WebSocketEventMap,
+  type WebSocketOptions,
+  webSocketClass,
+} from "./websocket.js";
