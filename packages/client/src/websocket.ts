@@ -485,15 +485,15 @@ export class WebSocket extends EventTarget {
     const pending = this.#pending as (string | Uint8Array | Blob)[];
     while (pending.length > 0) {
       const item = pending[0] as string | Uint8Array | Blob;
-      let bytes: string | Uint8Array;
+      let bytes: string | Uint8Array | undefined;
       try {
         bytes = item instanceof Blob ? new Uint8Array(await item.arrayBuffer()) : item;
       } catch {
-        bytes = new Uint8Array(0); // an unreadable Blob: nothing to send, keep the order of the rest
+        bytes = undefined; // an unreadable Blob: nothing to send; the rest keeps its order
       }
       pending.shift();
       this.#pendingBytes -= byteLength(item);
-      this.#write(bytes);
+      if (bytes !== undefined) this.#write(bytes);
     }
     this.#pending = undefined;
   }
