@@ -139,9 +139,13 @@ const noop = () => {};
  * disconnected wait in the client's queue.
  */
 export class WebSocket extends EventTarget {
+  /** `readyState` before the handshake completes (0). Libraries read these on the class. */
   static readonly CONNECTING = CONNECTING;
+  /** `readyState` once open (1). */
   static readonly OPEN = OPEN;
+  /** `readyState` once close() was called (2). */
   static readonly CLOSING = CLOSING;
+  /** `readyState` from the close event on (3). */
   static readonly CLOSED = CLOSED;
 
   readonly #client: WebSocketClient;
@@ -193,15 +197,19 @@ export class WebSocket extends EventTarget {
     this.#watch();
   }
 
+  /** {@link WebSocket.CONNECTING}, on instances too, as the standard has it. */
   get CONNECTING(): typeof CONNECTING {
     return CONNECTING;
   }
+  /** {@link WebSocket.OPEN}. */
   get OPEN(): typeof OPEN {
     return OPEN;
   }
+  /** {@link WebSocket.CLOSING}. */
   get CLOSING(): typeof CLOSING {
     return CLOSING;
   }
+  /** {@link WebSocket.CLOSED}. */
   get CLOSED(): typeof CLOSED {
     return CLOSED;
   }
@@ -210,6 +218,7 @@ export class WebSocket extends EventTarget {
   get url(): string {
     return this.#client.url;
   }
+  /** CONNECTING, OPEN, CLOSING or CLOSED: this socket's own state (see the class comment for reconnecting). */
   get readyState(): ReadyState {
     return this.#readyState;
   }
@@ -236,24 +245,28 @@ export class WebSocket extends EventTarget {
     if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
   }
 
+  /** The `open` event handler: one listener, kept in the place it was first set; null removes it. */
   get onopen(): Handler<"open"> {
     return this.#handler("open");
   }
   set onopen(handler: Handler<"open">) {
     this.#setHandler("open", handler);
   }
+  /** The `message` event handler (see {@link WebSocket.onopen}). */
   get onmessage(): Handler<"message"> {
     return this.#handler("message");
   }
   set onmessage(handler: Handler<"message">) {
     this.#setHandler("message", handler);
   }
+  /** The `error` event handler (see {@link WebSocket.onopen}). */
   get onerror(): Handler<"error"> {
     return this.#handler("error");
   }
   set onerror(handler: Handler<"error">) {
     this.#setHandler("error", handler);
   }
+  /** The `close` event handler (see {@link WebSocket.onopen}). */
   get onclose(): Handler<"close"> {
     return this.#handler("close");
   }
@@ -320,6 +333,7 @@ export class WebSocket extends EventTarget {
     closing.catch(noop);
   }
 
+  /** EventTarget's, typed by {@link WebSocketEventMap}; a null listener is ignored without Node's warning. */
   override addEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: ((this: WebSocket, event: WebSocketEventMap[K]) => unknown) | null,
@@ -330,6 +344,7 @@ export class WebSocket extends EventTarget {
     if (listener !== null) super.addEventListener(type, listener, options);
   }
 
+  /** EventTarget's, typed by {@link WebSocketEventMap}. */
   override removeEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: ((this: WebSocket, event: WebSocketEventMap[K]) => unknown) | null,

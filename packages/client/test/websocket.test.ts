@@ -540,6 +540,35 @@ describe("reconnecting mode", () => {
     expect(log).toEqual(["open", "close 1006 false", "open", "close 1000 true"]);
   });
 
+  it("stays closed after the server's normal close, as the client's policy says", async () => {
+    const server = await wsServer();
+    const ws = socket(server.url, [], fast);
+    const log = record(ws);
+    await next(ws, "open");
+    server.clients[0]?.close(1000, "done");
+    await next(ws, "close");
+    await sleep(100);
+    expect(log).toEqual(["open", "close 1000 true"]);
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+    expect(server.clients).toHaveLength(1);
+    ws.send("after the end");
+    expect(ws.bufferedAmount).toBe("after the end".length);
+  });
+
+  it("does not reconnect when close() is called from the close event's listener", async () => {
+    const server = await wsServer();
+    const ws = socket(server.url, [], fast);
+    const log = record(ws);
+    await next(ws, "open");
+    ws.addEventListener("close", () => ws.close());
+    server.clients[0]?.terminate();
+    await next(ws, "close");
+    await sleep(100);
+    expect(log).toEqual(["open", "close 1006 false"]);
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+    expect(server.clients).toHaveLength(1);
+  });
+
   it("dispatches an error per failed attempt and a final close 1006 when the client gives up", async () => {
     const ws = socket(await closedPortUrl(), [], {
       reconnect: { retries: 1, minTimeout: 10, maxTimeout: 10 },
