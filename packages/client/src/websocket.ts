@@ -321,9 +321,9 @@ export class WebSocket extends EventTarget {
     }
     if (this.#closeCalled) return;
     this.#closeCalled = true;
-    // Between a reconnecting socket's connections: its close event was dispatched; stop here.
     if (this.#readyState === CLOSED) {
-      this.#client.terminate();
+      // A reconnecting socket between connections (its close event was dispatched): stop the client.
+      if (this.#reconnects && this.#client.readyState !== CLOSED) this.#client.terminate();
       return;
     }
     const wasOpen = this.#readyState === OPEN;
