@@ -54,6 +54,25 @@ describe("examples", () => {
     expect(Number(match?.[2])).toBeLessThan(64);
   });
 
+  it("graphql-subscription.ts runs graphql-ws on the WebSocket facade; the subscription resumes after a server restart", async () => {
+    const { code, stdout, stderr } = await run("graphql-subscription.ts");
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const order = [
+      "connected",
+      "tick 2",
+      "server down",
+      "server up again",
+      "reconnected",
+      "tick 0 (after the restart)",
+      "tick 2 (after the restart)",
+      "done: 6 events",
+    ];
+    const positions = order.map((line) => stdout.indexOf(line));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
   it("proxied.ts goes through an HTTP CONNECT proxy, after a 407 without credentials", async () => {
     const { code, stdout } = await run("proxied.ts");
     expect(code).toBe(0);

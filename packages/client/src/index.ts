@@ -48,3 +48,10 @@ export {
 } from "./reconnect.js";
 export type { RedirectInfo } from "./redirect.js";
 export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
+export {
+  WebSocket,
+  type WebSocketBinaryType,
+  type WebSocketEventMap,
+  type WebSocketOptions,
+  webSocketClass,
+} from "./websocket.js";
