@@ -354,6 +354,12 @@ export class Lifecycle implements ConnectionHandlers {
       if (this.#run === run) this.#adopt(conn);
     } catch (err) {
       if (this.#run !== run || this.#phase === "closed") return; // superseded, or terminated
+      const conn = this.#conn;
+      if (conn?.opened && conn.ended === undefined) {
+        // Stopped or interrupted while its onOpen ran: the open connection's end continues the run.
+        this.#adopted = conn;
+        return;
+      }
       if (this.#forced !== undefined && !this.#stopped) {
         this.#outage(run, { delay: this.#takeForced() });
         return;

@@ -479,7 +479,7 @@ describe("closing", () => {
     const server = await rawServer((s) =>
       onUpgradeRequest(s, (key) => {
         s.write(switchingProtocols(key));
-        s.write(serverFrame(3, "reserved opcode"));
+        setTimeout(() => s.write(serverFrame(3, "reserved opcode")), 20);
       }),
     );
     const ws = socket(server.url, [], { closeTimeout: 50 });
@@ -489,6 +489,21 @@ describe("closing", () => {
     const close = await next(ws, "close");
     expect(close.wasClean).toBe(false);
     expect(log).toEqual(["open", "error", `close ${close.code} false`]);
+  });
+
+  it("a protocol violation in the 101's own read fails the connection: error, then close, never open", async () => {
+    const server = await rawServer((s) =>
+      onUpgradeRequest(s, (key) => {
+        s.write(Buffer.concat([Buffer.from(switchingProtocols(key)), serverFrame(3, "reserved opcode")]));
+      }),
+    );
+    const ws = socket(server.url, [], { closeTimeout: 50 });
+    const log = record(ws);
+    const error = await next(ws, "error");
+    expect(error.error).toBeInstanceOf(ProtocolError);
+    const close = await next(ws, "close");
+    expect(close.wasClean).toBe(false);
+    expect(log).toEqual(["error", `close ${close.code} false`]);
   });
 });
 
