@@ -288,8 +288,8 @@ export class Lifecycle implements ConnectionHandlers {
     }
     this.#forced = delay;
     this.#abort?.abort(FORCED);
-    const conn = this.#adopted;
-    if (conn !== undefined && conn.state === State.Open) void conn.close(CloseCode.Normal, "reconnecting");
+    const conn = this.#conn;
+    if (conn?.opened && conn.state === State.Open) void conn.close(CloseCode.Normal, "reconnecting");
   }
 
   /** The options' signal fired: stop connecting and close. */

@@ -367,3 +367,35 @@ describe("per-attempt URL, headers and protocols", () => {
     await expect(c.connect()).rejects.toMatchObject({ code: "WS_ERR_PROVIDER", option: "url" });
   });
 });
+
+describe("commands while onOpen runs", () => {
+  it("close() from onOpen ends the run after the closing handshake: clean close, connect() rejects", async () => {
+    const server = await wsServer();
+    let c!: WebSocketClient;
+    c = client(server.url, {
+      onOpen: async () => {
+        void c.close(4000, "bye");
+      },
+    });
+    const closed = nextEvent(c, "close");
+    await expect(c.connect()).rejects.toMatchObject({ code: "WS_ERR_ABORTED" });
+    expect(await closed).toMatchObject({ code: 4000, wasClean: true, initiatedByUser: true });
+    expect(c.readyState).toBe(3);
+  });
+
+  it("reconnect() from onOpen closes that connection and opens the next one", async () => {
+    const server = await wsServer();
+    let opens = 0;
+    let c!: WebSocketClient;
+    c = client(server.url, {
+      onOpen: () => {
+        if (++opens === 1) c.reconnect(0);
+      },
+    });
+    const response = await within(c.connect(), 3000, "connect() to resolve on the second connection");
+    expect(response.status).toBe(101);
+    expect(opens).toBe(2);
+    expect(c.readyState).toBe(1);
+    expect(server.requests).toHaveLength(2);
+  });
+});
