@@ -306,7 +306,8 @@ export class Connection implements ReadTarget {
         conn.#flush();
       },
       onDead(elapsed) {
-        conn.#failWith(new HeartbeatTimeoutError(elapsed), CloseCode.InternalError);
+        const error = new HeartbeatTimeoutError(elapsed);
+        conn.#failWith(error, error.closeCode);
         // A silent peer will not close TCP: end our side once the close frame is out, then drop it.
         const socket = conn.#socket;
         socket?.end(() => socket.destroy());

@@ -96,7 +96,7 @@ export class ConnectionClosedError extends ClientError {
 
 /** The server did not answer a ping in time; the client fails the connection with 1011 and reconnects. */
 export class HeartbeatTimeoutError extends ClientError {
-  /** RFC 6455 has no code for it; 1011 as websockets' keepalive. */
+  /** The close code the client fails the connection with: RFC 6455 has none for it; 1011 as websockets' keepalive. */
   readonly closeCode = 1011;
   readonly elapsed: number;
   constructor(elapsed: number) {
