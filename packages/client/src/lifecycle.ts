@@ -53,6 +53,19 @@ export interface LifecycleHost {
 /** Where an attempt goes: a redirect {@link Hop} plus the subprotocols offered. */
 type Target = { -readonly [K in keyof Hop]: Hop[K] } & { protocols: readonly string[] };
 
+/** The lifecycle's rarely used state. */
+interface Rare {
+  /** The URL of the last attempt, when it is not the options' own (a function, a redirect). */
+  url?: string | undefined;
+  /** reconnect(delay) asked for a new connection after this delay. */
+  forced?: number | undefined;
+  /** Settled when the run ends, for a close() waiting for it. */
+  runEnded?: ReturnType<typeof deferred<void>> | undefined;
+  closing?: Promise<void> | undefined;
+  /** Errors already emitted by onError, so onClose does not emit them twice. */
+  errorReported?: WeakSet<Error>;
+}
+
 interface QueuedSend {
   readonly data: string | Uint8Array;
   readonly binary: boolean;
@@ -140,7 +153,6 @@ export class Lifecycle implements ConnectionHandlers {
   #response: UpgradeResponse | undefined;
   #latency: number | undefined;
   #everOpened = false;
-  #url: string | undefined;
   #openedAt = 0;
   /** The run's number: callbacks of an earlier run (before a restart) find it changed and stop. */
   #run = 0;
@@ -148,18 +160,13 @@ export class Lifecycle implements ConnectionHandlers {
   #stopped = false;
   /** Aborts the outage in flight (its wait or attempt); made per outage, dropped once open. */
   #abort: AbortController | undefined;
-  /** reconnect(delay) asked for a new connection after this delay. */
-  #forced: number | undefined;
   /** Sends waiting for an open connection; made by the first one. */
   #sendQueue: QueuedSend[] | undefined;
   #queuedBytes = 0;
   /** What connect() returns while connecting; made only when someone calls connect(). */
   #opening: ReturnType<typeof deferred<UpgradeResponse>> | undefined;
-  /** Settled when the run ends, for a close() waiting for it; made only then. */
-  #runEnded: ReturnType<typeof deferred<void>> | undefined;
-  #closing: Promise<void> | undefined;
-  /** Errors already emitted by onError, so onClose does not emit them twice. */
-  #errorReported: WeakSet<Error> | undefined;
+  /** State most clients never need, made on first use (an idle connection holds one field for it). */
+  #rare: Rare | undefined;
   /** The protocol the client built to validate its options, kept for the first attempt. */
   #spare: ClientProtocol | undefined;
 
@@ -184,7 +191,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
   /** The URL of the last attempt, if one was made. */
   get url(): string | undefined {
-    return this.#url;
+    return this.#rare?.url;
   }
   /** The open connection's protocol is still OPEN (not failing or closing). */
   get connectionOpen(): boolean {
@@ -247,7 +254,8 @@ export class Lifecycle implements ConnectionHandlers {
 
   /** any -> closing -> closed: the closing handshake, then the end of the run. */
   close(code: number, reason: string): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
+    const rare = this.#rareState();
+    if (rare.closing !== undefined) return rare.closing;
     const phase = this.#phase;
     if (phase === "idle" || phase === "closed") {
       this.#phase = "closed";
@@ -259,12 +267,12 @@ export class Lifecycle implements ConnectionHandlers {
     this.#phase = "closing";
     const conn = this.#conn;
     const closed = conn?.opened ? conn.close(code, reason) : Promise.resolve();
-    this.#closing = closed
-      .then(() => (this.#phase === "closed" ? undefined : (this.#runEnded ??= deferred()).promise))
+    rare.closing = closed
+      .then(() => (this.#phase === "closed" ? undefined : (rare.runEnded ??= deferred()).promise))
       .then(() => {
-        this.#closing = undefined;
+        rare.closing = undefined;
       });
-    return this.#closing;
+    return rare.closing;
   }
 
   /** any -> closed at once, without a closing handshake. */
@@ -286,7 +294,7 @@ export class Lifecycle implements ConnectionHandlers {
       this.#start(delay);
       return;
     }
-    this.#forced = delay;
+    this.#rareState().forced = delay;
     this.#abort?.abort(FORCED);
     const conn = this.#conn;
     if (conn?.opened && conn.state === State.Open) void conn.close(CloseCode.Normal, "reconnecting");
@@ -360,7 +368,7 @@ export class Lifecycle implements ConnectionHandlers {
         this.#adopted = conn;
         return;
       }
-      if (this.#forced !== undefined && !this.#stopped) {
+      if (this.#rare?.forced !== undefined && !this.#stopped) {
         this.#outage(run, { delay: this.#takeForced() });
         return;
       }
@@ -411,7 +419,7 @@ export class Lifecycle implements ConnectionHandlers {
         }
       }
     } catch (err) {
-      if (!signal.aborted && !(err instanceof Error && this.#errorReported?.has(err))) {
+      if (!signal.aborted && !(err instanceof Error && this.#rare?.errorReported?.has(err))) {
         this.#host.emit("error", err as Error);
       }
       throw new AttemptFailure(err);
@@ -468,7 +476,8 @@ export class Lifecycle implements ConnectionHandlers {
     const conn = new Connection(options, this, spare);
     this.#conn = conn;
     // The client's own URL needs no copy; a provided or redirected one is remembered.
-    this.#url = same ? undefined : hop.url.href;
+    if (!same) this.#rareState().url = hop.url.href;
+    else if (this.#rare !== undefined) this.#rare.url = undefined;
     return conn;
   }
 
@@ -514,7 +523,7 @@ export class Lifecycle implements ConnectionHandlers {
       this.#finish(undefined);
       return;
     }
-    if (this.#forced !== undefined) {
+    if (this.#rare?.forced !== undefined) {
       this.#outage(this.#run, { delay: this.#takeForced() });
       return;
     }
@@ -544,8 +553,11 @@ export class Lifecycle implements ConnectionHandlers {
   #finish(error: unknown): void {
     this.#phase = "closed";
     this.#abort = undefined;
-    this.#runEnded?.resolve();
-    this.#runEnded = undefined;
+    const rare = this.#rare;
+    if (rare !== undefined) {
+      rare.runEnded?.resolve();
+      rare.runEnded = undefined;
+    }
     const queue = this.#sendQueue;
     if (queue !== undefined && queue.length > 0) {
       const reason = error ?? new InvalidStateError("the client was closed before the message was sent");
@@ -557,15 +569,21 @@ export class Lifecycle implements ConnectionHandlers {
     this.#opening = undefined;
   }
 
+  #rareState(): Rare {
+    this.#rare ??= {};
+    return this.#rare;
+  }
+
   #stop(why: string): void {
     this.#stopped = true;
-    this.#forced = undefined;
+    if (this.#rare !== undefined) this.#rare.forced = undefined;
     this.#abort?.abort(new AbortedError(new Error(why)));
   }
 
   #takeForced(): number {
-    const delay = this.#forced ?? 0;
-    this.#forced = undefined;
+    const rare = this.#rareState();
+    const delay = rare.forced ?? 0;
+    rare.forced = undefined;
     this.#backoff?.reset();
     return delay;
   }
@@ -624,7 +642,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   onError(_conn: Connection, error: Error): void {
-    (this.#errorReported ??= new WeakSet()).add(error);
+    (this.#rareState().errorReported ??= new WeakSet()).add(error);
     this.#host.emit("error", error);
   }
 
@@ -632,8 +650,8 @@ export class Lifecycle implements ConnectionHandlers {
     const abnormal = !info.wasClean && !info.initiatedByUser;
     this.#host.emit("close", info);
     if (abnormal && error === undefined) this.#host.emit("error", new ConnectionClosedError(info));
-    else if (abnormal && error !== undefined && !this.#errorReported?.has(error)) {
-      (this.#errorReported ??= new WeakSet()).add(error);
+    else if (abnormal && error !== undefined && !this.#rare?.errorReported?.has(error)) {
+      (this.#rareState().errorReported ??= new WeakSet()).add(error);
       this.#host.emit("error", error);
     }
     // The run goes on one turn later, after the listeners' own microtasks.
