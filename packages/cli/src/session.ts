@@ -3,7 +3,7 @@
  * messages printed (the async iterator, whose end or error is the end of the session), input sent
  * (stdin lines, --send, or the prompt), --count and --timeout applied.
  */
-import { proxyFromEnv, WebSocketClient, type WebSocketClientOptions } from "@tideway/client";
+import { type CloseInfo, proxyFromEnv, WebSocketClient, type WebSocketClientOptions } from "@tideway/client";
 import { HandshakeError } from "@tideway/core";
 import type { CliOptions } from "./args.js";
 import { clientOptions } from "./client-options.js";
@@ -95,12 +95,45 @@ function verboseOptions(o: CliOptions, url: string, io: Io, reporter: Reporter):
   };
 }
 
+/**
+ * How the last connection ended, for a session whose iterator ended without an error: our own
+ * close() ends it cleanly even when the close handshake then failed (a protocol error, no answer).
+ */
+class LastClose {
+  #info: CloseInfo | undefined;
+  #error: Error | undefined;
+
+  constructor(client: WebSocketClient) {
+    client.on("open", () => {
+      this.#info = undefined;
+      this.#error = undefined;
+    });
+    client.on("error", (err) => {
+      this.#error = err;
+    });
+    client.on("close", (info) => {
+      this.#info = info;
+    });
+  }
+
+  /** OK, unless the last connection ended uncleanly: then why. */
+  outcome(): Outcome {
+    const info = this.#info;
+    if (info === undefined || info.wasClean) return OK;
+    const why = this.#error === undefined ? OK : failure(this.#error);
+    return why.code !== ExitCode.Ok
+      ? why
+      : { code: ExitCode.Closed, reason: `the close handshake failed (${info.code})` };
+  }
+}
+
 /** Prints every message until the iterator ends (a normal close) or throws (the failure); --count closes. */
 async function receive(
   client: WebSocketClient,
   reporter: Reporter,
   count: number | undefined,
 ): Promise<Outcome> {
+  const last = new LastClose(client);
   let received = 0;
   try {
     for await (const message of client) {
@@ -108,10 +141,10 @@ async function receive(
       await reporter.message(message as string | Uint8Array);
       if (count !== undefined && ++received >= count) {
         await client.close();
-        return OK;
+        return last.outcome();
       }
     }
-    return OK;
+    return last.outcome();
   } catch (err) {
     return failure(err);
   }

@@ -1,26 +1,28 @@
 /**
- * Drives the `tideway` bin as a child process (run from the sources with tsx, so no build is needed):
+ * Drives the `tideway` bin as a child process (bundled from the sources, so no build is needed):
  * to completion with a given stdin, or as a long-running child whose output a test waits on, in
  * pipes or in a pseudo-terminal (pty-run.py). Every child is killed by its PID when the test ends.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterEach } from "vitest";
+import { afterAll, afterEach } from "vitest";
+import { bundledBin } from "./bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const MAIN = "packages/cli/src/main.ts";
 const PTY_RUN = fileURLToPath(new URL("./pty-run.py", import.meta.url));
-const NODE = [process.execPath, "--import", "tsx", MAIN];
 
 /** How long a child may wait for an expected output before the test fails. */
 const WAIT_MS = 8_000;
 
-const started = new Set<ChildProcess>();
-afterEach(() => {
-  for (const child of started)
+/** Children started by a test (killed after it) and by a beforeAll hook (killed after the file). */
+const started = { test: new Set<ChildProcess>(), file: new Set<ChildProcess>() };
+function killAll(children: Set<ChildProcess>): void {
+  for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  started.clear();
-});
+  children.clear();
+}
+afterEach(() => killAll(started.test));
+afterAll(() => killAll(started.file));
 
 /** A child's environment: no proxy or colour settings from the machine running the tests. */
 function environment(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
@@ -47,15 +49,31 @@ export interface Cli {
   readonly child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first match of `pattern` in stdout (or stderr), failing after WAIT_MS. */
+  /**
+   * Resolves with the first match of `pattern` in stdout (or stderr) without its terminal escape
+   * sequences (colours, cursor moves), failing after WAIT_MS.
+   */
   waitFor(pattern: RegExp, stream?: "stdout" | "stderr"): Promise<RegExpMatchArray>;
   write(text: string): void;
   /** Resolves with the exit code once the child exited (its output complete). */
   exited(): Promise<number | null>;
 }
 
-function track(child: ChildProcess): Cli {
-  started.add(child);
+const ESC = String.fromCharCode(0x1b);
+const ESCAPE_SEQUENCE = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, "g");
+/** SGR colour sequences (readline's own cursor moves are not colours). */
+export const COLOUR = new RegExp(`${ESC}\\[3\\dm`);
+
+/** Text without its terminal escape sequences. */
+export function plain(text: string): string {
+  return text.replace(ESCAPE_SEQUENCE, "");
+}
+
+/** How long a child may live: until the end of the test (default) or of the file (started in beforeAll). */
+export type Lifetime = "test" | "file";
+
+function track(child: ChildProcess, lifetime: Lifetime = "test"): Cli {
+  started[lifetime].add(child);
   const out = { stdout: "", stderr: "" };
   let changed: () => void = () => {};
   child.stdout?.setEncoding("utf8").on("data", (s: string) => {
@@ -82,7 +100,7 @@ function track(child: ChildProcess): Cli {
           );
         }, WAIT_MS);
         const check = () => {
-          const match = out[stream].match(pattern);
+          const match = plain(out[stream]).match(pattern);
           if (match === null) return;
           clearTimeout(timer);
           changed = () => {};
@@ -98,16 +116,25 @@ function track(child: ChildProcess): Cli {
 }
 
 /** Starts `tideway args...` with stdin, stdout and stderr as pipes. */
-export function startCli(args: readonly string[], env: Record<string, string | undefined> = {}): Cli {
-  const [command, ...rest] = NODE as [string, ...string[]];
-  return track(spawn(command, [...rest, ...args], { cwd: ROOT, env: environment(env), stdio: "pipe" }));
+export async function startCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  lifetime: Lifetime = "test",
+): Promise<Cli> {
+  const bin = await bundledBin();
+  return track(
+    spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: environment(env), stdio: "pipe" }),
+    lifetime,
+  );
 }
 
 /** Starts `tideway args...` on a pseudo-terminal: stdin and stdout are a TTY (stderr too). */
-export function startInteractive(args: readonly string[], env: Record<string, string | undefined> = {}): Cli {
-  return track(
-    spawn("python3", [PTY_RUN, ...NODE, ...args], { cwd: ROOT, env: environment(env), stdio: "pipe" }),
-  );
+export async function startInteractive(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<Cli> {
+  const command = [PTY_RUN, process.execPath, await bundledBin(), ...args];
+  return track(spawn("python3", command, { cwd: ROOT, env: environment(env), stdio: "pipe" }));
 }
 
 export interface Finished {
@@ -116,14 +143,17 @@ export interface Finished {
   readonly stderr: string;
 }
 
-/** Runs `tideway args...` to its end with `stdin` as its whole input (none: stdin closed at once). */
+/**
+ * Runs `tideway args...` to its end with `stdin` as its whole input, or with stdin left open (null:
+ * for sessions the server ends, which must not race the end of the input).
+ */
 export async function runCli(
   args: readonly string[],
-  stdin = "",
+  stdin: string | null = "",
   env: Record<string, string | undefined> = {},
 ): Promise<Finished> {
-  const cli = startCli(args, env);
-  cli.child.stdin?.end(stdin);
+  const cli = await startCli(args, env);
+  if (stdin !== null) cli.child.stdin?.end(stdin);
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(
       () =>
@@ -136,8 +166,11 @@ export async function runCli(
 }
 
 /** Starts `tideway --listen 0 args...` and resolves with it and its ws:// URL. */
-export async function startServer(args: readonly string[] = ["--echo"]): Promise<Cli & { url: string }> {
-  const server = startCli(["--listen", "0", ...args]);
+export async function startServer(
+  args: readonly string[] = ["--echo"],
+  lifetime: Lifetime = "test",
+): Promise<Cli & { url: string }> {
+  const server = await startCli(["--listen", "0", ...args], {}, lifetime);
   const [url] = await server.waitFor(/ws:\/\/\S+/, "stderr");
   return { ...server, url };
 }
