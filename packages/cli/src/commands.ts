@@ -35,7 +35,7 @@ function parseClose(args: string): Command {
 }
 
 function parseBinary(args: string, encoding: BinaryEncoding): Command {
-  const explicit = /^(hex|base64)\s+([\s\S]*)$/.exec(args);
+  const explicit = /^(hex|base64)(?:\s+([\s\S]*))?$/.exec(args);
   const [chosen, data] = explicit ? [explicit[1] as BinaryEncoding, explicit[2] ?? ""] : [encoding, args];
   if (data.trim() === "") return { type: "invalid", message: "/binary: no data (try /binary hex 01ff)" };
   try {

@@ -1,11 +1,15 @@
 // Interactive mode end to end: the bin on a pseudo-terminal (pty-run.py), typed lines and commands,
 // against its own --listen server.
-import { describe, expect, it } from "vitest";
-import { COLOUR, runCli, startInteractive, startServer } from "../helpers/cli.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Cli, COLOUR, deadUrl, runCli, startInteractive, startServer } from "../helpers/cli.js";
 
 describe("interactive mode on a terminal", () => {
+  let server: Cli & { url: string };
+  beforeAll(async () => {
+    server = await startServer(["--echo", "-v"], "file");
+  });
+
   it("prompts, sends typed lines, prints replies with time and direction, in colour", async () => {
-    const server = await startServer(["--echo", "-v"]);
     const cli = await startInteractive([server.url]);
     await cli.waitFor(/open: 101 Switching Protocols/);
     await cli.waitFor(/> /);
@@ -14,11 +18,10 @@ describe("interactive mode on a terminal", () => {
     expect(cli.stdout()).toMatch(COLOUR);
     cli.write("\x04"); // Ctrl-D: close normally and exit
     expect(await cli.exited()).toBe(0);
-    await server.waitFor(/#1 close: 1000/, "stderr");
+    expect(cli.stdout()).toMatch(/close: 1000/);
   });
 
   it("/ping prints the round trip, /binary sends bytes, /close sends the code and reason", async () => {
-    const server = await startServer(["--echo", "-v"]);
     const cli = await startInteractive(["--hex", server.url]);
     await cli.waitFor(/> /);
     cli.write("/ping\r");
@@ -31,11 +34,10 @@ describe("interactive mode on a terminal", () => {
     await cli.waitFor(/< \/not a command/);
     cli.write("/close 4000 done here\r");
     expect(await cli.exited()).toBe(0);
-    await server.waitFor(/#1 close: 4000 done here/, "stderr");
+    await server.waitFor(/#\d+ close: 4000 done here/, "stderr");
   });
 
   it("reports mistakes without ending the session: unknown command, bad data, bad close code", async () => {
-    const server = await startServer(["--echo"]);
     const cli = await startInteractive(["--no-reconnect", server.url]);
     await cli.waitFor(/> /);
     cli.write("/frobnicate\r");
@@ -53,20 +55,19 @@ describe("interactive mode on a terminal", () => {
   });
 
   it("/reconnect opens a new connection; a server going away is retried (reconnect is on by default)", async () => {
-    const server = await startServer(["--echo", "-v"]);
-    const cli = await startInteractive([server.url]);
+    const own = await startServer(["--echo", "-v"]);
+    const cli = await startInteractive([own.url]);
     await cli.waitFor(/> /);
     cli.write("/reconnect\r");
     await cli.waitFor(/close: 1000[\s\S]*open: 101/);
-    await server.waitFor(/#2 connected/, "stderr");
-    server.child.kill("SIGTERM");
+    await own.waitFor(/#2 connected/, "stderr");
+    own.child.kill("SIGTERM");
     await cli.waitFor(/close: 1001 server stopping[\s\S]*reconnecting: attempt \d+ in \d+ ms/);
     cli.write("\x03"); // Ctrl-C stops retrying
     expect(await cli.exited()).toBe(0);
   });
 
   it("NO_COLOR turns colours off", async () => {
-    const server = await startServer(["--echo"]);
     const cli = await startInteractive([server.url], { NO_COLOR: "1" });
     await cli.waitFor(/> /);
     cli.write("plain\r");
@@ -77,14 +78,12 @@ describe("interactive mode on a terminal", () => {
   });
 
   it("a refused connection: reconnecting is shown; with --no-reconnect exit 1 with one line", async () => {
-    const server = await startServer([]);
-    server.child.kill("SIGKILL");
-    await server.exited();
-    const retrying = await startInteractive([server.url]);
+    const url = await deadUrl();
+    const retrying = await startInteractive([url]);
     await retrying.waitFor(/reconnecting: attempt \d+ in \d+ ms \(.*ECONNREFUSED/);
     retrying.write("\x03");
     expect(await retrying.exited()).toBe(0);
-    const once = await startInteractive(["--no-reconnect", server.url]);
+    const once = await startInteractive(["--no-reconnect", url]);
     expect(await once.exited()).toBe(1);
     expect(once.stdout()).toMatch(/tideway: connection failed: .*ECONNREFUSED/);
     expect(once.stdout()).not.toMatch(/^\s+at /m);

@@ -4,8 +4,9 @@
  * pipes or in a pseudo-terminal (pty-run.py). Every child is killed by its PID when the test ends.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { bundledBin } from "./bundle.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -173,4 +174,29 @@ export async function startServer(
   const server = await startCli(["--listen", "0", ...args], {}, lifetime);
   const [url] = await server.waitFor(/ws:\/\/\S+/, "stderr");
   return { ...server, url };
+}
+
+/** A ws:// URL on a loopback port where nothing listens (a refused connection). */
+export async function deadUrl(): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `ws://127.0.0.1:${port}/`;
+}
+
+/** Parses --jsonl output: one object per line. */
+export function jsonl(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Asserts a failed run: the exit code, the reason as the last line of stderr, no stack trace. */
+export function expectFailure(run: Finished, code: number, reason: RegExp): void {
+  expect(run.code).toBe(code);
+  expect(run.stderr.trim().split("\n").at(-1)).toMatch(reason);
+  expect(run.stderr).not.toMatch(/^\s+at /m);
 }
