@@ -79,6 +79,20 @@ describe("pipe mode failures: exit codes and one-line reasons", () => {
     }
   });
 
+  it("our close that the server answers by dropping the connection: exit 6, not 0", async () => {
+    const server = await startRawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        socket.write(switchingProtocols(key));
+        socket.on("data", () => socket.destroy()); // the client's close frame: no answer
+      }),
+    );
+    try {
+      expectFailure(await runCli([server.url], ""), 6, /^tideway: the close handshake failed \(1006\)$/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a message over --max-payload: exit 6 with close code 1009", async () => {
     const server = await startWsServer({ echo: false });
     server.wss.on("connection", (ws) => ws.send("x".repeat(100)));
