@@ -153,6 +153,7 @@ async function receive(
 /** Runs a client session to its end; the outcome's code is the process exit code. */
 export async function runClient(o: CliOptions, url: string, io: Io): Promise<Outcome> {
   const interactive = isInteractive(o, io);
+  const options = clientOptions(o, interactive); // reads the certificate files: may be a usage error
   const terminal = interactive ? new Terminal(io) : undefined;
   const reporter = new Reporter(terminal?.printer ?? pipePrinter(io), {
     jsonl: o.jsonl,
@@ -166,10 +167,7 @@ export async function runClient(o: CliOptions, url: string, io: Io): Promise<Out
 
   let client: WebSocketClient;
   try {
-    client = new WebSocketClient(url, {
-      ...clientOptions(o, interactive),
-      ...verboseOptions(o, url, io, reporter),
-    });
+    client = new WebSocketClient(url, { ...options, ...verboseOptions(o, url, io, reporter) });
   } catch (err) {
     terminal?.close();
     if (err instanceof TypeError || err instanceof RangeError)
