@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const script = process.argv[2];
-const order = ["core", "client", "conformance", "interop", "bench"];
+const order = ["core", "client", "cli", "conformance", "interop", "bench"];
 for (const name of order) {
   const dir = join("packages", name);
   const manifest = join(dir, "package.json");

@@ -33,6 +33,8 @@ for (const pkg of ["core", "client"]) {
     cwd: join(root, "packages", pkg),
   });
 }
+// The cli ships a bin and no type declarations, which are all attw checks: publint only.
+step("package exports (cli)", "publint --strict", { cwd: join(root, "packages", "cli") });
 step(
   "tests",
   "vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/vitest-results.json",
