@@ -33,6 +33,8 @@ for (const pkg of ["core", "client"]) {
     cwd: join(root, "packages", pkg),
   });
 }
+// What a TypeScript user compiles against: the packed tarballs, under every module resolution.
+step("type consumers", "node .ci/type-consumers.mjs");
 step(
   "tests",
   "vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/vitest-results.json",

@@ -6,40 +6,19 @@
  */
 import { Buffer } from "node:buffer";
 import { ClientProtocol, CloseCode, InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
-import EventEmitter from "eventemitter3";
-import { Connection, type ConnectionHandlers, type Message, protocolOptions } from "./connection.js";
+import { EventEmitter } from "eventemitter3";
+import { Connection, type ConnectionHandlers, protocolOptions } from "./connection.js";
 import { AbortedError, type CloseInfo, ConnectionClosedError, SendQueueFullError } from "./errors.js";
+import type { ClientEvents, EmittedEvents, Message } from "./events.js";
 import { MessageQueue } from "./message-queue.js";
-import { type ResolvedOptions, resolveOptions, type WebSocketClientOptions } from "./options.js";
+import {
+  type BinaryType,
+  type ResolvedOptions,
+  resolveOptions,
+  type WebSocketClientOptions,
+} from "./options.js";
 import { computeDelay, isRetryable, type RetryInfo, runWithReconnect } from "./reconnect.js";
-import { type Hop, nextHop, type RedirectInfo } from "./redirect.js";
-
-/** What "reconnecting" reports before each wait. `attempt` is the attempt about to be made (1-based, per outage). */
-export interface ReconnectingInfo {
-  readonly attempt: number;
-  readonly delay: number;
-  readonly error: unknown;
-}
-
-/** The events of {@link WebSocketClient}, for eventemitter3's typed `on` / `once` / `off`. */
-export interface ClientEvents {
-  /** TCP (or TLS) established; the upgrade request is on its way (Workerman `onConnect`). */
-  connect: () => void;
-  /** Handshake done, on every (re)connect (Workerman `onWebSocketConnect`). */
-  open: (response: UpgradeResponse) => void;
-  /** A message: string for text, `binaryType` for binary. */
-  message: (data: Message) => void;
-  ping: (data: Uint8Array) => void;
-  pong: (data: Uint8Array) => void;
-  /** A failed attempt or a connection that failed; errors carry a stable `code`. */
-  error: (error: Error) => void;
-  /** A connection that had opened is gone. */
-  close: (info: CloseInfo) => void;
-  /** The client will try again after `delay` ms. */
-  reconnecting: (info: ReconnectingInfo) => void;
-  /** `followRedirects`: the upgrade was redirected; the next hop is being opened. */
-  redirect: (info: RedirectInfo) => void;
-}
+import { type Hop, nextHop } from "./redirect.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -96,7 +75,7 @@ interface Link extends ConnectionHandlers {
 }
 
 /** The connection handlers of a client, defined inside the class (static block) to reach its private state. */
-let ClientHandlers: new (client: WebSocketClient) => Link;
+let ClientHandlers: new (client: WebSocketClient<BinaryType>) => Link;
 
 /** #running: no run, a run going on, or a run that died of an unexpected error (as a rejected loop did). */
 const IDLE = 0;
@@ -164,7 +143,10 @@ function messageSize(m: Message): number {
  * the first refused failure (401, 404, TLS...), when `retries` are spent, on `close()` or on abort.
  * Pass `reconnect: false` (or `retries: 0`) to fail on the first error.
  */
-export class WebSocketClient extends EventEmitter<ClientEvents> implements AsyncIterable<Message> {
+export class WebSocketClient<B extends BinaryType = "uint8array">
+  extends EventEmitter<ClientEvents<B>>
+  implements AsyncIterable<Message<B>>
+{
   readonly #o: ResolvedOptions;
   #status: Status = "idle";
   #conn: Connection | undefined;
@@ -213,7 +195,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
    */
   #spare: ClientProtocol | undefined;
 
-  constructor(url: string | URL, options: WebSocketClientOptions = {}) {
+  constructor(url: string | URL, options: WebSocketClientOptions<B> = {}) {
     super();
     this.#o = resolveOptions(url, options);
     try {
@@ -379,7 +361,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   }
 
   /** Async iteration over received messages; `break` does not close the client. */
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<Message<B>, undefined> {
     this.#iterators++;
     let active = true;
     const stop = () => {
@@ -406,7 +388,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
       },
       [Symbol.asyncIterator]: () => iterator,
     };
-    return iterator;
+    // The queue holds what this client's binaryType produces.
+    return iterator as AsyncIterator<Message<B>, undefined>;
   }
 
   /** `await using client = await connect(url)` closes it at the end of the scope. */
@@ -464,9 +447,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   }
 
   /** Emits without letting a listener's exception into the protocol path. */
-  #emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+  #emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void {
     try {
-      (this.emit as (e: K, ...a: Parameters<ClientEvents[K]>) => boolean)(event, ...args);
+      (this.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
     } catch (err) {
       // A listener threw: report it as an "error" if someone listens, else surface it as Node would
       // for a throwing listener (an uncaught exception), but after our state is consistent.
@@ -482,7 +465,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
    */
   #emitMessage(data: Message): void {
     try {
-      this.emit("message", data);
+      this.emit("message", data as Message<B>);
     } catch (err) {
       if (this.listenerCount("error") > 0) this.#emit("error", err as Error);
       else rethrowAsync(err);
@@ -727,9 +710,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
       shortLived = 0;
       openedAt = 0;
       ended: CloseInfo | undefined;
-      readonly #client: WebSocketClient;
+      readonly #client: WebSocketClient<BinaryType>;
 
-      constructor(client: WebSocketClient) {
+      constructor(client: WebSocketClient<BinaryType>) {
         this.#client = client;
       }
 
@@ -836,7 +819,10 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
 }
 
 /** Creates a client and connects it: `await using ws = await connect(url)`. Rejects (and cleans up) if connecting fails. */
-export async function connect(url: string | URL, options?: WebSocketClientOptions): Promise<WebSocketClient> {
+export async function connect<B extends BinaryType = "uint8array">(
+  url: string | URL,
+  options?: WebSocketClientOptions<B>,
+): Promise<WebSocketClient<B>> {
   const client = new WebSocketClient(url, options);
   try {
     await client.connect();

@@ -31,13 +31,11 @@ import {
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
 } from "./errors.js";
+import type { Message } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import { allocateFrame, isPooled, release } from "./send-buffers.js";
 import { openTransport, type ReadTarget, socketClosed, type Transport } from "./transport.js";
-
-/** A received message as handed to the user: text as a string, binary per `binaryType`. */
-export type Message = string | Uint8Array | ArrayBuffer | Buffer;
 
 /**
  * Decodes bytes already validated, so not `fatal`. `ignoreBOM` keeps a leading U+FEFF: it is part of

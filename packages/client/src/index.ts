@@ -1,14 +1,22 @@
 export {
-  type ClientEvents,
+  type ErrorCode,
+  ErrorCodes,
+  HandshakeError,
+  type HttpResponse,
+  InvalidStateError,
+  ProtocolError,
+  UnexpectedResponseError,
+  type UpgradeResponse,
+  WebSocketError,
+} from "@tideway/core";
+export {
   connect,
   ReadyState,
-  type ReconnectingInfo,
   type SendData,
   type SendOptions,
   STABLE_CONNECTION_MS,
   WebSocketClient,
 } from "./client.js";
-export type { Message } from "./connection.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
 export {
   AbortedError,
@@ -23,8 +31,11 @@ export {
   InvalidRedirectError,
   ProxyError,
   SendQueueFullError,
+  type TidewayError,
+  type TidewayErrorCode,
   TooManyRedirectsError,
 } from "./errors.js";
+export type { BinaryMessageTypes, ClientEvents, Message, ReconnectingInfo } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
 export {
   type BinaryType,

@@ -13,7 +13,8 @@ import type { CreateConnection, TlsOptions } from "./transport.js";
 /** How binary messages are handed to the user. */
 export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
 
-export interface WebSocketClientOptions {
+/** The client's options; `B` is the `binaryType` given, which types the messages. */
+export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   /** Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are rejected. */
   headers?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
   /** Subprotocols offered, in order of preference. */
@@ -34,9 +35,9 @@ export interface WebSocketClientOptions {
    * what it sends goes first (subscribe, authenticate...). If it throws, the connection is failed
    * with 1011 and the error goes through the reconnect policy.
    */
-  onOpen?: (client: WebSocketClient, response: UpgradeResponse) => void | Promise<void>;
+  onOpen?(client: WebSocketClient<B>, response: UpgradeResponse): void | Promise<void>;
   /** Type of binary messages. Default "uint8array". */
-  binaryType?: BinaryType;
+  binaryType?: B;
   /** Bound on the WHOLE opening handshake: DNS, TCP, TLS and the HTTP upgrade. Default 10 s. */
   handshakeTimeout?: number;
   /** After a close frame, how long to wait for the server to close TCP before destroying. Default 5 s. */

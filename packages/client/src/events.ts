@@ -1,0 +1,58 @@
+/**
+ * The types of what the client hands out: messages (narrowed by `binaryType`) and its events. Types
+ * only; the client (client.ts) emits them.
+ */
+import type { Buffer } from "node:buffer";
+import type { UpgradeResponse } from "@tideway/core";
+import type { CloseInfo, TidewayError } from "./errors.js";
+import type { BinaryType } from "./options.js";
+import type { RedirectInfo } from "./redirect.js";
+
+/** The type of a binary message for each `binaryType`. */
+export interface BinaryMessageTypes {
+  uint8array: Uint8Array;
+  arraybuffer: ArrayBuffer;
+  buffer: Buffer;
+}
+
+/**
+ * A received message: text as a string, binary per `binaryType` (`B`). `Message` alone is any of
+ * them; a client made with `{ binaryType: "arraybuffer" }` yields `Message<"arraybuffer">`.
+ */
+export type Message<B extends BinaryType = BinaryType> = string | BinaryMessageTypes[B];
+
+/** What "reconnecting" reports before each wait. `attempt` is the attempt about to be made (1-based, per outage). */
+export interface ReconnectingInfo {
+  readonly attempt: number;
+  readonly delay: number;
+  readonly error: unknown;
+}
+
+/** The events of a client whose `binaryType` is `B`, for eventemitter3's typed `on` / `once` / `off`. */
+export interface ClientEvents<B extends BinaryType = BinaryType> {
+  /** TCP (or TLS) established; the upgrade request is on its way (Workerman `onConnect`). */
+  connect: () => void;
+  /** Handshake done, on every (re)connect (Workerman `onWebSocketConnect`). */
+  open: (response: UpgradeResponse) => void;
+  /** A message: string for text, `binaryType` for binary. */
+  message: (data: Message<B>) => void;
+  ping: (data: Uint8Array) => void;
+  pong: (data: Uint8Array) => void;
+  /**
+   * A failed attempt or a connection that failed; `code` is stable and comparing it narrows the
+   * error's class. What a listener of yours or your `onOpen` threw is reported here as thrown.
+   */
+  error: (error: TidewayError) => void;
+  /** A connection that had opened is gone. */
+  close: (info: CloseInfo) => void;
+  /** The client will try again after `delay` ms. */
+  reconnecting: (info: ReconnectingInfo) => void;
+  /** `followRedirects`: the upgrade was redirected; the next hop is being opened. */
+  redirect: (info: RedirectInfo) => void;
+}
+
+/**
+ * The events as the client emits them: "error" also passes on, as thrown, what a user's listener or
+ * `onOpen` threw, which the listeners' {@link TidewayError} type leaves out.
+ */
+export type EmittedEvents = Omit<ClientEvents, "error"> & { error: (error: Error) => void };
