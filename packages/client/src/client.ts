@@ -18,7 +18,7 @@ import {
   type WebSocketClientOptions,
 } from "./options.js";
 import { computeDelay, isRetryable, type RetryInfo, runWithReconnect } from "./reconnect.js";
-import { type Hop, nextHop } from "./redirect.js";
+import { type Hop, nextHop, redirectInfo } from "./redirect.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -674,14 +674,14 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
       let next: Hop | undefined;
       if (this.#o.followRedirects && !signal.aborted) {
         try {
-          next = nextHop(hop, err, redirects, this.#o.maxRedirects);
+          next = nextHop(hop, err, redirects, this.#o.maxRedirects, this.#o.forwardHeaders);
         } catch (redirectError) {
           failure = redirectError;
         }
       }
       if (next !== undefined) {
         const status = (err as { status: number }).status;
-        this.#emit("redirect", { from: hop.url.href, to: next.url.href, status });
+        this.#emit("redirect", redirectInfo(hop.url, next.url, status));
         return this.#attempt(signal, next, redirects + 1);
       }
       if (!signal.aborted && !handlers.errorEmitted) this.#emit("error", failure as Error);
