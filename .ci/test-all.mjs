@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PUBLISHED, pnpmCommand } from "./pack-all.mjs";
 
 const root = process.cwd();
 const env = { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
@@ -35,6 +36,12 @@ for (const pkg of ["core", "client"]) {
 }
 // What a TypeScript user compiles against: the packed tarballs, under every module resolution.
 step("type consumers", "node .ci/type-consumers.mjs");
+// Both packages would publish as they are (what `pnpm release` runs, without the upload).
+for (const pkg of PUBLISHED) {
+  step(`publish dry run (${pkg})`, `${pnpmCommand()} publish --dry-run --no-git-checks`, {
+    cwd: join(root, "packages", pkg),
+  });
+}
 step(
   "tests",
   "vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/vitest-results.json",

@@ -17,16 +17,13 @@ import {
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { packAll } from "./pack-all.mjs";
 
 const root = process.cwd();
 const fixture = join(root, "packages/client/test/types-consumers/consumer.ts");
 const ts = createRequire(join(root, "package.json"))("typescript");
 
 const nodeTypes = join(root, "node_modules/@types");
-// `pnpm pack` rewrites `workspace:*` to the real version; use the pnpm running this script if any.
-const pnpm = process.env.npm_execpath?.includes("pnpm")
-  ? `"${process.execPath}" "${process.env.npm_execpath}"`
-  : "npx -y pnpm@10";
 
 /** [name, package.json "type", tsconfig compilerOptions, how the consumer imports the client] */
 const CASES = [
@@ -109,9 +106,7 @@ let failed = 0;
 try {
   const tarballs = join(work, "tarballs");
   mkdirSync(tarballs);
-  for (const pkg of ["core", "client"]) {
-    must(`${pnpm} pack --pack-destination "${tarballs}"`, join(root, "packages", pkg));
-  }
+  packAll(root, tarballs);
   for (const dir of runtimeDependencies(join(root, "packages/client")).values()) {
     must(`npm pack --ignore-scripts --pack-destination "${tarballs}" "${dir}"`, work);
   }
