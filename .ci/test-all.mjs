@@ -29,6 +29,8 @@ step("system peers", "node .ci/ensure-peers.mjs");
 step("build", "node .ci/run-workspaces.mjs build");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
+// The API reference (docs/api/, not committed) builds, and every export has its TSDoc (typedoc.json).
+step("API reference", "typedoc");
 for (const pkg of ["core", "client"]) {
   step(`package exports (${pkg})`, "publint --strict && attw --pack . --profile node16", {
     cwd: join(root, "packages", pkg),

@@ -27,6 +27,7 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 /** What `send()` accepts: text, or bytes in any form (sent as binary unless `{ binary: false }`). */
 export type SendData = string | ArrayBuffer | ArrayBufferView;
 
+/** The options of {@link WebSocketClient.send}. */
 export interface SendOptions {
   /** Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must be UTF-8). */
   binary?: boolean;
@@ -216,6 +217,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   get url(): string {
     return this.#o.href;
   }
+  /** The WHATWG `readyState` of the current connection ({@link ReadyState}). */
   get readyState(): ReadyState {
     switch (this.#status) {
       case "open":

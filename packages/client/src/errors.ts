@@ -31,6 +31,7 @@ export const ClientErrorCodes = {
   /** `followRedirects`: a redirect without a usable `Location` (missing, not http(s)/ws(s)). */
   InvalidRedirect: "WS_ERR_INVALID_REDIRECT",
 } as const;
+/** One of the {@link ClientErrorCodes}. */
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
 
 /** Every stable code an error from the client can carry: the core's {@link ErrorCode}s and the client's own. */

@@ -36,7 +36,9 @@ export interface ClientEvents<B extends BinaryType = BinaryType> {
   open: (response: UpgradeResponse) => void;
   /** A message: string for text, `binaryType` for binary. */
   message: (data: Message<B>) => void;
+  /** A ping from the server, with its payload; the client has already answered it. */
   ping: (data: Uint8Array) => void;
+  /** A pong, with its payload (the answer to a heartbeat ping, a `ping()`, or unsolicited). */
   pong: (data: Uint8Array) => void;
   /**
    * A failed attempt or a connection that failed; `code` is stable and comparing it narrows the

@@ -1,3 +1,8 @@
+/**
+ * The WebSocket client for Node.js: `await connect()`, `for await` over messages, `send()` with
+ * backpressure, heartbeat and reconnects (docs/client.md). Exports only.
+ * @module @tideway/client
+ */
 export {
   type ErrorCode,
   ErrorCodes,

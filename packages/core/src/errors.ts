@@ -40,6 +40,7 @@ export const ErrorCodes = {
   InvalidState: "WS_ERR_INVALID_STATE",
   InvalidArgument: "WS_ERR_INVALID_ARGUMENT",
 } as const;
+/** One of the stable {@link ErrorCodes}: what `WebSocketError.code` holds. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /**
