@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PUBLISHED, pnpmCommand } from "./pack-all.mjs";
 
 const root = process.cwd();
 const env = { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` };
@@ -28,6 +29,8 @@ step("system peers", "node .ci/ensure-peers.mjs");
 step("build", "node .ci/run-workspaces.mjs build");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
+// The API reference (docs/api/, not committed) builds, and every export has its TSDoc (typedoc.json).
+step("API reference", "typedoc");
 for (const pkg of ["core", "client"]) {
   step(`package exports (${pkg})`, "publint --strict && attw --pack . --profile node16", {
     cwd: join(root, "packages", pkg),
@@ -35,6 +38,14 @@ for (const pkg of ["core", "client"]) {
 }
 // The cli ships a bin and no type declarations, which are all attw checks: publint only.
 step("package exports (cli)", "publint --strict", { cwd: join(root, "packages", "cli") });
+// What a TypeScript user compiles against: the packed tarballs, under every module resolution.
+step("type consumers", "node .ci/type-consumers.mjs");
+// Both packages would publish as they are (what `pnpm release` runs, without the upload).
+for (const pkg of PUBLISHED) {
+  step(`publish dry run (${pkg})`, `${pnpmCommand()} publish --dry-run --no-git-checks`, {
+    cwd: join(root, "packages", pkg),
+  });
+}
 step(
   "tests",
   "vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/vitest-results.json",

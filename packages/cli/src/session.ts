@@ -167,7 +167,9 @@ export async function runClient(o: CliOptions, url: string, io: Io): Promise<Out
 
   let client: WebSocketClient;
   try {
-    client = new WebSocketClient(url, { ...options, ...verboseOptions(o, url, io, reporter) });
+    // binaryType is never set here: the default "uint8array".
+    const clientOptions = { ...options, ...verboseOptions(o, url, io, reporter) };
+    client = new WebSocketClient(url, clientOptions as WebSocketClientOptions<"uint8array">);
   } catch (err) {
     terminal?.close();
     if (err instanceof TypeError || err instanceof RangeError)

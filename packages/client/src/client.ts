@@ -4,14 +4,12 @@
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
 import { ClientProtocol, CloseCode, type UpgradeResponse } from "@tideway/core";
-import EventEmitter from "eventemitter3";
+import { EventEmitter } from "eventemitter3";
 import { type Connection, protocolOptions } from "./connection.js";
-import type { ClientEvents, Message, OpenSession, SendData, SendOptions } from "./events.js";
+import type { ClientEvents, EmittedEvents, Message, OpenSession, SendData, SendOptions } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
-import { resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
-
-export type { ClientEvents, OpenSession, ReconnectingInfo, SendData, SendOptions } from "./events.js";
+import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -56,7 +54,7 @@ function messageSize(m: Message): number {
  * and received messages, to the "message" listeners and to the iterators' queue.
  */
 class Inbox implements LifecycleHost {
-  readonly #client: EventEmitter<ClientEvents>;
+  readonly #client: EventEmitter<EmittedEvents>;
   lifecycle!: Lifecycle;
   /** Iterators created and not yet returned. */
   iterators = 0;
@@ -65,7 +63,7 @@ class Inbox implements LifecycleHost {
   /** How the run ended while there was no queue: a queue made later starts ended that way. */
   #queueEnd: { error: unknown } | undefined;
 
-  constructor(client: EventEmitter<ClientEvents>) {
+  constructor(client: EventEmitter<EmittedEvents>) {
     this.#client = client;
   }
 
@@ -100,10 +98,10 @@ class Inbox implements LifecycleHost {
     return queue;
   }
 
-  emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+  emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void {
     const client = this.#client;
     try {
-      (client.emit as (e: K, ...a: Parameters<ClientEvents[K]>) => boolean)(event, ...args);
+      (client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
     } catch (err) {
       // A listener threw: report it as an "error" if someone listens, else surface it as Node would
       // for a throwing listener (an uncaught exception), but after our state is consistent.
@@ -175,7 +173,10 @@ class Inbox implements LifecycleHost {
  * verification, a server that does not speak WebSocket). Once a connection has opened, drops are
  * retried per `reconnect.retries` (default: for ever). Pass `reconnect: false` to never retry.
  */
-export class WebSocketClient extends EventEmitter<ClientEvents> implements AsyncIterable<Message> {
+export class WebSocketClient<B extends BinaryType = "uint8array">
+  extends EventEmitter<ClientEvents<B>>
+  implements AsyncIterable<Message<B>>
+{
   readonly #lifecycle: Lifecycle;
   readonly #inbox: Inbox;
 
@@ -183,7 +184,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
    * `url`: `ws:`, `wss:` (`http:`/`https:` are mapped to them), `ws+unix:`, or a function (sync or
    * async) called before every attempt. Throws TypeError for an invalid URL or option, naming it.
    */
-  constructor(url: UrlInput, options: WebSocketClientOptions = {}) {
+  constructor(url: UrlInput, options: WebSocketClientOptions<B> = {}) {
     super();
     const o = resolveOptions(url, options);
     let spare: ClientProtocol;
@@ -194,7 +195,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
       if (err instanceof TypeError) throw err;
       throw new TypeError(err instanceof Error ? err.message : String(err), { cause: err });
     }
-    this.#inbox = new Inbox(this);
+    // The events as emitted: "error" may also carry what a user's listener threw.
+    this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>);
     this.#lifecycle = new Lifecycle(o, this.#inbox, o.providers === undefined ? spare : undefined);
     this.#inbox.lifecycle = this.#lifecycle;
     const signal = o.signal;
@@ -292,7 +294,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
   }
 
   /** Async iteration over received messages; `break` does not close the client. */
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<Message<B>, undefined> {
     const inbox = this.#inbox;
     inbox.iterators++;
     let active = true;
@@ -320,7 +322,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
       },
       [Symbol.asyncIterator]: () => iterator,
     };
-    return iterator;
+    // The queue holds what this client's binaryType produces.
+    return iterator as AsyncIterator<Message<B>, undefined>;
   }
 
   /** `await using client = await connect(url)` closes it at the end of the scope. */
@@ -330,7 +333,10 @@ export class WebSocketClient extends EventEmitter<ClientEvents> implements Async
 }
 
 /** Creates a client and connects it: `await using ws = await connect(url)`. Rejects (and cleans up) if connecting fails. */
-export async function connect(url: string | URL, options?: WebSocketClientOptions): Promise<WebSocketClient> {
+export async function connect<B extends BinaryType = "uint8array">(
+  url: UrlInput,
+  options?: WebSocketClientOptions<B>,
+): Promise<WebSocketClient<B>> {
   const client = new WebSocketClient(url, options);
   try {
     await client.connect();

@@ -1,4 +1,11 @@
-import { type ErrorCode, WebSocketError } from "@tideway/core";
+import {
+  type ErrorCode,
+  type HandshakeError,
+  type InvalidStateError,
+  type ProtocolError,
+  type UnexpectedResponseError,
+  WebSocketError,
+} from "@tideway/core";
 
 /**
  * Stable codes of the errors the Node client adds to the core's {@link ErrorCode}s. Like the core's,
@@ -26,20 +33,18 @@ export const ClientErrorCodes = {
   /** A `url`, `headers` or `protocols` function threw (or gave an invalid value) before an attempt. */
   Provider: "WS_ERR_PROVIDER",
 } as const;
+/** One of the {@link ClientErrorCodes}. */
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
 
-/**
- * Base of the client's own errors. The core types `code` as its own {@link ErrorCode} union; the
- * client's codes are not in it (yet), hence the one cast here.
- */
-export class ClientError extends WebSocketError {
-  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code as unknown as ErrorCode, message, options);
-  }
-}
+/** Every stable code an error from the client can carry: the core's {@link ErrorCode}s and the client's own. */
+export type TidewayErrorCode = ErrorCode | ClientErrorCode;
+
+/** Base of the client's own errors; `code` is one of {@link ClientErrorCodes}. */
+export class ClientError extends WebSocketError<ClientErrorCode> {}
 
 /** The transport could not be established. `cause` is the Node error (`ECONNREFUSED`, `ENOTFOUND`, TLS...). */
 export class ConnectError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.Connect;
   constructor(message: string, options?: { cause?: unknown }) {
     super(ClientErrorCodes.Connect, message, options);
   }
@@ -47,6 +52,7 @@ export class ConnectError extends ClientError {
 
 /** The whole opening handshake (TCP, TLS, HTTP upgrade) took longer than `handshakeTimeout`. */
 export class HandshakeTimeoutError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.HandshakeTimeout;
   readonly timeout: number;
   constructor(timeout: number) {
     super(ClientErrorCodes.HandshakeTimeout, `Opening handshake timed out after ${timeout} ms`);
@@ -75,6 +81,7 @@ export interface CloseInfo {
  * abnormally. Carries the close codes, like websockets' `ConnectionClosedError`.
  */
 export class ConnectionClosedError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.ConnectionClosed;
   readonly closeCode: number;
   readonly reason: string;
   readonly wasClean: boolean;
@@ -96,6 +103,7 @@ export class ConnectionClosedError extends ClientError {
 
 /** The server did not answer a ping in time; the client fails the connection with 1011 and reconnects. */
 export class HeartbeatTimeoutError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.HeartbeatTimeout;
   /** The close code the client fails the connection with: RFC 6455 has none for it; 1011 as websockets' keepalive. */
   readonly closeCode = 1011;
   readonly elapsed: number;
@@ -107,6 +115,7 @@ export class HeartbeatTimeoutError extends ClientError {
 
 /** A `send()` made while disconnected did not fit in `maxQueuedBytes`. Nothing was queued. */
 export class SendQueueFullError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.SendQueueFull;
   constructor(queued: number, size: number, limit: number) {
     super(
       ClientErrorCodes.SendQueueFull,
@@ -117,6 +126,7 @@ export class SendQueueFullError extends ClientError {
 
 /** The options' `signal` aborted connecting; `cause` is `signal.reason`. */
 export class AbortedError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.Aborted;
   constructor(reason: unknown) {
     super(ClientErrorCodes.Aborted, "The operation was aborted", { cause: reason });
   }
@@ -131,6 +141,7 @@ export class AbortedError extends ClientError {
  * proxy rejected the username/password or accepted none of the offered methods.
  */
 export class ProxyError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.Proxy;
   /** The proxy URL, without credentials. */
   readonly proxy: string;
   readonly status: number | undefined;
@@ -155,6 +166,7 @@ export class ProxyError extends ClientError {
 
 /** More than `maxRedirects` redirects were followed. `to` is the redirect that was refused. */
 export class TooManyRedirectsError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.TooManyRedirects;
   readonly maxRedirects: number;
   readonly to: string;
   constructor(maxRedirects: number, to: string) {
@@ -166,6 +178,7 @@ export class TooManyRedirectsError extends ClientError {
 
 /** A 3xx to follow has no `Location`, or one that is not a http:, https:, ws: or wss: URL. */
 export class InvalidRedirectError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.InvalidRedirect;
   readonly status: number;
   readonly location: string | undefined;
   constructor(status: number, location: string | undefined, reason: string) {
@@ -180,6 +193,7 @@ export class InvalidRedirectError extends ClientError {
  * client refuses, before an attempt. `cause` is what it threw; the reconnect verdict follows it.
  */
 export class ProviderError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.Provider;
   /** Which option's function failed. */
   readonly option: "url" | "headers" | "protocols";
   constructor(option: "url" | "headers" | "protocols", cause: unknown) {
@@ -191,3 +205,24 @@ export class ProviderError extends ClientError {
     this.option = option;
   }
 }
+
+/**
+ * The errors the client raises, as one union: its own ({@link ClientError} and subclasses) and the
+ * core's it lets through (a failed upgrade, a peer breaking the protocol, a call in the wrong state).
+ * Comparing `code` narrows it to one class: `if (err.code === "WS_ERR_PROXY") err.status`.
+ */
+export type TidewayError =
+  | AbortedError
+  | ConnectError
+  | ConnectionClosedError
+  | HandshakeTimeoutError
+  | HeartbeatTimeoutError
+  | InvalidRedirectError
+  | ProviderError
+  | ProxyError
+  | SendQueueFullError
+  | TooManyRedirectsError
+  | HandshakeError
+  | UnexpectedResponseError
+  | ProtocolError
+  | InvalidStateError;

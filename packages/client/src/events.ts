@@ -1,10 +1,25 @@
-/** The client's events and the values they carry: one home for what listeners receive. */
+/**
+ * The types of what the client hands out and takes: messages (narrowed by `binaryType`), its events,
+ * what `send()` accepts, and the session `onOpen` runs on. Types only.
+ */
+import type { Buffer } from "node:buffer";
 import type { UpgradeResponse } from "@tideway/core";
-import type { CloseInfo } from "./errors.js";
+import type { CloseInfo, TidewayError } from "./errors.js";
+import type { BinaryType } from "./options.js";
 import type { RedirectInfo } from "./redirect.js";
 
-/** A received message as handed to the user: text as a string, binary per `binaryType`. */
-export type Message = string | Uint8Array | ArrayBuffer | Buffer;
+/** The type of a binary message for each `binaryType`. */
+export interface BinaryMessageTypes {
+  uint8array: Uint8Array;
+  arraybuffer: ArrayBuffer;
+  buffer: Buffer;
+}
+
+/**
+ * A received message: text as a string, binary per `binaryType` (`B`). `Message` alone is any of
+ * them; a client made with `{ binaryType: "arraybuffer" }` yields `Message<"arraybuffer">`.
+ */
+export type Message<B extends BinaryType = BinaryType> = string | BinaryMessageTypes[B];
 
 /** What "reconnecting" reports before each wait. */
 export interface ReconnectingInfo {
@@ -16,18 +31,23 @@ export interface ReconnectingInfo {
   readonly error: unknown;
 }
 
-/** The events of a `WebSocketClient`, for eventemitter3's typed `on` / `once` / `off`. */
-export interface ClientEvents {
+/** The events of a client whose `binaryType` is `B`, for eventemitter3's typed `on` / `once` / `off`. */
+export interface ClientEvents<B extends BinaryType = BinaryType> {
   /** TCP (or TLS) established; the upgrade request is on its way (Workerman `onConnect`). */
   connect: () => void;
   /** Handshake done, on every (re)connect (Workerman `onWebSocketConnect`). `onOpen` runs after it. */
   open: (response: UpgradeResponse) => void;
   /** A message: string for text, `binaryType` for binary. */
-  message: (data: Message) => void;
+  message: (data: Message<B>) => void;
+  /** A ping from the server, with its payload; the client has already answered it. */
   ping: (data: Uint8Array) => void;
+  /** A pong, with its payload (the answer to a heartbeat ping, a `ping()`, or unsolicited). */
   pong: (data: Uint8Array) => void;
-  /** A failed attempt or a connection that failed; errors carry a stable `code`. */
-  error: (error: Error) => void;
+  /**
+   * A failed attempt or a connection that failed; `code` is stable and comparing it narrows the
+   * error's class. What a listener of yours or your `onOpen` threw is reported here as thrown.
+   */
+  error: (error: TidewayError) => void;
   /** A connection that had opened is gone. */
   close: (info: CloseInfo) => void;
   /** The client will try again after `delay` ms. */
@@ -36,9 +56,16 @@ export interface ClientEvents {
   redirect: (info: RedirectInfo) => void;
 }
 
+/**
+ * The events as the client emits them: "error" also passes on, as thrown, what a user's listener or
+ * `onOpen` threw, which the listeners' {@link TidewayError} type leaves out.
+ */
+export type EmittedEvents = Omit<ClientEvents, "error"> & { error: (error: Error) => void };
+
 /** What `send()` accepts: text, or bytes in any form (sent as binary unless `{ binary: false }`). */
 export type SendData = string | ArrayBuffer | ArrayBufferView;
 
+/** How `send()` frames the data. */
 export interface SendOptions {
   /** Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must be UTF-8). */
   binary?: boolean;

@@ -1,5 +1,6 @@
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 
+/** The keepalive pings: how often, and how long to wait for an answer (docs/client.md, "Heartbeat"). */
 export interface HeartbeatOptions {
   /**
    * Milliseconds between two heartbeat pings. `0` or `Infinity` sends none (explicit `ping()` calls

@@ -1,3 +1,19 @@
+/**
+ * The WebSocket client for Node.js: `await connect()`, `for await` over messages, `send()` with
+ * backpressure, heartbeat and reconnects (docs/client.md). Exports only.
+ * @module @tideway/client
+ */
+export {
+  type ErrorCode,
+  ErrorCodes,
+  HandshakeError,
+  type HttpResponse,
+  InvalidStateError,
+  ProtocolError,
+  UnexpectedResponseError,
+  type UpgradeResponse,
+  WebSocketError,
+} from "@tideway/core";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
 export {
@@ -14,9 +30,12 @@ export {
   ProviderError,
   ProxyError,
   SendQueueFullError,
+  type TidewayError,
+  type TidewayErrorCode,
   TooManyRedirectsError,
 } from "./errors.js";
 export type {
+  BinaryMessageTypes,
   ClientEvents,
   Message,
   OpenSession,

@@ -22,10 +22,10 @@ import {
   ProviderError,
   SendQueueFullError,
 } from "./errors.js";
-import type { ClientEvents, Message } from "./events.js";
+import type { EmittedEvents, Message } from "./events.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 import { Backoff, DEFAULT_RECONNECT, isRetryable, serverRetryAfter } from "./reconnect.js";
-import { type Hop, nextHop } from "./redirect.js";
+import { type Hop, nextHop, redirectInfo } from "./redirect.js";
 
 /**
  * - `idle`: never started. `connecting`: an attempt runs (transport, upgrade). `waiting`: a backoff
@@ -37,7 +37,7 @@ export type Phase = "idle" | "connecting" | "waiting" | "opening" | "open" | "cl
 /** What the lifecycle needs from the client around it. */
 export interface LifecycleHost {
   /** Emits an event; a listener's exception never comes back here. */
-  emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void;
+  emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
   /** A received message. */
   deliver(data: Message): void;
   /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
@@ -407,14 +407,14 @@ export class Lifecycle implements ConnectionHandlers {
           let failure = err;
           if (this.#o.followRedirects && !signal.aborted) {
             try {
-              next = nextHop(hop, err, redirects, this.#o.maxRedirects);
+              next = nextHop(hop, err, redirects, this.#o.maxRedirects, this.#o.forwardHeaders);
             } catch (redirectError) {
               failure = redirectError;
             }
           }
           if (next === undefined) throw failure;
           const status = (err as { status: number }).status;
-          this.#host.emit("redirect", { from: hop.url.href, to: next.url.href, status });
+          this.#host.emit("redirect", redirectInfo(hop.url, next.url, status));
           hop = { ...next, protocols: hop.protocols };
         }
       }

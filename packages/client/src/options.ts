@@ -8,6 +8,7 @@ import type { OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
 import { parseProxy } from "./proxy.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
+import { redactUrl } from "./redact.js";
 import type { CreateConnection, TlsOptions } from "./transport.js";
 
 /** How binary messages are handed to the user. */
@@ -22,7 +23,8 @@ export type PerAttempt<T> = T | (() => T | Promise<T>);
 /** The URL a client connects to: `ws:`, `wss:`, `http:`, `https:`, `ws+unix:`; or a function giving one per attempt. */
 export type UrlInput = PerAttempt<string | URL>;
 
-export interface WebSocketClientOptions {
+/** The client's options; `B` is the `binaryType` given, which types the messages. */
+export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   /**
    * Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are
    * rejected. A function is called before every attempt (a fresh token on each reconnect); what it
@@ -50,7 +52,7 @@ export interface WebSocketClientOptions {
    */
   onOpen?: (session: OpenSession, response: UpgradeResponse) => void | Promise<void>;
   /** Type of binary messages. Default "uint8array". */
-  binaryType?: BinaryType;
+  binaryType?: B;
   /** Bound on the WHOLE opening handshake: DNS, TCP, TLS and the HTTP upgrade. Default 10 s. */
   handshakeTimeout?: number;
   /** After a close frame, how long to wait for the server to close TCP before destroying. Default 5 s. */
@@ -85,6 +87,11 @@ export interface WebSocketClientOptions {
   followRedirects?: boolean;
   /** Redirects followed per connection attempt before a TooManyRedirectsError. Default {@link DEFAULT_MAX_REDIRECTS}. */
   maxRedirects?: number;
+  /**
+   * Names of `headers` a redirect to another origin keeps (case-insensitive). Default none: a
+   * cross-origin redirect drops every header given in `headers`, as any of them may be a credential.
+   */
+  forwardHeaders?: readonly string[];
   /** Connect to this Unix domain socket; the URL gives the request path and Host. Also `ws+unix:` URLs. */
   socketPath?: string;
   /** Custom transport: returns the stream to run on (TLS already, for wss:). Proxy and socketPath are then ignored. */
@@ -151,6 +158,8 @@ export interface ResolvedOptions {
   readonly proxy: string | URL | false | undefined;
   readonly followRedirects: boolean;
   readonly maxRedirects: number;
+  /** `forwardHeaders` in lower case. */
+  readonly forwardHeaders: ReadonlySet<string>;
   readonly socketPath: string | undefined;
   readonly createConnection: CreateConnection | undefined;
   // Compression.
@@ -165,14 +174,14 @@ export function parseUrl(input: string | URL): URL {
   try {
     url = new URL(input);
   } catch (cause) {
-    throw new TypeError(`Invalid URL: ${String(input)}`, { cause });
+    throw new TypeError(`Invalid URL: ${redactUrl(input)}`, { cause });
   }
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) {
     throw new TypeError(`Unsupported URL scheme "${url.protocol}": expected ws:, wss:, http: or https:`);
   }
   // RFC 6455 section 3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
-  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${url.href}`);
+  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${redactUrl(url)}`);
   if (scheme !== url.protocol) url = new URL(scheme + url.href.slice(url.protocol.length));
   return url;
 }
@@ -190,14 +199,14 @@ export function parseUnixUrl(input: string | URL): { url: URL; socketPath: strin
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new TypeError(`Invalid URL: ${text}`, { cause });
+    throw new TypeError(`Invalid URL: ${redactUrl(text)}`, { cause });
   }
-  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${text}`);
+  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${redactUrl(text)}`);
   const pathname = decodeURIComponent(url.pathname);
   const colon = pathname.indexOf(":");
   const socketPath = colon < 0 ? pathname : pathname.slice(0, colon);
   const requestPath = colon < 0 ? "/" : pathname.slice(colon + 1) || "/";
-  if (socketPath === "") throw new TypeError(`A ws+unix: URL needs a socket path: ${text}`);
+  if (socketPath === "") throw new TypeError(`A ws+unix: URL needs a socket path: ${redactUrl(text)}`);
   const base = `${(scheme[1] as string).toLowerCase()}://localhost`;
   return {
     url: new URL(`${requestPath.startsWith("/") ? "" : "/"}${requestPath}${url.search}`, base),
@@ -221,6 +230,9 @@ function finite(name: string, value: number | undefined, fallback: number, min =
 
 /** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
+
+/** `forwardHeaders` by default: a cross-origin redirect keeps none of the user's headers. */
+const FORWARD_NONE: ReadonlySet<string> = new Set();
 
 /**
  * The prototype of every resolved options object: the defaults, so that a client holds only the
@@ -257,6 +269,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   proxy: undefined,
   followRedirects: false,
   maxRedirects: DEFAULT_MAX_REDIRECTS,
+  forwardHeaders: FORWARD_NONE,
   socketPath: undefined,
   createConnection: undefined,
   perMessageDeflate: resolveDeflateOptions(undefined),
@@ -352,6 +365,7 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     proxy: network.proxy,
     followRedirects: network.followRedirects,
     maxRedirects: network.maxRedirects,
+    forwardHeaders: network.forwardHeaders,
     socketPath: network.socketPath,
     createConnection: network.createConnection,
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
@@ -390,6 +404,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "maxRedirects",
   "socketPath",
   "createConnection",
+  "forwardHeaders",
   "perMessageDeflate",
 ] satisfies (keyof WebSocketClientOptions)[]);
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
@@ -443,17 +458,30 @@ function resolveProviders(input: UrlInput, o: WebSocketClientOptions): Providers
   };
 }
 
+/** An HTTP field name: a token (RFC 9110 section 5.1). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** The network options (docs/client.md, Networks), validated. */
 function resolveNetworkOptions(
   o: WebSocketClientOptions,
   unixSocketPath: string | undefined,
-): Pick<ResolvedOptions, "proxy" | "followRedirects" | "maxRedirects" | "socketPath" | "createConnection"> {
+): Pick<
+  ResolvedOptions,
+  "proxy" | "followRedirects" | "maxRedirects" | "forwardHeaders" | "socketPath" | "createConnection"
+> {
   if (o.proxy !== undefined && o.proxy !== false) parseProxy(o.proxy); // throws TypeError
   if (o.followRedirects !== undefined && typeof o.followRedirects !== "boolean") {
     throw new TypeError("Option followRedirects must be a boolean");
   }
   const maxRedirects = number("maxRedirects", o.maxRedirects, DEFAULT_MAX_REDIRECTS);
   if (!Number.isInteger(maxRedirects)) throw new TypeError("Option maxRedirects must be an integer");
+  const forwardHeaders = o.forwardHeaders ?? [];
+  if (
+    !Array.isArray(forwardHeaders) ||
+    !forwardHeaders.every((h) => typeof h === "string" && HEADER_NAME.test(h))
+  ) {
+    throw new TypeError("Option forwardHeaders must be an array of header names");
+  }
   if (o.socketPath !== undefined && (typeof o.socketPath !== "string" || o.socketPath === "")) {
     throw new TypeError("Option socketPath must be a non-empty string");
   }
@@ -467,6 +495,9 @@ function resolveNetworkOptions(
     proxy: o.proxy,
     followRedirects: o.followRedirects ?? false,
     maxRedirects,
+    // The shared default unless given: no Set per client.
+    forwardHeaders:
+      forwardHeaders.length === 0 ? FORWARD_NONE : new Set(forwardHeaders.map((h) => h.toLowerCase())),
     socketPath: unixSocketPath ?? o.socketPath,
     createConnection: o.createConnection,
   };

@@ -13,6 +13,8 @@
  * A value without a scheme ("proxy:3128") means `http://`, as in curl.
  */
 
+import { redactUrl } from "./redact.js";
+
 /** The environment, as `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -22,14 +24,17 @@ function envValue(env: Env, name: string): string | undefined {
 }
 
 /**
- * The proxy URL the environment gives for `target` (a ws: or wss: URL), or undefined for a direct
- * connection: no variable set, or `no_proxy` / `NO_PROXY` matches the target.
+ * The proxy URL the environment gives for `target` (a ws:, wss:, http: or https: URL, as a string or
+ * a URL), or undefined for a direct connection: no variable set, or `no_proxy` / `NO_PROXY` matches
+ * the target. Throws TypeError when `target` is not such a URL.
  */
-export function proxyFromEnv(target: URL, env: Env): string | undefined {
-  const names =
-    target.protocol === "wss:"
-      ? ["wss_proxy", "https_proxy", "all_proxy"]
-      : ["ws_proxy", "http_proxy", "all_proxy"];
+export function proxyFromEnv(target: string | URL, env: Env): string | undefined {
+  const url = typeof target === "string" ? parseTarget(target) : target;
+  const secure = url.protocol === "wss:" || url.protocol === "https:";
+  if (!secure && url.protocol !== "ws:" && url.protocol !== "http:") {
+    throw new TypeError(`proxyFromEnv needs a ws:, wss:, http: or https: URL, got ${redactUrl(url)}`);
+  }
+  const names = secure ? ["wss_proxy", "https_proxy", "all_proxy"] : ["ws_proxy", "http_proxy", "all_proxy"];
   let proxy: string | undefined;
   for (const name of names) {
     proxy = envValue(env, name);
@@ -37,8 +42,18 @@ export function proxyFromEnv(target: URL, env: Env): string | undefined {
   }
   if (proxy === undefined) return undefined;
   const noProxy = envValue(env, "no_proxy");
-  if (noProxy !== undefined && matchesNoProxy(target, noProxy)) return undefined;
+  if (noProxy !== undefined && matchesNoProxy(url, noProxy)) return undefined;
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+}
+
+function parseTarget(text: string): URL {
+  try {
+    return new URL(text);
+  } catch (cause) {
+    throw new TypeError(`proxyFromEnv needs a ws:, wss:, http: or https: URL, got ${redactUrl(text)}`, {
+      cause,
+    });
+  }
 }
 
 /** Default port of a ws:/wss: (or http:/https:) URL. */

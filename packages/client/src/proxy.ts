@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import { ResponseHeadParser } from "@tideway/core";
 import type { SocksProxy } from "socks";
 import { ProxyError } from "./errors.js";
+import { redactUrl } from "./redact.js";
 
 export type ProxyKind = "http" | "https" | "socks4" | "socks4a" | "socks5" | "socks5h";
 
@@ -46,7 +47,7 @@ export function parseProxy(input: string | URL): ProxyConfig {
   try {
     url = new URL(input);
   } catch (cause) {
-    throw new TypeError(`Invalid proxy URL: ${String(input)}`, { cause });
+    throw new TypeError(`Invalid proxy URL: ${redactUrl(input)}`, { cause });
   }
   const scheme = KINDS[url.protocol];
   if (scheme === undefined) {
@@ -55,7 +56,7 @@ export function parseProxy(input: string | URL): ProxyConfig {
     );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (host === "") throw new TypeError(`A proxy URL needs a host: ${String(input)}`);
+  if (host === "") throw new TypeError(`A proxy URL needs a host: ${redactUrl(input)}`);
   const username = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
   url.username = "";

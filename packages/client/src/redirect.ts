@@ -5,15 +5,21 @@
 import { UnexpectedResponseError } from "@tideway/core";
 import { InvalidRedirectError, TooManyRedirectsError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
+import { redactUrl } from "./redact.js";
 
 /** 301, 302, 303, 307, 308: the statuses with a `Location` to follow (RFC 9110 section 15.4). */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
-/** What the "redirect" event reports, before the next hop is opened. URLs are ws:/wss:. */
+/** What the "redirect" event reports, before the next hop is opened. URLs are ws:/wss:, without credentials. */
 export interface RedirectInfo {
   readonly from: string;
   readonly to: string;
   readonly status: number;
+}
+
+/** The "redirect" event of a hop from `from` to `to`; credentials in either URL are left out. */
+export function redirectInfo(from: URL, to: URL, status: number): RedirectInfo {
+  return { from: redactUrl(from), to: redactUrl(to), status };
 }
 
 /** The part of the options that changes from hop to hop. */
@@ -22,9 +28,6 @@ export interface Hop {
   readonly headers: ResolvedOptions["headers"];
   readonly socketPath: string | undefined;
 }
-
-/** Credentials meant for one origin; they never follow a redirect to another (as fetch and curl). */
-const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "cookie", "proxy-authorization"]);
 
 const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
 
@@ -41,43 +44,56 @@ export function resolveLocation(current: URL, status: number, location: string |
   if (location === undefined || location.trim() === "") {
     throw new InvalidRedirectError(status, location, "no Location header");
   }
+  const shown = redactUrl(location);
   let url: URL;
   try {
     url = new URL(location.trim(), current);
   } catch {
-    throw new InvalidRedirectError(status, location, `invalid Location ${JSON.stringify(location)}`);
+    throw new InvalidRedirectError(status, shown, `invalid Location ${JSON.stringify(shown)}`);
   }
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) {
-    throw new InvalidRedirectError(
-      status,
-      location,
-      `unsupported scheme in Location ${JSON.stringify(location)}`,
-    );
+    throw new InvalidRedirectError(status, shown, `unsupported scheme in Location ${JSON.stringify(shown)}`);
   }
   url.hash = "";
   return scheme === url.protocol ? url : new URL(scheme + url.href.slice(url.protocol.length));
 }
 
-function withoutCredentials(headers: ResolvedOptions["headers"]): ResolvedOptions["headers"] {
+/**
+ * The headers a hop to another origin keeps: only those the user named in `forwardHeaders`. Any
+ * other header may be a credential meant for the first origin (an API key, a session token).
+ */
+function crossOriginHeaders(
+  headers: ResolvedOptions["headers"],
+  forwardHeaders: ReadonlySet<string>,
+): ResolvedOptions["headers"] {
   if (headers === undefined) return undefined;
   const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
-  return pairs.filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase()));
+  return pairs.filter(([name]) => forwardHeaders.has(name.toLowerCase()));
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * The next hop after a failed handshake, or undefined when `error` is not a redirect to follow.
  * Same origin: headers and URL credentials carry over, and so does the Unix socket. Other origin:
- * Authorization, Cookie and Proxy-Authorization headers, the URL's user:pass and the socket path
- * are dropped. Throws TooManyRedirectsError once `redirects` (already followed) reached `max`, and
- * InvalidRedirectError for a missing or unusable Location.
+ * every header of `hop.headers` is dropped except those named in `forwardHeaders` (lower case), and
+ * so are the URL's user:pass and the socket path. Throws TooManyRedirectsError once `redirects`
+ * (already followed) reached `max`, and InvalidRedirectError for a missing or unusable Location.
  */
-export function nextHop(hop: Hop, error: unknown, redirects: number, max: number): Hop | undefined {
+export function nextHop(
+  hop: Hop,
+  error: unknown,
+  redirects: number,
+  max: number,
+  forwardHeaders: ReadonlySet<string> = NONE,
+): Hop | undefined {
   if (!(error instanceof UnexpectedResponseError) || !REDIRECT_STATUSES.has(error.status)) return undefined;
   const url = resolveLocation(hop.url, error.status, error.headers.location);
-  if (redirects >= max) throw new TooManyRedirectsError(max, url.href);
-  if (!sameOrigin(hop.url, url))
-    return { url, headers: withoutCredentials(hop.headers), socketPath: undefined };
+  if (redirects >= max) throw new TooManyRedirectsError(max, redactUrl(url));
+  if (!sameOrigin(hop.url, url)) {
+    return { url, headers: crossOriginHeaders(hop.headers, forwardHeaders), socketPath: undefined };
+  }
   if (url.username === "" && url.password === "") {
     url.username = hop.url.username;
     url.password = hop.url.password;

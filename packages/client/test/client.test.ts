@@ -4,6 +4,7 @@ import { UnexpectedResponseError } from "@tideway/core";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   AbortedError,
+  type BinaryType,
   type ClientEvents,
   ConnectError,
   ConnectionClosedError,
@@ -13,6 +14,7 @@ import {
   ReadyState,
   SendQueueFullError,
   WebSocketClient,
+  type WebSocketClientOptions,
 } from "../src/index.js";
 import {
   makeCert,
@@ -45,7 +47,10 @@ async function rawServer(fn: (socket: net.Socket, index: number) => void): Promi
   return s;
 }
 /** A client that is terminated after the test, whatever happens. Tests use small timeouts. */
-function client(url: string, o: ConstructorParameters<typeof WebSocketClient>[1] = {}): WebSocketClient {
+function client<B extends BinaryType = "uint8array">(
+  url: string,
+  o: WebSocketClientOptions<B> = {},
+): WebSocketClient<B> {
   const c = new WebSocketClient(url, {
     heartbeat: false,
     reconnect: { minTimeout: 10, maxTimeout: 50 },

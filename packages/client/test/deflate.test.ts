@@ -22,7 +22,12 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PerMessageDeflateOptions, WebSocket as WsSocket } from "ws";
 import { resolveDeflateOptions, SlidingWindow, ZlibCodec } from "../src/deflate.js";
-import { type CloseInfo, WebSocketClient, type WebSocketClientOptions } from "../src/index.js";
+import {
+  type BinaryType,
+  type CloseInfo,
+  WebSocketClient,
+  type WebSocketClientOptions,
+} from "../src/index.js";
 import {
   onUpgradeRequest,
   type RawServer,
@@ -358,7 +363,10 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-function client(url: string, o: WebSocketClientOptions = {}): WebSocketClient {
+function client<B extends BinaryType = "uint8array">(
+  url: string,
+  o: WebSocketClientOptions<B> = {},
+): WebSocketClient<B> {
   const c = new WebSocketClient(url, { heartbeat: false, reconnect: false, closeTimeout: 200, ...o });
   cleanups.push(() => c.terminate());
   return c;

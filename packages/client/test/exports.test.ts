@@ -1,3 +1,4 @@
+import * as core from "@tideway/core";
 import { expect, it } from "vitest";
 import * as client from "../src/index.js";
 
@@ -15,6 +16,12 @@ it("exports exactly the public API", () => {
       "DEFAULT_HIGH_WATER_MARK",
       "DEFAULT_MAX_QUEUED_BYTES",
       "DEFAULT_MAX_REDIRECTS",
+      "ErrorCodes",
+      "HandshakeError",
+      "InvalidStateError",
+      "ProtocolError",
+      "UnexpectedResponseError",
+      "WebSocketError",
       "InvalidRedirectError",
       "ProviderError",
       "ProxyError",
@@ -40,4 +47,14 @@ it("gives every client error a stable code and the core's base class", () => {
   expect(e.name).toBe("HandshakeTimeoutError");
   expect(e).toBeInstanceOf(client.ClientError);
   expect(Object.values(client.ClientErrorCodes).every((c) => c.startsWith("WS_ERR_"))).toBe(true);
+});
+
+it("exports the core's errors themselves, so instanceof needs no second dependency", () => {
+  expect(client.WebSocketError).toBe(core.WebSocketError);
+  expect(client.ProtocolError).toBe(core.ProtocolError);
+  expect(client.HandshakeError).toBe(core.HandshakeError);
+  expect(client.UnexpectedResponseError).toBe(core.UnexpectedResponseError);
+  expect(client.InvalidStateError).toBe(core.InvalidStateError);
+  expect(client.ErrorCodes).toBe(core.ErrorCodes);
+  expect(new client.ConnectError("refused")).toBeInstanceOf(client.WebSocketError);
 });

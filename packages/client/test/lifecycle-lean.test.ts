@@ -3,7 +3,13 @@
 // from a pooled block of random bytes, and the connection's pending-write set is made on first send.
 import { Buffer } from "node:buffer";
 import { afterEach, describe, expect, it } from "vitest";
-import { AbortedError, ReadyState, WebSocketClient } from "../src/index.js";
+import {
+  AbortedError,
+  type BinaryType,
+  ReadyState,
+  WebSocketClient,
+  type WebSocketClientOptions,
+} from "../src/index.js";
 import { startWsServer, type WsTestServer } from "./helpers/servers.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -17,7 +23,10 @@ async function server(): Promise<WsTestServer> {
   return s;
 }
 
-function client(url: string, o: ConstructorParameters<typeof WebSocketClient>[1] = {}): WebSocketClient {
+function client<B extends BinaryType = "uint8array">(
+  url: string,
+  o: WebSocketClientOptions<B> = {},
+): WebSocketClient<B> {
   const c = new WebSocketClient(url, { heartbeat: false, reconnect: false, ...o });
   cleanups.push(() => c.terminate());
   return c;

@@ -54,6 +54,35 @@ describe("proxyFromEnv: which variable, by target scheme", () => {
   });
 });
 
+describe("proxyFromEnv: the target", () => {
+  const env = { ws_proxy: "http://ws", wss_proxy: "http://wss", no_proxy: "direct.test" };
+
+  it.each<[string, string | URL, string | undefined]>([
+    ["a ws: string", "ws://h/", "http://ws"],
+    ["a wss: string", "wss://h/", "http://wss"],
+    ["an http: string, as ws:", "http://h/", "http://ws"],
+    ["an https: string, as wss:", "https://h/", "http://wss"],
+    ["an https: URL, as wss:", new URL("https://h/"), "http://wss"],
+    ["a string no_proxy matches", "ws://direct.test:9000/", undefined],
+  ])("takes %s", (_label, target, expected) => {
+    expect(proxyFromEnv(target, env)).toBe(expected);
+  });
+
+  it.each([
+    ["not a URL", "h:80 with spaces"],
+    ["another scheme", "ftp://h/"],
+    ["another scheme, as a URL", new URL("file:///tmp/x")],
+  ])("refuses %s with a TypeError", (_label, target) => {
+    expect(() => proxyFromEnv(target, env)).toThrow(TypeError);
+    expect(() => proxyFromEnv(target, env)).toThrow(/ws:, wss:, http: or https:/);
+  });
+
+  it("quotes a refused target without its credentials", () => {
+    expect(() => proxyFromEnv("ftp://user:secret@h/", env)).toThrow("got ftp://h/");
+    expect(() => proxyFromEnv("ws://user:secret@h :1/", env)).toThrow("got ws://h :1/");
+  });
+});
+
 describe("matchesNoProxy", () => {
   it.each<[string, string, string, boolean]>([
     // "*" alone matches everything; inside a list it does too (curl: "the only wildcard").

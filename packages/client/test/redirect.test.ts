@@ -94,16 +94,27 @@ describe("nextHop", () => {
     ["another host", "ws://b.test/next"],
     ["another port", "ws://a.test:81/next"],
     ["another scheme", "https://a.test/next"],
-  ])(
-    "%s: drops Authorization, Cookie, Proxy-Authorization, URL credentials and the socket path",
-    (_l, loc) => {
-      const next = nextHop(hop, redirectError(307, loc), 0, 10);
-      expect(next?.url.username).toBe("");
-      expect(next?.url.password).toBe("");
-      expect(next?.headers).toEqual([["X-Keep", "1"]]);
-      expect(next?.socketPath).toBeUndefined();
-    },
-  );
+  ])("%s: drops every header, the URL credentials and the socket path", (_l, loc) => {
+    const next = nextHop(hop, redirectError(307, loc), 0, 10);
+    expect(next?.url.username).toBe("");
+    expect(next?.url.password).toBe("");
+    expect(next?.headers).toEqual([]);
+    expect(next?.socketPath).toBeUndefined();
+  });
+
+  it("another origin: keeps the headers named in forwardHeaders, credentials included if named", () => {
+    const next = nextHop(
+      hop,
+      redirectError(307, "ws://b.test/"),
+      0,
+      10,
+      new Set(["x-keep", "authorization"]),
+    );
+    expect(next?.headers).toEqual([
+      ["Authorization", "Bearer t"],
+      ["X-Keep", "1"],
+    ]);
+  });
 
   it("filters header pairs given as an array, whatever their case", () => {
     const next = nextHop(
@@ -112,14 +123,25 @@ describe("nextHop", () => {
         headers: [
           ["AUTHORIZATION", "x"],
           ["Cookie", "y"],
-          ["x-a", "1"],
+          ["X-A", "1"],
+          ["x-b", "2"],
         ],
       },
       redirectError(302, "ws://b.test/"),
       0,
       10,
+      new Set(["x-a"]),
     );
-    expect(next?.headers).toEqual([["x-a", "1"]]);
+    expect(next?.headers).toEqual([["X-A", "1"]]);
+  });
+
+  it("quotes a refused Location and the refused hop without credentials", () => {
+    const refused = () => nextHop(hop, redirectError(302, "ftp://u:secret@b.test/"), 0, 10);
+    expect(refused).toThrow(InvalidRedirectError);
+    expect(refused).toThrow('unsupported scheme in Location "ftp://b.test/"');
+    const tooMany = () => nextHop(hop, redirectError(302, "ws://u:secret@b.test/x"), 1, 1);
+    expect(tooMany).toThrow(TooManyRedirectsError);
+    expect(tooMany).toThrow("Too many redirects (maxRedirects is 1): ws://b.test/x");
   });
 
   it("throws TooManyRedirectsError once `max` redirects were followed", () => {
@@ -135,7 +157,7 @@ describe("nextHop", () => {
     expect(err).toMatchObject({
       code: "WS_ERR_TOO_MANY_REDIRECTS",
       maxRedirects: 10,
-      to: "ws://u:p@a.test/x",
+      to: "ws://a.test/x", // without the user:pass the hop carries
     });
   });
 });
@@ -283,23 +305,23 @@ describe("redirects from a real HTTP server", () => {
     ]);
   });
 
-  it("drops Authorization, Cookie, Proxy-Authorization and user:pass when the origin changes", async () => {
+  it("drops every header the user gave and user:pass when the origin changes", async () => {
     upgrades.length = 0;
     const r = await follow("/cross", {
       headers: {
         Authorization: "Bearer secret",
         Cookie: "session=1",
         "Proxy-Authorization": "x",
-        "X-Trace": "t",
+        "X-Api-Key": "key",
       },
     });
     expect(r.echo).toBe("after redirects");
-    expect(upgrades.map((u) => [u.headers.host, u.headers.authorization, u.headers.cookie])).toEqual([
-      [`127.0.0.1:${port}`, "Bearer secret", "session=1"],
+    expect(upgrades.map((u) => [u.headers.host, u.headers.authorization, u.headers["x-api-key"]])).toEqual([
+      [`127.0.0.1:${port}`, "Bearer secret", "key"],
       [`localhost:${port}`, undefined, undefined],
     ]);
+    expect(upgrades[1]?.headers.cookie).toBeUndefined();
     expect(upgrades[1]?.headers["proxy-authorization"]).toBeUndefined();
-    expect(upgrades[1]?.headers["x-trace"]).toBe("t");
 
     upgrades.length = 0;
     const client = await connect(`ws://u:p@127.0.0.1:${port}/cross`, {
@@ -309,6 +331,52 @@ describe("redirects from a real HTTP server", () => {
     });
     await client.close();
     expect(upgrades.at(-1)?.headers.authorization).toBeUndefined();
+  });
+
+  it("forwards to another origin the headers named in forwardHeaders, and only those", async () => {
+    upgrades.length = 0;
+    const r = await follow("/cross", {
+      headers: [
+        ["X-Api-Key", "key"],
+        ["X-Trace", "t"],
+        ["Authorization", "Bearer secret"],
+      ],
+      forwardHeaders: ["x-trace", "X-API-KEY"],
+    });
+    expect(r.echo).toBe("after redirects");
+    const last = upgrades.at(-1);
+    expect(last?.headers.host).toBe(`localhost:${port}`);
+    expect(last?.headers["x-api-key"]).toBe("key");
+    expect(last?.headers["x-trace"]).toBe("t");
+    expect(last?.headers.authorization).toBeUndefined();
+  });
+
+  it("reports redirects without the URL's user:pass", async () => {
+    const client = new WebSocketClient(`ws://user:secret@127.0.0.1:${port}/r/302/1`, {
+      reconnect: false,
+      heartbeat: false,
+      followRedirects: true,
+    });
+    const redirects: RedirectInfo[] = [];
+    client.on("redirect", (info) => redirects.push(info));
+    await client.connect();
+    await client.close();
+    expect(redirects).toEqual([{ from: `${base()}/r/302/1`, to: `${base()}/ws`, status: 302 }]);
+
+    const looping = new WebSocketClient(`ws://user:secret@127.0.0.1:${port}/loop`, {
+      reconnect: false,
+      heartbeat: false,
+      followRedirects: true,
+      maxRedirects: 1,
+    });
+    const seen: RedirectInfo[] = [];
+    looping.on("redirect", (info) => seen.push(info));
+    looping.on("error", () => {});
+    const err = await looping.connect().catch((e: unknown) => e);
+    looping.terminate();
+    expect(err).toBeInstanceOf(TooManyRedirectsError);
+    expect(err).toMatchObject({ to: `${base()}/loop` });
+    expect(JSON.stringify([seen, (err as Error).message])).not.toContain("secret");
   });
 
   it("stops after maxRedirects with a TooManyRedirectsError, not retried", async () => {
@@ -348,6 +416,10 @@ describe("redirects from a real HTTP server", () => {
     expect(() => new WebSocketClient("ws://x", { maxRedirects: -1 })).toThrow(TypeError);
     expect(() => new WebSocketClient("ws://x", { maxRedirects: 1.5 })).toThrow(TypeError);
     expect(() => new WebSocketClient("ws://x", { followRedirects: "yes" as unknown as boolean })).toThrow(
+      TypeError,
+    );
+    expect(() => new WebSocketClient("ws://x", { forwardHeaders: ["bad name"] })).toThrow(TypeError);
+    expect(() => new WebSocketClient("ws://x", { forwardHeaders: "x-a" as unknown as string[] })).toThrow(
       TypeError,
     );
   });

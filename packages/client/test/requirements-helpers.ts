@@ -10,7 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach } from "vitest";
-import { type ClientEvents, WebSocketClient } from "../src/index.js";
+import {
+  type BinaryType,
+  type ClientEvents,
+  WebSocketClient,
+  type WebSocketClientOptions,
+} from "../src/index.js";
 import { type RawServer, startRawServer, startWsServer, type WsTestServer } from "./helpers/servers.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -47,10 +52,10 @@ export async function deadUrl(): Promise<string> {
 }
 
 /** A client terminated after the test. Heartbeat off and a fast backoff unless the test says otherwise. */
-export function client(
+export function client<B extends BinaryType = "uint8array">(
   url: string,
-  o: ConstructorParameters<typeof WebSocketClient>[1] = {},
-): WebSocketClient {
+  o: WebSocketClientOptions<B> = {},
+): WebSocketClient<B> {
   const c = new WebSocketClient(url, {
     heartbeat: false,
     reconnect: { minTimeout: 10, maxTimeout: 50 },

@@ -1,6 +1,17 @@
 import type { UpgradeResponse } from "@tideway/core";
 import { describe, expectTypeOf, it } from "vitest";
-import { type CloseInfo, type Message, WebSocketClient } from "../src/index.js";
+import {
+  type BinaryType,
+  type CloseInfo,
+  type ConnectError,
+  connect,
+  type Message,
+  type ProxyError,
+  type TidewayErrorCode,
+  UnexpectedResponseError,
+  WebSocketClient,
+  type WebSocketClientOptions,
+} from "../src/index.js";
 
 // Type-level tests: `pnpm typecheck` (tsc) checks the @ts-expect-error lines, vitest checks the rest.
 describe("typed events", () => {
@@ -8,7 +19,7 @@ describe("typed events", () => {
 
   it("gives each listener the payload type of its event", () => {
     client.on("open", (response) => expectTypeOf(response).toEqualTypeOf<UpgradeResponse>());
-    client.on("message", (data) => expectTypeOf(data).toEqualTypeOf<Message>());
+    client.on("message", (data) => expectTypeOf(data).toEqualTypeOf<string | Uint8Array>());
     client.once("close", (info) => expectTypeOf(info).toEqualTypeOf<CloseInfo>());
     client.on("ping", (data) => expectTypeOf(data).toEqualTypeOf<Uint8Array>());
     client.on("reconnecting", (info) => expectTypeOf(info.delay).toEqualTypeOf<number>());
@@ -26,9 +37,50 @@ describe("typed events", () => {
     type Client = WebSocketClient;
     expectTypeOf<
       ReturnType<ReturnType<Client[typeof Symbol.asyncIterator]>["next"]>
-    >().resolves.toMatchTypeOf<IteratorResult<Message>>();
+    >().resolves.toEqualTypeOf<IteratorResult<string | Uint8Array, undefined>>();
     expectTypeOf<ReturnType<Client["connect"]>>().resolves.toEqualTypeOf<UpgradeResponse>();
     expectTypeOf<ReturnType<Client["send"]>>().resolves.toEqualTypeOf<void>();
     expectTypeOf<ReturnType<Client["ping"]>>().resolves.toEqualTypeOf<number>();
+  });
+});
+
+describe("messages typed by binaryType", () => {
+  it("narrows messages to the binaryType given, in listeners and the iterator", () => {
+    const arrays = new WebSocketClient("ws://127.0.0.1:1/", { binaryType: "arraybuffer" });
+    arrays.on("message", (data) => expectTypeOf(data).toEqualTypeOf<string | ArrayBuffer>());
+    expectTypeOf(arrays[Symbol.asyncIterator]().next()).resolves.toEqualTypeOf<
+      IteratorResult<string | ArrayBuffer, undefined>
+    >();
+    const buffers = new WebSocketClient("ws://127.0.0.1:1/", { binaryType: "buffer" });
+    buffers.on("message", (data) => expectTypeOf(data).toEqualTypeOf<string | Buffer>());
+    expectTypeOf(connect("ws://127.0.0.1:1/", { binaryType: "arraybuffer" })).resolves.toEqualTypeOf<
+      WebSocketClient<"arraybuffer">
+    >();
+  });
+
+  it("keeps every binary type when the options' binaryType is not known statically", () => {
+    const options: WebSocketClientOptions = {};
+    const wide = new WebSocketClient("ws://127.0.0.1:1/", options);
+    expectTypeOf(wide).toEqualTypeOf<WebSocketClient<BinaryType>>();
+    wide.on("message", (data) => expectTypeOf(data).toEqualTypeOf<Message>());
+    // A function taking any client takes WebSocketClient<BinaryType>.
+    expectTypeOf(new WebSocketClient("ws://127.0.0.1:1/")).toMatchTypeOf<WebSocketClient<BinaryType>>();
+  });
+});
+
+describe("typed errors", () => {
+  const client = new WebSocketClient("ws://127.0.0.1:1/", { reconnect: false, heartbeat: false });
+
+  it("gives the error listener a code that narrows the error's class", () => {
+    client.on("error", (err) => {
+      expectTypeOf(err.code).toEqualTypeOf<TidewayErrorCode>();
+      if (err.code === "WS_ERR_PROXY") expectTypeOf(err).toEqualTypeOf<ProxyError>();
+      if (err instanceof UnexpectedResponseError) expectTypeOf(err.status).toEqualTypeOf<number>();
+    });
+  });
+
+  it("gives each client error its own literal code", () => {
+    expectTypeOf<ConnectError["code"]>().toEqualTypeOf<"WS_ERR_CONNECT">();
+    expectTypeOf<UnexpectedResponseError["code"]>().toEqualTypeOf<"WS_ERR_UNEXPECTED_RESPONSE">();
   });
 });

@@ -40,6 +40,7 @@ export const ErrorCodes = {
   InvalidState: "WS_ERR_INVALID_STATE",
   InvalidArgument: "WS_ERR_INVALID_ARGUMENT",
 } as const;
+/** One of the stable {@link ErrorCodes}: what `WebSocketError.code` holds. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /**
@@ -65,10 +66,13 @@ const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
   WS_ERR_INTERNAL: CloseCode.InternalError,
 };
 
-/** Base class of every error Tideway raises. `code` is stable; see {@link ErrorCodes}. */
-export class WebSocketError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * Base class of every error Tideway raises. `code` is stable; see {@link ErrorCodes}. `Code` lets a
+ * package built on the core (the Node client) add its own codes and keep `code` a literal union.
+ */
+export class WebSocketError<Code extends string = ErrorCode> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -115,6 +119,7 @@ export class HandshakeError extends WebSocketError {
  * to retry (5xx, 429 with Retry-After) or give up (4xx).
  */
 export class UnexpectedResponseError extends HandshakeError {
+  declare readonly code: typeof ErrorCodes.UnexpectedResponse;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   /** The first bytes of the body (bounded; see `maxErrorBodySize`). */
@@ -133,6 +138,7 @@ export class UnexpectedResponseError extends HandshakeError {
 
 /** Local misuse: sending after close, closing twice with other arguments, a bad argument. */
 export class InvalidStateError extends WebSocketError {
+  declare readonly code: typeof ErrorCodes.InvalidState;
   constructor(message: string) {
     super(ErrorCodes.InvalidState, message);
   }

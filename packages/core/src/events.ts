@@ -37,6 +37,7 @@ export type WsEvent =
 export interface EndOfStream {
   readonly type: "eof";
 }
+/** The one {@link EndOfStream} value. */
 export const END_OF_STREAM: EndOfStream = Object.freeze({ type: "eof" });
 
 /** One item of outgoing data: bytes to write, or the signal to end the transport. */

@@ -13,6 +13,7 @@
 import { ErrorCodes, ProtocolError } from "./errors.js";
 import { maskInto } from "./mask.js";
 
+/** A decoded frame header (RFC 6455 section 5.2): the bits and the payload length, not the payload. */
 export interface FrameHeader {
   fin: boolean;
   rsv1: boolean;

@@ -105,6 +105,7 @@ export interface UrlLike {
 
 export type HeaderInit = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>;
 
+/** What the client's upgrade request is built from (RFC 6455 section 4.1). */
 export interface ClientRequestOptions {
   /** ws:, wss:, http: (becomes ws:) or https: (becomes wss:). No fragment. */
   url: string | UrlLike;
@@ -378,10 +379,15 @@ class KeptResponse implements UpgradeResponse {
 // ---------------------------------------------------------------------------------------------------
 // Client state machine
 
+/**
+ * How a client handshake ended: accepted (the 101 response, and the bytes after it, already frames) or
+ * failed (the error says why; no close frame is sent).
+ */
 export type HandshakeOutcome =
   | Readonly<{ type: "accepted"; response: UpgradeResponse; rest: Uint8Array }>
   | Readonly<{ type: "failed"; error: HandshakeError }>;
 
+/** The options of a {@link ClientHandshake}: the request's, plus the limits on the response. */
 export interface ClientHandshakeOptions extends Omit<ClientRequestOptions, "key"> {
   /** Random source for the key; default `crypto.getRandomValues`. */
   randomFill?: (bytes: Uint8Array) => void;
@@ -511,6 +517,10 @@ export class ClientHandshake {
     this.parser = new ResponseTextParser({ maxHeadSize: o.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE });
   }
 
+  /**
+   * Feeds bytes of the server's response. Returns undefined while the head is incomplete, then the
+   * outcome once. Throws InvalidStateError after the outcome.
+   */
   receiveData(chunk: Uint8Array): HandshakeOutcome | undefined {
     if (this.finished) throw new InvalidStateError("The handshake is already over");
     if (this.refused) {
@@ -587,6 +597,7 @@ export class UpgradeRequestError extends HandshakeError {
   }
 }
 
+/** The WebSocket part of a client's upgrade request, as a server reads it (RFC 6455 section 4.2.1). */
 export interface UpgradeRequest {
   key: string;
   /** Subprotocols offered, in the client's order of preference, as sent. */
@@ -739,6 +750,10 @@ export class ServerHandshake {
     this.parser = new RequestHeadParser({ maxHeadSize: o.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE });
   }
 
+  /**
+   * Feeds bytes of the client's request. Returns undefined while the head is incomplete, then the
+   * outcome once. Throws InvalidStateError after the outcome.
+   */
   receiveData(chunk: Uint8Array): ServerHandshakeOutcome | undefined {
     if (this.finished) throw new InvalidStateError("The handshake is already over");
     try {
@@ -754,6 +769,7 @@ export class ServerHandshake {
     }
   }
 
+  /** The transport ended before a whole request head: the handshake failed. */
   receiveEof(): ServerHandshakeOutcome {
     if (this.finished) throw new InvalidStateError("The handshake is already over");
     this.finished = true;

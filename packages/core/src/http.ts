@@ -302,6 +302,10 @@ export class ResponseHeadParser {
   get buffered(): number {
     return this.scanner.buffered;
   }
+  /**
+   * Feeds bytes. Returns undefined until the blank line ending the head, then the parsed head and
+   * the bytes after it. Throws HandshakeError (InvalidHttp, HeadTooBig) on a malformed or oversized head.
+   */
   push(chunk: Uint8Array): ResponseHead | undefined {
     const found = this.scanner.push(chunk);
     return found && { response: parseResponseHead(found.head), rest: found.rest };
@@ -334,9 +338,11 @@ export class RequestHeadParser {
   constructor(options: HeadParserOptions = {}) {
     this.scanner = new HeadScanner(options.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE, makeRequestStart());
   }
+  /** Bytes received so far that are not yet part of a returned head. */
   get buffered(): number {
     return this.scanner.buffered;
   }
+  /** As {@link ResponseHeadParser.push}, for a request head. */
   push(chunk: Uint8Array): RequestHead | undefined {
     const found = this.scanner.push(chunk);
     return found && { request: parseRequestHead(found.head), rest: found.rest };

@@ -1,5 +1,11 @@
-// The public surface of @tideway/core. Exports only: every name here is covered by
-// test/exports.test.ts, so nothing internal leaks and nothing public disappears unnoticed.
+/**
+ * The sans-I/O RFC 6455 protocol: framing, masking, UTF-8 validation, close rules and the HTTP
+ * upgrade handshake, for any JavaScript runtime (docs/core.md).
+ *
+ * Exports only: every name here is covered by test/exports.test.ts, so nothing internal leaks and
+ * nothing public disappears unnoticed.
+ * @module @tideway/core
+ */
 
 export { encodeCloseBody, isValidWireCloseCode, parseCloseBody } from "./close.js";
 export {

@@ -90,7 +90,7 @@ export interface ProtocolOptions {
    * Allocates the buffers frames to send are written into; default `allocate`. Frames of more
    * than 16 KiB leave as their header (in the buffer shared with small frames) followed by their
    * payload in pieces of at most 64 KiB, each a whole buffer from this function that appears in
-   * {@link dataToSend} exactly once: once a piece is written, a transport may reuse its buffer.
+   * {@link Protocol.dataToSend} exactly once: once a piece is written, a transport may reuse its buffer.
    * The Node client does, and so masks into memory that is already mapped and cached.
    */
   allocateFrame?: (size: number) => Uint8Array;

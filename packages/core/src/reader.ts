@@ -33,6 +33,7 @@ import { mask } from "./mask.js";
 import type { Utf8Codec } from "./protocol.js";
 import { Utf8Validator } from "./utf8.js";
 
+/** The options of a {@link MessageReader}. */
 export interface ReaderOptions {
   /** false for a client (server frames must be unmasked, section 5.1); true for a server. */
   expectMasked: boolean;
@@ -86,6 +87,11 @@ function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: strin
   throw new ProtocolError(code, message);
 }
 
+/**
+ * Reads frames from a byte stream and returns whole messages and control frames as events
+ * (reassembling fragments, unmasking, validating UTF-8 and inflating): the receiving half of
+ * {@link Protocol}, for transports and servers that drive frames themselves. Throws ProtocolError.
+ */
 export class MessageReader {
   readonly #expectMasked: boolean;
   readonly #maxPayload: number;

@@ -8,6 +8,7 @@
 import { frameHeaderSize, writeFrameHeader } from "./frame.js";
 import { MaskKeys, mask, maskInto } from "./mask.js";
 
+/** The options of a {@link FrameWriter}. */
 export interface FrameWriterOptions {
   /** true for a client: "a client MUST mask all frames that it sends to the server" (section 5.1). */
   mask: boolean;
@@ -67,6 +68,10 @@ function checkRoom(dst: Uint8Array, offset: number, end: number, what: string): 
   }
 }
 
+/**
+ * Encodes frames (header, masking key and payload, masked while copied): the sending half of
+ * {@link Protocol}, for transports and servers that write frames themselves.
+ */
 export class FrameWriter {
   readonly #keys: MaskKeys | undefined;
   readonly #allocate: ((size: number) => Uint8Array) | undefined;

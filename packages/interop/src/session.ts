@@ -35,7 +35,7 @@ export async function openSession(
   peer: Peer,
   path: string,
   track: (client: WebSocketClient) => void,
-  options: WebSocketClientOptions = {},
+  options: WebSocketClientOptions<"uint8array"> = {},
   connectTimeoutMs = 5_000,
 ): Promise<Session> {
   const client = new WebSocketClient(peer.url + path, {

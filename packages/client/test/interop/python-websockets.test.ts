@@ -4,7 +4,12 @@
  * reading of RFC 6455) shows up here, against a server that was not.
  */
 import { randomBytes } from "node:crypto";
-import { ConnectionClosedError, WebSocketClient, type WebSocketClientOptions } from "@tideway/client";
+import {
+  type BinaryType,
+  ConnectionClosedError,
+  WebSocketClient,
+  type WebSocketClientOptions,
+} from "@tideway/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
@@ -50,7 +55,7 @@ const modes = [
 describe.each(modes)("Python websockets server over $name", ({ tls }) => {
   let certificate: TestCertificate | undefined;
   let server: PythonServer;
-  const clients: WebSocketClient[] = [];
+  const clients: WebSocketClient<BinaryType>[] = [];
 
   beforeAll(async () => {
     certificate = tls ? createTestCertificate() : undefined;
@@ -67,7 +72,10 @@ describe.each(modes)("Python websockets server over $name", ({ tls }) => {
     await Promise.all(clients.splice(0).map((client) => client.close().catch(() => {})));
   });
 
-  function makeClient(path: string, options: WebSocketClientOptions = {}): WebSocketClient {
+  function makeClient<B extends BinaryType = "uint8array">(
+    path: string,
+    options: WebSocketClientOptions<B> = {},
+  ): WebSocketClient<B> {
     const client = new WebSocketClient(`${server.url}${path}`, {
       heartbeat: false,
       reconnect: false,
