@@ -1,9 +1,8 @@
 /**
  * Buffers for the payload pieces of big frames (the core writes a frame of more than 16 KiB as its
  * header plus pieces of at most 64 KiB, each in a buffer from `allocateFrame`), reused once the
- * socket has written them. A fresh 1 MiB buffer per frame cost page faults on every frame: masking
- * into it ran at 2 GB/s against 5-6 GB/s into memory already mapped and in cache (Node 20,
- * /tmp/mk.mjs micro-benchmark), and bounded sends of 64 KiB and 1 MiB (bench send-binary-*).
+ * socket has written them: a fresh buffer per frame costs page faults on every frame, and masking
+ * into it is much slower than into memory already mapped and in cache.
  *
  * Process-wide and bounded: at most MAX_IDLE_BYTES of free buffers are kept, in four size classes.
  */

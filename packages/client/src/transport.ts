@@ -75,10 +75,8 @@ const READ_SIZE = 64 * 1024;
 const TAIL = 16;
 const AFTER_DIRECT_READ = 1024;
 /**
- * Direct reads only for this much payload still to come: at 64 KiB messages, the short read after
- * each direct one and the copy of its bytes cost more than the copy they saved (bench
- * recv-binary-65536: 2.0-2.4 GB/s against 2.6-2.8 GB/s with Node's own reads; 1 MiB: 2.4-3.7
- * against 2.0-2.4 GB/s; /tmp/prof.mts, client user+sys CPU alike).
+ * Direct reads only for this much payload still to come: below, as at 64 KiB messages, the short
+ * read after each direct one and the copy of its bytes cost more than the copy they saved.
  */
 const DIRECT_MIN = 128 * 1024;
 /** A read of at least this many bytes means data is streaming in: see nextReadBuffer. */
@@ -118,8 +116,7 @@ type DirectSocket = net.Socket & { [kReads]?: DirectReads };
  * frame's header. Else, while data streams in (the last read was big), into a new buffer of the
  * socket's own that is handed on without a copy, as Node's own reads are (for at most MAX_OWNED
  * sockets at once); else into the shared scratch buffer, whose bytes are copied out: an idle or
- * quiet socket holds no buffer. Copying every read out of the scratch buffer cost ~12% of
- * receiving 1 KiB messages (bench recv-binary-1024, /tmp/prof.mts: 2.55 against 2.9 GB/s).
+ * quiet socket holds no buffer, and a streaming one does not copy every read out of the scratch.
  */
 function nextReadBuffer(reads: DirectReads): Uint8Array {
   const region = reads.target.receiveBuffer();
@@ -161,8 +158,7 @@ function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boole
  * A plain TCP connection whose reads go to `target` through Node's `onread` (see nextReadBuffer for
  * where each read goes; the gain of direct reads is measured with the core's in-place read,
  * MessageReader#read). One state object and one closure per socket (Node calls `buffer` without a
- * `this`, `callback` on the socket): ~0.3 KiB less per idle connection than closures over the
- * target (bench idle-2000).
+ * `this`, `callback` on the socket), lighter per idle connection than closures over the target.
  */
 function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
   if (target === undefined) return net.connect({ host, port });
