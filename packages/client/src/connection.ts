@@ -23,6 +23,7 @@ import {
 } from "@tideway/core";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { deflateProtocolOptions } from "./deflate.js";
+import { type ReadTarget, socketClosed } from "./direct-reads.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -35,7 +36,7 @@ import type { Message } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import { allocateFrame, isPooled, release } from "./send-buffers.js";
-import { openTransport, type ReadTarget, socketClosed, type Transport } from "./transport.js";
+import { openTransport, type Transport } from "./transport.js";
 
 /**
  * Decodes bytes already validated, so not `fatal`. `ignoreBOM` keeps a leading U+FEFF: it is part of
@@ -535,7 +536,7 @@ export class Connection implements ReadTarget {
   }
 
   /**
-   * ReadTarget (transport.ts directReads): the connection itself, so a plain TCP socket's reads need
+   * ReadTarget (direct-reads.ts): the connection itself, so a plain TCP socket's reads need
    * no object or closures of their own (idle memory). Big message payloads are read straight into
    * their buffer in the protocol.
    */

@@ -4,9 +4,9 @@ import net from "node:net";
 import { ClientProtocol } from "@tideway/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Connection, type ConnectionHandlers } from "../src/connection.js";
+import { ownedReadBuffers } from "../src/direct-reads.js";
 import type { Message } from "../src/events.js";
 import { resolveOptions } from "../src/options.js";
-import { ownedReadBuffers } from "../src/transport.js";
 import { sleep, startWsServer, type WsTestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => unknown)[] = [];
