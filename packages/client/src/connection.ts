@@ -13,8 +13,6 @@ import {
   ClientProtocol,
   CloseCode,
   END_OF_STREAM,
-  type EndOfStream,
-  type Outgoing,
   State,
   type UpgradeResponse,
   type Utf8Codec,
@@ -35,7 +33,16 @@ import {
 import type { Message } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
-import { allocateFrame, isPooled, release } from "./send-buffers.js";
+import {
+  allocateFrame,
+  type Batch,
+  FLUSH_BYTES,
+  isPooled,
+  newBatch,
+  POOLED_MIN,
+  release,
+  toWrites,
+} from "./send-path.js";
 import { openTransport, type Transport } from "./transport.js";
 
 /**
@@ -91,7 +98,7 @@ const allocateUnzeroed = (size: number): Uint8Array => {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
 };
 
-/** Output buffers: payload pieces of big frames from the reused pool (send-buffers.ts). */
+/** Output buffers: payload pieces of big frames from the reused pool (send-path.ts). */
 const allocateOutput = (size: number): Uint8Array => allocateFrame(size, allocateUnzeroed);
 
 /** What the connection tells its owner. Called after the protocol processed the bytes, never inside. */
@@ -169,56 +176,6 @@ function toBinary(data: Uint8Array, type: BinaryType): Uint8Array | ArrayBuffer 
         ? data
         : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
-}
-
-/** The sends of one tick: they leave in one write and share one promise, settled by that write. */
-interface Batch {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-const noop = (): void => {};
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A send nobody awaits must not crash the process with an unhandled rejection: its failure also
-  // ends the connection, which the close event reports. One handler per batch, not per send.
-  promise.catch(noop);
-  return { promise, resolve, reject };
-}
-
-/**
- * Pooled payload pieces (see send-buffers.ts) are at least this big; smaller outputs are never
- * looked up in the pool.
- */
-const POOLED_MIN = 16 * 1024;
-
-/**
- * Bytes of frames queued in one tick after which they are written at once (see send()). Below the
- * protocol's 16 KiB block, so a flush is one view of one block, which outputConsumed() then lets
- * the protocol reuse: no allocation per flush (a larger threshold spans blocks).
- */
-const FLUSH_BYTES = 12 * 1024;
-
-/**
- * The output of one flush as Buffers for socket.write (views, no copy); END_OF_STREAM stays in its
- * place. Small frames already share the protocol's block, so a flush is a few views: corked, they
- * leave in one writev, with no copy into one buffer (an allocation and a memcpy per flush).
- */
-function toWrites(output: readonly Outgoing[]): (Buffer | EndOfStream)[] {
-  const writes: (Buffer | EndOfStream)[] = new Array(output.length);
-  for (let i = 0; i < output.length; i++) {
-    const item = output[i]!;
-    writes[i] =
-      item instanceof Uint8Array ? Buffer.from(item.buffer, item.byteOffset, item.byteLength) : item;
-  }
-  return writes;
 }
 
 /** The property of a socket that names the connection it serves (see Connection's socket listeners). */

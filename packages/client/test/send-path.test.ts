@@ -1,5 +1,5 @@
-// The pool of send buffers for big frames' payload pieces (send-buffers.ts), and big sends over
-// real sockets while those buffers are reused (issue 7).
+// The send path (send-path.ts): the pool of buffers for big frames' payload pieces, and big sends
+// over real sockets while those buffers are reused.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocketClient } from "../src/client.js";
 import {
@@ -9,7 +9,7 @@ import {
   isPooled,
   MAX_IDLE_BYTES,
   release,
-} from "../src/send-buffers.js";
+} from "../src/send-path.js";
 import {
   makeCert,
   sleep,
