@@ -131,7 +131,10 @@ export function socketClosed(socket: Duplex): void {
   }
 }
 
-/** Sockets holding a read buffer of their own now (for tests). */
-export function ownedReadBuffers(): number {
-  return owned;
-}
+/**
+ * For tests only, and not exported by index.ts (so not in the published bundle): the sockets
+ * holding a read buffer of their own now.
+ */
+export const directReadsForTests = {
+  ownedReadBuffers: (): number => owned,
+};

@@ -4,7 +4,7 @@ import net from "node:net";
 import { ClientProtocol } from "@tideway/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Connection, type ConnectionHandlers } from "../src/connection.js";
-import { ownedReadBuffers } from "../src/direct-reads.js";
+import { directReadsForTests } from "../src/direct-reads.js";
 import type { Message } from "../src/events.js";
 import { resolveOptions } from "../src/options.js";
 import { sleep, startWsServer, type WsTestServer, waitFor } from "./helpers/servers.js";
@@ -251,7 +251,7 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
     await waitFor(() => conns.every(({ messages }) => messages.length === 2048), 10_000, "every burst");
     // 64 KiB read buffers of the sockets' own (the shared scratch buffer is one of those at most).
     expect(allocations.mock.calls.filter(([size]) => size === 64 * 1024).length).toBeGreaterThan(2);
-    expect(ownedReadBuffers()).toBeLessThanOrEqual(3);
+    expect(directReadsForTests.ownedReadBuffers()).toBeLessThanOrEqual(3);
     for (const { messages } of conns) {
       const intact = messages.map((m, i) => {
         const bytes = m as Uint8Array;
@@ -261,7 +261,7 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
     }
     for (const { conn } of conns) conn.terminate();
     await Promise.all(conns.map(({ conn }) => conn.closed));
-    expect(ownedReadBuffers()).toBe(0);
+    expect(directReadsForTests.ownedReadBuffers()).toBe(0);
   });
 
   it("stop reading while paused (mid-message or between), and resume with every byte intact", async () => {
@@ -296,6 +296,6 @@ describe("large payloads read straight into their message (plain TCP, Node's onr
     // Pausing and resuming never counts a socket's own read buffer twice.
     conn.terminate();
     await conn.closed;
-    expect(ownedReadBuffers()).toBe(0);
+    expect(directReadsForTests.ownedReadBuffers()).toBe(0);
   }, 60_000);
 });
