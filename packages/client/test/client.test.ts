@@ -1,10 +1,8 @@
 import { Buffer } from "node:buffer";
-import type net from "node:net";
 import { UnexpectedResponseError } from "@tideway/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AbortedError,
-  type ClientEvents,
   ConnectError,
   ConnectionClosedError,
   connect,
@@ -14,65 +12,18 @@ import {
   SendQueueFullError,
   WebSocketClient,
 } from "../src/index.js";
+import { client, nextEvent, onCleanup, rawServer, take, useCleanups, wsServer } from "./helpers/harness.js";
 import {
   makeCert,
   onUpgradeRequest,
-  type RawServer,
   serverFrame,
   sleep,
-  startRawServer,
-  startWsServer,
   startWssServer,
   switchingProtocols,
-  type WsTestServer,
   waitFor,
 } from "./helpers/servers.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function wsServer(o: Parameters<typeof startWsServer>[0] = {}): Promise<WsTestServer> {
-  const s = await startWsServer(o);
-  cleanups.push(() => s.close());
-  return s;
-}
-async function rawServer(fn: (socket: net.Socket, index: number) => void): Promise<RawServer> {
-  let n = 0;
-  const s = await startRawServer((socket) => fn(socket, n++));
-  cleanups.push(() => s.close());
-  return s;
-}
-/** A client that is terminated after the test, whatever happens. Tests use small timeouts. */
-function client(url: string, o: ConstructorParameters<typeof WebSocketClient>[1] = {}): WebSocketClient {
-  const c = new WebSocketClient(url, {
-    heartbeat: false,
-    reconnect: { minTimeout: 10, maxTimeout: 50 },
-    ...o,
-  });
-  cleanups.push(() => c.terminate());
-  return c;
-}
-/** The first argument of the client's next `event`. */
-function nextEvent<K extends keyof ClientEvents>(
-  c: WebSocketClient,
-  event: K,
-): Promise<Parameters<ClientEvents[K]>[0]> {
-  return new Promise((resolve) =>
-    c.once(event, ((arg: Parameters<ClientEvents[K]>[0]) => resolve(arg)) as never),
-  );
-}
-/** Collects the next `n` messages of an iterator. */
-async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
+useCleanups();
 
 describe("connecting", () => {
   it("emits connect, then open with the response, and resolves connect() with it", async () => {
@@ -157,7 +108,7 @@ describe("connecting", () => {
     );
     // Default reconnect policy: a 404 is never retried, so connect() rejects at once.
     const c = new WebSocketClient(server.url, { heartbeat: false });
-    cleanups.push(() => c.terminate());
+    onCleanup(() => c.terminate());
     const errors: unknown[] = [];
     c.on("error", (e) => errors.push(e));
     const err = await c.connect().catch((e: unknown) => e);
@@ -278,7 +229,7 @@ describe("TLS", () => {
 
   it("connects with SNI = host name and the user's CA, and echoes", async () => {
     const server = await startWssServer(cert);
-    cleanups.push(() => server.close());
+    onCleanup(() => server.close());
     const c = client(server.url, { tls: { ca: cert.cert } });
     await c.connect();
     await c.send("secure");
@@ -288,7 +239,7 @@ describe("TLS", () => {
 
   it("sends no SNI for an IP literal", async () => {
     const server = await startWssServer(cert);
-    cleanups.push(() => server.close());
+    onCleanup(() => server.close());
     const c = client(`wss://127.0.0.1:${server.port}`, { tls: { ca: cert.cert } });
     await c.connect();
     expect(server.servernames).toEqual([false]);
@@ -296,9 +247,9 @@ describe("TLS", () => {
 
   it("rejects an untrusted certificate with ConnectError, without retrying", async () => {
     const server = await startWssServer(cert);
-    cleanups.push(() => server.close());
+    onCleanup(() => server.close());
     const c = new WebSocketClient(server.url, { heartbeat: false }); // default policy
-    cleanups.push(() => c.terminate());
+    onCleanup(() => c.terminate());
     const err = await c.connect().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect(((err as ConnectError).cause as { code: string }).code).toBe("DEPTH_ZERO_SELF_SIGNED_CERT");
@@ -587,7 +538,7 @@ describe("closing", () => {
       ws.close(1000, "done");
     });
     const c = new WebSocketClient(server.url, { heartbeat: false });
-    cleanups.push(() => c.terminate());
+    onCleanup(() => c.terminate());
     const closeEvent = nextEvent(c, "close");
     await c.connect();
     const got: unknown[] = [];
@@ -601,7 +552,7 @@ describe("closing", () => {
     const server = await wsServer({ echo: false });
     server.wss.on("connection", (ws) => ws.close(4000, "go away"));
     const c = new WebSocketClient(server.url, { heartbeat: false });
-    cleanups.push(() => c.terminate());
+    onCleanup(() => c.terminate());
     await c.connect();
     const err = await (async () => {
       for await (const _ of c) {
@@ -689,7 +640,7 @@ describe("reconnecting", () => {
       reconnect: { minTimeout: 10, maxTimeout: 20 },
       closeTimeout: 100,
     });
-    cleanups.push(() => c.terminate());
+    onCleanup(() => c.terminate());
     const error = nextEvent(c, "error");
     await c.connect();
     const err = await error;

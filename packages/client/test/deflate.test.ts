@@ -23,6 +23,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PerMessageDeflateOptions, WebSocket as WsSocket } from "ws";
 import { resolveDeflateOptions, SlidingWindow, ZlibCodec } from "../src/deflate.js";
 import { type CloseInfo, WebSocketClient, type WebSocketClientOptions } from "../src/index.js";
+import { type PythonServer, startPythonServer } from "./helpers/python-server.js";
 import {
   onUpgradeRequest,
   type RawServer,
@@ -30,7 +31,6 @@ import {
   startWsServer,
   type WsTestServer,
 } from "./helpers/servers.js";
-import { type PythonServer, startPythonServer } from "./interop/helpers/python-server.js";
 
 const MiB = 2 ** 20;
 const DEFAULTS: DeflateParams = {

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { AbortedError, connect, ReadyState } from "../src/index.js";
+import { client, rawServer, useCleanups, wsServer } from "./helpers/harness.js";
 import { onUpgradeRequest, switchingProtocols } from "./helpers/servers.js";
-import { client, rawServer, useCleanups, wsServer } from "./requirements-helpers.js";
 
 useCleanups();
 

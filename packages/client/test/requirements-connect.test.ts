@@ -10,13 +10,6 @@ import { DEFAULT_MAX_ERROR_BODY, UnexpectedResponseError } from "@tideway/core";
 import { describe, expect, it } from "vitest";
 import { AbortedError, ConnectError, connect, HandshakeTimeoutError, WebSocketClient } from "../src/index.js";
 import {
-  makeCert,
-  onUpgradeRequest,
-  serverFrame,
-  startWssServer,
-  switchingProtocols,
-} from "./helpers/servers.js";
-import {
   client,
   deadUrl,
   nextEvent,
@@ -26,7 +19,14 @@ import {
   useCleanups,
   within,
   wsServer,
-} from "./requirements-helpers.js";
+} from "./helpers/harness.js";
+import {
+  makeCert,
+  onUpgradeRequest,
+  serverFrame,
+  startWssServer,
+  switchingProtocols,
+} from "./helpers/servers.js";
 
 useCleanups();
 

@@ -6,7 +6,6 @@
 import { Buffer } from "node:buffer";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_HEARTBEAT, HeartbeatTimeoutError, WebSocketClient } from "../src/index.js";
-import { onUpgradeRequest, serverFrame, sleep, switchingProtocols, waitFor } from "./helpers/servers.js";
 import {
   client,
   nextEvent,
@@ -16,7 +15,8 @@ import {
   useCleanups,
   within,
   wsServer,
-} from "./requirements-helpers.js";
+} from "./helpers/harness.js";
+import { onUpgradeRequest, serverFrame, sleep, switchingProtocols, waitFor } from "./helpers/servers.js";
 
 useCleanups();
 

@@ -9,7 +9,6 @@ import type net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer } from "ws";
 import { AbortedError, ConnectionClosedError, WebSocketClient } from "../src/index.js";
-import { onUpgradeRequest, serverFrame, sleep, switchingProtocols, waitFor } from "./helpers/servers.js";
 import {
   client,
   deadUrl,
@@ -20,7 +19,8 @@ import {
   useCleanups,
   within,
   wsServer,
-} from "./requirements-helpers.js";
+} from "./helpers/harness.js";
+import { onUpgradeRequest, serverFrame, sleep, switchingProtocols, waitFor } from "./helpers/servers.js";
 
 useCleanups();
 afterEach(() => {

@@ -10,8 +10,8 @@
  */
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
+import { client, deadUrl, useCleanups, within, wsServer } from "./helpers/harness.js";
 import { sleep, waitFor } from "./helpers/servers.js";
-import { client, deadUrl, useCleanups, within, wsServer } from "./requirements-helpers.js";
 
 useCleanups();
 

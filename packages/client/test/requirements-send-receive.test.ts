@@ -8,8 +8,8 @@ import { Buffer } from "node:buffer";
 import type net from "node:net";
 import { describe, expect, it } from "vitest";
 import { ConnectionClosedError, DEFAULT_MAX_QUEUED_BYTES, SendQueueFullError } from "../src/index.js";
+import { client, rawServer, take, useCleanups, within, wsServer } from "./helpers/harness.js";
 import { onUpgradeRequest, serverFrame, sleep, switchingProtocols, waitFor } from "./helpers/servers.js";
-import { client, rawServer, take, useCleanups, within, wsServer } from "./requirements-helpers.js";
 
 useCleanups();
 
