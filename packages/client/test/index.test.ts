@@ -1,6 +1,46 @@
 import type { UpgradeResponse } from "@tideway/core";
-import { describe, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import * as client from "../src/index.js";
 import { type CloseInfo, type Message, WebSocketClient } from "../src/index.js";
+
+it("exports exactly the public API", () => {
+  expect(Object.keys(client).sort()).toEqual(
+    [
+      "AbortedError",
+      "ClientError",
+      "ClientErrorCodes",
+      "ConnectError",
+      "ConnectionClosedError",
+      "DEFAULT_CLOSE_TIMEOUT",
+      "DEFAULT_HANDSHAKE_TIMEOUT",
+      "DEFAULT_HEARTBEAT",
+      "DEFAULT_HIGH_WATER_MARK",
+      "DEFAULT_MAX_QUEUED_BYTES",
+      "DEFAULT_MAX_REDIRECTS",
+      "InvalidRedirectError",
+      "ProviderError",
+      "ProxyError",
+      "TooManyRedirectsError",
+      "proxyFromEnv",
+      "DEFAULT_RECONNECT",
+      "HandshakeTimeoutError",
+      "HeartbeatTimeoutError",
+      "ReadyState",
+      "SendQueueFullError",
+      "WebSocketClient",
+      "connect",
+      "isRetryable",
+    ].sort(),
+  );
+});
+
+it("gives every client error a stable code and the core's base class", () => {
+  const e = new client.HandshakeTimeoutError(10);
+  expect(e.code).toBe("WS_ERR_HANDSHAKE_TIMEOUT");
+  expect(e.name).toBe("HandshakeTimeoutError");
+  expect(e).toBeInstanceOf(client.ClientError);
+  expect(Object.values(client.ClientErrorCodes).every((c) => c.startsWith("WS_ERR_"))).toBe(true);
+});
 
 // Type-level tests: `pnpm typecheck` (tsc) checks the @ts-expect-error lines, vitest checks the rest.
 describe("typed events", () => {
