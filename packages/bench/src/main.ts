@@ -6,7 +6,7 @@
 //   --scenarios id,id      subset of scenario ids (see scenarios.ts)
 //   --out DIR              where to write benchmarks.{md,json,svg}
 //   --no-build             do not run the root build first (dist/ must still be newer than src/)
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, platform, release, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +15,7 @@ import { ADAPTER_NAMES, type AdapterName, BASELINE } from "./adapters/index.js";
 import { ensureBuilt } from "./build.js";
 import { renderChart } from "./chart.js";
 import { killChildren, runPlan } from "./driver.js";
-import { renderMarkdown } from "./report.js";
+import { keepHandWritten, renderMarkdown } from "./report.js";
 import { fullScenarios, quickScenarios } from "./scenarios.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
@@ -92,7 +92,9 @@ function main(): Promise<void> | void {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "benchmarks.json"), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(outDir, "benchmarks.svg"), renderChart(results));
-    writeFileSync(join(outDir, "benchmarks.md"), renderMarkdown(results, "benchmarks.svg"));
+    const mdFile = join(outDir, "benchmarks.md");
+    const previous = existsSync(mdFile) ? readFileSync(mdFile, "utf8") : undefined;
+    writeFileSync(mdFile, keepHandWritten(renderMarkdown(results, "benchmarks.svg"), previous));
     console.log(`\nwrote ${relative(process.cwd(), join(outDir, "benchmarks.md"))} (and .json, .svg)`);
   })();
 }

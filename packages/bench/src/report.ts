@@ -1,5 +1,6 @@
 // docs/benchmarks.md: the command, the machine, the method, the chart and two tables (absolute
-// medians, and ratios to the baseline), then every failed measurement.
+// medians, and ratios to the baseline), then every failed measurement, then the hand-written
+// sections that follow them in the previous file (kept, see keepHandWritten).
 import type { Results } from "./results.js";
 import { rows } from "./results.js";
 import type { Summary } from "./stats.js";
@@ -120,4 +121,17 @@ export function renderMarkdown(results: Results, chartFile: string): string {
     ...(failures.length > 0 ? failures : ["None: every count and every byte was verified."]),
     "",
   ].join("\n");
+}
+
+/**
+ * The first hand-written section of docs/benchmarks.md: it and everything after it are not
+ * generated, and survive a new run.
+ */
+export const HAND_WRITTEN_HEADING = "## Why the client's fast paths look the way they do";
+
+/** `generated` followed by the hand-written sections of `previous` (the file being replaced), if any. */
+export function keepHandWritten(generated: string, previous: string | undefined): string {
+  const at = previous?.indexOf(`\n${HAND_WRITTEN_HEADING}\n`) ?? -1;
+  if (previous === undefined || at < 0) return generated;
+  return `${generated.trimEnd()}\n${previous.slice(at)}`;
 }

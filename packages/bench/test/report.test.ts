@@ -1,7 +1,13 @@
 // The report and the chart, drawn from a small hand-made result set.
 import { describe, expect, it } from "vitest";
 import { renderChart } from "../src/chart.js";
-import { formatNumber, markdownTable, renderMarkdown } from "../src/report.js";
+import {
+  formatNumber,
+  HAND_WRITTEN_HEADING,
+  keepHandWritten,
+  markdownTable,
+  renderMarkdown,
+} from "../src/report.js";
 import type { Results } from "../src/results.js";
 import { rows } from "../src/results.js";
 
@@ -146,5 +152,19 @@ describe("renderChart", () => {
     expect(svg).toContain(">0.25x</text>");
     expect(svg).not.toContain(">tideway</text>");
     expect(svg.match(/<rect /g)?.length).toBe(1 + 1 + 1); // background, legend, one bar
+  });
+});
+
+describe("keepHandWritten", () => {
+  const generated = "# Benchmarks\n\n## Failed measurements\n\nNone.\n";
+  it("keeps the hand-written sections of the previous file after the new tables", () => {
+    const previous = `# Benchmarks\n\nold tables\n\n${HAND_WRITTEN_HEADING}\n\n- a figure\n\n## More\n`;
+    expect(keepHandWritten(generated, previous)).toBe(
+      `# Benchmarks\n\n## Failed measurements\n\nNone.\n\n${HAND_WRITTEN_HEADING}\n\n- a figure\n\n## More\n`,
+    );
+  });
+  it("writes the generated file alone when there was none, or nothing hand-written in it", () => {
+    expect(keepHandWritten(generated, undefined)).toBe(generated);
+    expect(keepHandWritten(generated, "# Benchmarks\n\nold tables\n")).toBe(generated);
   });
 });

@@ -13,8 +13,6 @@ import {
   ClientProtocol,
   CloseCode,
   END_OF_STREAM,
-  type EndOfStream,
-  type Outgoing,
   State,
   type UpgradeResponse,
   type Utf8Codec,
@@ -23,6 +21,7 @@ import {
 } from "@tideway/core";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { deflateProtocolOptions } from "./deflate.js";
+import { type ReadTarget, socketClosed } from "./direct-reads.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -34,8 +33,17 @@ import {
 import type { Message } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
-import { allocateFrame, isPooled, release } from "./send-buffers.js";
-import { openTransport, type ReadTarget, socketClosed, type Transport } from "./transport.js";
+import {
+  allocateFrame,
+  type Batch,
+  FLUSH_BYTES,
+  isPooled,
+  newBatch,
+  POOLED_MIN,
+  release,
+  toWrites,
+} from "./send-path.js";
+import { openTransport, type Transport } from "./transport.js";
 
 /**
  * Decodes bytes already validated, so not `fatal`. `ignoreBOM` keeps a leading U+FEFF: it is part of
@@ -45,9 +53,8 @@ const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const textEncoder = new TextEncoder();
 
 /**
- * Node's UTF-8: `buffer.isUtf8` is a SIMD validator. TextDecoder decodes a plain view directly:
- * 83 ns for 16 B and 180 ns for 1 KiB, against 160 / 260 ns for wrapping it in a Buffer and calling
- * toString (Node 20, /tmp micro-benchmark). `encode` turns lone surrogates into U+FFFD, as the core
+ * Node's UTF-8: `buffer.isUtf8` is a SIMD validator; TextDecoder decodes a plain view directly, faster
+ * than wrapping it in a Buffer for toString. `encode` turns lone surrogates into U+FFFD, as the core
  * requires; so does `encodeInto`, which the core uses to encode text straight into its output.
  */
 export const nodeUtf8: Utf8Codec = {
@@ -63,8 +70,8 @@ let randomOffset = 0;
 
 /**
  * Mask keys and the handshake key from node:crypto. The core draws mask keys in 8 KiB blocks; the
- * 16-byte handshake key comes from a shared 4 KiB block here, as one randomFillSync call per
- * connection was 1.6% of a connect + close cycle (bench handshakes, node --cpu-prof).
+ * 16-byte handshake key comes from a shared 4 KiB block here: one randomFillSync call per connection
+ * showed in the cost of a handshake.
  */
 const randomFill = (bytes: Uint8Array): void => {
   const n = bytes.length;
@@ -82,9 +89,8 @@ const randomFill = (bytes: Uint8Array): void => {
 
 /**
  * A plain Uint8Array for the core to fill entirely, so without the zero fill. Up to 64 bytes V8
- * keeps a typed array on its own heap, cheaper than Buffer's pool (31 ns against 76 ns for a 22-byte
- * frame); above, zero-filled memory costs more (380 ns against 130 ns at 256 B; Node 20, /tmp
- * micro-benchmark).
+ * keeps a typed array on its own heap, cheaper than Buffer's pool; above, zero-filled memory costs
+ * more than Buffer's unzeroed one.
  */
 const allocateUnzeroed = (size: number): Uint8Array => {
   if (size <= 64) return new Uint8Array(size);
@@ -92,7 +98,7 @@ const allocateUnzeroed = (size: number): Uint8Array => {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
 };
 
-/** Output buffers: payload pieces of big frames from the reused pool (send-buffers.ts). */
+/** Output buffers: payload pieces of big frames from the reused pool (send-path.ts). */
 const allocateOutput = (size: number): Uint8Array => allocateFrame(size, allocateUnzeroed);
 
 /** What the connection tells its owner. Called after the protocol processed the bytes, never inside. */
@@ -172,58 +178,6 @@ function toBinary(data: Uint8Array, type: BinaryType): Uint8Array | ArrayBuffer 
   }
 }
 
-/** The sends of one tick: they leave in one write and share one promise, settled by that write. */
-interface Batch {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-const noop = (): void => {};
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A send nobody awaits must not crash the process with an unhandled rejection: its failure also
-  // ends the connection, which the close event reports. One handler per batch, not per send.
-  promise.catch(noop);
-  return { promise, resolve, reject };
-}
-
-/**
- * Pooled payload pieces (see send-buffers.ts) are at least this big; smaller outputs are never
- * looked up in the pool.
- */
-const POOLED_MIN = 16 * 1024;
-
-/**
- * Bytes of frames queued in one tick after which they are written at once (see send()). Below the
- * protocol's 16 KiB block, so a flush is one view of one block, which outputConsumed() then lets
- * the protocol reuse: no allocation per flush (bench send-binary-1024: user CPU 85-108 ms against
- * 114-191 ms with 32 KiB, which spans blocks; node --cpu-prof).
- */
-const FLUSH_BYTES = 12 * 1024;
-
-/**
- * The output of one flush as Buffers for socket.write (views, no copy); END_OF_STREAM stays in its
- * place. Small frames already share the protocol's block, so a flush is a few views: corked, they
- * leave in one writev. Copying them into one buffer instead cost 9% of sending 1 KiB messages
- * (allocation and memcpy; bench send-binary-1024, node --cpu-prof).
- */
-function toWrites(output: readonly Outgoing[]): (Buffer | EndOfStream)[] {
-  const writes: (Buffer | EndOfStream)[] = new Array(output.length);
-  for (let i = 0; i < output.length; i++) {
-    const item = output[i]!;
-    writes[i] =
-      item instanceof Uint8Array ? Buffer.from(item.buffer, item.byteOffset, item.byteLength) : item;
-  }
-  return writes;
-}
-
 /** The property of a socket that names the connection it serves (see Connection's socket listeners). */
 const kConnection = Symbol("tideway connection");
 type Owned = Transport & { [kConnection]?: Connection };
@@ -253,7 +207,7 @@ export class Connection implements ReadTarget {
   #handshakeTimer: TimerHandle | undefined;
   #closeTimer: TimerHandle | undefined;
   /** Batches written (or about to be) whose write callback has not run: #finish rejects them. */
-  /** Made on the first send: an idle connection that never sends holds no Set (120 B, bench idle-2000). */
+  /** Made on the first send: an idle connection that never sends holds no Set. */
   #pending: Set<Batch> | undefined;
   /** The batch that the sends of this tick join; flushed in a microtask. */
   #batch: Batch | undefined;
@@ -262,7 +216,7 @@ export class Connection implements ReadTarget {
   #settleHandshake: { resolve(r: UpgradeResponse): void; reject(e: Error): void } | undefined;
   /**
    * `closed`, made only when someone asks for it: the client learns of the end through onClose, and
-   * a pending promise with its resolver was ~0.15 KiB of each idle connection (bench idle-2000).
+   * a pending promise with its resolver would weigh on every idle connection.
    */
   #closed: Promise<CloseInfo> | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
@@ -295,8 +249,8 @@ export class Connection implements ReadTarget {
 
   #newHeartbeat(interval: number, timeout: number): Heartbeat {
     const conn = this;
-    // Methods, not arrow functions: under tsx (the bench) each named arrow carries a 256-byte
-    // property dictionary (esbuild keepNames), per connection.
+    // Methods, not arrow functions: under tsx (the bench) each named arrow carries a property
+    // dictionary of its own (esbuild keepNames), per connection.
     return new Heartbeat({
       interval,
       timeout,
@@ -318,7 +272,7 @@ export class Connection implements ReadTarget {
   /**
    * With the heartbeat disabled, ping() still works through a Heartbeat with interval and timeout 0
    * ("none"), made on first use in the state the connection is in: most connections never ping,
-   * and the Heartbeat with its timers' closures was ~2 KiB of an idle connection (bench idle-2000).
+   * and the Heartbeat with its timers' closures is the largest part of an idle connection.
    */
   #lateHeartbeat(): Heartbeat {
     const hb = this.#newHeartbeat(0, 0);
@@ -403,7 +357,7 @@ export class Connection implements ReadTarget {
   /**
    * The transport is ready: listen, start reading, send the upgrade request. A method rather than
    * closures inside open(): those would keep open()'s whole scope (the abort signals, the transport
-   * controller) alive as long as the socket, ~1 KiB per idle connection (bench idle-2000).
+   * controller) alive as long as the socket.
    */
   #attach(socket: Transport): void {
     this.#transport = undefined;
@@ -423,8 +377,7 @@ export class Connection implements ReadTarget {
   }
 
   // The socket's listeners: shared functions that find their connection on the socket, as `ws` does
-  // (socket[kWebSocket]), instead of four closures per connection: 0.19 KiB less per idle connection
-  // (closures and their context; /tmp heap snapshot of 2000 idle clients), net of the one property.
+  // (socket[kWebSocket]), instead of four closures (and their context) per idle connection.
   static {
     onSocket = {
       error(this: Owned, err: Error): void {
@@ -477,7 +430,7 @@ export class Connection implements ReadTarget {
       queueMicrotask(() => this.#flush());
     }
     // A long burst is written every FLUSH_BYTES instead of at the end of the tick: the frames of a
-    // 1 MiB burst of 16 B messages outlived the young generation and GC took 39% of the time.
+    // whole burst would outlive the young generation and cost full GCs.
     if (this.#unflushed >= FLUSH_BYTES) this.#flush();
     return batch.promise;
   }
@@ -541,7 +494,7 @@ export class Connection implements ReadTarget {
   }
 
   /**
-   * ReadTarget (transport.ts directReads): the connection itself, so a plain TCP socket's reads need
+   * ReadTarget (direct-reads.ts): the connection itself, so a plain TCP socket's reads need
    * no object or closures of their own (idle memory). Big message payloads are read straight into
    * their buffer in the protocol.
    */
@@ -558,9 +511,8 @@ export class Connection implements ReadTarget {
 
   #receive(chunk: Uint8Array): void {
     this.#heartbeat?.onActivity();
-    // One plain view per chunk rather than per message: Buffer#subarray (a JS function building a
-    // FastBuffer) and re-wrapping each message took 22% of receiving 16 B messages (bench
-    // recv-binary-16, node --cpu-prof); the built-in Uint8Array#subarray is about twice as fast.
+    // One plain view per chunk rather than per message: the built-in Uint8Array#subarray is much
+    // cheaper than Buffer#subarray (a JS function building a FastBuffer) for every message.
     this.#protocol.receiveData(
       this.#o.binaryType === "buffer" ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length),
     );
@@ -586,7 +538,7 @@ export class Connection implements ReadTarget {
     const h = this.#h;
     const binaryType = this.#o.binaryType;
     for (let i = 0; i < events.length; i++) {
-      // Not #guard: a closure per message showed in the receive profile.
+      // Not #guard: that would make a closure per message.
       try {
         const event = events[i]!;
         // Messages straight to the handler, the other events through #dispatch's switch.
@@ -689,8 +641,8 @@ export class Connection implements ReadTarget {
     if (writes.length > 1) socket.uncork();
     // Nothing left in the stream's buffer right after writing means every write completed
     // synchronously: a plain TCP socket's bytes are in the kernel, so the buffers can be reused at
-    // once. Waiting for the callbacks, a burst of sends allocated 9 in 10 pieces fresh (bench
-    // send-binary-1048576). TLS keeps the callback: its plaintext path is not ours to reason about.
+    // once, where waiting for the callbacks would allocate most pieces of a burst fresh. TLS keeps
+    // the callback: its plaintext path is not ours to reason about.
     if (socket.writableLength === 0 && socket instanceof Socket && !(socket instanceof TLSSocket)) {
       this.#protocol.outputConsumed();
       if (written !== undefined) for (const piece of written) release(piece);
@@ -759,7 +711,7 @@ export class Connection implements ReadTarget {
     if (this.#opened && this.#error !== undefined && !(this.#error instanceof WebSocketError)) {
       this.#error = new ConnectionClosedError(info, { cause: this.#error });
     }
-    // Errors are made only when someone gets them: capturing stacks was 3-5% of a handshake.
+    // Errors are made only when someone gets them: capturing a stack is a cost on every handshake.
     const pending = this.#pending;
     if (this.#heartbeat !== undefined || (pending !== undefined && pending.size > 0)) {
       const closedError = new ConnectionClosedError(info, { cause: this.#error });

@@ -18,7 +18,7 @@ export interface HeartbeatOptions {
  * At most this many `ping()` calls may wait for their pong at once; the next one is rejected with a
  * `RangeError` and sends nothing. Rejecting the newest (rather than dropping the oldest) tells the
  * caller who floods, at once, and never fails a promise someone else is awaiting; and a ping that is
- * refused is never written, so a ping flood cannot grow the write queue (STYLE.md item 13).
+ * refused is never written, so a ping flood cannot grow the write queue.
  * Heartbeat pings come on top: at most one is outstanding.
  */
 export const MAX_OUTSTANDING_USER_PINGS = 16;

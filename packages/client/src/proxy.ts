@@ -202,9 +202,8 @@ export async function socksConnect(
   const config: SocksProxy = { host: proxy.host, port: proxy.port, type };
   if (proxy.username !== "") config.userId = proxy.username;
   if (proxy.password !== "") config.password = proxy.password;
-  // Loaded on first use: `socks` and its dependencies are ~1.1 MB of heap that only SOCKS users
-  // need. Loaded eagerly, they pushed the bench client's old generation over V8's limit, and
-  // receiving 64 KiB messages ran ~40 full GCs instead of 1 (bench recv-binary-65536, --trace-gc).
+  // Loaded on first use: `socks` and its dependencies are heap that only SOCKS users need, and
+  // loaded eagerly they cost every other client full GCs.
   const { SocksClient } = await import("socks");
   try {
     await SocksClient.createConnection({

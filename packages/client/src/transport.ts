@@ -1,11 +1,13 @@
 /**
  * Opens the stream a connection runs on: TCP or TLS to the URL's host, a Unix domain socket, a
  * tunnel through an HTTP or SOCKS proxy, or whatever the user's `createConnection` returns. With
- * proxy.ts, the only module that touches node:net and node:tls. No WebSocket knowledge lives here.
+ * proxy.ts and direct-reads.ts (how a plain TCP socket reads), the only modules that touch node:net
+ * and node:tls. No WebSocket knowledge lives here.
  */
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
+import { connectTcp, type ReadTarget } from "./direct-reads.js";
 import { ConnectError, ProxyError } from "./errors.js";
 import { httpConnect, type ProxyConfig, parseProxy, socksConnect } from "./proxy.js";
 import { type Env, proxyFromEnv } from "./proxy-env.js";
@@ -52,142 +54,9 @@ export interface TransportOptions {
   readonly env?: Env | undefined;
   /**
    * Where a plain TCP socket opened here (no TLS, proxy, Unix socket or `createConnection`) delivers
-   * what it reads, instead of "data" events: see {@link directReads}. Other streams ignore it.
+   * what it reads, instead of "data" events: see direct-reads.ts. Other streams ignore it.
    */
   readonly readTarget?: ReadTarget | undefined;
-}
-
-/** The receiver of a socket's reads, and the buffer it would like the next read to go into. */
-export interface ReadTarget {
-  /** The core's `receiveBuffer()`: a buffer the next read may fill, or undefined. */
-  receiveBuffer(): Uint8Array | undefined;
-  /** `chunk` was read; false stops reading until the socket's `resume()`. */
-  receiveRead(chunk: Uint8Array): boolean;
-}
-
-/** The size of a read that goes into no buffer of the target's: Node's own read size. */
-const READ_SIZE = 64 * 1024;
-/**
- * Bytes of a payload left out of a direct read, and the size of the read after it: the end of a
- * message then arrives with what follows it (the next header, a close frame) in one short read, as
- * with Node's own reads; a connection that this message pauses has still seen that close frame.
- */
-const TAIL = 16;
-const AFTER_DIRECT_READ = 1024;
-/**
- * Direct reads only for this much payload still to come: at 64 KiB messages, the short read after
- * each direct one and the copy of its bytes cost more than the copy they saved (bench
- * recv-binary-65536: 2.0-2.4 GB/s against 2.6-2.8 GB/s with Node's own reads; 1 MiB: 2.4-3.7
- * against 2.0-2.4 GB/s; /tmp/prof.mts, client user+sys CPU alike).
- */
-const DIRECT_MIN = 128 * 1024;
-/** A read of at least this many bytes means data is streaming in: see nextReadBuffer. */
-const BIG_READ = 16 * 1024;
-/**
- * Sockets that may hold a read buffer of their own at once, process-wide. A socket that goes quiet
- * after a burst keeps its next read buffer until it reads again: at most this many times 64 KiB
- * (2 MiB) are held that way; beyond, reads go through the shared scratch buffer.
- */
-const MAX_OWNED = 32;
-let owned = 0;
-
-/**
- * Shared by every socket: the bytes of a read are copied out of it at once, before any other read,
- * so a socket never holds a buffer of its own between reads (an idle connection costs nothing).
- */
-let scratch: Buffer | undefined;
-
-/** The read state of a socket whose reads go through {@link directReads}. */
-const kReads = Symbol("tideway direct reads");
-
-interface DirectReads {
-  readonly target: ReadTarget;
-  /** The last read went into the target's buffer. */
-  direct: boolean;
-  /** The last read brought BIG_READ bytes or more. */
-  big: boolean;
-  /** The socket's next read goes into a buffer of its own (counted in `owned`). */
-  owns: boolean;
-}
-
-type DirectSocket = net.Socket & { [kReads]?: DirectReads };
-
-/**
- * Where the next read goes: straight into the buffer the target offers (the payload of a large
- * message, read with no copy) but its last TAIL bytes, then one short read for those and the next
- * frame's header. Else, while data streams in (the last read was big), into a new buffer of the
- * socket's own that is handed on without a copy, as Node's own reads are (for at most MAX_OWNED
- * sockets at once); else into the shared scratch buffer, whose bytes are copied out: an idle or
- * quiet socket holds no buffer. Copying every read out of the scratch buffer cost ~12% of
- * receiving 1 KiB messages (bench recv-binary-1024, /tmp/prof.mts: 2.55 against 2.9 GB/s).
- */
-function nextReadBuffer(reads: DirectReads): Uint8Array {
-  const region = reads.target.receiveBuffer();
-  if (region !== undefined && region.length >= DIRECT_MIN) {
-    reads.direct = true;
-    return region.subarray(0, region.length - TAIL);
-  }
-  scratch ??= Buffer.allocUnsafeSlow(READ_SIZE);
-  if (reads.direct) {
-    reads.direct = false;
-    return scratch.subarray(0, AFTER_DIRECT_READ);
-  }
-  if (!reads.big || (!reads.owns && owned >= MAX_OWNED)) return scratch;
-  // Counted once per socket, however often Node asks before the next read.
-  if (!reads.owns) {
-    reads.owns = true;
-    owned++;
-  }
-  return Buffer.allocUnsafeSlow(READ_SIZE);
-}
-
-/** Node calls this on the socket: a read from the scratch buffer is copied out at its exact size. */
-function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boolean {
-  const reads = this[kReads]!;
-  reads.big = nread >= BIG_READ;
-  if (reads.owns) {
-    reads.owns = false;
-    owned--;
-  }
-  if (buf.buffer !== scratch!.buffer) {
-    return reads.target.receiveRead(nread === buf.length ? buf : buf.subarray(0, nread));
-  }
-  const chunk = Buffer.allocUnsafe(nread);
-  chunk.set(nread === buf.length ? buf : buf.subarray(0, nread));
-  return reads.target.receiveRead(chunk);
-}
-
-/**
- * A plain TCP connection whose reads go to `target` through Node's `onread` (see nextReadBuffer for
- * where each read goes; the gain of direct reads is measured with the core's in-place read,
- * MessageReader#read). One state object and one closure per socket (Node calls `buffer` without a
- * `this`, `callback` on the socket): ~0.3 KiB less per idle connection than closures over the
- * target (bench idle-2000).
- */
-function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
-  if (target === undefined) return net.connect({ host, port });
-  const reads: DirectReads = { target, direct: false, big: false, owns: false };
-  const socket: DirectSocket = net.connect({
-    host,
-    port,
-    onread: { buffer: () => nextReadBuffer(reads), callback: onDirectRead },
-  });
-  socket[kReads] = reads;
-  return socket;
-}
-
-/** The socket is closed: a read buffer of its own it held no longer counts (see MAX_OWNED). */
-export function socketClosed(socket: Duplex): void {
-  const reads = (socket as DirectSocket)[kReads];
-  if (reads?.owns) {
-    reads.owns = false;
-    owned--;
-  }
-}
-
-/** Sockets holding a read buffer of their own now (for tests). */
-export function ownedReadBuffers(): number {
-  return owned;
 }
 
 /** URL host without the brackets of an IPv6 literal: "[::1]" -> "::1". */

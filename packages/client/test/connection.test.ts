@@ -1,16 +1,19 @@
 import { Buffer } from "node:buffer";
-import type net from "node:net";
+import net from "node:net";
 import { ProtocolError } from "@tideway/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { Connection, type ConnectionHandlers, nodeUtf8 } from "../src/connection.js";
 import { ConnectionClosedError } from "../src/errors.js";
+import type { Message } from "../src/events.js";
 import { resolveOptions } from "../src/options.js";
 import {
   onUpgradeRequest,
   type RawServer,
   serverFrame,
   startRawServer,
+  startWsServer,
   switchingProtocols,
+  type WsTestServer,
   waitFor,
 } from "./helpers/servers.js";
 
@@ -183,5 +186,186 @@ describe("Connection", () => {
     expect(nodeUtf8.isValid(Buffer.from([0xc3, 0xa9]))).toBe(true);
     expect(nodeUtf8.isValid(Buffer.from([0xc3]))).toBe(false);
     expect(nodeUtf8.decode(Buffer.from("é"))).toBe("é");
+  });
+});
+
+// Sends of one tick coalesced into one write, messages delivered as views without copies, ping() with
+// the heartbeat disabled.
+describe("fast paths, against a ws server", () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  });
+
+  async function server(o: { echo?: boolean } = {}): Promise<WsTestServer> {
+    const s = await startWsServer(o);
+    cleanups.push(() => s.close());
+    return s;
+  }
+
+  /** Connection handlers that collect the messages and ignore everything else. */
+  function collecting(messages: Message[]): ConnectionHandlers {
+    return {
+      onConnect: () => {},
+      onOpen: () => {},
+      onMessage: (m) => messages.push(m),
+      onPing: () => {},
+      onPong: () => {},
+      onError: () => {},
+      onClose: () => {},
+    };
+  }
+
+  /** A connection whose socket counts the writes it hands to the OS. */
+  function counted(url: string, messages: Message[], o: Parameters<typeof resolveOptions>[1] = {}) {
+    const writes = { count: 0 };
+    const handlers = collecting(messages);
+    const conn = new Connection(
+      resolveOptions(url, {
+        heartbeat: false,
+        closeTimeout: 200,
+        ...o,
+        createConnection: ({ host, port }) => {
+          const socket = net.connect({ host, port });
+          // Counts what reaches the handle: one _write or _writev per syscall the stream makes
+          // (writes issued while corked leave together in one _writev).
+          const counting = socket as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
+          for (const method of ["_write", "_writev"] as const) {
+            const original = counting[method]!.bind(socket);
+            counting[method] = (...args: unknown[]) => {
+              writes.count++;
+              return original(...args);
+            };
+          }
+          return socket;
+        },
+      }),
+      handlers,
+    );
+    cleanups.push(() => conn.terminate());
+    return { conn, writes };
+  }
+
+  describe("send coalescing", () => {
+    it("writes the sends of one tick in one write, in order, and settles all their promises", async () => {
+      const s = await server();
+      const messages: Message[] = [];
+      const { conn, writes } = counted(s.url, messages);
+      await conn.open();
+      const before = writes.count;
+      const sends = Array.from({ length: 200 }, (_, i) => conn.send(`m${i}`, false));
+      expect(conn.bufferedAmount).toBeGreaterThan(0); // queued bytes count before the flush
+      await Promise.all(sends);
+      expect(writes.count - before).toBe(1);
+      await waitFor(() => messages.length === 200);
+      expect(messages).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+    });
+
+    it("sends strings encoded in place by the core, counting their frame's bytes as buffered", async () => {
+      const s = await server();
+      const messages: Message[] = [];
+      const { conn } = counted(s.url, messages);
+      await conn.open();
+      const before = conn.bufferedAmount;
+      const texts = ["", "é", "日本語 😀", "lone \uD800 surrogate", "a".repeat(42), "x".repeat(6000)];
+      const sends = [conn.send(texts[1]!, false)];
+      expect(conn.bufferedAmount - before).toBe(2 + 6); // UTF-8 bytes and the masked frame header
+      for (const t of texts) sends.push(conn.send(t, false));
+      await Promise.all(sends);
+      await waitFor(() => messages.length === texts.length + 1);
+      const decoded = texts.map((t) => Buffer.from(t, "utf8").toString());
+      expect(messages).toEqual([decoded[1], ...decoded]);
+    });
+
+    it("does not hold a lone message for a timer: it is written before the next macrotask", async () => {
+      const s = await server();
+      const { conn, writes } = counted(s.url, []);
+      await conn.open();
+      const before = writes.count;
+      void conn.send(new Uint8Array([1, 2, 3]), true);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(writes.count - before).toBe(1);
+    });
+
+    it("writes a long burst in several writes rather than holding it all until the end of the tick", async () => {
+      const s = await server({ echo: false });
+      const { conn, writes } = counted(s.url, []);
+      await conn.open();
+      const before = writes.count;
+      const payload = new Uint8Array(1024);
+      const sends = Array.from({ length: 256 }, () => conn.send(payload, true)); // 256 KiB in one tick
+      expect(writes.count - before).toBeGreaterThan(1);
+      await Promise.all(sends);
+      expect(writes.count - before).toBeLessThan(32);
+    });
+
+    it("rejects every send of a batch when the connection dies before the write", async () => {
+      const s = await server({ echo: false });
+      const { conn } = counted(s.url, []);
+      await conn.open();
+      const sends = [conn.send("a", false), conn.send("b", false)];
+      conn.terminate();
+      for (const send of sends)
+        await expect(send).rejects.toMatchObject({ code: "WS_ERR_CONNECTION_CLOSED" });
+    });
+  });
+
+  describe("received binary messages", () => {
+    it.each([
+      ["uint8array", (m: Message) => m.constructor === Uint8Array],
+      ["buffer", (m: Message) => Buffer.isBuffer(m)],
+      ["arraybuffer", (m: Message) => m instanceof ArrayBuffer],
+    ] as const)("arrive as %s with the right bytes, small and large", async (binaryType, isType) => {
+      const s = await server();
+      const messages: Message[] = [];
+      const { conn } = counted(s.url, messages, { binaryType });
+      await conn.open();
+      const small = Uint8Array.from({ length: 16 }, (_, i) => i);
+      const large = Uint8Array.from({ length: 200_000 }, (_, i) => i % 251); // spans many chunks
+      await conn.send(small, true);
+      await conn.send(large, true);
+      await waitFor(() => messages.length === 2);
+      for (const [m, expected] of [
+        [messages[0]!, small],
+        [messages[1]!, large],
+      ] as const) {
+        expect(isType(m)).toBe(true);
+        expect(new Uint8Array(m as ArrayBuffer)).toEqual(expected);
+      }
+    });
+  });
+
+  describe("received text messages", () => {
+    it("keep a leading U+FEFF (a BOM is part of the message) and decode multi-byte text", async () => {
+      const s = await server();
+      const messages: Message[] = [];
+      const { conn } = counted(s.url, messages);
+      await conn.open();
+      const texts = ["\ufeff", "\ufeffhi", "h\u00e9llo \u{1f600}", "x".repeat(70_000)];
+      for (const text of texts) await conn.send(text, false);
+      await waitFor(() => messages.length === texts.length);
+      expect(messages).toEqual(texts);
+    });
+  });
+
+  describe("ping() with the heartbeat disabled", () => {
+    it("measures a round trip, and rejects once the connection is closed", async () => {
+      const s = await server();
+      const { conn } = counted(s.url, []);
+      await conn.open();
+      expect(conn.latency).toBeUndefined();
+      const rtt = await conn.ping();
+      expect(rtt).toBeGreaterThanOrEqual(0);
+      expect(conn.latency).toBe(rtt);
+      await conn.close();
+      await expect(conn.ping()).rejects.toMatchObject({ code: "WS_ERR_CONNECTION_CLOSED" });
+    });
+
+    it("rejects before the handshake", async () => {
+      const s = await server();
+      const { conn } = counted(s.url, []);
+      await expect(conn.ping()).rejects.toThrow(/idle/);
+      await conn.open();
+    });
   });
 });

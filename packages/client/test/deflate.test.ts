@@ -28,6 +28,7 @@ import {
   WebSocketClient,
   type WebSocketClientOptions,
 } from "../src/index.js";
+import { type PythonServer, startPythonServer } from "./helpers/python-server.js";
 import {
   onUpgradeRequest,
   type RawServer,
@@ -35,7 +36,6 @@ import {
   startWsServer,
   type WsTestServer,
 } from "./helpers/servers.js";
-import { type PythonServer, startPythonServer } from "./interop/helpers/python-server.js";
 
 const MiB = 2 ** 20;
 const DEFAULTS: DeflateParams = {

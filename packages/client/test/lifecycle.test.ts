@@ -8,15 +8,6 @@ import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { WebSocketClient } from "../src/index.js";
 import {
-  makeCert,
-  onUpgradeRequest,
-  serverFrame,
-  sleep,
-  startWssServer,
-  switchingProtocols,
-  waitFor,
-} from "./helpers/servers.js";
-import {
   client,
   deadUrl,
   nextEvent,
@@ -27,7 +18,16 @@ import {
   useCleanups,
   within,
   wsServer,
-} from "./requirements-helpers.js";
+} from "./helpers/harness.js";
+import {
+  makeCert,
+  onUpgradeRequest,
+  serverFrame,
+  sleep,
+  startWssServer,
+  switchingProtocols,
+  waitFor,
+} from "./helpers/servers.js";
 
 useCleanups();
 

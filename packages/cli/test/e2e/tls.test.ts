@@ -13,7 +13,7 @@ import {
   startWssServer,
   switchingProtocols,
 } from "../../../client/test/helpers/servers.js";
-import { createTestCertificate, type TestCertificate } from "../../../client/test/interop/helpers/tls.js";
+import { createTestCertificate, type TestCertificate } from "../../../client/test/helpers/tls.js";
 import { expectFailure, jsonl, runCli } from "../helpers/cli.js";
 
 /** A raw server that answers every upgrade with `response`. */

@@ -8,7 +8,7 @@ import type { IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import net, { type AddressInfo } from "node:net";
 import { type ServerOptions, WebSocket, WebSocketServer } from "ws";
-import { createTestCertificate } from "../interop/helpers/tls.js";
+import { createTestCertificate } from "./tls.js";
 
 export interface WsTestServer {
   readonly wss: WebSocketServer;
@@ -72,7 +72,7 @@ export interface Cert {
   readonly cert: string;
 }
 
-/** A self-signed certificate for "localhost", 127.0.0.1 and ::1 (the one openssl recipe: interop/helpers/tls.ts). */
+/** A self-signed certificate for "localhost", 127.0.0.1 and ::1 (the one openssl recipe: tls.ts). */
 export function makeCert(): Cert {
   const made = createTestCertificate();
   made.cleanup();

@@ -14,7 +14,7 @@ import {
   type SendOutcome,
 } from "./accounting.js";
 import { type CutKind, type CutPlan, startNumberedServer } from "./numbered-server.js";
-import { startProxy } from "./proxy.js";
+import { startProxy } from "./tcp-proxy.js";
 
 /** The part of `WebSocketClient` the scenario uses. */
 export interface AccountingClient extends AsyncIterable<unknown> {

@@ -1,7 +1,7 @@
 /**
- * Helpers shared by the requirements-*.test.ts files (the audit of issue 3 against the tests): a
- * cleanup list, a client that is always terminated, event and iterator helpers, and a child-process
- * runner for the requirements only another process can observe ("exits by itself", "never crashes").
+ * The test harness for the whole client: a cleanup list, servers and a client that are always closed
+ * after the test, event and iterator helpers, and a child-process runner for what only another
+ * process can observe ("exits by itself", "never crashes").
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,8 +15,8 @@ import {
   type ClientEvents,
   WebSocketClient,
   type WebSocketClientOptions,
-} from "../src/index.js";
-import { type RawServer, startRawServer, startWsServer, type WsTestServer } from "./helpers/servers.js";
+} from "../../src/index.js";
+import { type RawServer, startRawServer, startWsServer, type WsTestServer } from "./servers.js";
 
 const cleanups: (() => unknown)[] = [];
 
@@ -107,9 +107,9 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** The source entry of @tideway/client, imported by the child scripts. */
-const CLIENT_ENTRY = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+const CLIENT_ENTRY = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
 /** The repository root: its tsconfig.json maps @tideway/core to the sources for tsx. */
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
 export interface ChildResult {
   /** Exit code, or null when killed. */

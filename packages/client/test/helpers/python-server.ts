@@ -1,5 +1,5 @@
 /**
- * Starts packages/client/test/fixtures/py_server.py, a Python `websockets` server, for interop tests.
+ * Starts packages/client/test/helpers/py_server.py, a Python `websockets` server, for interop tests.
  *
  * The server runs under /usr/bin/python3 because that is where the Debian package python3-websockets
  * installs the module (a `python3` found on PATH may be another interpreter without it). A missing
@@ -11,7 +11,7 @@ import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 export const PYTHON = "/usr/bin/python3";
-const SCRIPT = fileURLToPath(new URL("../../fixtures/py_server.py", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("./py_server.py", import.meta.url));
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 3_000;
 

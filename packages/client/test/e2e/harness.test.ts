@@ -7,9 +7,9 @@ import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkReceived, checkSent, parseNumbered, type SentLog } from "./helpers/accounting.js";
-import { startProxy, type TcpProxy } from "./helpers/proxy.js";
-import { createTestCertificate } from "./helpers/tls.js";
+import { checkReceived, checkSent, parseNumbered, type SentLog } from "../helpers/accounting.js";
+import { startProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { createTestCertificate } from "../helpers/tls.js";
 
 describe("parseNumbered", () => {
   it("parses numbered messages and end markers, and nothing else", () => {

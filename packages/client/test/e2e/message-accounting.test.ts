@@ -9,8 +9,8 @@
  */
 import { WebSocketClient } from "@tideway/client";
 import { describe, expect, it } from "vitest";
-import { type AccountingOptions, type AccountingResult, runAccounting } from "./helpers/accounting-run.js";
-import { ReferenceClient } from "./helpers/reference-client.js";
+import { type AccountingOptions, type AccountingResult, runAccounting } from "../helpers/accounting-run.js";
+import { ReferenceClient } from "../helpers/reference-client.js";
 
 const seed = Number(process.env.TIDEWAY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const scenario: AccountingOptions = {

@@ -1,5 +1,5 @@
 /**
- * Interop with another implementation: Python `websockets` 10.4 (fixtures/py_server.py), over plain
+ * Interop with another implementation: Python `websockets` 10.4 (helpers/py_server.py), over plain
  * TCP and over TLS. A bug shared by Tideway's client and its own tests (both written from the same
  * reading of RFC 6455) shows up here, against a server that was not.
  */
@@ -17,8 +17,8 @@ import {
   type PythonHandshakeInfo,
   type PythonServer,
   startPythonServer,
-} from "./helpers/python-server.js";
-import { createTestCertificate, type TestCertificate } from "./helpers/tls.js";
+} from "../helpers/python-server.js";
+import { createTestCertificate, type TestCertificate } from "../helpers/tls.js";
 
 const MiB = 2 ** 20;
 // Both sides of every payload-length encoding boundary (7-bit, 16-bit, 64-bit), then big messages.

@@ -1,24 +1,24 @@
 /**
- * Issue 3, the requirements only another process can observe:
- * - item 5 "Timers never keep a closed client's process alive" and item 7 "A closed or terminated
- *   client leaves nothing that keeps the process alive": a child process connects to a server that
- *   lives in THIS process, closes or terminates its client, and must exit by itself. Each scenario
- *   leaves something long-lived behind if the client forgets it (a 30 s backoff timer, a socket still
- *   connecting, a socket the server never closes), so a leak shows as a child killed at the bound.
- * - item 2 "An error never crashes the process when nobody listens (it still rejects the pending
- *   promises)": a child with no "error" listener meets a failing connection; it must see the
- *   rejection and exit 0 with nothing on stderr.
+ * What only another process can observe:
+ * - a closed or terminated client leaves nothing that keeps the process alive (no timer, no socket):
+ *   a child process connects to a server that lives in THIS process, closes or terminates its
+ *   client, and must exit by itself. Each scenario leaves something long-lived behind if the client
+ *   forgets it (a 30 s backoff timer, a socket still connecting, a socket the server never closes),
+ *   so a leak shows as a child killed at the bound.
+ * - an error never crashes the process when nobody listens (it still rejects the pending promises):
+ *   a child with no "error" listener meets a failing connection; it must see the rejection and exit
+ *   0 with nothing on stderr.
  */
 import { describe, expect, it } from "vitest";
-import type { RawServer, WsTestServer } from "./helpers/servers.js";
+import { type ChildResult, deadUrl, runChild } from "../helpers/harness.js";
+import type { RawServer, WsTestServer } from "../helpers/servers.js";
 import {
   onUpgradeRequest,
   serverFrame,
   startRawServer,
   startWsServer,
   switchingProtocols,
-} from "./helpers/servers.js";
-import { type ChildResult, deadUrl, runChild } from "./requirements-helpers.js";
+} from "../helpers/servers.js";
 
 /** Longer than any bound below: a timer of this length left behind keeps the child alive until killed. */
 const LONG = 30_000;
@@ -43,7 +43,7 @@ function expectCleanExit(r: ChildResult): void {
   expect(r.stderr, context).toBe("");
 }
 
-describe.concurrent("a closed or terminated client lets the process exit (items 5 and 7)", () => {
+describe.concurrent("a closed or terminated client lets the process exit", () => {
   it("after close(), with heartbeat and reconnect on, pings sent and a message read", async () => {
     await withServer(await startWsServer(), async (server) => {
       const r = await runChild(
@@ -166,7 +166,7 @@ console.log("terminated", c.readyState);
   });
 });
 
-describe.concurrent("an error with no 'error' listener never crashes the process (item 2)", () => {
+describe.concurrent("an error with no 'error' listener never crashes the process", () => {
   it("connection refused: connect() rejects, the process exits 0", async () => {
     const url = await deadUrl();
     const r = await runChild(

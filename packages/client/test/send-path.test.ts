@@ -1,15 +1,8 @@
-// The pool of send buffers for big frames' payload pieces (send-buffers.ts), and big sends over
-// real sockets while those buffers are reused (issue 7).
+// The send path (send-path.ts): the pool of buffers for big frames' payload pieces, and big sends
+// over real sockets while those buffers are reused.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocketClient } from "../src/client.js";
-import {
-  allocateFrame,
-  clearSendBuffers,
-  idleBufferBytes,
-  isPooled,
-  MAX_IDLE_BYTES,
-  release,
-} from "../src/send-buffers.js";
+import { allocateFrame, isPooled, MAX_IDLE_BYTES, release, sendPoolForTests } from "../src/send-path.js";
 import {
   makeCert,
   sleep,
@@ -21,15 +14,15 @@ import {
 
 const small = (size: number) => new Uint8Array(size);
 
-beforeEach(() => clearSendBuffers());
+beforeEach(() => sendPoolForTests.clear());
 
 describe("allocateFrame and release", () => {
   it("hands sizes up to 16 KiB to the small allocator and never takes them back", () => {
     const bytes = allocateFrame(16 * 1024, small);
     expect(isPooled(bytes)).toBe(false);
-    const before = idleBufferBytes();
+    const before = sendPoolForTests.idleBytes();
     release(bytes);
-    expect(idleBufferBytes()).toBe(before);
+    expect(sendPoolForTests.idleBytes()).toBe(before);
   });
 
   it("reuses a released piece's buffer for the next piece of its size class", () => {
@@ -49,8 +42,8 @@ describe("allocateFrame and release", () => {
       allocateFrame(256 * 1024, small),
     );
     for (const piece of pieces) release(piece);
-    expect(idleBufferBytes()).toBeLessThanOrEqual(MAX_IDLE_BYTES);
-    expect(idleBufferBytes()).toBeGreaterThan(MAX_IDLE_BYTES - 256 * 1024);
+    expect(sendPoolForTests.idleBytes()).toBeLessThanOrEqual(MAX_IDLE_BYTES);
+    expect(sendPoolForTests.idleBytes()).toBeGreaterThan(MAX_IDLE_BYTES - 256 * 1024);
   });
 
   it("does not pool sizes above the largest class", () => {
@@ -106,7 +99,7 @@ describe("big sends with reused buffers", () => {
     const server = await startWsServer({ maxPayload: 1 << 22 });
     cleanups.push(() => server.close());
     await burst(server);
-    expect(idleBufferBytes()).toBeGreaterThan(0);
+    expect(sendPoolForTests.idleBytes()).toBeGreaterThan(0);
   });
 
   it("arrive intact over TLS", async () => {

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { connect, WebSocketClient } from "../src/index.js";
+import { parseUnixUrl } from "../src/options.js";
+
+describe("invalid URLs and options throw a TypeError at once", () => {
+  const url = "ws://127.0.0.1:1/";
+  it.each([
+    ["an empty URL", "", {}],
+    ["a relative URL", "/path", {}],
+    ["a file: URL", "file:///tmp/x", {}],
+    ["heartbeat.interval NaN", url, { heartbeat: { interval: Number.NaN } }],
+    ["heartbeat.timeout negative", url, { heartbeat: { timeout: -1 } }],
+    ["reconnect.retries negative", url, { reconnect: { retries: -1 } }],
+    ["reconnect.factor < 1", url, { reconnect: { factor: 0.5 } }],
+    ["maxTimeout < minTimeout", url, { reconnect: { minTimeout: 100, maxTimeout: 10 } }],
+    ["maxQueuedBytes a string", url, { maxQueuedBytes: "1" }],
+    ["maxPayload 0", url, { maxPayload: 0 }],
+    ["closeTimeout Infinity", url, { closeTimeout: Number.POSITIVE_INFINITY }],
+    ["signal not an AbortSignal", url, { signal: {} }],
+    ["onOpen not a function", url, { onOpen: "x" }],
+    ["shouldReconnect not a function", url, { shouldReconnect: 1 }],
+    ["an invalid subprotocol token", url, { protocols: ["a b"] }],
+    ["a duplicate subprotocol", url, { protocols: ["a", "a"] }],
+    ["a header the handshake owns", url, { headers: { Upgrade: "h2c" } }],
+    ["a header name with a space", url, { headers: { "X Bad": "1" } }],
+    ["a header value with CRLF", url, { headers: { "X-Bad": "a\r\nInjected: 1" } }],
+    ["options null", url, null],
+  ])("%s", (_, input, options) => {
+    expect(() => new WebSocketClient(input as string, options as never)).toThrow(TypeError);
+  });
+
+  it("connect() (the helper) throws the same TypeError before any I/O", async () => {
+    await expect(connect("ws://127.0.0.1:1/", { binaryType: "blob" as never })).rejects.toBeInstanceOf(
+      TypeError,
+    );
+  });
+});
+
+describe("parseUnixUrl", () => {
+  it.each([
+    ["ws+unix:///tmp/app.sock:/chat", "/tmp/app.sock", "ws://localhost/chat"],
+    ["ws+unix:///tmp/app.sock:/chat?room=1", "/tmp/app.sock", "ws://localhost/chat?room=1"],
+    ["ws+unix:///tmp/app.sock", "/tmp/app.sock", "ws://localhost/"],
+    ["ws+unix:///tmp/app.sock:", "/tmp/app.sock", "ws://localhost/"],
+    ["ws+unix:/tmp/app.sock:/chat", "/tmp/app.sock", "ws://localhost/chat"],
+    ["wss+unix:///run/a%20b.sock:/x", "/run/a b.sock", "wss://localhost/x"],
+    ["WS+UNIX:///tmp/app.sock:/y", "/tmp/app.sock", "ws://localhost/y"],
+  ])("%s -> socket %s, request %s", (input, socketPath, url) => {
+    const parsed = parseUnixUrl(input);
+    expect(parsed?.socketPath).toBe(socketPath);
+    expect(parsed?.url.href).toBe(url);
+  });
+
+  it("returns undefined for other schemes", () => {
+    expect(parseUnixUrl("ws://localhost/")).toBeUndefined();
+  });
+
+  it.each(["ws+unix://", "ws+unix:///tmp/a.sock:/x#frag"])("rejects %s", (input) => {
+    expect(() => parseUnixUrl(input)).toThrow(TypeError);
+  });
+
+  it("refuses a socket path given twice", () => {
+    expect(() => new WebSocketClient("ws+unix:///tmp/a.sock:/", { socketPath: "/tmp/b.sock" })).toThrow(
+      /either in a ws\+unix: URL or as socketPath/,
+    );
+  });
+});
