@@ -23,7 +23,7 @@ import {
 /** Longer than any bound below: a timer of this length left behind keeps the child alive until killed. */
 const LONG = 30_000;
 /** The child must exit by itself within this (tsx start-up included, on a loaded 2-core machine). */
-const BOUND = 8_000;
+const BOUND = 15_000;
 
 async function withServer<S extends RawServer | WsTestServer, T>(
   server: S,
