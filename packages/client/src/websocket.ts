@@ -241,6 +241,7 @@ export class WebSocket extends EventTarget {
   get binaryType(): WebSocketBinaryType {
     return this.#binaryType;
   }
+  /** Sets how later binary messages are delivered: "blob" or "arraybuffer"; other values are ignored. */
   set binaryType(value: WebSocketBinaryType) {
     if (value === "blob" || value === "arraybuffer") this.#binaryType = value;
   }
@@ -249,6 +250,7 @@ export class WebSocket extends EventTarget {
   get onopen(): Handler<"open"> {
     return this.#handler("open");
   }
+  /** Replaces the `open` handler (`null` removes it); listeners added with addEventListener stay. */
   set onopen(handler: Handler<"open">) {
     this.#setHandler("open", handler);
   }
@@ -256,6 +258,7 @@ export class WebSocket extends EventTarget {
   get onmessage(): Handler<"message"> {
     return this.#handler("message");
   }
+  /** Replaces the `message` handler (`null` removes it); listeners added with addEventListener stay. */
   set onmessage(handler: Handler<"message">) {
     this.#setHandler("message", handler);
   }
@@ -263,6 +266,7 @@ export class WebSocket extends EventTarget {
   get onerror(): Handler<"error"> {
     return this.#handler("error");
   }
+  /** Replaces the `error` handler (`null` removes it); listeners added with addEventListener stay. */
   set onerror(handler: Handler<"error">) {
     this.#setHandler("error", handler);
   }
@@ -270,6 +274,7 @@ export class WebSocket extends EventTarget {
   get onclose(): Handler<"close"> {
     return this.#handler("close");
   }
+  /** Replaces the `close` handler (`null` removes it); listeners added with addEventListener stay. */
   set onclose(handler: Handler<"close">) {
     this.#setHandler("close", handler);
   }
