@@ -25,7 +25,7 @@ import {
   ProtocolError,
   type WebSocketError,
 } from "./errors.js";
-import { END_OF_STREAM, type Outgoing, type WsEvent } from "./events.js";
+import type { Outgoing, WsEvent } from "./events.js";
 import {
   buildAcceptResponse,
   buildRejectResponse,
@@ -36,6 +36,7 @@ import {
   UpgradeRequestError,
 } from "./handshake.js";
 import type { HttpRequest } from "./http.js";
+import { OutputBuffer } from "./output.js";
 import { MessageReader } from "./reader.js";
 import { defaultUtf8 } from "./utf8.js";
 import { FrameWriter } from "./writer.js";
@@ -193,7 +194,8 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   failure: WebSocketError | undefined;
 
   protected events: E[] = [];
-  protected output: Outgoing[] = [];
+  /** What to send, in order: see {@link dataToSend}. */
+  protected readonly output: OutputBuffer;
   protected readonly utf8: Utf8Codec;
   protected readonly maxPayload: number;
   private readonly allocate: ((size: number) => Uint8Array) | undefined;
@@ -208,38 +210,25 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   /** The permessage-deflate codec, once negotiated; messages of `threshold` bytes or more use it. */
   protected codec: MessageCodec | undefined;
   protected deflateThreshold = DEFAULT_DEFLATE_THRESHOLD;
-  private readonly writer: FrameWriter;
-  /**
-   * Small frames are written straight into this block, back to back, and leave as one view per
-   * {@link dataToSend} call: one copy per payload (masked) instead of a buffer per frame that the
-   * caller then copies again into one write. Send 1 KiB binary went from 1.25x to 1.5-1.6x ws and
-   * 16 B from 3.2x to 4.4-5.0x (packages/bench: `node --import tsx src/main.ts --adapters tideway,ws
-   * --scenarios send-binary-16,send-binary-1024 --reps 5`). Bytes before `blockStart` were handed
-   * out and are never written again; the block is replaced when full.
-   */
-  private block: Uint8Array | undefined;
-  private blockStart = 0;
-  private blockEnd = 0;
-  private readonly allocateBlock: (size: number) => Uint8Array;
   private readonly isClient: boolean;
   /** True while a message sent with `fin: false` waits for its continuation frames. */
   private sendingFragments = false;
   /** After failing, or after the peer's close frame, incoming bytes are ignored (RFC 6455 7.1.7). */
   private discarding = false;
-  private eofSent = false;
 
   protected constructor(options: ProtocolOptions, isClient: boolean) {
     this.isClient = isClient;
     this.utf8 = resolveUtf8(options.utf8);
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
     this.allocate = options.allocate;
-    this.allocateBlock = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
+    const allocateFrame = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
-    this.writer = new FrameWriter({
+    const writer = new FrameWriter({
       mask: isClient,
       randomFill: options.randomFill ?? defaultRandomFill,
-      allocate: this.allocateBlock,
+      allocate: allocateFrame,
     });
+    this.output = new OutputBuffer(writer, allocateFrame);
   }
 
   /**
@@ -274,7 +263,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.discarding = true;
-    this.endStream();
+    this.output.end();
   }
 
   /** Takes the events parsed since the last call. */
@@ -287,11 +276,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 
   /** Takes the bytes to write, in order, and possibly {@link END_OF_STREAM} last. */
   dataToSend(): Outgoing[] {
-    this.closeBlock();
-    const output = this.output;
-    if (output.length === 0) return output;
-    this.output = [];
-    return output;
+    return this.output.take();
   }
 
   /**
@@ -301,9 +286,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
    * block that stays in cache instead of allocating a new one every 16 KiB.
    */
   outputConsumed(): void {
-    if (this.blockStart !== this.blockEnd) return; // frames queued since: still to be handed out
-    this.blockStart = 0;
-    this.blockEnd = 0;
+    this.output.consumed();
   }
 
   /**
@@ -318,7 +301,16 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   /** Queues a text frame. `data` may be a string or UTF-8 bytes. Throws InvalidStateError unless OPEN. */
   sendText(data: string | Uint8Array, fin = true): void {
     this.checkCanSendData(false);
-    if (typeof data === "string" && this.codec === undefined && this.encodeTextInto(data, fin)) return;
+    const encodeInto = this.utf8.encodeInto;
+    if (
+      typeof data === "string" &&
+      this.codec === undefined &&
+      encodeInto !== undefined &&
+      this.output.text(data, fin, encodeInto)
+    ) {
+      this.sendingFragments = !fin;
+      return;
+    }
     const bytes = typeof data === "string" ? this.utf8.encode(data) : data;
     this.sendData(Opcode.Text, bytes, fin);
   }
@@ -336,9 +328,9 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   private sendData(opcode: number, bytes: Uint8Array, fin: boolean): void {
     // RSV1 is per message (RFC 7692 section 6): a message below the threshold goes out plain.
     if (this.codec !== undefined && fin && bytes.length >= this.deflateThreshold) {
-      this.queueFrame(opcode, this.codec.compress(bytes), true, true);
+      this.output.frame(opcode, this.codec.compress(bytes), true, true);
     } else {
-      this.queueFrame(opcode, bytes, fin);
+      this.output.frame(opcode, bytes, fin);
     }
     this.sendingFragments = !fin;
   }
@@ -346,20 +338,20 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   /** Queues the next fragment of a message started with `fin = false`. */
   sendContinuation(data: Uint8Array, fin: boolean): void {
     this.checkCanSendData(true);
-    this.queueFrame(Opcode.Continuation, data, fin);
+    this.output.frame(Opcode.Continuation, data, fin);
     this.sendingFragments = !fin;
   }
 
   /** Queues a ping. Throws RangeError over 125 bytes, InvalidStateError unless OPEN. */
   sendPing(data: Uint8Array = EMPTY): void {
     this.checkOpen("ping");
-    this.queueFrame(Opcode.Ping, checkControlPayload(data), true);
+    this.output.frame(Opcode.Ping, checkControlPayload(data), true);
   }
 
   /** Queues a pong. Throws RangeError over 125 bytes, InvalidStateError unless OPEN. */
   sendPong(data: Uint8Array = EMPTY): void {
     this.checkOpen("pong");
-    this.queueFrame(Opcode.Pong, checkControlPayload(data), true);
+    this.output.frame(Opcode.Pong, checkControlPayload(data), true);
   }
 
   /**
@@ -385,10 +377,10 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
       const body = encodeCloseBody(code, truncateUtf8(reason, this.utf8.encode), this.utf8.encode);
       this.queueClose(code, reason, body);
     }
-    if (!this.isClient) this.endStream();
+    if (!this.isClient) this.output.end();
     if (this.state === State.Connecting) {
       this.state = State.Closed;
-      this.endStream();
+      this.output.end();
     }
     this.discarding = true;
   }
@@ -418,7 +410,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
       const event = events[i]!;
       if (event.type === "ping") {
         // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response" (5.5.2).
-        if (this.state === State.Open) this.queueFrame(Opcode.Pong, event.data, true);
+        if (this.state === State.Open) this.output.frame(Opcode.Pong, event.data, true);
       } else if (event.type === "close") {
         this.onCloseFrame(event.code, event.reason);
         // The peer sends nothing after its close frame; whatever follows is discarded (5.5.1).
@@ -439,7 +431,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
     }
     // "the server MUST close the underlying TCP connection immediately" after the handshake (7.1.1);
     // a client waits for it.
-    if (!this.isClient) this.endStream();
+    if (!this.isClient) this.output.end();
   }
 
   private failWith(error: unknown): void {
@@ -454,96 +446,9 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   }
 
   private queueClose(code: number, reason: string, body: Uint8Array): void {
-    // Its own buffer, after the frames queued before it: a connection that only connects and closes
-    // (bench handshakes, idle) then never allocates a 16 KiB block.
-    this.closeBlock();
-    this.output.push(this.writer.frame(Opcode.Close, body, true));
+    this.output.frameAlone(Opcode.Close, body);
     this.closeSent = { code, reason };
     this.state = State.Closing;
-  }
-
-  protected endStream(): void {
-    if (this.eofSent) return;
-    this.eofSent = true;
-    this.closeBlock();
-    this.output.push(END_OF_STREAM);
-  }
-
-  /**
-   * Queues a frame: small ones into the shared block (see `block`); a big one as its header in the
-   * block and its payload in pieces of at most PIECE_SIZE bytes, each in a buffer of its own (see
-   * `allocateFrame`): a transport that recycles them masks into memory already mapped and in
-   * cache, where a fresh 1 MiB buffer costs page faults on every frame.
-   */
-  private queueFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): void {
-    const length = payload.length;
-    const size = this.writer.frameSize(length);
-    if (size <= BLOCK_SIZE) {
-      const block = this.room(size);
-      this.blockEnd = this.writer.frameInto(block, this.blockEnd, opcode, payload, fin, rsv1);
-      return;
-    }
-    const block = this.room(size - length);
-    const headerEnd = this.writer.headerInto(block, this.blockEnd, opcode, length, fin, rsv1);
-    this.blockEnd = headerEnd;
-    this.closeBlock();
-    for (let at = 0; at < length; at += PIECE_SIZE) {
-      const part = payload.subarray(at, Math.min(at + PIECE_SIZE, length));
-      const piece = this.allocateBlock(part.length);
-      this.writer.payloadInto(part, piece, 0, block, headerEnd, at);
-      this.output.push(piece);
-    }
-  }
-
-  /**
-   * Encodes a text frame straight into the block, when the codec can and the string's worst case
-   * (3 bytes per UTF-16 unit) fits: 1 KiB of text costs ~100 ns to encode in place against ~350 ns
-   * to encode into a new buffer and copy it (Node 20, 1e6 sends of a 1024-char string).
-   * The payload goes after the worst case's header; a shorter length form moves it back (a few bytes
-   * of short text only). Returns false when the caller must encode and copy instead.
-   */
-  private encodeTextInto(text: string, fin: boolean): boolean {
-    const encodeInto = this.utf8.encodeInto;
-    const upper = text.length * 3;
-    const maxSize = this.writer.frameSize(upper);
-    if (encodeInto === undefined || maxSize > BLOCK_SIZE) return false;
-    const block = this.room(maxSize);
-    const start = this.blockEnd;
-    const maxHeader = maxSize - upper;
-    const length = encodeInto(text, block, start + maxHeader);
-    const header = this.writer.frameSize(length) - length;
-    if (header < maxHeader) {
-      block.copyWithin(start + header, start + maxHeader, start + maxHeader + length);
-    }
-    this.blockEnd = this.writer.finishInto(block, start, Opcode.Text, length, fin);
-    this.sendingFragments = !fin;
-    return true;
-  }
-
-  /**
-   * The block, with `size` bytes (at most BLOCK_SIZE) free at `blockEnd`: a new one when full, twice
-   * the size of the last one up to BLOCK_SIZE. A connection keeps its block between sends, so one
-   * that sends now and then holds FIRST_BLOCK bytes, not 16 KiB (10 000 such connections: 10 MB,
-   * not 160 MB); a steady sender reaches BLOCK_SIZE after five blocks.
-   */
-  private room(size: number): Uint8Array {
-    const block = this.block;
-    if (block !== undefined && block.length - this.blockEnd >= size) return block;
-    this.closeBlock();
-    const next = block === undefined ? FIRST_BLOCK : Math.min(BLOCK_SIZE, block.length * 2);
-    const fresh = this.allocateBlock(Math.max(size, next));
-    this.block = fresh;
-    this.blockStart = 0;
-    this.blockEnd = 0;
-    return fresh;
-  }
-
-  /** Moves the frames written into the block since the last call to the output, as one view. */
-  private closeBlock(): void {
-    const start = this.blockStart;
-    if (this.blockEnd === start) return;
-    this.blockStart = this.blockEnd;
-    this.output.push(this.block!.subarray(start, this.blockEnd));
   }
 
   protected checkOpen(what: string): void {
@@ -588,21 +493,6 @@ const EMPTY = new Uint8Array(0);
  * into a smaller one would save little copying and cost an extra, short read at the frame's end.
  */
 const MIN_RECEIVE_BUFFER = 16 * 1024;
-
-/**
- * Largest block small frames share, and the largest frame written into one. A connection that sent
- * holds one block (see room()); a bigger frame leaves in pieces of its own (see queueFrame).
- */
-const BLOCK_SIZE = 16 * 1024;
-
-/** Size of a connection's first block (see room()). */
-const FIRST_BLOCK = 1024;
-
-/**
- * Largest piece of a big frame's payload in one buffer: a multiple of 4 (each piece starts at key
- * phase 0), few enough writes per MiB, and small enough to stay in a core's L2 cache when reused.
- */
-const PIECE_SIZE = 64 * 1024;
 
 function checkControlPayload(data: Uint8Array): Uint8Array {
   if (data.length > MAX_CONTROL_PAYLOAD) {
@@ -703,7 +593,7 @@ export class ClientProtocol extends Protocol<WsEvent> {
       this.failure = outcome.error;
       this.events.push({ type: "error", error: outcome.error });
       this.state = State.Closed;
-      this.endStream();
+      this.output.end();
       return;
     }
     this.events.push({ type: "open", response: outcome.response });
@@ -766,7 +656,7 @@ export class ServerProtocol extends Protocol<ServerEvent> {
         error instanceof UpgradeRequestError ? [error.status, { ...error.responseHeaders }] : [400, {}];
       this.output.push(buildRejectResponse(status, { headers, body: error.message }));
       this.state = State.Closed;
-      this.endStream();
+      this.output.end();
       return;
     }
     this.request = outcome.upgrade;
@@ -812,6 +702,6 @@ export class ServerProtocol extends Protocol<ServerEvent> {
     }
     this.output.push(buildRejectResponse(status, options));
     this.state = State.Closed;
-    this.endStream();
+    this.output.end();
   }
 }
