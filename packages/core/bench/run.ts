@@ -12,7 +12,7 @@
 import { Opcode } from "../src/constants.js";
 import type { WsEvent } from "../src/events.js";
 import { encodeFrame } from "../src/frame.js";
-import { buildAcceptResponse } from "../src/handshake.js";
+import { buildAcceptResponse } from "../src/handshake-server.js";
 import { mask } from "../src/mask.js";
 import { ClientProtocol } from "../src/protocol.js";
 import { MessageReader } from "../src/reader.js";

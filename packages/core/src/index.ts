@@ -49,22 +49,24 @@ export {
   type FrameHeader,
   frameHeaderSize,
 } from "./frame.js";
+export { computeAccept } from "./handshake.js";
 export {
-  buildAcceptResponse,
   buildClientRequest,
-  buildRejectResponse,
   ClientHandshake,
   type ClientHandshakeOptions,
   type ClientRequestOptions,
-  computeAccept,
   generateKey,
   type HandshakeOutcome,
+  validateUpgradeResponse,
+} from "./handshake-client.js";
+export {
+  buildAcceptResponse,
+  buildRejectResponse,
   parseUpgradeRequest,
   ServerHandshake,
   type UpgradeRequest,
   UpgradeRequestError,
-  validateUpgradeResponse,
-} from "./handshake.js";
+} from "./handshake-server.js";
 export { type ExtensionOffer, formatExtensionList, parseExtensionList, parseTokenList } from "./headers.js";
 export { type HttpRequest, RequestHeadParser, ResponseHeadParser } from "./http.js";
 export { MaskKeys, mask, maskInto, unmask } from "./mask.js";

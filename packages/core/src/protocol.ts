@@ -26,15 +26,14 @@ import {
   type WebSocketError,
 } from "./errors.js";
 import type { Outgoing, WsEvent } from "./events.js";
+import { ClientHandshake, type HandshakeOutcome } from "./handshake-client.js";
 import {
   buildAcceptResponse,
   buildRejectResponse,
-  ClientHandshake,
-  type HandshakeOutcome,
   ServerHandshake,
   type UpgradeRequest,
   UpgradeRequestError,
-} from "./handshake.js";
+} from "./handshake-server.js";
 import type { HttpRequest } from "./http.js";
 import { OutputBuffer } from "./output.js";
 import { MessageReader } from "./reader.js";
