@@ -13,14 +13,7 @@ import {
   UnexpectedResponseError,
 } from "./errors.js";
 import type { UpgradeResponse } from "./events.js";
-import {
-  computeAccept,
-  HANDSHAKE_HEADERS,
-  type HeaderInit,
-  headerPairs,
-  latin1Bytes,
-  utf8Bytes,
-} from "./handshake.js";
+import { computeAccept, HANDSHAKE_HEADERS, type HeaderInit, headerPairs, latin1Bytes } from "./handshake.js";
 import {
   type ExtensionOffer,
   isToken,
@@ -29,6 +22,8 @@ import {
   validateHeaderValue,
 } from "./headers.js";
 import { ErrorBodyCollector, parseHeadFields, ResponseTextParser } from "./http.js";
+import { platformRandomFill } from "./random.js";
+import { encodeUtf8 } from "./utf8.js";
 
 /** A fresh `Sec-WebSocket-Key`: "a randomly selected 16-byte value ... base64-encoded" (section 4.1). */
 export function generateKey(randomFill: (bytes: Uint8Array) => void): string {
@@ -37,32 +32,9 @@ export function generateKey(randomFill: (bytes: Uint8Array) => void): string {
   return encodeBase64(bytes);
 }
 
-/** `crypto.getRandomValues`, found at run time: the core's type lib has no DOM/WebCrypto types. */
-function defaultRandomFill(bytes: Uint8Array): void {
-  const crypto = (globalThis as { crypto?: { getRandomValues(b: Uint8Array): Uint8Array } }).crypto;
-  if (!crypto) throw new TypeError("No crypto.getRandomValues in this runtime: pass randomFill");
-  crypto.getRandomValues(bytes);
-}
-
-/**
- * The parts of a WHATWG URL the handshake reads. A real `URL` satisfies it; declared here because the
- * core compiles against the ES2022 lib only (no DOM), while every target runtime has a global `URL`.
- */
-export interface UrlLike {
-  readonly href: string;
-  readonly protocol: string;
-  readonly host: string;
-  readonly hostname: string;
-  readonly port: string;
-  readonly pathname: string;
-  readonly search: string;
-  readonly username: string;
-  readonly password: string;
-}
-
 export interface ClientRequestOptions {
   /** ws:, wss:, http: (becomes ws:) or https: (becomes wss:). No fragment. */
-  url: string | UrlLike;
+  url: string | URL;
   /** Extra headers. `Host` may be overridden; the names the handshake owns are refused. */
   headers?: HeaderInit;
   /** Subprotocols offered, in order of preference: distinct tokens. */
@@ -96,9 +68,8 @@ export interface WebSocketTarget {
  * or https: (as wss:), and no fragment. Throws a TypeError otherwise. Transports use it to know where
  * to connect; {@link buildClientRequest} uses it for the request line and Host.
  */
-export function resolveWebSocketUrl(input: string | UrlLike): WebSocketTarget {
-  const URLCtor = (globalThis as unknown as { URL: new (url: string) => UrlLike }).URL;
-  const url = typeof input === "string" ? new URLCtor(input) : input;
+export function resolveWebSocketUrl(input: string | URL): WebSocketTarget {
+  const url = typeof input === "string" ? new URL(input) : input;
   let secure: boolean;
   if (url.protocol === "ws:" || url.protocol === "http:") secure = false;
   else if (url.protocol === "wss:" || url.protocol === "https:") secure = true;
@@ -172,7 +143,7 @@ export function buildClientRequest(o: ClientRequestOptions): Uint8Array {
     lines.push(`Sec-WebSocket-Extensions: ${o.extensions}`);
   }
   if (url.userinfo && !has("authorization")) {
-    lines.push(`Authorization: Basic ${encodeBase64(utf8Bytes(url.userinfo))}`);
+    lines.push(`Authorization: Basic ${encodeBase64(encodeUtf8(url.userinfo))}`);
   }
   for (const [name, value] of user) if (name.toLowerCase() !== "host") lines.push(`${name}: ${value}`);
   return latin1Bytes(`${lines.join("\r\n")}\r\n\r\n`);
@@ -333,7 +304,7 @@ export class ClientHandshake {
   private finished = false;
 
   constructor(o: ClientHandshakeOptions) {
-    this.key = generateKey(o.randomFill ?? defaultRandomFill);
+    this.key = generateKey(o.randomFill ?? platformRandomFill);
     this.request = buildClientRequest({ ...o, key: this.key });
     this.protocols = o.protocols;
     this.extensionsOffered = o.extensionsOffered;

@@ -5,7 +5,7 @@
 import { decodeBase64 } from "./base64.js";
 import { DEFAULT_MAX_HEAD_SIZE } from "./constants.js";
 import { type ErrorCode, ErrorCodes, HandshakeError, InvalidStateError } from "./errors.js";
-import { computeAccept, HANDSHAKE_HEADERS, headerPairs, latin1Bytes, utf8Bytes } from "./handshake.js";
+import { computeAccept, HANDSHAKE_HEADERS, headerPairs, latin1Bytes } from "./handshake.js";
 import {
   type ExtensionOffer,
   isToken,
@@ -14,6 +14,7 @@ import {
   validateHeaderValue,
 } from "./headers.js";
 import { type HttpRequest, RequestHeadParser } from "./http.js";
+import { encodeUtf8 } from "./utf8.js";
 
 /**
  * A request that cannot be upgraded, with the response the server should send: `status` 400, or 426
@@ -149,7 +150,7 @@ export function buildRejectResponse(
   if (!Number.isInteger(status) || status < 200 || status > 599 || status === 101) {
     throw new RangeError(`Invalid status for a refusal: ${status}`);
   }
-  const body = typeof o.body === "string" ? utf8Bytes(o.body) : (o.body ?? new Uint8Array(0));
+  const body = typeof o.body === "string" ? encodeUtf8(o.body) : (o.body ?? new Uint8Array(0));
   const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? ""}`.trimEnd()];
   lines.push(...headerLines(o.headers, new Set(["content-length", "connection", "transfer-encoding"])));
   if (

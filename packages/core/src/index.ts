@@ -79,8 +79,7 @@ export {
   ServerProtocol,
   type ServerProtocolOptions,
   State,
-  type Utf8Codec,
 } from "./protocol.js";
 export { MessageReader, type ReaderOptions } from "./reader.js";
-export { defaultUtf8, isValidUtf8, Utf8Validator } from "./utf8.js";
+export { defaultUtf8, isValidUtf8, type Utf8Codec, Utf8Validator } from "./utf8.js";
 export { FrameWriter, type FrameWriterOptions } from "./writer.js";

@@ -1,4 +1,4 @@
-import { encodeCloseBody } from "./close.js";
+import { closeReasonToSend, encodeCloseBody } from "./close.js";
 import {
   CloseCode,
   DEFAULT_MAX_ERROR_BODY,
@@ -37,7 +37,7 @@ import {
 import type { HttpRequest } from "./http.js";
 import { OutputBuffer } from "./output.js";
 import { MessageReader } from "./reader.js";
-import { defaultUtf8 } from "./utf8.js";
+import { resolveUtf8Codec, type Utf8Codec } from "./utf8.js";
 import { FrameWriter } from "./writer.js";
 
 /**
@@ -47,26 +47,6 @@ import { FrameWriter } from "./writer.js";
  */
 export const State = { Connecting: 0, Open: 1, Closing: 2, Closed: 3 } as const;
 export type State = (typeof State)[keyof typeof State];
-
-/**
- * Pluggable UTF-8: the core validates text incrementally, carrying code points split across
- * fragments itself, and calls `isValid` on runs of complete code points only. Node users plug in
- * `buffer.isUtf8` (about 10 GB/s, versus ~0.2 GB/s for a fatal TextDecoder on non-ASCII text).
- */
-export interface Utf8Codec {
-  /** True when `bytes` (which never ends inside a code point) is valid UTF-8. */
-  isValid(bytes: Uint8Array): boolean;
-  /** Decodes bytes that were already validated. */
-  decode(bytes: Uint8Array): string;
-  /** Encodes a string (never fails: lone surrogates become U+FFFD). */
-  encode(text: string): Uint8Array;
-  /**
-   * Optional: encodes `text` into `dst` at `offset`, which has room for `3 * text.length` bytes, and
-   * returns the number of bytes written. Lets a text frame be encoded in place, without the copy of
-   * `encode`'s result; without it the core uses `encode`.
-   */
-  encodeInto?(text: string, dst: Uint8Array, offset: number): number;
-}
 
 /** Options shared by both roles. */
 export interface ProtocolOptions {
@@ -133,38 +113,6 @@ export type ServerEvent =
   | WsEvent
   | Readonly<{ type: "request"; request: HttpRequest; upgrade: UpgradeRequest }>;
 
-const textEncoder = new TextEncoder();
-
-/** The in-place twin of the default `encode` (room for 3 bytes per UTF-16 unit is guaranteed). */
-const defaultEncodeInto = (text: string, dst: Uint8Array, offset: number): number =>
-  textEncoder.encodeInto(text, dst.subarray(offset)).written;
-
-const defaultCodec: Utf8Codec = { ...defaultUtf8, encodeInto: defaultEncodeInto };
-
-/**
- * The codec resolved from each `utf8` option object, so that connections given the same one (the
- * Node client passes one module-level codec) share it: a codec object per connection was 56 B of
- * each idle connection (heap snapshot of 2000 idle clients).
- */
-const resolvedCodecs = new WeakMap<Partial<Utf8Codec>, Utf8Codec>();
-
-function resolveUtf8(partial: Partial<Utf8Codec> | undefined): Utf8Codec {
-  if (partial === undefined) return defaultCodec;
-  let codec = resolvedCodecs.get(partial);
-  if (codec === undefined) {
-    // The default encodeInto stands in only for the default encode: a custom encode keeps its say.
-    const encodeInto = partial.encodeInto ?? (partial.encode === undefined ? defaultEncodeInto : undefined);
-    codec = {
-      isValid: partial.isValid ?? defaultUtf8.isValid,
-      decode: partial.decode ?? defaultUtf8.decode,
-      encode: partial.encode ?? defaultUtf8.encode,
-      ...(encodeInto !== undefined ? { encodeInto } : {}),
-    };
-    resolvedCodecs.set(partial, codec);
-  }
-  return codec;
-}
-
 function checkLimit(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
@@ -172,10 +120,6 @@ function checkLimit(name: string, value: number | undefined, fallback: number): 
   }
   return value;
 }
-
-const defaultRandomFill = (bytes: Uint8Array): void => {
-  globalThis.crypto.getRandomValues(bytes);
-};
 
 /**
  * What both roles share once the handshake is done: framing, the close handshake, and failing the
@@ -217,14 +161,14 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
 
   protected constructor(options: ProtocolOptions, isClient: boolean) {
     this.isClient = isClient;
-    this.utf8 = resolveUtf8(options.utf8);
+    this.utf8 = resolveUtf8Codec(options.utf8);
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
     this.allocate = options.allocate;
     const allocateFrame = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
     const writer = new FrameWriter({
       mask: isClient,
-      randomFill: options.randomFill ?? defaultRandomFill,
+      ...(options.randomFill !== undefined ? { randomFill: options.randomFill } : {}),
       allocate: allocateFrame,
     });
     this.output = new OutputBuffer(writer, allocateFrame);
@@ -363,18 +307,20 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
     this.checkOpen("close");
     const effectiveCode = code ?? (reason === "" ? undefined : CloseCode.Normal);
     const body = encodeCloseBody(effectiveCode, reason, this.utf8.encode);
-    this.queueClose(effectiveCode ?? CloseCode.NoStatusReceived, reason, body);
+    // The body holds the whole reason (or encodeCloseBody threw): only lone surrogates may differ.
+    this.queueClose(effectiveCode ?? CloseCode.NoStatusReceived, closeReasonToSend(reason), body);
   }
 
   /**
    * Fails the connection (RFC 6455 section 7.1.7): queues a close frame with `code` when OPEN, and
-   * ignores anything the peer sends from now on. A server also ends the stream at once; a client
+   * ignores anything the peer sends from now on. A reason over 123 bytes is cut between code points;
+   * {@link closeSent} holds the reason as sent (see closeReasonToSend). A server also ends the stream at once; a client
    * waits for the server to close TCP ({@link closeExpected}).
    */
   fail(code: number, reason = ""): void {
     if (this.state === State.Open && code !== CloseCode.Abnormal) {
-      const body = encodeCloseBody(code, truncateUtf8(reason, this.utf8.encode), this.utf8.encode);
-      this.queueClose(code, reason, body);
+      const sent = closeReasonToSend(reason);
+      this.queueClose(code, sent, encodeCloseBody(code, sent, this.utf8.encode));
     }
     if (!this.isClient) this.output.end();
     if (this.state === State.Connecting) {
@@ -502,13 +448,6 @@ function checkControlPayload(data: Uint8Array): Uint8Array {
   return data;
 }
 
-/** Cuts a reason to the 123 bytes a close frame can carry, at a code point boundary. */
-function truncateUtf8(reason: string, encode: (s: string) => Uint8Array): string {
-  let text = reason;
-  while (encode(text).length > 123) text = text.slice(0, Math.max(0, text.length - 8));
-  return text;
-}
-
 function stateName(state: State): string {
   return ["CONNECTING", "OPEN", "CLOSING", "CLOSED"][state] ?? String(state);
 }
@@ -542,7 +481,7 @@ export class ClientProtocol extends Protocol<WsEvent> {
       ...(deflate !== undefined
         ? { extensions: formatDeflateOffer(deflate), extensionsOffered: [PERMESSAGE_DEFLATE] }
         : {}),
-      randomFill: options.randomFill ?? defaultRandomFill,
+      ...(options.randomFill !== undefined ? { randomFill: options.randomFill } : {}),
       maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, DEFAULT_MAX_HEAD_SIZE),
       maxErrorBodySize: checkLimit("maxErrorBodySize", options.maxErrorBodySize, DEFAULT_MAX_ERROR_BODY),
     });

@@ -30,8 +30,7 @@ import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
 import type { WsEvent } from "./events.js";
 import { readLength64 } from "./frame.js";
 import { mask } from "./mask.js";
-import type { Utf8Codec } from "./protocol.js";
-import { Utf8Validator } from "./utf8.js";
+import { type Utf8Codec, Utf8Validator } from "./utf8.js";
 
 export interface ReaderOptions {
   /** false for a client (server frames must be unmasked, section 5.1); true for a server. */

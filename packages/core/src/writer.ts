@@ -7,6 +7,7 @@
  */
 import { frameHeaderSize, writeFrameHeader } from "./frame.js";
 import { MaskKeys, mask, maskInto } from "./mask.js";
+import { platformRandomFill } from "./random.js";
 
 export interface FrameWriterOptions {
   /** true for a client: "a client MUST mask all frames that it sends to the server" (section 5.1). */
@@ -19,11 +20,6 @@ export interface FrameWriterOptions {
   /** Allocates each frame's buffer, which is filled entirely. Default `new Uint8Array(size)`. */
   allocate?: (size: number) => Uint8Array;
 }
-
-/** Fills with the platform CSPRNG (at most 65536 bytes per call: MaskKeys splits larger fills). */
-const defaultRandomFill = (bytes: Uint8Array): void => {
-  globalThis.crypto.getRandomValues(bytes);
-};
 
 /**
  * One pool of mask keys per random source, shared by the writers that use it. Keys are consumed,
@@ -72,7 +68,7 @@ export class FrameWriter {
   readonly #allocate: ((size: number) => Uint8Array) | undefined;
 
   constructor(options: FrameWriterOptions) {
-    this.#keys = options.mask ? keysFor(options.randomFill ?? defaultRandomFill) : undefined;
+    this.#keys = options.mask ? keysFor(options.randomFill ?? platformRandomFill) : undefined;
     this.#allocate = options.allocate;
   }
 
