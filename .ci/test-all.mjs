@@ -28,6 +28,9 @@ step("system peers", "node .ci/ensure-peers.mjs");
 step("build", "node .ci/run-workspaces.mjs build");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
+// Import rules (.dependency-cruiser.cjs): a self-contained core, no cycles, sockets only in transport
+// modules, packages reached by name. .ci/dependency-rules.test.mjs shows each rule fails when broken.
+step("dependency rules", "depcruise packages --config .dependency-cruiser.cjs");
 for (const pkg of ["core", "client"]) {
   step(`package exports (${pkg})`, "publint --strict && attw --pack . --profile node16", {
     cwd: join(root, "packages", pkg),

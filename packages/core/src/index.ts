@@ -1,7 +1,8 @@
-// The public surface of @tideway/core. Exports only: every name here is covered by
-// test/exports.test.ts, so nothing internal leaks and nothing public disappears unnoticed.
+// The supported surface of @tideway/core: the sans-I/O state machines, their events, errors and
+// constants, and permessage-deflate negotiation. Exports only; every runtime name is listed in
+// test/exports.test.ts. The primitives they are built from (frames, masking, the reader and writer,
+// the handshake and HTTP pieces) are in "@tideway/core/internals" (src/internals.ts).
 
-export { encodeCloseBody, isValidWireCloseCode, parseCloseBody } from "./close.js";
 export {
   CloseCode,
   DEFAULT_MAX_ERROR_BODY,
@@ -42,34 +43,9 @@ export {
   type UpgradeResponse,
   type WsEvent,
 } from "./events.js";
-export {
-  decodeFrameHeader,
-  encodeFrame,
-  encodeFrameHeader,
-  type FrameHeader,
-  frameHeaderSize,
-} from "./frame.js";
-export { computeAccept } from "./handshake.js";
-export {
-  buildClientRequest,
-  ClientHandshake,
-  type ClientHandshakeOptions,
-  type ClientRequestOptions,
-  generateKey,
-  type HandshakeOutcome,
-  validateUpgradeResponse,
-} from "./handshake-client.js";
-export {
-  buildAcceptResponse,
-  buildRejectResponse,
-  parseUpgradeRequest,
-  ServerHandshake,
-  type UpgradeRequest,
-  UpgradeRequestError,
-} from "./handshake-server.js";
-export { type ExtensionOffer, formatExtensionList, parseExtensionList, parseTokenList } from "./headers.js";
-export { type HttpRequest, RequestHeadParser, ResponseHeadParser } from "./http.js";
-export { MaskKeys, mask, maskInto, unmask } from "./mask.js";
+export { type UpgradeRequest, UpgradeRequestError } from "./handshake-server.js";
+export type { ExtensionOffer } from "./headers.js";
+export type { HttpRequest } from "./http.js";
 export {
   ClientProtocol,
   type ClientProtocolOptions,
@@ -80,6 +56,4 @@ export {
   type ServerProtocolOptions,
   State,
 } from "./protocol.js";
-export { MessageReader, type ReaderOptions } from "./reader.js";
-export { defaultUtf8, isValidUtf8, type Utf8Codec, Utf8Validator } from "./utf8.js";
-export { FrameWriter, type FrameWriterOptions } from "./writer.js";
+export type { Utf8Codec } from "./utf8.js";

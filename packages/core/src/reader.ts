@@ -17,7 +17,7 @@
  * payload arrives over several reads (client role) is validated as its bytes arrive: a 16 MiB message
  * with a bad byte near its start fails then, not after 16 MiB (Autobahn 6.4.3/6.4.4, "fail fast").
  *
- * NOT HERE: what may follow a close frame (DataAfterClose), replies to pings and closes: the protocol
+ * NOT HERE: what may follow a close frame (ignored), replies to pings and closes: the protocol
  * object above decides; the reader keeps parsing frames after a close.
  *
  * ERRORS: `read` throws a ProtocolError (its `closeCode` says how to close). Events completed before the
@@ -43,11 +43,10 @@ export interface ReaderOptions {
    * Default `new Uint8Array(size)`; Node passes an allocator that skips zero-filling.
    */
   allocate?: (size: number) => Uint8Array;
-  /** Set when an extension that defines RSV1 (permessage-deflate) was negotiated; else RSV1 fails. */
-  allowRsv1?: boolean;
   /**
    * The negotiated permessage-deflate codec: messages whose first frame has RSV1 set are inflated
-   * through it (implies `allowRsv1`). The inflated size counts against `maxPayload` while inflating.
+   * through it. Without one, RSV1 fails the connection (no extension defines it). The inflated size
+   * counts against `maxPayload` while inflating.
    */
   codec?: MessageCodec;
 }
@@ -155,20 +154,7 @@ export class MessageReader {
     this.#decodeUtf8 = options.utf8.decode;
     this.#allocate = options.allocate ?? allocateZeroed;
     this.#codec = options.codec;
-    this.#allowRsv1 = (options.allowRsv1 ?? false) || options.codec !== undefined;
-  }
-
-  /**
-   * True between the header of a data message's first frame and the end of its last frame: an end of
-   * stream now would cut a message.
-   */
-  get inMessage(): boolean {
-    return this.#messageOpcode !== 0;
-  }
-
-  /** True when bytes of an incomplete frame are buffered (or its header was read). */
-  get inFrame(): boolean {
-    return this.#state !== HEADER || this.#buffered > 0;
+    this.#allowRsv1 = options.codec !== undefined;
   }
 
   /**
@@ -510,8 +496,7 @@ export class MessageReader {
         this.#messageOpcode = opcode;
         this.#validator?.reset();
         // "the "Per-Message Compressed" bit ... is set on the first frame of a message" (RFC 7692 6).
-        // Without a codec, RSV1 (allowed by `allowRsv1`) belongs to someone else: pass it through.
-        this.#compressed = this.#rsv1 && this.#codec !== undefined;
+        this.#compressed = this.#rsv1; // set only with a codec (see #allowRsv1)
         this.#inflatedLength = 0;
       }
       this.#messageLength = total;
