@@ -24,8 +24,7 @@ export interface FrameWriterOptions {
 /**
  * One pool of mask keys per random source, shared by the writers that use it. Keys are consumed,
  * never handed out twice, so sharing is safe (`ws` keeps one module-level pool too); a connection
- * then holds no 8 KiB block of its own, and its first frame no longer fills one (1.3% of a
- * connect + close cycle, bench `handshakes`, node --cpu-prof).
+ * then holds no 8 KiB block of its own, and its first frame does not fill one.
  */
 const sharedKeys = new WeakMap<(bytes: Uint8Array) => void, MaskKeys>();
 
@@ -40,8 +39,7 @@ function keysFor(randomFill: (bytes: Uint8Array) => void): MaskKeys {
 
 /**
  * Sets the mask bit of the unmasked header at `offset` and appends the next key at `at` (the header's
- * end). Returns the key's offset in `keys.block`: no view per frame, which was one of the few
- * allocations left per small send (bench send-binary-16).
+ * end). Returns the key's offset in `keys.block`: no view allocated per frame.
  */
 function writeKey(keys: MaskKeys, dst: Uint8Array, offset: number, at: number): number {
   const keyAt = keys.nextAt();
