@@ -14,7 +14,7 @@ import type { WsEvent } from "../src/events.js";
 import { encodeFrame } from "../src/frame.js";
 import { buildAcceptResponse } from "../src/handshake-server.js";
 import { mask } from "../src/mask.js";
-import { ClientProtocol } from "../src/protocol.js";
+import { ClientProtocol } from "../src/protocol-client.js";
 import { MessageReader } from "../src/reader.js";
 import { defaultUtf8 } from "../src/utf8.js";
 

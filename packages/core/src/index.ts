@@ -46,14 +46,7 @@ export {
 export { type UpgradeRequest, UpgradeRequestError } from "./handshake-server.js";
 export type { ExtensionOffer } from "./headers.js";
 export type { HttpRequest } from "./http.js";
-export {
-  ClientProtocol,
-  type ClientProtocolOptions,
-  Protocol,
-  type ProtocolOptions,
-  type ServerEvent,
-  ServerProtocol,
-  type ServerProtocolOptions,
-  State,
-} from "./protocol.js";
+export { Protocol, type ProtocolOptions, State } from "./protocol.js";
+export { ClientProtocol, type ClientProtocolOptions } from "./protocol-client.js";
+export { type ServerEvent, ServerProtocol, type ServerProtocolOptions } from "./protocol-server.js";
 export type { Utf8Codec } from "./utf8.js";

@@ -1,40 +1,8 @@
 import { closeReasonToSend, encodeCloseBody } from "./close.js";
-import {
-  CloseCode,
-  DEFAULT_MAX_ERROR_BODY,
-  DEFAULT_MAX_HEAD_SIZE,
-  DEFAULT_MAX_PAYLOAD,
-  MAX_CONTROL_PAYLOAD,
-  Opcode,
-} from "./constants.js";
-import {
-  acceptDeflateOffer,
-  DEFAULT_DEFLATE_THRESHOLD,
-  type DeflateParams,
-  formatDeflateOffer,
-  type MessageCodec,
-  PERMESSAGE_DEFLATE,
-  type PerMessageDeflateOptions,
-  parseDeflateResponse,
-  type ServerDeflateConfig,
-} from "./deflate.js";
-import {
-  ErrorCodes,
-  HandshakeError,
-  InvalidStateError,
-  ProtocolError,
-  type WebSocketError,
-} from "./errors.js";
+import { CloseCode, DEFAULT_MAX_PAYLOAD, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import { DEFAULT_DEFLATE_THRESHOLD, type MessageCodec } from "./deflate.js";
+import { ErrorCodes, InvalidStateError, ProtocolError, type WebSocketError } from "./errors.js";
 import type { Outgoing, WsEvent } from "./events.js";
-import { ClientHandshake, type HandshakeOutcome } from "./handshake-client.js";
-import {
-  buildAcceptResponse,
-  buildRejectResponse,
-  ServerHandshake,
-  type UpgradeRequest,
-  UpgradeRequestError,
-} from "./handshake-server.js";
-import type { HttpRequest } from "./http.js";
 import { OutputBuffer } from "./output.js";
 import { MessageReader } from "./reader.js";
 import { resolveUtf8Codec, type Utf8Codec } from "./utf8.js";
@@ -76,44 +44,8 @@ export interface ProtocolOptions {
   allocateFrame?: (size: number) => Uint8Array;
 }
 
-/** Options of {@link ClientProtocol}: the upgrade request and the limits on the response. */
-export interface ClientProtocolOptions extends ProtocolOptions {
-  /** ws:, wss:, http: or https: URL. Userinfo becomes a Basic `Authorization` header. */
-  url: string | URL;
-  /** Extra request headers (Cookie, Authorization...). Names the handshake owns are rejected. */
-  headers?: Record<string, string> | ReadonlyArray<readonly [string, string]>;
-  /** Subprotocols offered, in order of preference. */
-  protocols?: readonly string[];
-  /** `Origin` header, if any. */
-  origin?: string;
-  /** Limit on the response head size. Default {@link DEFAULT_MAX_HEAD_SIZE}. */
-  maxHeadSize?: number;
-  /** Bytes of a non-101 response body kept for the error. Default {@link DEFAULT_MAX_ERROR_BODY}. */
-  maxErrorBodySize?: number;
-  /**
-   * Offers permessage-deflate (RFC 7692) with these parameters and, when the server accepts,
-   * compresses and inflates messages through the codec. Absent: no extension is offered.
-   */
-  perMessageDeflate?: PerMessageDeflateOptions;
-}
-
-/** Options of {@link ServerProtocol}. */
-export interface ServerProtocolOptions extends ProtocolOptions {
-  /** Limit on the request head size. Default {@link DEFAULT_MAX_HEAD_SIZE}. */
-  maxHeadSize?: number;
-  /**
-   * Accepts a client's permessage-deflate offer in {@link ServerProtocol.accept}, within these
-   * limits, and compresses and inflates through the codec. Absent: offers are ignored.
-   */
-  perMessageDeflate?: ServerDeflateConfig & Pick<PerMessageDeflateOptions, "codecFactory" | "threshold">;
-}
-
-/** What {@link ServerProtocol} reports: the upgrade request first, then the same events as a client. */
-export type ServerEvent =
-  | WsEvent
-  | Readonly<{ type: "request"; request: HttpRequest; upgrade: UpgradeRequest }>;
-
-function checkLimit(name: string, value: number | undefined, fallback: number): number {
+/** An option that must be a non-negative integer, or its default when absent. */
+export function checkLimit(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new TypeError(`${name} must be a non-negative integer, got ${String(value)}`);
@@ -122,11 +54,12 @@ function checkLimit(name: string, value: number | undefined, fallback: number): 
 }
 
 /**
- * What both roles share once the handshake is done: framing, the close handshake, and failing the
+ * The state machine both roles share once the handshake is done (ClientProtocol and ServerProtocol
+ * in protocol-client.ts and protocol-server.ts): framing, the close handshake, and failing the
  * connection. It never does I/O: after each call, take {@link eventsReceived} and write
  * {@link dataToSend}.
  */
-export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
+export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }> = WsEvent> {
   /** The current state; every send checks it first. */
   state: State = State.Connecting;
   /** The close frame this side sent, once sent. */
@@ -430,7 +363,7 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+export const EMPTY = new Uint8Array(0);
 
 /**
  * The least payload still to come for which {@link Protocol.receiveBuffer} offers a buffer: a read
@@ -449,196 +382,4 @@ function checkControlPayload(data: Uint8Array): Uint8Array {
 
 function stateName(state: State): string {
   return ["CONNECTING", "OPEN", "CLOSING", "CLOSED"][state] ?? String(state);
-}
-
-/**
- * The client side of RFC 6455 as a sans-I/O state machine. It never touches a socket or a timer:
- * right after construction {@link dataToSend} holds the upgrade request; feed what the server sends
- * to {@link receiveData}, then take {@link eventsReceived} and write {@link dataToSend}. The first
- * event is `open` (or an `error` carrying a {@link HandshakeError}).
- */
-export class ClientProtocol extends Protocol<WsEvent> {
-  /** The `Sec-WebSocket-Key` sent. */
-  readonly key: string;
-  /** The permessage-deflate parameters agreed with the server, once open; undefined if none. */
-  deflateParams: DeflateParams | undefined;
-  private handshake: ClientHandshake | undefined;
-  private readonly deflate: PerMessageDeflateOptions | undefined;
-
-  constructor(options: ClientProtocolOptions) {
-    super(options, true);
-    const deflate = options.perMessageDeflate;
-    this.deflate = deflate;
-    if (deflate !== undefined) {
-      this.deflateThreshold = checkLimit("threshold", deflate.threshold, DEFAULT_DEFLATE_THRESHOLD);
-    }
-    this.handshake = new ClientHandshake({
-      url: options.url,
-      headers: options.headers,
-      protocols: options.protocols,
-      origin: options.origin,
-      ...(deflate !== undefined
-        ? { extensions: formatDeflateOffer(deflate), extensionsOffered: [PERMESSAGE_DEFLATE] }
-        : {}),
-      ...(options.randomFill !== undefined ? { randomFill: options.randomFill } : {}),
-      maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, DEFAULT_MAX_HEAD_SIZE),
-      maxErrorBodySize: checkLimit("maxErrorBodySize", options.maxErrorBodySize, DEFAULT_MAX_ERROR_BODY),
-    });
-    this.key = this.handshake.key;
-    this.output.push(this.handshake.request);
-  }
-
-  receiveData(chunk: Uint8Array): void {
-    if (this.handshake === undefined) {
-      this.receiveFrames(chunk);
-      return;
-    }
-    if (this.state !== State.Connecting) return;
-    const outcome = this.handshake.receiveData(chunk);
-    if (outcome !== undefined) this.settleHandshake(outcome);
-  }
-
-  override receiveEof(): void {
-    if (this.handshake !== undefined && this.state === State.Connecting) {
-      this.settleHandshake(this.handshake.receiveEof());
-    }
-    super.receiveEof();
-  }
-
-  private settleHandshake(outcome: HandshakeOutcome): void {
-    this.handshake = undefined;
-    if (outcome.type === "accepted" && this.deflate !== undefined) {
-      try {
-        this.startDeflate(outcome.response.extensions, this.deflate);
-      } catch (error) {
-        const failure =
-          error instanceof HandshakeError
-            ? new HandshakeError(error.code, error.message, outcome.response)
-            : new HandshakeError(
-                ErrorCodes.InvalidExtension,
-                "permessage-deflate setup failed",
-                outcome.response,
-                {
-                  cause: error,
-                },
-              );
-        this.settleHandshake({ type: "failed", error: failure });
-        return;
-      }
-    }
-    if (outcome.type === "failed") {
-      this.failure = outcome.error;
-      this.events.push({ type: "error", error: outcome.error });
-      this.state = State.Closed;
-      this.output.end();
-      return;
-    }
-    this.events.push({ type: "open", response: outcome.response });
-    this.startFrames(outcome.rest);
-  }
-
-  /** Validates the server's permessage-deflate answer and makes the codec (RFC 7692 section 7.1). */
-  private startDeflate(extensions: string, deflate: PerMessageDeflateOptions): void {
-    const params = parseDeflateResponse(extensions, deflate);
-    if (params === undefined) return;
-    this.deflateParams = params;
-    this.codec = deflate.codecFactory(params, false);
-  }
-}
-
-/**
- * The server side of the same protocol, for tests, conformance servers and library authors. The
- * first event is `request`; answer it with {@link accept} or {@link reject}. Client frames must be
- * masked; they are unmasked in place (the input chunks are modified).
- */
-export class ServerProtocol extends Protocol<ServerEvent> {
-  private handshake: ServerHandshake | undefined;
-  /** Frames that arrived with the request, before accept() was called. */
-  private pending: Uint8Array[] = [];
-  private request: UpgradeRequest | undefined;
-  private readonly deflate: ServerProtocolOptions["perMessageDeflate"];
-  /** The permessage-deflate parameters agreed in {@link accept}; undefined if none. */
-  deflateParams: DeflateParams | undefined;
-
-  constructor(options: ServerProtocolOptions = {}) {
-    super(options, false);
-    this.deflate = options.perMessageDeflate;
-    if (this.deflate !== undefined) {
-      this.deflateThreshold = checkLimit("threshold", this.deflate.threshold, DEFAULT_DEFLATE_THRESHOLD);
-    }
-    this.handshake = new ServerHandshake({
-      maxHeadSize: checkLimit("maxHeadSize", options.maxHeadSize, DEFAULT_MAX_HEAD_SIZE),
-    });
-  }
-
-  receiveData(chunk: Uint8Array): void {
-    if (this.state !== State.Connecting) {
-      this.receiveFrames(chunk);
-      return;
-    }
-    if (this.handshake === undefined) {
-      // Waiting for accept() or reject(): keep the bytes (a client may pipeline its first frames).
-      this.pending.push(chunk);
-      return;
-    }
-    const outcome = this.handshake.receiveData(chunk);
-    if (outcome === undefined) return;
-    this.handshake = undefined;
-    if (outcome.type === "failed") {
-      this.failure = outcome.error;
-      this.events.push({ type: "error", error: outcome.error });
-      const error = outcome.error;
-      // A wrong version gets 426 with the version we speak (RFC 6455 section 4.4); the rest 400.
-      const [status, headers] =
-        error instanceof UpgradeRequestError ? [error.status, { ...error.responseHeaders }] : [400, {}];
-      this.output.push(buildRejectResponse(status, { headers, body: error.message }));
-      this.state = State.Closed;
-      this.output.end();
-      return;
-    }
-    this.request = outcome.upgrade;
-    if (outcome.rest.length > 0) this.pending.push(outcome.rest);
-    this.events.push({ type: "request", request: outcome.request, upgrade: outcome.upgrade });
-  }
-
-  /**
-   * Accepts the upgrade request: queues the 101 response and opens the connection. With
-   * `perMessageDeflate` configured, the client's first acceptable permessage-deflate offer is
-   * accepted and its answer appended to `extensions`.
-   */
-  accept(options: { protocol?: string; extensions?: string; headers?: Record<string, string> } = {}): void {
-    const request = this.request;
-    if (this.state !== State.Connecting || request === undefined) {
-      throw new InvalidStateError("accept() needs a received upgrade request and a CONNECTING state");
-    }
-    let extensions = options.extensions;
-    if (this.deflate !== undefined) {
-      const accepted = acceptDeflateOffer(request.extensions, this.deflate);
-      if (accepted !== undefined) {
-        this.deflateParams = accepted.params;
-        this.codec = this.deflate.codecFactory(accepted.params, true);
-        extensions = extensions ? `${extensions}, ${accepted.answer}` : accepted.answer;
-      }
-    }
-    this.output.push(
-      buildAcceptResponse({ key: request.key, ...options, ...(extensions ? { extensions } : {}) }),
-    );
-    const pending = this.pending;
-    this.pending = [];
-    this.startFrames(EMPTY);
-    for (const chunk of pending) this.receiveFrames(chunk);
-  }
-
-  /** Refuses the upgrade request with an HTTP status, then ends the stream. */
-  reject(
-    status: number,
-    options: { headers?: Record<string, string>; body?: string | Uint8Array } = {},
-  ): void {
-    if (this.state !== State.Connecting || this.request === undefined) {
-      throw new InvalidStateError("reject() needs a received upgrade request and a CONNECTING state");
-    }
-    this.output.push(buildRejectResponse(status, options));
-    this.state = State.Closed;
-    this.output.end();
-  }
 }

@@ -3,7 +3,9 @@ import { CloseCode, Opcode } from "../src/constants.js";
 import { ErrorCodes, InvalidStateError, ProtocolError, UnexpectedResponseError } from "../src/errors.js";
 import { END_OF_STREAM, type Outgoing, type WsEvent } from "../src/events.js";
 import { encodeFrame } from "../src/frame.js";
-import { ClientProtocol, type ServerEvent, ServerProtocol, State } from "../src/protocol.js";
+import { State } from "../src/protocol.js";
+import { ClientProtocol } from "../src/protocol-client.js";
+import { type ServerEvent, ServerProtocol } from "../src/protocol-server.js";
 
 const text = new TextEncoder();
 const bytes = (s: string) => text.encode(s);
