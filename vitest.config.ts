@@ -1,15 +1,20 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = "index") =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so a test run needs no build first.
-    alias: { "@tideway/core": src("core"), "@tideway/client": src("client") },
+    alias: [
+      { find: /^@tideway\/core$/, replacement: src("core") },
+      { find: /^@tideway\/core\/internals$/, replacement: src("core", "internals") },
+      { find: /^@tideway\/client$/, replacement: src("client") },
+    ],
   },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts", ".ci/**/*.test.mjs"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: "forks",

@@ -3,7 +3,7 @@
 // plain "N passed, N failed" line. Each step runs even if an earlier one failed, so one run shows
 // every problem; the exit code is non-zero if any step failed.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PUBLISHED, pnpmCommand } from "./pack-all.mjs";
 
@@ -31,6 +31,9 @@ step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
 // The API reference (docs/api/, not committed) builds, and every export has its TSDoc (typedoc.json).
 step("API reference", "typedoc");
+// Import rules (.dependency-cruiser.cjs): a self-contained core, no cycles, sockets only in transport
+// modules, packages reached by name. .ci/dependency-rules.test.mjs shows each rule fails when broken.
+step("dependency rules", "depcruise packages --config .dependency-cruiser.cjs");
 for (const pkg of ["core", "client"]) {
   step(`package exports (${pkg})`, "publint --strict && attw --pack . --profile node16", {
     cwd: join(root, "packages", pkg),
@@ -50,15 +53,19 @@ step(
   "tests",
   "vitest run --coverage --reporter=default --reporter=json --outputFile.json=coverage/vitest-results.json",
 );
-for (const [name, script] of [
-  ["conformance", "conformance"],
-  ["interop", "interop"],
-]) {
+// The conformance and interop reports are regenerated into a git-ignored folder (the run leaves the
+// tree clean), then their counts are compared with the committed docs/conformance.md and
+// docs/interop.md: a report that no longer matches the code fails the run.
+const reports = join(root, "coverage/reports");
+rmSync(reports, { recursive: true, force: true });
+for (const name of ["conformance", "interop"]) {
   const manifest = join(root, "packages", name, "package.json");
-  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).scripts?.[script]) {
-    step(name, `node .ci/run-workspaces.mjs ${script}`);
-  }
+  const script = existsSync(manifest)
+    ? JSON.parse(readFileSync(manifest, "utf8")).scripts?.[name]
+    : undefined;
+  if (script) step(name, `${script} --out ${reports}`, { cwd: join(root, "packages", name) });
 }
+step("reports match docs", `node .ci/check-reports.mjs ${reports}`);
 
 let passed = 0;
 let failed = 0;

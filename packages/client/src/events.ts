@@ -5,8 +5,16 @@
 import type { Buffer } from "node:buffer";
 import type { UpgradeResponse } from "@tideway/core";
 import type { CloseInfo, TidewayError } from "./errors.js";
-import type { BinaryType } from "./options.js";
-import type { RedirectInfo } from "./redirect.js";
+
+/** How binary messages are handed to the user. */
+export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
+
+/** What the "redirect" event reports, before the next hop is opened. URLs are ws:/wss:, without credentials. */
+export interface RedirectInfo {
+  readonly from: string;
+  readonly to: string;
+  readonly status: number;
+}
 
 /** The type of a binary message for each `binaryType`. */
 export interface BinaryMessageTypes {

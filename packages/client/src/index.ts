@@ -40,6 +40,7 @@ export type {
   Message,
   OpenSession,
   ReconnectingInfo,
+  RedirectInfo,
   SendData,
   SendOptions,
 } from "./events.js";
@@ -65,7 +66,6 @@ export {
   type ReconnectOptions,
   type RetryContext,
 } from "./reconnect.js";
-export type { RedirectInfo } from "./redirect.js";
 export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
 export {
   WebSocket,

@@ -4,15 +4,14 @@ import {
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
 } from "./deflate.js";
-import type { OpenSession } from "./events.js";
+import type { BinaryType, OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
 import { parseProxy } from "./proxy.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
 import type { CreateConnection, TlsOptions } from "./transport.js";
 
-/** How binary messages are handed to the user. */
-export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
+export type { BinaryType } from "./events.js";
 
 /** Headers as a record or as name-value pairs (repeated names allowed). */
 export type HeaderList = Record<string, string> | ReadonlyArray<readonly [string, string]>;

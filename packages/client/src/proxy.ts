@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { lookup } from "node:dns/promises";
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { ResponseHeadParser } from "@tideway/core";
+import { ResponseHeadParser } from "@tideway/core/internals";
 import type { SocksProxy } from "socks";
 import { ProxyError } from "./errors.js";
 import { redactUrl } from "./redact.js";

@@ -4,18 +4,12 @@
  */
 import { UnexpectedResponseError } from "@tideway/core";
 import { InvalidRedirectError, TooManyRedirectsError } from "./errors.js";
+import type { RedirectInfo } from "./events.js";
 import type { ResolvedOptions } from "./options.js";
 import { redactUrl } from "./redact.js";
 
 /** 301, 302, 303, 307, 308: the statuses with a `Location` to follow (RFC 9110 section 15.4). */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
-
-/** What the "redirect" event reports, before the next hop is opened. URLs are ws:/wss:, without credentials. */
-export interface RedirectInfo {
-  readonly from: string;
-  readonly to: string;
-  readonly status: number;
-}
 
 /** The "redirect" event of a hop from `from` to `to`; credentials in either URL are left out. */
 export function redirectInfo(from: URL, to: URL, status: number): RedirectInfo {

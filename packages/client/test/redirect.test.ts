@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { connect, WebSocketClient } from "../src/client.js";
 import { InvalidRedirectError, TooManyRedirectsError } from "../src/errors.js";
-import { type Hop, nextHop, type RedirectInfo, resolveLocation } from "../src/redirect.js";
+import type { RedirectInfo } from "../src/events.js";
+import { type Hop, nextHop, resolveLocation } from "../src/redirect.js";
 import { type Cert, makeCert, startWssServer, type WsTestServer } from "./helpers/servers.js";
 
 function redirectError(status: number, location?: string): UnexpectedResponseError {

@@ -54,9 +54,9 @@ type TidewayModule = {
 
 let tidewayModule: Promise<TidewayModule | string> | undefined;
 
-/** Imports the client from its sources; a missing or broken client is "unavailable", not a crash. */
+/** Imports the client by name (tsx maps it to the sources); a missing or broken client is "unavailable", not a crash. */
 function loadTideway(): Promise<TidewayModule | string> {
-  tidewayModule ??= import("../../client/src/index.js").then(
+  tidewayModule ??= import("@tideway/client").then(
     (m: unknown) => m as TidewayModule,
     (err: unknown) => `@tideway/client does not load: ${(err as Error).message}`,
   );

@@ -17,12 +17,12 @@ import {
   acceptDeflateOffer,
   type DeflateParams,
   ErrorCodes,
-  formatExtensionList,
   type MessageCodec,
   ProtocolError,
   type ServerDeflateConfig,
   type UpgradeRequest,
-} from "../../core/src/index.js";
+} from "@tideway/core";
+import { formatExtensionList } from "@tideway/core/internals";
 import { rawFrame } from "./wire.js";
 
 /** "the last 4 octets ... 0x00 0x00 0xff 0xff" of a sync flush (RFC 7692 section 7.2.1). */

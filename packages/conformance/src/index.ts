@@ -1,4 +1,5 @@
 export { AGENTS, type Agent, type AgentRun, tidewayAgent, wsAgent } from "./agents.js";
+export type { CaseDef } from "./case.js";
 export { ALL_CASES, SECTIONS, type Section, sectionOf } from "./cases/index.js";
 export {
   ClientInflater,
@@ -15,7 +16,6 @@ export { ConformanceServer, type ConformanceServerOptions, runCase } from "./ser
 export { Session } from "./session.js";
 export type {
   AgentConfig,
-  CaseDef,
   CaseResult,
   DeflateObservation,
   Expectation,

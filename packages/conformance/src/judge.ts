@@ -11,9 +11,10 @@
  * - INFORMATIONAL: the RFC leaves the outcome to the implementation; recorded, never a failure.
  * - FAILED: a MUST broken (accepting invalid data, not answering a close, hanging, a malformed frame).
  */
-import { CloseCode } from "../../core/src/constants.js";
+import { CloseCode } from "@tideway/core";
+import type { CaseDef } from "./case.js";
 import type { Session } from "./session.js";
-import type { CaseDef, Expectation, Item, Observation, Verdict } from "./types.js";
+import type { Expectation, Item, Observation, Verdict } from "./types.js";
 
 export const DEFAULT_CASE_TIMEOUT_MS = 2000;
 

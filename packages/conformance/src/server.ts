@@ -11,19 +11,19 @@
  * just drove.
  */
 import { createServer, type Server, type Socket } from "node:net";
+import type { HttpRequest, UpgradeRequest } from "@tideway/core";
 import {
   buildAcceptResponse,
   buildRejectResponse,
-  type HttpRequest,
   parseUpgradeRequest,
   RequestHeadParser,
-  type UpgradeRequest,
-} from "../../core/src/index.js";
+} from "@tideway/core/internals";
+import type { CaseDef } from "./case.js";
 import { ALL_CASES } from "./cases/index.js";
 import { type Negotiation, negotiate } from "./deflate.js";
 import { complete, judge } from "./judge.js";
 import { Session } from "./session.js";
-import type { CaseDef, CaseResult } from "./types.js";
+import type { CaseResult } from "./types.js";
 
 export interface ConformanceServerOptions {
   /** The cases to serve; default: all of them. */

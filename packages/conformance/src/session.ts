@@ -6,7 +6,8 @@
  * answer a client close, close TCP after the handshake, notice a client that never lets go.
  */
 import type { Socket } from "node:net";
-import { CloseCode, defaultUtf8, MessageReader, Opcode, type WsEvent } from "../../core/src/index.js";
+import { CloseCode, Opcode, type WsEvent } from "@tideway/core";
+import { defaultUtf8, MessageReader } from "@tideway/core/internals";
 import { ClientInflater, compressedFrames, type Negotiation, ServerDeflater } from "./deflate.js";
 import type { Observation } from "./types.js";
 import { closePayload, type RawFrameSpec, rawFrame } from "./wire.js";

@@ -1,6 +1,4 @@
 /** The vocabulary shared by cases, the session that plays them and the judge. */
-import type { DeflateCaseConfig } from "./deflate.js";
-import type { Session } from "./session.js";
 
 /** Something the client sent back: an echoed message or a pong. */
 export type Item = Readonly<{ type: "text" | "binary" | "pong"; data: Uint8Array }>;
@@ -93,28 +91,6 @@ export type Expectation =
   | Readonly<{ kind: "informational"; note: string }>
   | Readonly<{ kind: "drop" }>
   | Readonly<{ kind: "linger"; graceMs: number }>;
-
-export interface CaseDef {
-  /** Autobahn-style id, e.g. "6.4.1". */
-  id: string;
-  description: string;
-  /** The expected behaviour in words, with the reason (shown in the report). */
-  expectation: string;
-  expect: Expectation;
-  /** Plays the case: writes frames through the session. */
-  play: (s: Session) => Promise<void>;
-  /** Time allowed for the client's part (echoes or failure), in ms. Default 2000. */
-  timeoutMs?: number;
-  /** Big or slow cases run alone, not in parallel with others. */
-  heavy?: boolean;
-  /**
-   * Compression cases: the server negotiates permessage-deflate with this config (an agent that does
-   * not negotiate it FAILS the case, unless `decline`).
-   */
-  deflate?: DeflateCaseConfig;
-  /** How the agent is configured for this case; default its own defaults. */
-  client?: AgentConfig;
-}
 
 export interface CaseResult {
   id: string;

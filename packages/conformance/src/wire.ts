@@ -9,8 +9,7 @@
  *
  * What the client sends back is read by the core's own `MessageReader` (see session.ts).
  */
-import { frameHeaderSize, writeFrameHeader } from "../../core/src/frame.js";
-import { unmask } from "../../core/src/mask.js";
+import { frameHeaderSize, unmask, writeFrameHeader } from "@tideway/core/internals";
 
 export interface RawFrameSpec {
   /** Defaults to true. */

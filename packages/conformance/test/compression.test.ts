@@ -5,10 +5,14 @@
  * offer compression (which must FAIL).
  */
 import { constants, deflateRawSync } from "node:zlib";
+import {
+  decodeFrameHeader,
+  parseExtensionList,
+  parseUpgradeRequest,
+  RequestHeadParser,
+} from "@tideway/core/internals";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { decodeFrameHeader } from "../../core/src/frame.js";
-import { parseExtensionList, parseUpgradeRequest, RequestHeadParser } from "../../core/src/index.js";
 import { type Agent, wsAgent } from "../src/agents.js";
 import { ALL_CASES, SECTIONS } from "../src/cases/index.js";
 import { ClientInflater, compressedFrames, negotiate, ServerDeflater } from "../src/deflate.js";

@@ -4,9 +4,9 @@
  * and through deliberately broken clients (which must FAIL, or the suite proves nothing).
  */
 import { connect as netConnect } from "node:net";
+import { decodeFrameHeader } from "@tideway/core/internals";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { decodeFrameHeader } from "../../core/src/frame.js";
 import { type Agent, wsAgent } from "../src/agents.js";
 import { ALL_CASES, SECTIONS } from "../src/cases/index.js";
 import { judge } from "../src/judge.js";

@@ -4,13 +4,17 @@
  * - mask: XOR in place, payloads of 16 B to 1 MiB.
  * - MessageReader: a stream of unmasked server frames (client role), fed in 64 KiB chunks like a
  *   socket delivers them, for binary frames of 16 B to 1 MiB and 1 KiB text frames.
+ * - send: a client ClientProtocol queueing small masked text and binary frames, taking them with
+ *   dataToSend and releasing them with outputConsumed, as the Node client does.
  * Each case runs for a fixed time after a warm-up; the figure is the best of 8 rounds. Other processes
  * on the machine lower the figures: run it on an idle machine (check `uptime`).
  */
 import { Opcode } from "../src/constants.js";
 import type { WsEvent } from "../src/events.js";
 import { encodeFrame } from "../src/frame.js";
+import { buildAcceptResponse } from "../src/handshake-server.js";
 import { mask } from "../src/mask.js";
+import { ClientProtocol } from "../src/protocol-client.js";
 import { MessageReader } from "../src/reader.js";
 import { defaultUtf8 } from "../src/utf8.js";
 
@@ -66,15 +70,15 @@ function readerCase(name: string, frame: Uint8Array, count: number, payloadBytes
   const chunks = chunked(frame, count);
   const reader = new MessageReader({ expectMasked: false, maxPayload: 2 ** 30, utf8: defaultUtf8 });
   const out: WsEvent[] = [];
-  let events = 0;
   const result = measure(name, payloadBytes * count, count, () => {
+    let events = 0;
     for (const chunk of chunks) {
       reader.read(chunk, out);
       events += out.length;
       out.length = 0;
     }
+    if (events !== count) throw new Error(`${name}: the stream did not parse into ${count} whole frames`);
   });
-  if (events === 0 || reader.inFrame) throw new Error(`${name}: the stream did not parse into whole frames`);
   return result;
 }
 
@@ -92,13 +96,37 @@ function textCase(name: string, text: string): Result {
   return readerCase(name, frame, count, payload.length);
 }
 
+/** An open client protocol: the 101 answer to its own request fed back. */
+function openClient(): ClientProtocol {
+  const protocol = new ClientProtocol({ url: "ws://127.0.0.1/" });
+  protocol.dataToSend();
+  protocol.receiveData(buildAcceptResponse({ key: protocol.key }));
+  protocol.eventsReceived();
+  return protocol;
+}
+
+function sendCase(name: string, send: (protocol: ClientProtocol) => void, payloadBytes: number): Result {
+  const protocol = openClient();
+  const batch = 64;
+  let written = 0;
+  const result = measure(name, payloadBytes * batch, batch, () => {
+    for (let i = 0; i < batch; i++) send(protocol);
+    for (const piece of protocol.dataToSend()) if (piece instanceof Uint8Array) written += piece.length;
+    protocol.outputConsumed();
+  });
+  if (written === 0) throw new Error(`${name}: nothing was queued`);
+  return result;
+}
+
 function label(size: number): string {
   if (size >= 2 ** 20) return `${size / 2 ** 20} MiB`;
   if (size >= 1024) return `${size / 1024} KiB`;
   return `${size} B`;
 }
 
+const ascii16 = "x".repeat(16);
 const ascii1k = "x".repeat(1024);
+const binary16 = new Uint8Array(16).fill(7);
 const unicodeUnit = "héllo wörld ✓ 😀 "; // 1-, 2-, 3- and 4-byte code points
 const unicode1k = unicodeUnit.repeat(Math.floor(1024 / defaultUtf8.encode(unicodeUnit).length));
 
@@ -107,6 +135,14 @@ const results = [
   ...[16, 1024, 64 * 1024, 2 ** 20].map(binaryCase),
   textCase("read text 1 KiB ASCII", ascii1k),
   textCase("read text ~1 KiB mixed UTF-8", unicode1k),
+  sendCase("send text 16 B ASCII", (p) => p.sendText(ascii16), 16),
+  sendCase("send text 1 KiB ASCII", (p) => p.sendText(ascii1k), 1024),
+  sendCase(
+    "send text ~1 KiB mixed UTF-8",
+    (p) => p.sendText(unicode1k),
+    defaultUtf8.encode(unicode1k).length,
+  ),
+  sendCase("send binary 16 B", (p) => p.sendBinary(binary16), 16),
 ];
 
 const rows = results.map((r) => [

@@ -48,6 +48,35 @@ export function encodeCloseBody(
 }
 
 /**
+ * The reason as a close frame carries it: cut after the last whole code point that fits the 123 bytes
+ * of a close body (a surrogate pair is never split), with any lone surrogate as U+FFFD, the character
+ * the UTF-8 encoder sends for it. What a peer decodes from the frame is exactly this string.
+ */
+export function closeReasonToSend(reason: string): string {
+  let bytes = 0;
+  let lone = false;
+  let end = 0;
+  while (end < reason.length) {
+    const c = reason.charCodeAt(end);
+    let units = 1;
+    let size = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = reason.charCodeAt(end + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) [units, size] = [2, 4];
+      else lone = true; // sent as U+FFFD: 3 bytes
+    }
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) break;
+    bytes += size;
+    end += units;
+  }
+  const sent = end === reason.length ? reason : reason.slice(0, end);
+  return lone ? sent.replace(LONE_SURROGATE, "\ufffd") : sent;
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
  * Parses a received close body. An empty body means "no status code": code 1005, reason "". Throws
  * ProtocolError: InvalidClosePayload for a 1-byte body, InvalidCloseCode for a code that may not be
  * sent, InvalidUtf8 (close 1007) for a reason that is not UTF-8.

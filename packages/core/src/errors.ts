@@ -17,7 +17,6 @@ export const ErrorCodes = {
   InvalidPayloadLength: "WS_ERR_INVALID_PAYLOAD_LENGTH",
   InvalidCloseCode: "WS_ERR_INVALID_CLOSE_CODE",
   InvalidClosePayload: "WS_ERR_INVALID_CLOSE_PAYLOAD",
-  DataAfterClose: "WS_ERR_DATA_AFTER_CLOSE",
   // The peer sent bytes that are not valid for the data type (close 1007).
   InvalidUtf8: "WS_ERR_INVALID_UTF8",
   DecompressionFailed: "WS_ERR_DECOMPRESSION_FAILED",
@@ -38,7 +37,6 @@ export const ErrorCodes = {
   InternalError: "WS_ERR_INTERNAL",
   // Local misuse: the caller, not the peer, did something wrong.
   InvalidState: "WS_ERR_INVALID_STATE",
-  InvalidArgument: "WS_ERR_INVALID_ARGUMENT",
 } as const;
 /** One of the stable {@link ErrorCodes}: what `WebSocketError.code` holds. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -59,7 +57,6 @@ const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
   WS_ERR_INVALID_PAYLOAD_LENGTH: CloseCode.ProtocolError,
   WS_ERR_INVALID_CLOSE_CODE: CloseCode.ProtocolError,
   WS_ERR_INVALID_CLOSE_PAYLOAD: CloseCode.ProtocolError,
-  WS_ERR_DATA_AFTER_CLOSE: CloseCode.ProtocolError,
   WS_ERR_INVALID_UTF8: CloseCode.InvalidPayload,
   WS_ERR_DECOMPRESSION_FAILED: CloseCode.InvalidPayload,
   WS_ERR_PAYLOAD_TOO_BIG: CloseCode.MessageTooBig,

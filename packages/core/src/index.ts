@@ -1,13 +1,12 @@
 /**
- * The sans-I/O RFC 6455 protocol: framing, masking, UTF-8 validation, close rules and the HTTP
- * upgrade handshake, for any JavaScript runtime (docs/core.md).
- *
- * Exports only: every name here is covered by test/exports.test.ts, so nothing internal leaks and
- * nothing public disappears unnoticed.
+ * The supported surface of @tideway/core: the sans-I/O state machines, their events, errors and
+ * constants, and permessage-deflate negotiation, for any JavaScript runtime (docs/core.md). Exports
+ * only; every runtime name is listed in test/exports.test.ts. The primitives they are built from
+ * (frames, masking, the reader and writer, the handshake and HTTP pieces) are in
+ * "@tideway/core/internals" (src/internals.ts).
  * @module @tideway/core
  */
 
-export { encodeCloseBody, isValidWireCloseCode, parseCloseBody } from "./close.js";
 export {
   CloseCode,
   DEFAULT_MAX_ERROR_BODY,
@@ -48,43 +47,10 @@ export {
   type UpgradeResponse,
   type WsEvent,
 } from "./events.js";
-export {
-  decodeFrameHeader,
-  encodeFrame,
-  encodeFrameHeader,
-  type FrameHeader,
-  frameHeaderSize,
-} from "./frame.js";
-export {
-  buildAcceptResponse,
-  buildClientRequest,
-  buildRejectResponse,
-  ClientHandshake,
-  type ClientHandshakeOptions,
-  type ClientRequestOptions,
-  computeAccept,
-  generateKey,
-  type HandshakeOutcome,
-  parseUpgradeRequest,
-  ServerHandshake,
-  type UpgradeRequest,
-  UpgradeRequestError,
-  validateUpgradeResponse,
-} from "./handshake.js";
-export { type ExtensionOffer, formatExtensionList, parseExtensionList, parseTokenList } from "./headers.js";
-export { type HttpRequest, RequestHeadParser, ResponseHeadParser } from "./http.js";
-export { MaskKeys, mask, maskInto, unmask } from "./mask.js";
-export {
-  ClientProtocol,
-  type ClientProtocolOptions,
-  Protocol,
-  type ProtocolOptions,
-  type ServerEvent,
-  ServerProtocol,
-  type ServerProtocolOptions,
-  State,
-  type Utf8Codec,
-} from "./protocol.js";
-export { MessageReader, type ReaderOptions } from "./reader.js";
-export { defaultUtf8, isValidUtf8, Utf8Validator } from "./utf8.js";
-export { FrameWriter, type FrameWriterOptions } from "./writer.js";
+export { type UpgradeRequest, UpgradeRequestError } from "./handshake-server.js";
+export type { ExtensionOffer } from "./headers.js";
+export type { HttpRequest } from "./http.js";
+export { Protocol, type ProtocolOptions, State } from "./protocol.js";
+export { ClientProtocol, type ClientProtocolOptions } from "./protocol-client.js";
+export { type ServerEvent, ServerProtocol, type ServerProtocolOptions } from "./protocol-server.js";
+export type { Utf8Codec } from "./utf8.js";

@@ -17,7 +17,7 @@
  * payload arrives over several reads (client role) is validated as its bytes arrive: a 16 MiB message
  * with a bad byte near its start fails then, not after 16 MiB (Autobahn 6.4.3/6.4.4, "fail fast").
  *
- * NOT HERE: what may follow a close frame (DataAfterClose), replies to pings and closes: the protocol
+ * NOT HERE: what may follow a close frame (ignored), replies to pings and closes: the protocol
  * object above decides; the reader keeps parsing frames after a close.
  *
  * ERRORS: `read` throws a ProtocolError (its `closeCode` says how to close). Events completed before the
@@ -30,8 +30,7 @@ import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
 import type { WsEvent } from "./events.js";
 import { readLength64 } from "./frame.js";
 import { mask } from "./mask.js";
-import type { Utf8Codec } from "./protocol.js";
-import { Utf8Validator } from "./utf8.js";
+import { type Utf8Codec, Utf8Validator } from "./utf8.js";
 
 /** The options of a {@link MessageReader}. */
 export interface ReaderOptions {
@@ -45,11 +44,10 @@ export interface ReaderOptions {
    * Default `new Uint8Array(size)`; Node passes an allocator that skips zero-filling.
    */
   allocate?: (size: number) => Uint8Array;
-  /** Set when an extension that defines RSV1 (permessage-deflate) was negotiated; else RSV1 fails. */
-  allowRsv1?: boolean;
   /**
    * The negotiated permessage-deflate codec: messages whose first frame has RSV1 set are inflated
-   * through it (implies `allowRsv1`). The inflated size counts against `maxPayload` while inflating.
+   * through it. Without one, RSV1 fails the connection (no extension defines it). The inflated size
+   * counts against `maxPayload` while inflating.
    */
   codec?: MessageCodec;
 }
@@ -118,9 +116,9 @@ export class MessageReader {
   #rsv1 = false;
   #payloadLength = 0;
   /**
-   * The frame's masking key, made on the first masked frame: only a server reads masked frames, and
-   * an 8-byte array per reader was 184 B of each idle client connection (heap snapshot of 2000 idle
-   * clients). A 64-bit length split across chunks is read at once, into LENGTH_SCRATCH.
+   * The frame's masking key, made on the first masked frame: only a server reads masked frames, so a
+   * client's reader never holds one. A 64-bit length split across chunks is read at once, into
+   * LENGTH_SCRATCH.
    */
   #maskKey: Uint8Array | undefined;
 
@@ -129,8 +127,8 @@ export class MessageReader {
   #messageLength = 0;
   /**
    * The fragments of the message being assembled, and its inflated parts: NO_PARTS (shared, never
-   * pushed to) until the first one, as most messages are one frame. Two empty arrays were 64 B of each
-   * idle connection (heap snapshot of 2000 idle clients).
+   * pushed to) until the first one, as most messages are one frame (no two empty arrays per idle
+   * connection).
    */
   #fragments: Uint8Array[] = NO_PARTS;
   /** The message's first frame had RSV1: its payload is deflated (RFC 7692 section 6.1). */
@@ -162,20 +160,7 @@ export class MessageReader {
     this.#decodeUtf8 = options.utf8.decode;
     this.#allocate = options.allocate ?? allocateZeroed;
     this.#codec = options.codec;
-    this.#allowRsv1 = (options.allowRsv1 ?? false) || options.codec !== undefined;
-  }
-
-  /**
-   * True between the header of a data message's first frame and the end of its last frame: an end of
-   * stream now would cut a message.
-   */
-  get inMessage(): boolean {
-    return this.#messageOpcode !== 0;
-  }
-
-  /** True when bytes of an incomplete frame are buffered (or its header was read). */
-  get inFrame(): boolean {
-    return this.#state !== HEADER || this.#buffered > 0;
+    this.#allowRsv1 = options.codec !== undefined;
   }
 
   /**
@@ -233,12 +218,7 @@ export class MessageReader {
       if (this.#validatedEarly >= 0) this.#validateArriving(chunk);
       if (this.#isPayloadRegion(chunk)) {
         // Read in place (see payloadRegion): count the bytes; the payload state completes the frame.
-        // With the Node client reading into it, client user CPU fell from ~300 to ~130 ms receiving
-        // 1 MiB messages (ws ~290) and from ~290 to ~200 ms for 64 KiB ones (ws ~370), and the
-        // throughput ratio to ws went 0.85x -> 0.98x (1 MiB) and 0.99x -> 1.13-1.20x (64 KiB):
-        // `pnpm -C packages/bench exec node --import tsx src/main.ts --scenarios
-        // recv-binary-65536,recv-binary-1048576 --adapters tideway,ws --reps 3`, CPU from
-        // process.cpuUsage() around the bench's measure() (packages/bench/src/measure.ts).
+        // This saves the copy of large payloads (docs/benchmarks.md, recv-binary scenarios).
         this.#filled += chunk.length;
         this.#drive(out);
         return;
@@ -357,11 +337,8 @@ export class MessageReader {
    * whole message by itself and lies entirely in the chunk (FIN, no RSV bit, text or binary,
    * unmasked, 7- or 16-bit length, within maxPayload), with the checks those frames need and none of
    * the states. It stops at the first other frame, which the states then parse (and reject, if it is
-   * invalid). Outside a fragmented message, in the client role only (the caller checks). Receiving
-   * 16 B messages spent ~30% in the per-frame state steps (#consume, #dataFrame, #readHeader, #drive,
-   * #readPayload, #lengthKnown; node --cpu-prof); with this path (and a lighter dispatch in the
-   * client) it went from 1.52x to 2.91x ws (`pnpm -C packages/bench exec node --import tsx src/main.ts
-   * --scenarios recv-binary-16 --adapters tideway,ws --reps 3`, median of per-repetition ratios).
+   * invalid). Outside a fragmented message, in the client role only (the caller checks). Why: for
+   * small messages the per-frame state steps cost more than the bytes.
    */
   #wholeFrames(out: WsEvent[]): void {
     const chunk = this.#chunks[this.#head]!;
@@ -411,7 +388,7 @@ export class MessageReader {
     const pos = this.#pos;
     if (pos + 2 < chunk.length) {
       // Both bytes and more in this chunk: read them in place, not through two #byte() calls (the
-      // header was ~15% of receiving 16 B messages, bench recv-binary-16, node --cpu-prof).
+      // header is a large share of receiving small messages).
       b0 = chunk[pos]!;
       b1 = chunk[pos + 1]!;
       this.#pos = pos + 2;
@@ -517,8 +494,7 @@ export class MessageReader {
         this.#messageOpcode = opcode;
         this.#validator?.reset();
         // "the "Per-Message Compressed" bit ... is set on the first frame of a message" (RFC 7692 6).
-        // Without a codec, RSV1 (allowed by `allowRsv1`) belongs to someone else: pass it through.
-        this.#compressed = this.#rsv1 && this.#codec !== undefined;
+        this.#compressed = this.#rsv1; // set only with a codec (see #allowRsv1)
         this.#inflatedLength = 0;
       }
       this.#messageLength = total;
@@ -553,11 +529,9 @@ export class MessageReader {
         this.#validateBuffered();
       }
       // A payload spanning several reads is copied chunk by chunk into its destination as they
-      // arrive, while each chunk is still in cache, rather than all at the end: receiving 1 MiB
-      // messages in 64 KiB reads went from 0.76x to 0.88-0.92x of ws (cd packages/bench && node --import tsx
-      // src/main.ts --no-build --adapters tideway,ws --scenarios recv-binary-1048576 --reps 3). The
-      // destination is allocated once 1/16 of the payload is here, so memory stays within 16 times
-      // the bytes actually received.
+      // arrive, while each chunk is still in cache, rather than all at the end. The destination is
+      // allocated once 1/16 of the payload is here, so memory stays within 16 times the bytes
+      // actually received.
       if (this.#partial === undefined && this.#buffered * 16 >= length) {
         this.#partial = this.#allocate(length);
       }
@@ -716,9 +690,8 @@ const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /**
  * `length` bytes of `chunk` from `start`, without copying. A plain Uint8Array gets its view from the
- * constructor, about 55 ns against 80-120 ns for `subarray`, which looks up the species constructor
- * (Node 20, /tmp micro-benchmark of 16 B views into a 64 KiB chunk); a subclass of Uint8Array (what
- * Node's sockets hand out) keeps its class through `subarray`.
+ * constructor, faster than `subarray`, which looks up the species constructor; a subclass of
+ * Uint8Array (what Node's sockets hand out) keeps its class through `subarray`.
  */
 function view(chunk: Uint8Array, start: number, length: number): Uint8Array {
   return chunk.constructor === Uint8Array

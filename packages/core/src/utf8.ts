@@ -15,7 +15,25 @@
  *   U+40000..U+FFFFF    F1..F3  80..BF  80..BF  80..BF
  *   U+100000..U+10FFFF  F4      80..8F  80..BF  80..BF   (F4 90.. would be above U+10FFFF)
  */
-import type { Utf8Codec } from "./protocol.js";
+/**
+ * Pluggable UTF-8: the core validates text incrementally, carrying code points split across
+ * fragments itself, and calls `isValid` on runs of complete code points only. Node users plug in
+ * `buffer.isUtf8` (SIMD, far faster than a fatal TextDecoder on non-ASCII text).
+ */
+export interface Utf8Codec {
+  /** True when `bytes` (which never ends inside a code point) is valid UTF-8. */
+  isValid(bytes: Uint8Array): boolean;
+  /** Decodes bytes that were already validated. */
+  decode(bytes: Uint8Array): string;
+  /** Encodes a string (never fails: lone surrogates become U+FFFD). */
+  encode(text: string): Uint8Array;
+  /**
+   * Optional: encodes `text` into `dst` at `offset`, which has room for `3 * text.length` bytes, and
+   * returns the number of bytes written. Lets a text frame be encoded in place, without the copy of
+   * `encode`'s result; without it the core uses `encode`.
+   */
+  encodeInto?(text: string, dst: Uint8Array, offset: number): number;
+}
 
 /**
  * Strict validator, a hand-written version of the table above with an ASCII fast path. Pure JS, no
@@ -179,9 +197,44 @@ const encoder = new TextEncoder();
 /** Not fatal: the reader only decodes bytes it has validated. `ignoreBOM` keeps a leading U+FEFF. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/** The core's one UTF-8 encoder (lone surrogates become U+FFFD). */
+export function encodeUtf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** {@link encodeUtf8} into `dst` at `offset`; returns the bytes written (room is the caller's job). */
+export function encodeUtf8Into(text: string, dst: Uint8Array, offset: number): number {
+  return encoder.encodeInto(text, dst.subarray(offset)).written;
+}
+
 /** The default codec: the pure-JS validator above, TextDecoder and TextEncoder. */
 export const defaultUtf8: Utf8Codec = {
   isValid: isValidUtf8,
   decode: (bytes) => decoder.decode(bytes),
-  encode: (text) => encoder.encode(text),
+  encode: encodeUtf8,
+  encodeInto: encodeUtf8Into,
 };
+
+/**
+ * The codec resolved from each `utf8` option object, so that connections given the same one (the
+ * Node client passes one module-level codec) share it instead of holding a codec object each.
+ */
+const resolvedCodecs = new WeakMap<Partial<Utf8Codec>, Utf8Codec>();
+
+/** A whole codec from a partial one, the default filling the gaps; the same object for the same input. */
+export function resolveUtf8Codec(partial: Partial<Utf8Codec> | undefined): Utf8Codec {
+  if (partial === undefined) return defaultUtf8;
+  let codec = resolvedCodecs.get(partial);
+  if (codec === undefined) {
+    // The default encodeInto stands in only for the default encode: a custom encode keeps its say.
+    const encodeInto = partial.encodeInto ?? (partial.encode === undefined ? encodeUtf8Into : undefined);
+    codec = {
+      isValid: partial.isValid ?? defaultUtf8.isValid,
+      decode: partial.decode ?? defaultUtf8.decode,
+      encode: partial.encode ?? encodeUtf8,
+      ...(encodeInto !== undefined ? { encodeInto } : {}),
+    };
+    resolvedCodecs.set(partial, codec);
+  }
+  return codec;
+}

@@ -7,6 +7,7 @@
  */
 import { frameHeaderSize, writeFrameHeader } from "./frame.js";
 import { MaskKeys, mask, maskInto } from "./mask.js";
+import { platformRandomFill } from "./random.js";
 
 /** The options of a {@link FrameWriter}. */
 export interface FrameWriterOptions {
@@ -21,16 +22,10 @@ export interface FrameWriterOptions {
   allocate?: (size: number) => Uint8Array;
 }
 
-/** Fills with the platform CSPRNG (at most 65536 bytes per call: MaskKeys splits larger fills). */
-const defaultRandomFill = (bytes: Uint8Array): void => {
-  globalThis.crypto.getRandomValues(bytes);
-};
-
 /**
  * One pool of mask keys per random source, shared by the writers that use it. Keys are consumed,
  * never handed out twice, so sharing is safe (`ws` keeps one module-level pool too); a connection
- * then holds no 8 KiB block of its own, and its first frame no longer fills one (1.3% of a
- * connect + close cycle, bench `handshakes`, node --cpu-prof).
+ * then holds no 8 KiB block of its own, and its first frame does not fill one.
  */
 const sharedKeys = new WeakMap<(bytes: Uint8Array) => void, MaskKeys>();
 
@@ -45,8 +40,7 @@ function keysFor(randomFill: (bytes: Uint8Array) => void): MaskKeys {
 
 /**
  * Sets the mask bit of the unmasked header at `offset` and appends the next key at `at` (the header's
- * end). Returns the key's offset in `keys.block`: no view per frame, which was one of the few
- * allocations left per small send (bench send-binary-16).
+ * end). Returns the key's offset in `keys.block`: no view allocated per frame.
  */
 function writeKey(keys: MaskKeys, dst: Uint8Array, offset: number, at: number): number {
   const keyAt = keys.nextAt();
@@ -77,7 +71,7 @@ export class FrameWriter {
   readonly #allocate: ((size: number) => Uint8Array) | undefined;
 
   constructor(options: FrameWriterOptions) {
-    this.#keys = options.mask ? keysFor(options.randomFill ?? defaultRandomFill) : undefined;
+    this.#keys = options.mask ? keysFor(options.randomFill ?? platformRandomFill) : undefined;
     this.#allocate = options.allocate;
   }
 

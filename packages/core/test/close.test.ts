@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeCloseBody, isValidWireCloseCode, parseCloseBody } from "../src/close.js";
+import { closeReasonToSend, encodeCloseBody, isValidWireCloseCode, parseCloseBody } from "../src/close.js";
 import { ErrorCodes, ProtocolError } from "../src/errors.js";
 import { defaultUtf8 } from "../src/utf8.js";
 
@@ -84,5 +84,38 @@ describe("parseCloseBody", () => {
     const error = protocolError(() => parseCloseBody(body(1000, 0x61, 0xed, 0xa0, 0x80), isValid, decode));
     expect(error.code).toBe(ErrorCodes.InvalidUtf8);
     expect(error.closeCode).toBe(1007);
+  });
+});
+
+describe("closeReasonToSend", () => {
+  const utf8Length = (text: string) => new TextEncoder().encode(text).length;
+
+  it("keeps a reason that fits, and cuts a longer one after the last whole code point that fits", () => {
+    expect(closeReasonToSend("")).toBe("");
+    expect(closeReasonToSend("going away")).toBe("going away");
+    expect(closeReasonToSend("x".repeat(123))).toBe("x".repeat(123));
+    expect(closeReasonToSend("x".repeat(124))).toBe("x".repeat(123));
+    expect(closeReasonToSend("日".repeat(42))).toBe("日".repeat(41)); // 3 bytes each
+    expect(closeReasonToSend("a" + "😀".repeat(40))).toBe("a" + "😀".repeat(30));
+  });
+
+  it("never ends inside a surrogate pair, and its UTF-8 is at most 123 bytes and decodes back to it", () => {
+    const units = ["a", "é", "日", "😀", "\ud800", "\udfff"];
+    for (let seed = 0; seed < 500; seed++) {
+      let reason = "";
+      for (let i = 0, n = seed; i < 20 + (seed % 60); i++, n = (n * 31 + 7) % 997)
+        reason += units[n % units.length];
+      const sent = closeReasonToSend(reason);
+      expect(utf8Length(sent)).toBeLessThanOrEqual(123);
+      expect(new TextDecoder().decode(new TextEncoder().encode(sent))).toBe(sent);
+      const lastUnit = sent.charCodeAt(sent.length - 1);
+      expect(lastUnit >= 0xd800 && lastUnit <= 0xdbff).toBe(false);
+    }
+  });
+
+  it("turns lone surrogates into U+FFFD, as the encoder sends them", () => {
+    expect(closeReasonToSend("a\ud800b")).toBe("a\ufffdb");
+    expect(closeReasonToSend("\udc00\ud800")).toBe("\ufffd\ufffd");
+    expect(closeReasonToSend("\ud83d\ude00")).toBe("😀");
   });
 });

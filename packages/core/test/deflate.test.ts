@@ -12,7 +12,9 @@ import { ErrorCodes, HandshakeError, ProtocolError } from "../src/errors.js";
 import { END_OF_STREAM, type Outgoing, type WsEvent } from "../src/events.js";
 import { decodeFrameHeader, encodeFrame as encodeFrameRaw } from "../src/frame.js";
 import { parseExtensionList } from "../src/headers.js";
-import { ClientProtocol, ServerProtocol, State } from "../src/protocol.js";
+import { State } from "../src/protocol.js";
+import { ClientProtocol } from "../src/protocol-client.js";
+import { ServerProtocol } from "../src/protocol-server.js";
 import { MessageReader } from "../src/reader.js";
 import { defaultUtf8 } from "../src/utf8.js";
 

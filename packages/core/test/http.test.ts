@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, HandshakeError, InvalidStateError } from "../src/errors.js";
-import { RequestHeadParser, ResponseHeadParser } from "../src/http.js";
+import { ErrorBodyCollector, RequestHeadParser, ResponseHeadParser } from "../src/http.js";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const text = (b: Uint8Array) => String.fromCharCode(...b);
@@ -253,5 +253,49 @@ describe("RequestHeadParser", () => {
       () => new RequestHeadParser({ maxHeadSize: 30 }).push(ascii(REQUEST)),
       ErrorCodes.HeadTooBig,
     );
+  });
+});
+
+describe("ErrorBodyCollector", () => {
+  const response = (status: number, headers: Record<string, string> = {}) => ({
+    status,
+    statusText: "",
+    headers,
+    rawHeaders: Object.entries(headers),
+  });
+  /** Feeds `body` whole and one byte at a time; returns what was kept and whether it completed. */
+  function collect(status: number, headers: Record<string, string>, body: string, limit = 100) {
+    const results = [body.length === 0 ? [] : [ascii(body)], [...body].map((c) => ascii(c))].map((parts) => {
+      const collector = new ErrorBodyCollector(response(status, headers), limit);
+      for (const part of parts) collector.push(part);
+      return { body: text(collector.body()), complete: collector.complete };
+    });
+    expect(results[1]).toEqual(results[0]);
+    return results[0]!;
+  }
+
+  it("stops at the end of a Content-Length body and ignores what follows", () => {
+    expect(collect(403, { "content-length": "5" }, "nope!extra")).toEqual({ body: "nope!", complete: true });
+  });
+
+  it("reads a chunked body to its last chunk, chunk extensions included", () => {
+    const chunked = "4;ext=1\r\nnope\r\n3\r\n!!!\r\n0\r\n\r\n";
+    expect(collect(503, { "transfer-encoding": "chunked" }, chunked)).toEqual({
+      body: "nope!!!",
+      complete: true,
+    });
+  });
+
+  it("keeps at most `limit` bytes, and a body without a length until then", () => {
+    expect(collect(500, {}, "abcdefgh", 4)).toEqual({ body: "abcd", complete: true });
+    expect(collect(500, {}, "abc", 4)).toEqual({ body: "abc", complete: false });
+  });
+
+  it("has nothing to read for 204, 304 and a zero length, and ends quietly on a malformed chunk size", () => {
+    expect(collect(204, {}, "")).toEqual({ body: "", complete: true });
+    expect(collect(304, {}, "")).toEqual({ body: "", complete: true });
+    expect(collect(400, { "content-length": "0" }, "")).toEqual({ body: "", complete: true });
+    const bad = collect(400, { "transfer-encoding": "chunked" }, "zz\r\nabc");
+    expect(bad).toEqual({ body: "", complete: true });
   });
 });

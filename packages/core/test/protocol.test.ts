@@ -3,7 +3,9 @@ import { CloseCode, Opcode } from "../src/constants.js";
 import { ErrorCodes, InvalidStateError, ProtocolError, UnexpectedResponseError } from "../src/errors.js";
 import { END_OF_STREAM, type Outgoing, type WsEvent } from "../src/events.js";
 import { encodeFrame } from "../src/frame.js";
-import { ClientProtocol, type ServerEvent, ServerProtocol, State } from "../src/protocol.js";
+import { State } from "../src/protocol.js";
+import { ClientProtocol } from "../src/protocol-client.js";
+import { type ServerEvent, ServerProtocol } from "../src/protocol-server.js";
 
 const text = new TextEncoder();
 const bytes = (s: string) => text.encode(s);
@@ -375,6 +377,42 @@ describe("failing the connection", () => {
     expect(client.dataToSend()).toEqual([END_OF_STREAM]);
     client.receiveEof();
     expect(client.dataToSend()).toEqual([]);
+  });
+});
+
+describe("the close reason sent", () => {
+  /** What the peer reads from the close frame `client` queued. */
+  function reasonReceived(client: ClientProtocol, server: ServerProtocol): string {
+    feed(server, drain(client.dataToSend()).data, false);
+    const close = server.eventsReceived().find((e) => e.type === "close");
+    expect(close?.type).toBe("close");
+    return (close as { reason: string }).reason;
+  }
+
+  it("fail() cuts a long reason between code points, never inside a surrogate pair, and records it as sent", () => {
+    for (const [reason, sent] of [
+      ["😀".repeat(40) + "z", "😀".repeat(30)], // 4-byte code points: 30 fit in 123 bytes
+      ["x".repeat(200), "x".repeat(123)],
+      ["é".repeat(70), "é".repeat(61)],
+      ["ab" + "😀".repeat(40), "ab" + "😀".repeat(30)], // 2 + 120 bytes; one more would be 126
+      ["short", "short"],
+    ] as const) {
+      const { client, server } = openPair();
+      client.fail(CloseCode.PolicyViolation, reason);
+      expect(client.closeSent).toEqual({ code: CloseCode.PolicyViolation, reason: sent });
+      expect(reasonReceived(client, server)).toBe(sent);
+    }
+  });
+
+  it("records a lone surrogate as the U+FFFD the frame carries, for fail() and sendClose()", () => {
+    const { client, server } = openPair();
+    client.sendClose(CloseCode.Normal, "bad \ud800 pair");
+    expect(client.closeSent).toEqual({ code: CloseCode.Normal, reason: "bad \ufffd pair" });
+    expect(reasonReceived(client, server)).toBe("bad \ufffd pair");
+    const second = openPair();
+    second.client.fail(CloseCode.PolicyViolation, "\udc00".repeat(50));
+    expect(second.client.closeSent?.reason).toBe("\ufffd".repeat(41)); // 3 bytes each
+    expect(reasonReceived(second.client, second.server)).toBe("\ufffd".repeat(41));
   });
 });
 

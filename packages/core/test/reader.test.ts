@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Opcode } from "../src/constants.js";
+import type { MessageCodec } from "../src/deflate.js";
 import { type ErrorCode, ErrorCodes, InvalidStateError, ProtocolError } from "../src/errors.js";
 import type { WsEvent } from "../src/events.js";
 import { encodeFrame } from "../src/frame.js";
@@ -31,6 +32,16 @@ type Options = Partial<ReaderOptions>;
 const reader = (o: Options = {}) =>
   new MessageReader({ expectMasked: false, maxPayload: 2 ** 20, utf8: defaultUtf8, ...o });
 
+/** A codec that leaves payloads as they are: enough to negotiate RSV1. */
+const identityCodec: MessageCodec = { compress: (data) => data, decompress: (data) => data };
+
+/** Asserts `r` holds no part of a frame: an empty pong fed next comes out whole, as the last event. */
+function expectBetweenFrames(r: MessageReader, masked = false): void {
+  const out: WsEvent[] = [];
+  r.read(masked ? hex("8a 80 00 00 00 00") : hex("8a 00"), out);
+  expect(out.at(-1)).toEqual({ type: "pong", data: new Uint8Array(0) });
+}
+
 /** Events with byte payloads as hex strings, so that views and copies compare by content. */
 type Plain = { type: string; data?: string; code?: number; reason?: string };
 function plain(events: WsEvent[]): Plain[] {
@@ -47,7 +58,7 @@ function feed(pieces: Uint8Array[], o: Options = {}): Plain[] {
   const r = reader(o);
   const out: WsEvent[] = [];
   for (const piece of pieces) r.read(piece.slice(), out);
-  expect(r.inFrame).toBe(false);
+  expectBetweenFrames(r, o.expectMasked);
   return plain(out);
 }
 
@@ -232,29 +243,8 @@ describe("MessageReader: messages and control frames", () => {
     expect(chunk.subarray(6)).toEqual(enc("Hello"));
   });
 
-  it("tracks inMessage and inFrame", () => {
-    const r = reader();
-    const out: WsEvent[] = [];
-    expect([r.inMessage, r.inFrame]).toEqual([false, false]);
-    r.read(hex("01"), out);
-    expect([r.inMessage, r.inFrame]).toEqual([false, true]);
-    r.read(hex("01 61"), out);
-    expect([r.inMessage, r.inFrame]).toEqual([true, false]);
-    r.read(hex("89 00"), out);
-    expect(r.inMessage).toBe(true);
-    r.read(hex("80 01"), out);
-    expect([r.inMessage, r.inFrame]).toEqual([true, true]);
-    r.read(hex("62"), out);
-    expect([r.inMessage, r.inFrame]).toEqual([false, false]);
-    r.read(new Uint8Array(0), out);
-    expect(plain(out)).toEqual([
-      { type: "ping", data: "" },
-      { type: "text", data: "ab" },
-    ]);
-  });
-
-  it("accepts RSV1 on the first frame of a data message when an extension allows it", () => {
-    feedAllSplits(hex("c1 02 68 69"), [{ type: "text", data: "hi" }], { allowRsv1: true });
+  it("accepts RSV1 on the first frame of a data message when a codec was negotiated", () => {
+    feedAllSplits(hex("c1 02 68 69"), [{ type: "text", data: "hi" }], { codec: identityCodec });
   });
 
   it("accepts a message of exactly maxPayload bytes, fragmented", () => {
@@ -342,10 +332,10 @@ describe("MessageReader: malformed input fails with the right error and close co
       P,
     ]),
     ["RSV1 without an extension", "c1 00", ErrorCodes.UnexpectedRsvBits, P],
-    ["RSV2", "a1 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
-    ["RSV3", "91 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
-    ["RSV1 on a ping", "c9 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
-    ["RSV1 on a continuation", "01 00 c0 00", ErrorCodes.UnexpectedRsvBits, P, { allowRsv1: true }],
+    ["RSV2", "a1 00", ErrorCodes.UnexpectedRsvBits, P, { codec: identityCodec }],
+    ["RSV3", "91 00", ErrorCodes.UnexpectedRsvBits, P, { codec: identityCodec }],
+    ["RSV1 on a ping", "c9 00", ErrorCodes.UnexpectedRsvBits, P, { codec: identityCodec }],
+    ["RSV1 on a continuation", "01 00 c0 00", ErrorCodes.UnexpectedRsvBits, P, { codec: identityCodec }],
     ["a 126-byte ping (16-bit form)", "89 7e 00 7e", ErrorCodes.ControlFrameTooBig, P],
     ["a 126-byte close (7-bit 126 marker)", "88 7e", ErrorCodes.ControlFrameTooBig, P],
     ["a pong with a 64-bit length", "8a 7f", ErrorCodes.ControlFrameTooBig, P],
@@ -693,8 +683,9 @@ describe("MessageReader: payload read in place (payloadRegion, for Protocol#rece
       pos += n;
       want = size;
     }
-    expect(r.inFrame).toBe(false);
-    return { events: plain(out), inPlace };
+    const events = plain(out);
+    expectBetweenFrames(r);
+    return { events, inPlace };
   }
 
   const big = bytesOf(70_000, 1);

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { defaultUtf8, isValidUtf8, Utf8Validator } from "../src/utf8.js";
+import {
+  defaultUtf8,
+  encodeUtf8,
+  encodeUtf8Into,
+  isValidUtf8,
+  resolveUtf8Codec,
+  Utf8Validator,
+} from "../src/utf8.js";
 
 const hex = (s: string) => Uint8Array.from(s.split(/\s+/).filter(Boolean), (b) => Number.parseInt(b, 16));
 
@@ -250,5 +257,30 @@ describe("defaultUtf8", () => {
     expect(bytes).toEqual(hex("ef bb bf 68 c3 a9 f0 9f 98 80"));
     expect(defaultUtf8.isValid(bytes)).toBe(true);
     expect(defaultUtf8.decode(bytes)).toBe(text);
+  });
+});
+
+describe("encodeUtf8 and encodeUtf8Into", () => {
+  it("encode 1- to 4-byte code points, and a lone surrogate as U+FFFD", () => {
+    const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+    expect(hex(encodeUtf8("aé日😀"))).toBe("61 c3 a9 e6 97 a5 f0 9f 98 80");
+    expect(hex(encodeUtf8("\ud800x"))).toBe("ef bf bd 78");
+    const dst = new Uint8Array(16).fill(0xaa);
+    expect(encodeUtf8Into("é\udc00", dst, 3)).toBe(5);
+    expect(hex(dst.subarray(2, 9))).toBe("aa c3 a9 ef bf bd aa");
+  });
+});
+
+describe("resolveUtf8Codec", () => {
+  it("fills the gaps with the default, once per option object, and keeps a custom encode's say", () => {
+    expect(resolveUtf8Codec(undefined)).toBe(defaultUtf8);
+    const isValid = (bytes: Uint8Array) => bytes.length < 10;
+    const partial = { isValid };
+    const codec = resolveUtf8Codec(partial);
+    expect(resolveUtf8Codec(partial)).toBe(codec);
+    expect(codec.isValid).toBe(isValid);
+    expect(codec.encodeInto).toBe(encodeUtf8Into);
+    const encode = (text: string) => encodeUtf8(text.toUpperCase());
+    expect(resolveUtf8Codec({ encode }).encodeInto).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
  * and throws {@link CheckFailed} (or anything) to fail; the matrix times it and tears down the
  * clients it opened, whatever happened.
  */
-import type { CloseInfo, WebSocketClient } from "../../client/src/index.js";
+import type { CloseInfo, WebSocketClient } from "@tideway/client";
 import { binaryOfBytes, describeMismatch, jsonOfBytes, textOfBytes } from "./payloads.js";
 import { startRelay } from "./relay.js";
 import type { Peer } from "./servers/peer.js";

@@ -1,5 +1,5 @@
 /** Runs every check against every peer: start the peer, run the checks one by one, stop the peer. */
-import type { WebSocketClient } from "../../client/src/index.js";
+import type { WebSocketClient } from "@tideway/client";
 import type { Check, CheckGroup } from "./checks.js";
 import type { Peer, PeerSpec } from "./servers/peer.js";
 import { withTimeout } from "./session.js";

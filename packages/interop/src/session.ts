@@ -1,11 +1,6 @@
 /** One Tideway client connection to a peer, with every wait bounded in time. */
-import {
-  type CloseInfo,
-  type Message,
-  WebSocketClient,
-  type WebSocketClientOptions,
-} from "../../client/src/index.js";
-import type { UpgradeResponse } from "../../core/src/index.js";
+import { type CloseInfo, type Message, WebSocketClient, type WebSocketClientOptions } from "@tideway/client";
+import type { UpgradeResponse } from "@tideway/core";
 import type { Peer } from "./servers/peer.js";
 
 /** Rejects with "timed out after N ms waiting for <what>" unless `promise` settles first. */

@@ -144,7 +144,7 @@ describe("checks that must fail", () => {
       name: "hangs",
       timeoutMs: 200,
       async run(ctx) {
-        const { WebSocketClient } = await import("../../client/src/index.js");
+        const { WebSocketClient } = await import("@tideway/client");
         const client = new WebSocketClient(`${ctx.peer.url}/echo`, { heartbeat: false, reconnect: false });
         ctx.track(client);
         opened = client;

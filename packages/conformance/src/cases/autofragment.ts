@@ -3,7 +3,7 @@
  * with a frame size limit may), at boundaries that need not fall on UTF-8 code point boundaries; the
  * client must reassemble before validating and delivering.
  */
-import type { CaseDef } from "../types.js";
+import type { CaseDef } from "../case.js";
 import { asciiPayload, binaryItem, binaryPayload, f, textItem, utf8 } from "./helpers.js";
 
 function fragments(

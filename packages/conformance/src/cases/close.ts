@@ -5,8 +5,8 @@
  * frames after sending a Close frame"). A close payload is empty or a 2-byte code plus a UTF-8 reason;
  * codes outside the ranges of 7.4 (0-999, 1004-1006, 1015, 1016-2999, 5000+) are protocol errors.
  */
-import { Opcode } from "../../../core/src/constants.js";
-import type { CaseDef } from "../types.js";
+import { Opcode } from "@tideway/core";
+import type { CaseDef } from "../case.js";
 import { closePayload } from "../wire.js";
 import { asciiPayload, bytes, concat, f, textItem, utf8 } from "./helpers.js";
 

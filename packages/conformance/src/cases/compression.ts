@@ -13,10 +13,11 @@
  *
  * Payloads are generated deterministically when needed (not kept in memory between cases).
  */
-import { Opcode } from "../../../core/src/constants.js";
+import { Opcode } from "@tideway/core";
+import type { CaseDef } from "../case.js";
 import type { DeflateCaseConfig } from "../deflate.js";
 import type { Session } from "../session.js";
-import type { AgentConfig, CaseDef, Item } from "../types.js";
+import type { AgentConfig, Item } from "../types.js";
 import { rawFrame } from "../wire.js";
 import { binaryItem, bytes, f, textItem, utf8 } from "./helpers.js";
 

@@ -3,8 +3,8 @@
  * fragmented message"; "Control frames themselves MUST NOT be fragmented"; a continuation frame needs
  * a message in progress, and a new data frame must not start while one is.
  */
-import { Opcode } from "../../../core/src/constants.js";
-import type { CaseDef } from "../types.js";
+import { Opcode } from "@tideway/core";
+import type { CaseDef } from "../case.js";
 import {
   binaryItem,
   binaryPayload,

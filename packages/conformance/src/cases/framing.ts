@@ -4,8 +4,8 @@
  * the last one again delivered in chops that cut the header and payload at odd places; then frame
  * header errors (1.3).
  */
-import { Opcode } from "../../../core/src/constants.js";
-import type { CaseDef } from "../types.js";
+import { Opcode } from "@tideway/core";
+import type { CaseDef } from "../case.js";
 import { rawFrame } from "../wire.js";
 import { asciiPayload, binaryItem, binaryPayload, bytes, concat, f, textItem, utf8 } from "./helpers.js";
 

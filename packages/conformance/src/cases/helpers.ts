@@ -1,5 +1,5 @@
 /** Small builders shared by the case sections. */
-import { Opcode } from "../../../core/src/constants.js";
+import { Opcode } from "@tideway/core";
 import type { Session } from "../session.js";
 import type { Item } from "../types.js";
 import { rawFrame } from "../wire.js";

@@ -2,7 +2,7 @@
  * The case registry: every section in order. A case's number in `/runCase?case=N` is its 1-based
  * position in `ALL_CASES`, as in Autobahn.
  */
-import type { CaseDef } from "../types.js";
+import type { CaseDef } from "../case.js";
 import { autoFragmentCases } from "./autofragment.js";
 import { closeCases } from "./close.js";
 import { compressionParameterCases, compressionPayloadCases } from "./compression.js";

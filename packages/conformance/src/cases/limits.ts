@@ -3,8 +3,10 @@
  * `ws` and Tideway default to 100 MiB), many fragments, small chops, and many small round trips. Each
  * case bounds its own time; they run one at a time so they do not skew the timing of others.
  */
+
+import type { CaseDef } from "../case.js";
 import type { Session } from "../session.js";
-import type { CaseDef, Item } from "../types.js";
+import type { Item } from "../types.js";
 import { asciiPayload, binaryItem, binaryPayload, f, textItem } from "./helpers.js";
 
 const KiB = 1024;

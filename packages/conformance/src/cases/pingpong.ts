@@ -4,7 +4,7 @@
  * 125 bytes (5.5); an unsolicited pong "serves as a unidirectional heartbeat. A response ... is not
  * expected" (5.5.3).
  */
-import type { CaseDef } from "../types.js";
+import type { CaseDef } from "../case.js";
 import { binaryPayload, bytes, concat, f, pongItem, utf8 } from "./helpers.js";
 
 const echoPing = (id: string, description: string, payload: Uint8Array, play?: CaseDef["play"]): CaseDef => ({

@@ -6,8 +6,8 @@
  * that send a valid message first expect it echoed, then the failure, and no pong for the ping sent
  * after the bad frame ("MUST NOT ... further process data", 7.1.7).
  */
-import { Opcode } from "../../../core/src/constants.js";
-import type { CaseDef } from "../types.js";
+import { Opcode } from "@tideway/core";
+import type { CaseDef } from "../case.js";
 import { binaryPayload, type Delivery, deliver, deliveryText, f, textItem } from "./helpers.js";
 
 const RSV_NAMES = ["", "RSV3", "RSV2", "RSV2+RSV3", "RSV1", "RSV1+RSV3", "RSV1+RSV2", "RSV1+RSV2+RSV3"];

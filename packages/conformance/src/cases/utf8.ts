@@ -9,8 +9,9 @@
  * invalid; a client that validates incrementally fails before the rest arrives (OK), one that
  * validates the whole message only at the end still fails, later (NON-STRICT).
  */
+
+import type { CaseDef } from "../case.js";
 import type { Session } from "../session.js";
-import type { CaseDef } from "../types.js";
 import { bytes, concat, f, textItem, utf8 } from "./helpers.js";
 
 /** "κόσμε": 2-, 3-, 2-, 2-, 2-byte sequences (Kuhn's first test). */

@@ -12,7 +12,9 @@ import { Opcode } from "../../src/constants.js";
 import { ErrorCodes, HandshakeError, ProtocolError } from "../../src/errors.js";
 import type { WsEvent } from "../../src/events.js";
 import { encodeFrame } from "../../src/frame.js";
-import { ClientProtocol, ServerProtocol, State } from "../../src/protocol.js";
+import { State } from "../../src/protocol.js";
+import { ClientProtocol } from "../../src/protocol-client.js";
+import { ServerProtocol } from "../../src/protocol-server.js";
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
 const EVENT_TYPES = new Set(["open", "text", "binary", "ping", "pong", "close", "error"]);
