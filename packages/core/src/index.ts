@@ -5,6 +5,7 @@ export { encodeCloseBody, isValidWireCloseCode, parseCloseBody } from "./close.j
 export {
   CloseCode,
   DEFAULT_MAX_ERROR_BODY,
+  DEFAULT_MAX_FRAGMENTS,
   DEFAULT_MAX_HEAD_SIZE,
   DEFAULT_MAX_PAYLOAD,
   MAX_CLOSE_REASON_BYTES,

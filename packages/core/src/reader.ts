@@ -24,7 +24,7 @@
  * bad byte are already in `out`. After a throw the reader is dead: `read` throws InvalidStateError.
  */
 import { parseCloseBody } from "./close.js";
-import { MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import { DEFAULT_MAX_FRAGMENTS, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
 import type { MessageCodec } from "./deflate.js";
 import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
 import type { WsEvent } from "./events.js";
@@ -38,6 +38,8 @@ export interface ReaderOptions {
   expectMasked: boolean;
   /** Largest message accepted, after reassembly, in bytes (close 1009 beyond). */
   maxPayload: number;
+  /** Most frames one data message may take (close 1009 beyond). Default DEFAULT_MAX_FRAGMENTS. */
+  maxFragments?: number;
   utf8: Utf8Codec;
   /**
    * Allocates the buffer a message spanning several chunks is copied into; it is filled entirely.
@@ -69,9 +71,6 @@ const DEAD = 5;
 
 const EMPTY = new Uint8Array(0);
 
-/** The empty list of message parts, shared by all readers: replaced (never pushed to) by the first part. */
-const NO_PARTS = Object.freeze([]) as unknown as Uint8Array[];
-
 /** A 64-bit length split across chunks, gathered and read in one step: shared by all readers. */
 const LENGTH_SCRATCH = new Uint8Array(8);
 
@@ -89,6 +88,7 @@ function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: strin
 export class MessageReader {
   readonly #expectMasked: boolean;
   readonly #maxPayload: number;
+  readonly #maxFragments: number;
   readonly #isValidUtf8: (bytes: Uint8Array) => boolean;
   readonly #decodeUtf8: (bytes: Uint8Array) => string;
   readonly #allocate: (size: number) => Uint8Array;
@@ -121,17 +121,23 @@ export class MessageReader {
   // The message being assembled: #messageOpcode is 0 outside a message.
   #messageOpcode = 0;
   #messageLength = 0;
+  /** Frames of the message being assembled so far, against maxFragments. */
+  #messageFrames = 0;
   /**
-   * The fragments of the message being assembled, and its inflated parts: NO_PARTS (shared, never
-   * pushed to) until the first one, as most messages are one frame. Two empty arrays were 64 B of each
-   * idle connection (heap snapshot of 2000 idle clients).
+   * The parts of a message that spans several frames (its fragments, or its inflated parts when
+   * compressed): the first one as it came (most messages end there), then all of them copied into
+   * #assembly as they arrive, so memory follows the payload, not the number of fragments: a list of
+   * views cost ~100 B of heap per fragment (1,000,000 one-byte fragments held ~100 MiB).
    */
-  #fragments: Uint8Array[] = NO_PARTS;
+  #firstPart: Uint8Array | undefined;
+  /** The message's bytes once it has two parts; grows by doubling, up to maxPayload. */
+  #assembly: Uint8Array | undefined;
+  /** Bytes of the message in #firstPart or #assembly. */
+  #assembled = 0;
   /** The message's first frame had RSV1: its payload is deflated (RFC 7692 section 6.1). */
   #compressed = false;
   /** Inflated bytes of the current compressed message, counted against maxPayload. */
   #inflatedLength = 0;
-  #inflated: Uint8Array[] = NO_PARTS;
   /**
    * Bytes of the current text frame's payload validated while it was still arriving, or -1 when the
    * frame is not being validated early.
@@ -144,6 +150,12 @@ export class MessageReader {
   #partial: Uint8Array | undefined;
   #filled = 0;
   /**
+   * Payload bytes of data messages the current read may still complete before it stops, leaving the
+   * rest of its bytes unparsed (see `read`'s `limit`).
+   */
+  #budget = Number.POSITIVE_INFINITY;
+  #stopped = false;
+  /**
    * Ping, pong and close frames parsed so far: the protocol reacts to events only when this moved,
    * not with a scan of every data event.
    */
@@ -152,6 +164,7 @@ export class MessageReader {
   constructor(options: ReaderOptions) {
     this.#expectMasked = options.expectMasked;
     this.#maxPayload = options.maxPayload;
+    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#isValidUtf8 = options.utf8.isValid;
     this.#decodeUtf8 = options.utf8.decode;
     this.#allocate = options.allocate ?? allocateZeroed;
@@ -170,6 +183,14 @@ export class MessageReader {
   /** True when bytes of an incomplete frame are buffered (or its header was read). */
   get inFrame(): boolean {
     return this.#state !== HEADER || this.#buffered > 0;
+  }
+
+  /**
+   * True when the last `read` stopped at its `limit` with bytes left unparsed: `read(EMPTY, limit)`
+   * goes on with them.
+   */
+  get stopped(): boolean {
+    return this.#stopped;
   }
 
   /**
@@ -219,10 +240,16 @@ export class MessageReader {
   /**
    * Parses `chunk` (split at any byte boundary) and pushes every completed event into `out`. Throws a
    * ProtocolError on a protocol violation; see the module doc for aliasing and the state after a throw.
+   * With a `limit`, parsing stops after the data message that brings the payload bytes of the
+   * messages this call completed to `limit` or more (at least one message): the rest stays buffered,
+   * unparsed (not validated, not inflated), and `stopped` is true until a later `read` (an empty
+   * chunk will do) gets through it.
    */
-  read(chunk: Uint8Array, out: WsEvent[]): void {
+  read(chunk: Uint8Array, out: WsEvent[], limit = Number.POSITIVE_INFINITY): void {
     if (this.#state === DEAD) throw new InvalidStateError("The reader failed earlier and cannot read more");
-    if (chunk.length === 0) return;
+    this.#stopped = false;
+    if (chunk.length === 0 && this.#buffered === 0) return;
+    this.#budget = limit > 0 ? limit : 1;
     try {
       if (this.#validatedEarly >= 0) this.#validateArriving(chunk);
       if (this.#isPayloadRegion(chunk)) {
@@ -237,15 +264,17 @@ export class MessageReader {
         this.#drive(out);
         return;
       }
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
+      if (chunk.length > 0) {
+        this.#chunks.push(chunk);
+        this.#buffered += chunk.length;
+      }
       this.#drive(out);
     } catch (error) {
       this.#state = DEAD;
       this.#chunks = [];
       this.#head = 0;
-      this.#fragments = NO_PARTS;
-      this.#inflated = NO_PARTS;
+      this.#firstPart = undefined;
+      this.#assembly = undefined;
       this.#partial = undefined;
       this.#buffered = 0;
       this.#validatedEarly = -1;
@@ -260,6 +289,10 @@ export class MessageReader {
       switch (this.#state) {
         case HEADER:
           if (this.#messageOpcode === 0 && !this.#expectMasked && this.#buffered > 0) this.#wholeFrames(out);
+          if (this.#budget <= 0) {
+            this.#stopped = this.#buffered > 0;
+            return;
+          }
           progressed = this.#readHeader();
           break;
         case LENGTH_16:
@@ -366,7 +399,8 @@ export class MessageReader {
     const buffer = chunk.constructor === Uint8Array ? chunk.buffer : undefined;
     const base = chunk.byteOffset;
     let pos = first;
-    while (pos + 2 <= size) {
+    let budget = this.#budget;
+    while (pos + 2 <= size && budget > 0) {
       const b0 = chunk[pos]!;
       // FIN and opcode 1 or 2, RSV clear: continuations, control frames and RSV bits take the states.
       if (b0 !== 0x82 && b0 !== 0x81) break;
@@ -388,8 +422,10 @@ export class MessageReader {
         if (!this.#isValidUtf8(data)) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
         out.push({ type: "text", data: this.#decodeUtf8(data) });
       }
+      budget -= length;
       pos = end;
     }
+    this.#budget = budget;
     this.#buffered -= pos - first;
     if (pos === size) this.#nextChunk();
     else this.#pos = pos;
@@ -508,12 +544,21 @@ export class MessageReader {
         fail(ErrorCodes.PayloadTooBig, `Message too big: ${total} bytes (the limit is ${this.#maxPayload})`);
       }
       if (opcode !== Opcode.Continuation) {
+        this.#messageFrames = 1;
         this.#messageOpcode = opcode;
         this.#validator?.reset();
         // "the "Per-Message Compressed" bit ... is set on the first frame of a message" (RFC 7692 6).
         // Without a codec, RSV1 (allowed by `allowRsv1`) belongs to someone else: pass it through.
         this.#compressed = this.#rsv1 && this.#codec !== undefined;
         this.#inflatedLength = 0;
+      }
+      // Checked at the header like the size: a flood of tiny fragments costs work per frame, whatever
+      // memory it takes.
+      else if (++this.#messageFrames > this.#maxFragments) {
+        fail(
+          ErrorCodes.TooManyFragments,
+          `Message in too many frames: over ${this.#maxFragments} (the limit is ${this.#maxFragments})`,
+        );
       }
       this.#messageLength = total;
     }
@@ -638,19 +683,55 @@ export class MessageReader {
     if (this.#fin && opcode !== Opcode.Continuation) {
       // A whole message in one frame: no copy.
       this.#messageOpcode = 0;
+      this.#budget -= data.length;
       out.push(
         opcode === Opcode.Binary ? { type: "binary", data } : { type: "text", data: this.#decodeUtf8(data) },
       );
       return;
     }
-    if (data.length > 0) {
-      if (this.#fragments === NO_PARTS) this.#fragments = [data];
-      else this.#fragments.push(data);
+    this.#append(data);
+    if (this.#fin) this.#pushMessage(messageOpcode, out);
+  }
+
+  /** Adds a part to the message being assembled: see #firstPart. */
+  #append(part: Uint8Array): void {
+    const n = part.length;
+    if (n === 0) return;
+    const length = this.#assembled + n;
+    let assembly = this.#assembly;
+    if (assembly === undefined || length > assembly.length) {
+      if (assembly === undefined && this.#firstPart === undefined) {
+        this.#firstPart = part;
+        this.#assembled = n;
+        return;
+      }
+      // Doubling: each byte is copied a bounded number of times, however small the parts.
+      const grown = this.#allocate(Math.min(this.#maxPayload, Math.max(length, 2 * this.#assembled, 1024)));
+      grown.set(assembly === undefined ? this.#firstPart! : assembly.subarray(0, this.#assembled));
+      this.#firstPart = undefined;
+      this.#assembly = assembly = grown;
     }
-    if (!this.#fin) return;
-    const whole = concat(this.#fragments, this.#messageLength, this.#allocate);
-    this.#fragments = NO_PARTS;
+    assembly.set(part, this.#assembled);
+    this.#assembled = length;
+  }
+
+  /** The last frame of a message that spans several arrived: push the whole message. */
+  #pushMessage(messageOpcode: number, out: WsEvent[]): void {
+    const assembly = this.#assembly;
+    const length = this.#assembled;
+    let whole: Uint8Array;
+    if (assembly === undefined) whole = this.#firstPart ?? new Uint8Array(0);
+    else if (assembly.length === length) whole = assembly;
+    else {
+      // Exactly the message's size: a message the user keeps does not keep the spare room too.
+      whole = this.#allocate(length);
+      whole.set(assembly.subarray(0, length));
+    }
+    this.#firstPart = undefined;
+    this.#assembly = undefined;
+    this.#assembled = 0;
     this.#messageOpcode = 0;
+    this.#budget -= length;
     if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
     else out.push({ type: "text", data: this.#decodeUtf8(whole) });
   }
@@ -669,19 +750,10 @@ export class MessageReader {
     if (this.#messageOpcode === Opcode.Text && !this.#textValidator().push(plain, fin)) {
       fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
     }
-    if (plain.length > 0) {
-      if (this.#inflated === NO_PARTS) this.#inflated = [plain];
-      else this.#inflated.push(plain);
-    }
+    this.#append(plain);
     if (!fin) return;
-    const whole = concat(this.#inflated, this.#inflatedLength, this.#allocate);
-    const messageOpcode = this.#messageOpcode;
-    this.#inflated = NO_PARTS;
-    this.#fragments = NO_PARTS;
-    this.#messageOpcode = 0;
     this.#compressed = false;
-    if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
-    else out.push({ type: "text", data: this.#decodeUtf8(whole) });
+    this.#pushMessage(this.#messageOpcode, out);
   }
 }
 
@@ -718,15 +790,4 @@ function view(chunk: Uint8Array, start: number, length: number): Uint8Array {
   return chunk.constructor === Uint8Array
     ? new Uint8Array(chunk.buffer, chunk.byteOffset + start, length)
     : chunk.subarray(start, start + length);
-}
-
-function concat(parts: Uint8Array[], length: number, allocate: (size: number) => Uint8Array): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = allocate(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

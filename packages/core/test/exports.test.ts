@@ -14,6 +14,7 @@ const PUBLIC = [
   "ClientProtocol",
   "DEFAULT_MAX_ERROR_BODY",
   "DEFAULT_MAX_HEAD_SIZE",
+  "DEFAULT_MAX_FRAGMENTS",
   "DEFAULT_MAX_PAYLOAD",
   "END_OF_STREAM",
   "ErrorCodes",
