@@ -226,6 +226,18 @@ function toWrites(output: readonly Outgoing[]): (Buffer | EndOfStream)[] {
   return writes;
 }
 
+/**
+ * Payload bytes of the messages one receiveData call may parse before the connection dispatches
+ * them and looks at backpressure: once the consumer's queue is past its high-water mark, the rest of
+ * the read waits unparsed (not inflated, not decoded) until resume(). So a paused consumer holds at
+ * most highWaterMark + the larger of one message and this step, plus one read. A 64 KiB read of
+ * small messages is still one call.
+ */
+const RECEIVE_STEP = 64 * 1024;
+
+/** The empty chunk that tells the protocol to go on with what it left unparsed. */
+const NO_BYTES = new Uint8Array(0);
+
 /** The property of a socket that names the connection it serves (see Connection's socket listeners). */
 const kConnection = Symbol("tideway connection");
 type Owned = Transport & { [kConnection]?: Connection };
@@ -439,6 +451,11 @@ export class Connection implements ReadTarget {
       },
       end(this: Owned): void {
         const conn = this[kConnection] as Connection;
+        // A stream that ended while paused (a Duplex may end regardless): its last messages still count.
+        if (conn.#protocol.receiveStopped) {
+          conn.#protocol.receiveData(NO_BYTES);
+          conn.#process();
+        }
         conn.#protocol.receiveEof();
         conn.#process();
       },
@@ -517,11 +534,23 @@ export class Connection implements ReadTarget {
     this.#heartbeat?.pause();
   }
 
+  /**
+   * Reads again: first what the last read left unparsed (in a microtask, so messages are never
+   * dispatched from inside the caller, such as the iterator's next()), then from the socket, unless
+   * those messages paused it again.
+   */
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    this.#socket?.resume();
     this.#heartbeat?.resume();
+    if (this.#protocol.receiveStopped) queueMicrotask(() => this.#resumeReading());
+    else this.#socket?.resume();
+  }
+
+  #resumeReading(): void {
+    if (this.#paused || this.#finished) return;
+    this.#receiveRest();
+    if (!this.#paused) this.#socket?.resume();
   }
 
   /** Fails the connection from this side: close frame with `code`, then wait for the server to close TCP. */
@@ -556,8 +585,19 @@ export class Connection implements ReadTarget {
     // recv-binary-16, node --cpu-prof); the built-in Uint8Array#subarray is about twice as fast.
     this.#protocol.receiveData(
       this.#o.binaryType === "buffer" ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length),
+      RECEIVE_STEP,
     );
     this.#process();
+    this.#receiveRest();
+  }
+
+  /** Parses what the last step left of the read, step by step, until backpressure pauses reading. */
+  #receiveRest(): void {
+    const protocol = this.#protocol;
+    while (protocol.receiveStopped && !(this.#paused && this.#opened)) {
+      protocol.receiveData(NO_BYTES, RECEIVE_STEP);
+      this.#process();
+    }
   }
 
   /**
