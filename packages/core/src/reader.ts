@@ -71,6 +71,17 @@ const DEAD = 5;
 
 const EMPTY = new Uint8Array(0);
 
+/** The empty list of message parts, shared by all readers: replaced (never pushed to) by the first part. */
+const NO_PARTS = Object.freeze([]) as unknown as Uint8Array[];
+
+/**
+ * Parts of a fragmented message at least this big are kept as they came (a view, ~100 B of heap:
+ * at most 10% more); smaller ones are copied into blocks of FIRST_BLOCK doubling up to BLOCK_SIZE.
+ */
+const KEPT_PART = 1024;
+const FIRST_BLOCK = 1024;
+const BLOCK_SIZE = 64 * 1024;
+
 /** A 64-bit length split across chunks, gathered and read in one step: shared by all readers. */
 const LENGTH_SCRATCH = new Uint8Array(8);
 
@@ -125,14 +136,18 @@ export class MessageReader {
   #messageFrames = 0;
   /**
    * The parts of a message that spans several frames (its fragments, or its inflated parts when
-   * compressed): the first one as it came (most messages end there), then all of them copied into
-   * #assembly as they arrive, so memory follows the payload, not the number of fragments: a list of
-   * views cost ~100 B of heap per fragment (1,000,000 one-byte fragments held ~100 MiB).
+   * compressed), joined at its end: parts of KEPT_PART bytes or more as they came (no copy), smaller
+   * ones copied together into #block as they arrive, one view per run. So the overhead per part is
+   * bounded (a view per KEPT_PART bytes at worst) and memory follows the payload, not the number of
+   * fragments: a view per fragment cost ~100 B of heap each (1,000,000 one-byte fragments, ~100 MiB).
+   * NO_PARTS (shared, never pushed to) until the first one, as most messages are one frame.
    */
-  #firstPart: Uint8Array | undefined;
-  /** The message's bytes once it has two parts; grows by doubling, up to maxPayload. */
-  #assembly: Uint8Array | undefined;
-  /** Bytes of the message in #firstPart or #assembly. */
+  #parts: Uint8Array[] = NO_PARTS;
+  /** Where small parts are copied; `#runStart` to `#blockUsed` is the run not yet in #parts. */
+  #block: Uint8Array | undefined;
+  #blockUsed = 0;
+  #runStart = 0;
+  /** Bytes of the message in its parts so far. */
   #assembled = 0;
   /** The message's first frame had RSV1: its payload is deflated (RFC 7692 section 6.1). */
   #compressed = false;
@@ -273,8 +288,8 @@ export class MessageReader {
       this.#state = DEAD;
       this.#chunks = [];
       this.#head = 0;
-      this.#firstPart = undefined;
-      this.#assembly = undefined;
+      this.#parts = NO_PARTS;
+      this.#block = undefined;
       this.#partial = undefined;
       this.#buffered = 0;
       this.#validatedEarly = -1;
@@ -693,42 +708,51 @@ export class MessageReader {
     if (this.#fin) this.#pushMessage(messageOpcode, out);
   }
 
-  /** Adds a part to the message being assembled: see #firstPart. */
+  /** Adds a part to the message being assembled: see #parts. */
   #append(part: Uint8Array): void {
     const n = part.length;
     if (n === 0) return;
-    const length = this.#assembled + n;
-    let assembly = this.#assembly;
-    if (assembly === undefined || length > assembly.length) {
-      if (assembly === undefined && this.#firstPart === undefined) {
-        this.#firstPart = part;
-        this.#assembled = n;
-        return;
-      }
-      // Doubling: each byte is copied a bounded number of times, however small the parts.
-      const grown = this.#allocate(Math.min(this.#maxPayload, Math.max(length, 2 * this.#assembled, 1024)));
-      grown.set(assembly === undefined ? this.#firstPart! : assembly.subarray(0, this.#assembled));
-      this.#firstPart = undefined;
-      this.#assembly = assembly = grown;
+    this.#assembled += n;
+    if (n >= KEPT_PART) {
+      this.#endRun();
+      this.#keep(part);
+      return;
     }
-    assembly.set(part, this.#assembled);
-    this.#assembled = length;
+    let block = this.#block;
+    if (block === undefined || block.length - this.#blockUsed < n) {
+      this.#endRun();
+      // Doubling up to BLOCK_SIZE: a message of a few small fragments takes a small block.
+      block = this.#allocate(block === undefined ? FIRST_BLOCK : Math.min(2 * block.length, BLOCK_SIZE));
+      this.#block = block;
+      this.#blockUsed = 0;
+      this.#runStart = 0;
+    }
+    block.set(part, this.#blockUsed);
+    this.#blockUsed += n;
+  }
+
+  /** Moves the run of small parts copied into #block since the last one to #parts, as one view. */
+  #endRun(): void {
+    const start = this.#runStart;
+    if (this.#blockUsed === start) return;
+    this.#runStart = this.#blockUsed;
+    this.#keep(view(this.#block!, start, this.#blockUsed - start));
+  }
+
+  #keep(part: Uint8Array): void {
+    if (this.#parts === NO_PARTS) this.#parts = [part];
+    else this.#parts.push(part);
   }
 
   /** The last frame of a message that spans several arrived: push the whole message. */
   #pushMessage(messageOpcode: number, out: WsEvent[]): void {
-    const assembly = this.#assembly;
+    this.#endRun();
     const length = this.#assembled;
-    let whole: Uint8Array;
-    if (assembly === undefined) whole = this.#firstPart ?? new Uint8Array(0);
-    else if (assembly.length === length) whole = assembly;
-    else {
-      // Exactly the message's size: a message the user keeps does not keep the spare room too.
-      whole = this.#allocate(length);
-      whole.set(assembly.subarray(0, length));
-    }
-    this.#firstPart = undefined;
-    this.#assembly = undefined;
+    const whole = concat(this.#parts, length, this.#allocate);
+    this.#parts = NO_PARTS;
+    this.#block = undefined;
+    this.#blockUsed = 0;
+    this.#runStart = 0;
     this.#assembled = 0;
     this.#messageOpcode = 0;
     this.#budget -= length;
@@ -790,4 +814,16 @@ function view(chunk: Uint8Array, start: number, length: number): Uint8Array {
   return chunk.constructor === Uint8Array
     ? new Uint8Array(chunk.buffer, chunk.byteOffset + start, length)
     : chunk.subarray(start, start + length);
+}
+
+/** The parts joined: the only part as it is, else one copy into a buffer of exactly `length` bytes. */
+function concat(parts: Uint8Array[], length: number, allocate: (size: number) => Uint8Array): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = allocate(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

@@ -884,13 +884,27 @@ describe("MessageReader: fragments are copied together as they arrive, up to max
     ]);
   });
 
-  it("gives a message of one non-empty fragment and empty ones as that fragment, not a copy", () => {
-    const wire = hex("02 00 00 03 01 02 03 80 00");
+  it("gives a message of one large fragment and empty ones as that fragment, not a copy", () => {
+    const payload = new Uint8Array(2000).fill(7);
+    const wire = cat(hex("02 00"), encodeFrame(Opcode.Continuation, payload, { fin: false }), hex("80 00"));
     const out: WsEvent[] = [];
     reader().read(wire, out);
     const data = (out[0] as { data: Uint8Array }).data;
-    expect(toHex(data)).toBe("010203");
+    expect(toHex(data)).toBe(toHex(payload));
     expect(data.buffer).toBe(wire.buffer);
+  });
+
+  it("keeps the order of large fragments (kept as views) between runs of small ones (copied)", () => {
+    const sizes = [1, 1, 1500, 3, 1024, 1023, 1, 70_000, 2, 2];
+    let next = 0;
+    const parts = sizes.map((n) => Uint8Array.from({ length: n }, () => next++ % 251));
+    const frames = parts.map((p, i) =>
+      encodeFrame(i === 0 ? Opcode.Binary : Opcode.Continuation, p, { fin: i === parts.length - 1 }),
+    );
+    const expected = [{ type: "binary", data: toHex(cat(...parts)) }];
+    expect(feed([cat(...frames)])).toEqual(expected);
+    expect(feed(frames)).toEqual(expected);
+    expect(feed(Array.from(cat(...frames), (b) => Uint8Array.of(b)).slice(0))).toEqual(expected);
   });
 
   it("accepts exactly maxFragments frames and fails the next one with 1009 before its payload", () => {
