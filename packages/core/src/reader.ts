@@ -4,12 +4,14 @@
  * One entry point, `read(chunk, out)`. Inside, an explicit state machine (HEADER, LENGTH_16, LENGTH_64,
  * MASK_KEY, PAYLOAD) runs one drive loop that returns as soon as it needs more bytes, like `ws`'
  * Receiver: chunks are kept in a list and consumed without copying when a frame's payload lies in one
- * chunk. Limits are checked when a frame header arrives, before any payload is buffered.
+ * chunk. Limits (maxPayload, maxFragments) are checked when a frame header arrives, before any
+ * payload is buffered. A `limit` on a read stops it after a message, leaving the rest unparsed, so a
+ * caller's backpressure applies before more messages are inflated.
  *
  * ALIASING: `binary`, `ping` and `pong` event data may be a view into a chunk passed to `read` (no copy):
- * the caller must not modify or reuse a chunk after passing it. Chunks that hold fragments of a message
- * not yet complete are referenced until the message ends. For masked frames (server role), payloads are
- * unmasked IN PLACE in the input chunk. A chunk that is (a prefix of) the view `payloadRegion` returned
+ * the caller must not modify or reuse a chunk after passing it. Chunks that hold fragments of 1 KiB or
+ * more of a message not yet complete are referenced until the message ends (smaller fragments are
+ * copied). For masked frames (server role), payloads are unmasked IN PLACE in the input chunk. A chunk that is (a prefix of) the view `payloadRegion` returned
  * is already where it belongs: it is counted, not copied.
  *
  * UTF-8: a single-frame text message that arrives whole is validated once; a fragmented one fragment by
