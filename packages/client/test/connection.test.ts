@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
-import type net from "node:net";
+import net from "node:net";
+import { constants, deflateRawSync } from "node:zlib";
 import { ProtocolError } from "@tideway/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { Connection, type ConnectionHandlers, nodeUtf8 } from "../src/connection.js";
@@ -155,4 +156,65 @@ describe("Connection", () => {
     expect(nodeUtf8.isValid(Buffer.from([0xc3]))).toBe(false);
     expect(nodeUtf8.decode(Buffer.from("é"))).toBe("é");
   });
+});
+
+describe("Connection: backpressure before work", () => {
+  const MiB = 2 ** 20;
+  /** `count` binary messages of 1 MiB filled with their index, each compressed alone (~1 KiB). */
+  function inflatingFrames(count: number): Buffer {
+    return Buffer.concat(
+      Array.from({ length: count }, (_, i) => {
+        const body = deflateRawSync(Buffer.alloc(MiB, i), { finishFlush: constants.Z_SYNC_FLUSH });
+        const payload = body.subarray(0, -4);
+        return Buffer.concat([Buffer.from([0xc2, 126, payload.length >> 8, payload.length & 0xff]), payload]);
+      }),
+    );
+  }
+
+  const transports: [string, Parameters<typeof resolveOptions>[1]][] = [
+    ["reads into the connection (plain TCP)", {}],
+    [
+      "'data' events (a custom transport)",
+      { createConnection: ({ host, port }) => net.connect({ host, port }) },
+    ],
+  ];
+
+  it.each(transports)(
+    "pausing in a message handler stops the inflating of the read: %s",
+    async (_name, o) => {
+      const COUNT = 40;
+      const frames = inflatingFrames(COUNT);
+      const server = await rawServer((socket) =>
+        onUpgradeRequest(socket, (key) => {
+          const head = switchingProtocols(key).replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n",
+          );
+          // The 101 and every message in one write: ~40 KiB, one read for the client.
+          socket.write(Buffer.concat([Buffer.from(head), frames]));
+        }),
+      );
+      const firstBytes: number[] = [];
+      let conn: Connection | undefined;
+      const handlers: ConnectionHandlers = {
+        ...recorder().handlers,
+        onMessage: (m) => {
+          firstBytes.push((m as Uint8Array)[0]!);
+          // A consumer past its high-water mark every 3 messages.
+          if (firstBytes.length % 3 === 0) conn?.pause();
+        },
+      };
+      conn = connection(server.url, handlers, o);
+      await conn.open();
+      for (let stop = 3; stop < COUNT; stop += 3) {
+        await waitFor(() => firstBytes.length >= stop, 3000, `message ${stop}`);
+        // Paused: the rest of the read waits, compressed; nothing more is dispatched.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(firstBytes.length).toBe(stop);
+        conn.resume();
+      }
+      await waitFor(() => firstBytes.length === COUNT, 3000, "every message");
+      expect(firstBytes).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+    },
+  );
 });
