@@ -261,6 +261,12 @@ export class Connection implements ReadTarget {
   #opened = false;
   #finished = false;
   #paused = false;
+  /**
+   * The stream ended ("end"), or closed as well ("close"), while a paused read still held bytes not
+   * parsed: the end applies once the consumer resumed and they were, so its messages are not lost
+   * and backpressure still holds.
+   */
+  #endDeferred: "end" | "close" | undefined;
   /** The first error: it decides how the connection ended. */
   #error: Error | undefined;
   #initiatedByUser = false;
@@ -444,17 +450,19 @@ export class Connection implements ReadTarget {
       },
       close(this: Owned): void {
         socketClosed(this);
-        (this[kConnection] as Connection).#finish();
+        const conn = this[kConnection] as Connection;
+        if (conn.#endDeferred !== undefined && !conn.#initiatedByUser) conn.#endDeferred = "close";
+        else conn.#finish();
       },
       data(this: Owned, chunk: Buffer): void {
         (this[kConnection] as Connection).#receive(chunk);
       },
       end(this: Owned): void {
         const conn = this[kConnection] as Connection;
-        // A stream that ended while paused (a Duplex may end regardless): its last messages still count.
+        // A socket may end while paused (data and FIN in one read): see #endDeferred.
         if (conn.#protocol.receiveStopped) {
-          conn.#protocol.receiveData(NO_BYTES);
-          conn.#process();
+          conn.#endDeferred = "end";
+          return;
         }
         conn.#protocol.receiveEof();
         conn.#process();
@@ -513,6 +521,8 @@ export class Connection implements ReadTarget {
       this.#protocol.sendClose(code, reason);
       this.#process();
     }
+    // The server already closed while the consumer was paused: nothing will end it but this.
+    if (this.#endDeferred === "close") this.#finish();
     return this.closed;
   }
 
@@ -522,7 +532,7 @@ export class Connection implements ReadTarget {
     if (error !== undefined) this.#error ??= error;
     if (!this.#opened) this.#abortHandshake(error ?? new AbortedError(new Error("terminated")));
     this.#socket?.destroy();
-    if (this.#socket === undefined) this.#finish();
+    if (this.#socket === undefined || this.#endDeferred === "close") this.#finish();
   }
 
   /** Stops reading (backpressure); the heartbeat pauses too, since pongs cannot be read either. */
@@ -550,7 +560,16 @@ export class Connection implements ReadTarget {
   #resumeReading(): void {
     if (this.#paused || this.#finished) return;
     this.#receiveRest();
-    if (!this.#paused) this.#socket?.resume();
+    if (this.#paused) return;
+    const ended = this.#endDeferred;
+    if (ended === undefined) {
+      this.#socket?.resume();
+      return;
+    }
+    this.#endDeferred = undefined;
+    this.#protocol.receiveEof();
+    this.#process();
+    if (ended === "close") this.#finish();
   }
 
   /** Fails the connection from this side: close frame with `code`, then wait for the server to close TCP. */

@@ -179,21 +179,70 @@ describe("Connection: backpressure before work", () => {
     ],
   ];
 
+  /** A server that sends its 101 (permessage-deflate) and `frames` in one write, then ends if `end`. */
+  function deflateServer(frames: Buffer, end: boolean): Promise<RawServer> {
+    return rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        const head = switchingProtocols(key).replace(
+          "\r\n\r\n",
+          "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n",
+        );
+        const bytes = Buffer.concat([Buffer.from(head), frames]);
+        if (end) socket.end(bytes);
+        else socket.write(bytes);
+      }),
+    );
+  }
+
+  it.each(transports)(
+    "a stream that ends while paused: the rest comes after resume(), then the close: %s",
+    async (_name, o) => {
+      const server = await deflateServer(inflatingFrames(10), true);
+      const { log, handlers } = recorder();
+      let conn: Connection | undefined;
+      let messages = 0;
+      conn = connection(server.url, { ...handlers, onMessage: () => ++messages === 3 && conn?.pause() }, o);
+      await conn.open();
+      await waitFor(() => messages === 3, 3000, "three messages");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect({ messages, log }).toEqual({ messages: 3, log: ["connect", "open 101"] });
+      conn.resume();
+      const info = await conn.closed;
+      expect(messages).toBe(10);
+      expect(info.code).toBe(1006);
+    },
+  );
+
+  it("terminate() or close() while a paused connection's end waits: it ends at once", async () => {
+    for (const end of ["terminate", "close"] as const) {
+      const server = await deflateServer(inflatingFrames(10), true);
+      let conn: Connection | undefined;
+      let messages = 0;
+      const tcp = {
+        createConnection: ({ host, port }: { host: string; port: number }) => net.connect({ host, port }),
+      };
+      conn = connection(
+        server.url,
+        { ...recorder().handlers, onMessage: () => ++messages === 3 && conn?.pause() },
+        tcp,
+      );
+      await conn.open();
+      await waitFor(() => messages === 3, 3000, "three messages");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (end === "terminate") conn.terminate();
+      else void conn.close();
+      const info = await conn.closed;
+      expect(info.initiatedByUser).toBe(true);
+      expect(messages).toBe(3);
+    }
+  });
+
   it.each(transports)(
     "pausing in a message handler stops the inflating of the read: %s",
     async (_name, o) => {
       const COUNT = 40;
-      const frames = inflatingFrames(COUNT);
-      const server = await rawServer((socket) =>
-        onUpgradeRequest(socket, (key) => {
-          const head = switchingProtocols(key).replace(
-            "\r\n\r\n",
-            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n",
-          );
-          // The 101 and every message in one write: ~40 KiB, one read for the client.
-          socket.write(Buffer.concat([Buffer.from(head), frames]));
-        }),
-      );
+      // The 101 and every message in one write: ~40 KiB, one read for the client.
+      const server = await deflateServer(inflatingFrames(COUNT), false);
       const firstBytes: number[] = [];
       let conn: Connection | undefined;
       const handlers: ConnectionHandlers = {

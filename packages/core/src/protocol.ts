@@ -259,7 +259,8 @@ export abstract class Protocol<E extends WsEvent | ServerEvent = WsEvent> {
    *
    * `limit` bounds the work of one call, so that a consumer's backpressure applies before messages
    * are inflated or decoded: parsing stops after the data message that brings the payload bytes of
-   * the messages completed in this call to `limit` or more (always at least one message). The rest
+   * the messages completed in this call to `limit` or more (always at least one message), and the
+   * pings, pongs and close frames right after it (so a paused reader still sees them). The rest
    * stays buffered, unparsed, and {@link receiveStopped} is true: after taking the events, call
    * `receiveData(new Uint8Array(0), limit)` to go on (an empty chunk parses only what is buffered).
    * Default: everything is parsed.

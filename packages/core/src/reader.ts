@@ -258,9 +258,9 @@ export class MessageReader {
    * Parses `chunk` (split at any byte boundary) and pushes every completed event into `out`. Throws a
    * ProtocolError on a protocol violation; see the module doc for aliasing and the state after a throw.
    * With a `limit`, parsing stops after the data message that brings the payload bytes of the
-   * messages this call completed to `limit` or more (at least one message): the rest stays buffered,
-   * unparsed (not validated, not inflated), and `stopped` is true until a later `read` (an empty
-   * chunk will do) gets through it.
+   * messages this call completed to `limit` or more (at least one message), and the control frames
+   * right after it: the rest stays buffered, unparsed (not validated, not inflated), and `stopped`
+   * is true until a later `read` (an empty chunk will do) gets through it.
    */
   read(chunk: Uint8Array, out: WsEvent[], limit = Number.POSITIVE_INFINITY): void {
     if (this.#state === DEAD) throw new InvalidStateError("The reader failed earlier and cannot read more");
@@ -306,8 +306,8 @@ export class MessageReader {
       switch (this.#state) {
         case HEADER:
           if (this.#messageOpcode === 0 && !this.#expectMasked && this.#buffered > 0) this.#wholeFrames(out);
-          if (this.#budget <= 0) {
-            this.#stopped = this.#buffered > 0;
+          if (this.#budget <= 0 && this.#buffered > 0 && !this.#controlFrameNext()) {
+            this.#stopped = true;
             return;
           }
           progressed = this.#readHeader();
@@ -326,6 +326,14 @@ export class MessageReader {
       }
       if (!progressed) return;
     }
+  }
+
+  /**
+   * The next frame is a ping, pong or close (its first byte is buffered): parsed even past a read's
+   * limit, so that a paused reader still answers pings and sees the peer's close. They are small.
+   */
+  #controlFrameNext(): boolean {
+    return (this.#chunks[this.#head]![this.#pos]! & 0x08) !== 0;
   }
 
   // --- byte queue ---

@@ -752,20 +752,17 @@ describe("receiving within limits: maxFragments and receiveData's limit", () => 
     client.receiveData(new Uint8Array(0), 3);
     expect(client.eventsReceived()).toEqual([{ type: "text", data: "two" }]);
     expect(client.receiveStopped).toBe(true);
+    // A close frame right after the message that reached the limit is parsed with it: the echo is
+    // queued and nothing is left.
     client.receiveData(new Uint8Array(0), 3);
-    expect(client.eventsReceived()).toEqual([{ type: "text", data: "three" }]);
-    // Frames after the limit wait too, a close frame among them; then nothing is left.
-    expect(client.receiveStopped).toBe(true);
-    expect(client.closeSent).toBeUndefined();
-    client.receiveData(new Uint8Array(0), 3);
-    expect(client.eventsReceived().map((e) => e.type)).toEqual(["close"]);
+    expect(client.eventsReceived().map((e) => e.type)).toEqual(["text", "close"]);
     expect(client.receiveStopped).toBe(false);
     expect(client.closeSent?.code).toBe(1000);
   });
 
   it("is not stopped after a failure, whatever was left unparsed", () => {
     const { client } = openPair();
-    client.receiveData(concat([encodeFrame(Opcode.Text, bytes("ok")), Uint8Array.of(0x8f, 0)]), 1);
+    client.receiveData(concat([encodeFrame(Opcode.Text, bytes("ok")), Uint8Array.of(0x83, 0)]), 1);
     expect(client.receiveStopped).toBe(true);
     client.receiveData(new Uint8Array(0), 1);
     expect(client.eventsReceived().map((e) => e.type)).toEqual(["text", "error"]);

@@ -1000,6 +1000,23 @@ describe("MessageReader: read with a limit stops after the message that reaches 
     }
   });
 
+  it("parses the control frames right after the message that reached the limit, then stops", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    const controls = hex("89 01 70 8a 00 88 02 03 e8");
+    r.read(cat(messages(1, 10), controls, messages(1, 10), hex("89 00")), out, 5);
+    expect(out.map((e) => e.type)).toEqual(["binary", "ping", "pong", "close"]);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out, 5);
+    expect(out.map((e) => e.type)).toEqual(["binary", "ping", "pong", "close", "binary", "ping"]);
+    expect(r.stopped).toBe(false);
+    // A control frame cut after its first byte waits for the rest like any frame.
+    r.read(cat(messages(1, 10), hex("89")), out, 5);
+    expect(r.stopped).toBe(false);
+    r.read(hex("00"), out, 5);
+    expect(out.at(-1)?.type).toBe("ping");
+  });
+
   it("is not stopped when the limit falls at the end of the bytes, or inside an incomplete frame", () => {
     const r = reader();
     const out: WsEvent[] = [];
