@@ -141,7 +141,7 @@ export class MessageReader {
    * compressed), joined at its end: parts of KEPT_PART bytes or more as they came (no copy), smaller
    * ones copied together into #block as they arrive, one view per run. So the overhead per part is
    * bounded (a view per KEPT_PART bytes at worst) and memory follows the payload, not the number of
-   * fragments: a view per fragment cost ~100 B of heap each (1,000,000 one-byte fragments, ~100 MiB).
+   * fragments (a view is ~100 B of heap: one per one-byte fragment is 30 times the wire size).
    * NO_PARTS (shared, never pushed to) until the first one, as most messages are one frame.
    */
   #parts: Uint8Array[] = NO_PARTS;
