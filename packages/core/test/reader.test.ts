@@ -42,11 +42,17 @@ function plain(events: WsEvent[]): Plain[] {
   });
 }
 
-/** Feeds `pieces` (copies: masked input is unmasked in place) to a fresh reader; returns the events. */
-function feed(pieces: Uint8Array[], o: Options = {}): Plain[] {
+/**
+ * Feeds `pieces` (copies: masked input is unmasked in place) to a fresh reader; returns the events.
+ * With a `limit`, each read is limited and continued with empty chunks while it stopped.
+ */
+function feed(pieces: Uint8Array[], o: Options = {}, limit?: number): Plain[] {
   const r = reader(o);
   const out: WsEvent[] = [];
-  for (const piece of pieces) r.read(piece.slice(), out);
+  for (const piece of pieces) {
+    r.read(piece.slice(), out, limit);
+    while (r.stopped) r.read(new Uint8Array(0), out, limit);
+  }
   expect(r.inFrame).toBe(false);
   return plain(out);
 }
@@ -282,11 +288,12 @@ describe("MessageReader: random messages round-trip through encodeFrame and rand
     chunkCuts: fc.array(fc.nat(), { maxLength: 20 }),
     masked: fc.boolean(),
     key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    limit: fc.option(fc.nat(1500), { nil: undefined }),
   });
 
-  it("gives back the same events", () => {
+  it("gives back the same events, with or without a limit on each read", () => {
     fc.assert(
-      fc.property(scenario, ({ messages, chunkCuts, masked, key }) => {
+      fc.property(scenario, ({ messages, chunkCuts, masked, key, limit }) => {
         const maskKey = masked ? key : undefined;
         const frames: Uint8Array[] = [];
         const expected: Plain[] = [];
@@ -325,7 +332,7 @@ describe("MessageReader: random messages round-trip through encodeFrame and rand
           pieces.push(stream.subarray(start, end));
           start = end;
         }
-        expect(feed(pieces, { expectMasked: masked })).toEqual(expected);
+        expect(feed(pieces, { expectMasked: masked }, limit)).toEqual(expected);
       }),
       { numRuns: 300 },
     );
