@@ -178,6 +178,18 @@ function toBinary(data: Uint8Array, type: BinaryType): Uint8Array | ArrayBuffer 
   }
 }
 
+/**
+ * Payload bytes of the messages one receiveData call may parse before the connection dispatches
+ * them and looks at backpressure: once the consumer's queue is past its high-water mark, the rest of
+ * the read waits unparsed (not inflated, not decoded) until resume(). So a paused consumer holds at
+ * most highWaterMark + the larger of one message and this step, plus one read. A 64 KiB read of
+ * small messages is still one call.
+ */
+const RECEIVE_STEP = 64 * 1024;
+
+/** The empty chunk that tells the protocol to go on with what it left unparsed. */
+const NO_BYTES = new Uint8Array(0);
+
 /** The property of a socket that names the connection it serves (see Connection's socket listeners). */
 const kConnection = Symbol("tideway connection");
 type Owned = Transport & { [kConnection]?: Connection };
@@ -201,6 +213,12 @@ export class Connection implements ReadTarget {
   #opened = false;
   #finished = false;
   #paused = false;
+  /**
+   * The stream ended ("end"), or closed as well ("close"), while a paused read still held bytes not
+   * parsed: the end applies once the consumer resumed and they were, so its messages are not lost
+   * and backpressure still holds.
+   */
+  #endDeferred: "end" | "close" | undefined;
   /** The first error: it decides how the connection ended. */
   #error: Error | undefined;
   #initiatedByUser = false;
@@ -388,13 +406,20 @@ export class Connection implements ReadTarget {
       },
       close(this: Owned): void {
         socketClosed(this);
-        (this[kConnection] as Connection).#finish();
+        const conn = this[kConnection] as Connection;
+        if (conn.#endDeferred !== undefined && !conn.#initiatedByUser) conn.#endDeferred = "close";
+        else conn.#finish();
       },
       data(this: Owned, chunk: Buffer): void {
         (this[kConnection] as Connection).#receive(chunk);
       },
       end(this: Owned): void {
         const conn = this[kConnection] as Connection;
+        // A socket may end while paused (data and FIN in one read): see #endDeferred.
+        if (conn.#protocol.receiveStopped) {
+          conn.#endDeferred = "end";
+          return;
+        }
         conn.#protocol.receiveEof();
         conn.#process();
       },
@@ -452,6 +477,8 @@ export class Connection implements ReadTarget {
       this.#protocol.sendClose(code, reason);
       this.#process();
     }
+    // The server already closed while the consumer was paused: nothing will end it but this.
+    if (this.#endDeferred === "close") this.#finish();
     return this.closed;
   }
 
@@ -466,7 +493,7 @@ export class Connection implements ReadTarget {
     if (error !== undefined) this.#error ??= error;
     if (!this.#opened) this.#abortHandshake(error ?? new AbortedError(new Error("terminated")));
     this.#socket?.destroy();
-    if (this.#socket === undefined) this.#finish();
+    if (this.#socket === undefined || this.#endDeferred === "close") this.#finish();
   }
 
   /** Stops reading (backpressure); the heartbeat pauses too, since pongs cannot be read either. */
@@ -478,11 +505,32 @@ export class Connection implements ReadTarget {
     this.#heartbeat?.pause();
   }
 
+  /**
+   * Reads again: first what the last read left unparsed (in a microtask, so messages are never
+   * dispatched from inside the caller, such as the iterator's next()), then from the socket, unless
+   * those messages paused it again.
+   */
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    this.#socket?.resume();
     this.#heartbeat?.resume();
+    if (this.#protocol.receiveStopped) queueMicrotask(() => this.#resumeReading());
+    else this.#socket?.resume();
+  }
+
+  #resumeReading(): void {
+    if (this.#paused || this.#finished) return;
+    this.#receiveRest();
+    if (this.#paused) return;
+    const ended = this.#endDeferred;
+    if (ended === undefined) {
+      this.#socket?.resume();
+      return;
+    }
+    this.#endDeferred = undefined;
+    this.#protocol.receiveEof();
+    this.#process();
+    if (ended === "close") this.#finish();
   }
 
   /** Fails the connection from this side: close frame with `code`, then wait for the server to close TCP. */
@@ -515,8 +563,19 @@ export class Connection implements ReadTarget {
     // cheaper than Buffer#subarray (a JS function building a FastBuffer) for every message.
     this.#protocol.receiveData(
       this.#o.binaryType === "buffer" ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length),
+      RECEIVE_STEP,
     );
     this.#process();
+    this.#receiveRest();
+  }
+
+  /** Parses what the last step left of the read, step by step, until backpressure pauses reading. */
+  #receiveRest(): void {
+    const protocol = this.#protocol;
+    while (protocol.receiveStopped && !(this.#paused && this.#opened)) {
+      protocol.receiveData(NO_BYTES, RECEIVE_STEP);
+      this.#process();
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import net from "node:net";
+import { constants, deflateRawSync } from "node:zlib";
 import { ProtocolError } from "@tideway/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { Connection, type ConnectionHandlers, nodeUtf8 } from "../src/connection.js";
@@ -368,4 +369,114 @@ describe("fast paths, against a ws server", () => {
       await conn.open();
     });
   });
+});
+
+describe("Connection: backpressure before work", () => {
+  const MiB = 2 ** 20;
+  /** `count` binary messages of 1 MiB filled with their index, each compressed alone (~1 KiB). */
+  function inflatingFrames(count: number): Buffer {
+    return Buffer.concat(
+      Array.from({ length: count }, (_, i) => {
+        const body = deflateRawSync(Buffer.alloc(MiB, i), { finishFlush: constants.Z_SYNC_FLUSH });
+        const payload = body.subarray(0, -4);
+        return Buffer.concat([Buffer.from([0xc2, 126, payload.length >> 8, payload.length & 0xff]), payload]);
+      }),
+    );
+  }
+
+  const transports: [string, Parameters<typeof resolveOptions>[1]][] = [
+    ["reads into the connection (plain TCP)", {}],
+    [
+      "'data' events (a custom transport)",
+      { createConnection: ({ host, port }) => net.connect({ host, port }) },
+    ],
+  ];
+
+  /** A server that sends its 101 (permessage-deflate) and `frames` in one write, then ends if `end`. */
+  function deflateServer(frames: Buffer, end: boolean): Promise<RawServer> {
+    return rawServer((socket) =>
+      onUpgradeRequest(socket, (key) => {
+        const head = switchingProtocols(key).replace(
+          "\r\n\r\n",
+          "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n",
+        );
+        const bytes = Buffer.concat([Buffer.from(head), frames]);
+        if (end) socket.end(bytes);
+        else socket.write(bytes);
+      }),
+    );
+  }
+
+  it.each(transports)(
+    "a stream that ends while paused: the rest comes after resume(), then the close: %s",
+    async (_name, o) => {
+      const server = await deflateServer(inflatingFrames(10), true);
+      const { log, handlers } = recorder();
+      let conn: Connection | undefined;
+      let messages = 0;
+      conn = connection(server.url, { ...handlers, onMessage: () => ++messages === 3 && conn?.pause() }, o);
+      await conn.open();
+      await waitFor(() => messages === 3, 3000, "three messages");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect({ messages, log }).toEqual({ messages: 3, log: ["connect", "open 101"] });
+      conn.resume();
+      const info = await conn.closed;
+      expect(messages).toBe(10);
+      expect(info.code).toBe(1006);
+    },
+  );
+
+  it("terminate() or close() while a paused connection's end waits: it ends at once", async () => {
+    for (const end of ["terminate", "close"] as const) {
+      const server = await deflateServer(inflatingFrames(10), true);
+      let conn: Connection | undefined;
+      let messages = 0;
+      const tcp = {
+        createConnection: ({ host, port }: { host: string; port: number }) => net.connect({ host, port }),
+      };
+      conn = connection(
+        server.url,
+        { ...recorder().handlers, onMessage: () => ++messages === 3 && conn?.pause() },
+        tcp,
+      );
+      await conn.open();
+      await waitFor(() => messages === 3, 3000, "three messages");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (end === "terminate") conn.terminate();
+      else void conn.close();
+      const info = await conn.closed;
+      expect(info.initiatedByUser).toBe(true);
+      expect(messages).toBe(3);
+    }
+  });
+
+  it.each(transports)(
+    "pausing in a message handler stops the inflating of the read: %s",
+    async (_name, o) => {
+      const COUNT = 40;
+      // The 101 and every message in one write: ~40 KiB, one read for the client.
+      const server = await deflateServer(inflatingFrames(COUNT), false);
+      const firstBytes: number[] = [];
+      let conn: Connection | undefined;
+      const handlers: ConnectionHandlers = {
+        ...recorder().handlers,
+        onMessage: (m) => {
+          firstBytes.push((m as Uint8Array)[0]!);
+          // A consumer past its high-water mark every 3 messages.
+          if (firstBytes.length % 3 === 0) conn?.pause();
+        },
+      };
+      conn = connection(server.url, handlers, o);
+      await conn.open();
+      for (let stop = 3; stop < COUNT; stop += 3) {
+        await waitFor(() => firstBytes.length >= stop, 3000, `message ${stop}`);
+        // Paused: the rest of the read waits, compressed; nothing more is dispatched.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(firstBytes.length).toBe(stop);
+        conn.resume();
+      }
+      await waitFor(() => firstBytes.length === COUNT, 3000, "every message");
+      expect(firstBytes).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+    },
+  );
 });

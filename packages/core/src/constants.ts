@@ -49,6 +49,15 @@ export const MAX_CLOSE_REASON_BYTES = 123;
 export const DEFAULT_MAX_PAYLOAD = 100 * 2 ** 20;
 
 /**
+ * Default most frames one received data message may take: 1,048,576 (2^20). Memory follows the
+ * payload, not the frame count (fragments are copied together as they arrive), so this bounds work:
+ * a message of one-byte fragments stops after ~3 MiB of frame headers, parsed in well under a
+ * second. Generous for real senders (a 100 MiB message in 128-byte fragments fits); `ws` servers
+ * allow 16,384 and `ws` clients have no limit.
+ */
+export const DEFAULT_MAX_FRAGMENTS = 2 ** 20;
+
+/**
  * Default limit on the size of an HTTP head (status line plus headers) in the upgrade handshake:
  * 16 KiB, as h11 and Node's own HTTP parser (`--max-http-header-size`).
  */

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   DecompressionFailed: "WS_ERR_DECOMPRESSION_FAILED",
   // The peer sent more than we accept (close 1009).
   PayloadTooBig: "WS_ERR_PAYLOAD_TOO_BIG",
+  TooManyFragments: "WS_ERR_TOO_MANY_FRAGMENTS",
   // The upgrade handshake failed (no close frame: the connection was never open).
   UnexpectedResponse: "WS_ERR_UNEXPECTED_RESPONSE",
   InvalidHttp: "WS_ERR_INVALID_HTTP",
@@ -60,6 +61,9 @@ const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
   WS_ERR_INVALID_UTF8: CloseCode.InvalidPayload,
   WS_ERR_DECOMPRESSION_FAILED: CloseCode.InvalidPayload,
   WS_ERR_PAYLOAD_TOO_BIG: CloseCode.MessageTooBig,
+  // 1009, not 1008 (ws): the message is too big to process, counted in frames rather than bytes;
+  // RFC 6455 7.4.1 keeps 1008 for when "there is no other more suitable status code (e.g., ... 1009)".
+  WS_ERR_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,
   WS_ERR_INTERNAL: CloseCode.InternalError,
 };
 

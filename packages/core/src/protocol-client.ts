@@ -74,7 +74,8 @@ export class ClientProtocol extends Protocol<WsEvent> {
     this.output.push(this.handshake.request);
   }
 
-  receiveData(chunk: Uint8Array): void {
+  receiveData(chunk: Uint8Array, limit = Number.POSITIVE_INFINITY): void {
+    this.receiveLimit = limit;
     if (this.handshake === undefined) {
       this.receiveFrames(chunk);
       return;

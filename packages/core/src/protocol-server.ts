@@ -63,7 +63,8 @@ export class ServerProtocol extends Protocol<ServerEvent> {
     });
   }
 
-  receiveData(chunk: Uint8Array): void {
+  receiveData(chunk: Uint8Array, limit = Number.POSITIVE_INFINITY): void {
+    this.receiveLimit = limit;
     if (this.state !== State.Connecting) {
       this.receiveFrames(chunk);
       return;
@@ -117,6 +118,7 @@ export class ServerProtocol extends Protocol<ServerEvent> {
     );
     const pending = this.pending;
     this.pending = [];
+    this.receiveLimit = Number.POSITIVE_INFINITY;
     this.startFrames(EMPTY);
     for (const chunk of pending) this.receiveFrames(chunk);
   }

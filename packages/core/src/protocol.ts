@@ -1,5 +1,11 @@
 import { closeReasonToSend, encodeCloseBody } from "./close.js";
-import { CloseCode, DEFAULT_MAX_PAYLOAD, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import {
+  CloseCode,
+  DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_CONTROL_PAYLOAD,
+  Opcode,
+} from "./constants.js";
 import { DEFAULT_DEFLATE_THRESHOLD, type MessageCodec } from "./deflate.js";
 import { ErrorCodes, InvalidStateError, ProtocolError, type WebSocketError } from "./errors.js";
 import type { Outgoing, WsEvent } from "./events.js";
@@ -20,6 +26,11 @@ export type State = (typeof State)[keyof typeof State];
 export interface ProtocolOptions {
   /** Largest message accepted, after reassembly, in bytes. Default {@link DEFAULT_MAX_PAYLOAD}. */
   maxPayload?: number;
+  /**
+   * Most frames one received data message may take; beyond, the connection fails with close 1009
+   * (`WS_ERR_TOO_MANY_FRAGMENTS`). Default {@link DEFAULT_MAX_FRAGMENTS}.
+   */
+  maxFragments?: number;
   /** UTF-8 validation and coding; default: a pure-JS validator and TextDecoder/TextEncoder. */
   utf8?: Partial<Utf8Codec>;
   /**
@@ -74,6 +85,9 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
   protected readonly output: OutputBuffer;
   protected readonly utf8: Utf8Codec;
   protected readonly maxPayload: number;
+  private readonly maxFragments: number;
+  /** The `limit` of the receiveData call in progress. */
+  protected receiveLimit = Number.POSITIVE_INFINITY;
   private readonly allocate: ((size: number) => Uint8Array) | undefined;
   /**
    * The frame reader, made when the first bytes after the handshake arrive (receiveFrames), so that
@@ -95,6 +109,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     this.isClient = isClient;
     this.utf8 = resolveUtf8Codec(options.utf8);
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
+    this.maxFragments = checkLimit("maxFragments", options.maxFragments, DEFAULT_MAX_FRAGMENTS);
     this.allocate = options.allocate;
     const allocateFrame = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
@@ -110,8 +125,24 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
    * Feeds bytes received from the transport, split anywhere. Never throws on peer errors: they end
    * with an `error` event, a queued close frame and, where due, the end of stream. Next: take
    * {@link eventsReceived}, then write {@link dataToSend}.
+   *
+   * `limit` bounds the work of one call, so that a consumer's backpressure applies before messages
+   * are inflated or decoded: parsing stops after the data message that brings the payload bytes of
+   * the messages completed in this call to `limit` or more (always at least one message), and the
+   * pings, pongs and close frames right after it (so a paused reader still sees them). The rest
+   * stays buffered, unparsed, and {@link receiveStopped} is true: after taking the events, call
+   * `receiveData(new Uint8Array(0), limit)` to go on (an empty chunk parses only what is buffered).
+   * Default: everything is parsed.
    */
-  abstract receiveData(chunk: Uint8Array): void;
+  abstract receiveData(chunk: Uint8Array, limit?: number): void;
+
+  /**
+   * True when the last {@link receiveData} stopped at its `limit` with received bytes still
+   * unparsed; false once they are parsed, and after the connection failed or the peer's close frame.
+   */
+  get receiveStopped(): boolean {
+    return !this.discarding && this.reader?.stopped === true;
+  }
 
   /**
    * Where the transport may read the next bytes, to skip a copy: while a data frame with at least
@@ -270,7 +301,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     const first = events.length;
     const controlFrames = reader.controlFrames;
     try {
-      reader.read(chunk, events);
+      reader.read(chunk, events, this.receiveLimit);
     } catch (error) {
       this.reactToEvents(events, first);
       if (!this.discarding) this.failWith(error);
@@ -356,6 +387,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
       // client fails on masked frames (RFC 6455 section 5.1).
       expectMasked: !this.isClient,
       maxPayload: this.maxPayload,
+      maxFragments: this.maxFragments,
       utf8: this.utf8,
       ...(this.allocate !== undefined ? { allocate: this.allocate } : {}),
       ...(this.codec !== undefined ? { codec: this.codec } : {}),

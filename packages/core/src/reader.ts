@@ -4,12 +4,14 @@
  * One entry point, `read(chunk, out)`. Inside, an explicit state machine (HEADER, LENGTH_16, LENGTH_64,
  * MASK_KEY, PAYLOAD) runs one drive loop that returns as soon as it needs more bytes, like `ws`'
  * Receiver: chunks are kept in a list and consumed without copying when a frame's payload lies in one
- * chunk. Limits are checked when a frame header arrives, before any payload is buffered.
+ * chunk. Limits (maxPayload, maxFragments) are checked when a frame header arrives, before any
+ * payload is buffered. A `limit` on a read stops it after a message, leaving the rest unparsed, so a
+ * caller's backpressure applies before more messages are inflated.
  *
  * ALIASING: `binary`, `ping` and `pong` event data may be a view into a chunk passed to `read` (no copy):
- * the caller must not modify or reuse a chunk after passing it. Chunks that hold fragments of a message
- * not yet complete are referenced until the message ends. For masked frames (server role), payloads are
- * unmasked IN PLACE in the input chunk. A chunk that is (a prefix of) the view `payloadRegion` returned
+ * the caller must not modify or reuse a chunk after passing it. Chunks that hold fragments of 1 KiB or
+ * more of a message not yet complete are referenced until the message ends (smaller fragments are
+ * copied). For masked frames (server role), payloads are unmasked IN PLACE in the input chunk. A chunk that is (a prefix of) the view `payloadRegion` returned
  * is already where it belongs: it is counted, not copied.
  *
  * UTF-8: a single-frame text message that arrives whole is validated once; a fragmented one fragment by
@@ -24,7 +26,7 @@
  * bad byte are already in `out`. After a throw the reader is dead: `read` throws InvalidStateError.
  */
 import { parseCloseBody } from "./close.js";
-import { MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
+import { DEFAULT_MAX_FRAGMENTS, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.js";
 import type { MessageCodec } from "./deflate.js";
 import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
 import type { WsEvent } from "./events.js";
@@ -38,6 +40,8 @@ export interface ReaderOptions {
   expectMasked: boolean;
   /** Largest message accepted, after reassembly, in bytes (close 1009 beyond). */
   maxPayload: number;
+  /** Most frames one data message may take (close 1009 beyond). Default DEFAULT_MAX_FRAGMENTS. */
+  maxFragments?: number;
   utf8: Utf8Codec;
   /**
    * Allocates the buffer a message spanning several chunks is copied into; it is filled entirely.
@@ -71,6 +75,14 @@ const EMPTY = new Uint8Array(0);
 /** The empty list of message parts, shared by all readers: replaced (never pushed to) by the first part. */
 const NO_PARTS = Object.freeze([]) as unknown as Uint8Array[];
 
+/**
+ * Parts of a fragmented message at least this big are kept as they came (a view, ~100 B of heap:
+ * at most 10% more); smaller ones are copied into blocks of FIRST_BLOCK doubling up to BLOCK_SIZE.
+ */
+const KEPT_PART = 1024;
+const FIRST_BLOCK = 1024;
+const BLOCK_SIZE = 64 * 1024;
+
 /** A 64-bit length split across chunks, gathered and read in one step: shared by all readers. */
 const LENGTH_SCRATCH = new Uint8Array(8);
 
@@ -93,6 +105,7 @@ function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: strin
 export class MessageReader {
   readonly #expectMasked: boolean;
   readonly #maxPayload: number;
+  readonly #maxFragments: number;
   readonly #isValidUtf8: (bytes: Uint8Array) => boolean;
   readonly #decodeUtf8: (bytes: Uint8Array) => string;
   readonly #allocate: (size: number) => Uint8Array;
@@ -125,17 +138,27 @@ export class MessageReader {
   // The message being assembled: #messageOpcode is 0 outside a message.
   #messageOpcode = 0;
   #messageLength = 0;
+  /** Frames of the message being assembled so far, against maxFragments. */
+  #messageFrames = 0;
   /**
-   * The fragments of the message being assembled, and its inflated parts: NO_PARTS (shared, never
-   * pushed to) until the first one, as most messages are one frame (no two empty arrays per idle
-   * connection).
+   * The parts of a message that spans several frames (its fragments, or its inflated parts when
+   * compressed), joined at its end: parts of KEPT_PART bytes or more as they came (no copy), smaller
+   * ones copied together into #block as they arrive, one view per run. So the overhead per part is
+   * bounded (a view per KEPT_PART bytes at worst) and memory follows the payload, not the number of
+   * fragments (a view is ~100 B of heap: one per one-byte fragment is 30 times the wire size).
+   * NO_PARTS (shared, never pushed to) until the first one, as most messages are one frame.
    */
-  #fragments: Uint8Array[] = NO_PARTS;
+  #parts: Uint8Array[] = NO_PARTS;
+  /** Where small parts are copied; `#runStart` to `#blockUsed` is the run not yet in #parts. */
+  #block: Uint8Array | undefined;
+  #blockUsed = 0;
+  #runStart = 0;
+  /** Bytes of the message in its parts so far. */
+  #assembled = 0;
   /** The message's first frame had RSV1: its payload is deflated (RFC 7692 section 6.1). */
   #compressed = false;
   /** Inflated bytes of the current compressed message, counted against maxPayload. */
   #inflatedLength = 0;
-  #inflated: Uint8Array[] = NO_PARTS;
   /**
    * Bytes of the current text frame's payload validated while it was still arriving, or -1 when the
    * frame is not being validated early.
@@ -148,6 +171,12 @@ export class MessageReader {
   #partial: Uint8Array | undefined;
   #filled = 0;
   /**
+   * Payload bytes of data messages the current read may still complete before it stops, leaving the
+   * rest of its bytes unparsed (see `read`'s `limit`).
+   */
+  #budget = Number.POSITIVE_INFINITY;
+  #stopped = false;
+  /**
    * Ping, pong and close frames parsed so far: the protocol reacts to events only when this moved,
    * not with a scan of every data event.
    */
@@ -156,11 +185,20 @@ export class MessageReader {
   constructor(options: ReaderOptions) {
     this.#expectMasked = options.expectMasked;
     this.#maxPayload = options.maxPayload;
+    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#isValidUtf8 = options.utf8.isValid;
     this.#decodeUtf8 = options.utf8.decode;
     this.#allocate = options.allocate ?? allocateZeroed;
     this.#codec = options.codec;
     this.#allowRsv1 = options.codec !== undefined;
+  }
+
+  /**
+   * True when the last `read` stopped at its `limit` with bytes left unparsed: `read(EMPTY, limit)`
+   * goes on with them.
+   */
+  get stopped(): boolean {
+    return this.#stopped;
   }
 
   /**
@@ -210,10 +248,16 @@ export class MessageReader {
   /**
    * Parses `chunk` (split at any byte boundary) and pushes every completed event into `out`. Throws a
    * ProtocolError on a protocol violation; see the module doc for aliasing and the state after a throw.
+   * With a `limit`, parsing stops after the data message that brings the payload bytes of the
+   * messages this call completed to `limit` or more (at least one message), and the control frames
+   * right after it: the rest stays buffered, unparsed (not validated, not inflated), and `stopped`
+   * is true until a later `read` (an empty chunk will do) gets through it.
    */
-  read(chunk: Uint8Array, out: WsEvent[]): void {
+  read(chunk: Uint8Array, out: WsEvent[], limit = Number.POSITIVE_INFINITY): void {
     if (this.#state === DEAD) throw new InvalidStateError("The reader failed earlier and cannot read more");
-    if (chunk.length === 0) return;
+    this.#stopped = false;
+    if (chunk.length === 0 && this.#buffered === 0) return;
+    this.#budget = limit > 0 ? limit : 1;
     try {
       if (this.#validatedEarly >= 0) this.#validateArriving(chunk);
       if (this.#isPayloadRegion(chunk)) {
@@ -223,15 +267,17 @@ export class MessageReader {
         this.#drive(out);
         return;
       }
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
+      if (chunk.length > 0) {
+        this.#chunks.push(chunk);
+        this.#buffered += chunk.length;
+      }
       this.#drive(out);
     } catch (error) {
       this.#state = DEAD;
       this.#chunks = [];
       this.#head = 0;
-      this.#fragments = NO_PARTS;
-      this.#inflated = NO_PARTS;
+      this.#parts = NO_PARTS;
+      this.#block = undefined;
       this.#partial = undefined;
       this.#buffered = 0;
       this.#validatedEarly = -1;
@@ -246,6 +292,10 @@ export class MessageReader {
       switch (this.#state) {
         case HEADER:
           if (this.#messageOpcode === 0 && !this.#expectMasked && this.#buffered > 0) this.#wholeFrames(out);
+          if (this.#budget <= 0 && this.#buffered > 0 && !this.#controlFrameNext()) {
+            this.#stopped = true;
+            return;
+          }
           progressed = this.#readHeader();
           break;
         case LENGTH_16:
@@ -262,6 +312,14 @@ export class MessageReader {
       }
       if (!progressed) return;
     }
+  }
+
+  /**
+   * The next frame is a ping, pong or close (its first byte is buffered): parsed even past a read's
+   * limit, so that a paused reader still answers pings and sees the peer's close. They are small.
+   */
+  #controlFrameNext(): boolean {
+    return (this.#chunks[this.#head]![this.#pos]! & 0x08) !== 0;
   }
 
   // --- byte queue ---
@@ -349,7 +407,8 @@ export class MessageReader {
     const buffer = chunk.constructor === Uint8Array ? chunk.buffer : undefined;
     const base = chunk.byteOffset;
     let pos = first;
-    while (pos + 2 <= size) {
+    let budget = this.#budget;
+    while (pos + 2 <= size && budget > 0) {
       const b0 = chunk[pos]!;
       // FIN and opcode 1 or 2, RSV clear: continuations, control frames and RSV bits take the states.
       if (b0 !== 0x82 && b0 !== 0x81) break;
@@ -371,8 +430,10 @@ export class MessageReader {
         if (!this.#isValidUtf8(data)) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
         out.push({ type: "text", data: this.#decodeUtf8(data) });
       }
+      budget -= length;
       pos = end;
     }
+    this.#budget = budget;
     this.#buffered -= pos - first;
     if (pos === size) this.#nextChunk();
     else this.#pos = pos;
@@ -491,11 +552,20 @@ export class MessageReader {
         fail(ErrorCodes.PayloadTooBig, `Message too big: ${total} bytes (the limit is ${this.#maxPayload})`);
       }
       if (opcode !== Opcode.Continuation) {
+        this.#messageFrames = 1;
         this.#messageOpcode = opcode;
         this.#validator?.reset();
         // "the "Per-Message Compressed" bit ... is set on the first frame of a message" (RFC 7692 6).
         this.#compressed = this.#rsv1; // set only with a codec (see #allowRsv1)
         this.#inflatedLength = 0;
+      }
+      // Checked at the header like the size: a flood of tiny fragments costs work per frame, whatever
+      // memory it takes.
+      else if (++this.#messageFrames > this.#maxFragments) {
+        fail(
+          ErrorCodes.TooManyFragments,
+          `Message in too many frames: over ${this.#maxFragments} (the limit is ${this.#maxFragments})`,
+        );
       }
       this.#messageLength = total;
     }
@@ -618,19 +688,64 @@ export class MessageReader {
     if (this.#fin && opcode !== Opcode.Continuation) {
       // A whole message in one frame: no copy.
       this.#messageOpcode = 0;
+      this.#budget -= data.length;
       out.push(
         opcode === Opcode.Binary ? { type: "binary", data } : { type: "text", data: this.#decodeUtf8(data) },
       );
       return;
     }
-    if (data.length > 0) {
-      if (this.#fragments === NO_PARTS) this.#fragments = [data];
-      else this.#fragments.push(data);
+    this.#append(data);
+    if (this.#fin) this.#pushMessage(messageOpcode, out);
+  }
+
+  /** Adds a part to the message being assembled: see #parts. */
+  #append(part: Uint8Array): void {
+    const n = part.length;
+    if (n === 0) return;
+    this.#assembled += n;
+    if (n >= KEPT_PART) {
+      this.#endRun();
+      this.#keep(part);
+      return;
     }
-    if (!this.#fin) return;
-    const whole = concat(this.#fragments, this.#messageLength, this.#allocate);
-    this.#fragments = NO_PARTS;
+    let block = this.#block;
+    if (block === undefined || block.length - this.#blockUsed < n) {
+      this.#endRun();
+      // Doubling up to BLOCK_SIZE: a message of a few small fragments takes a small block.
+      block = this.#allocate(block === undefined ? FIRST_BLOCK : Math.min(2 * block.length, BLOCK_SIZE));
+      this.#block = block;
+      this.#blockUsed = 0;
+      this.#runStart = 0;
+    }
+    block.set(part, this.#blockUsed);
+    this.#blockUsed += n;
+  }
+
+  /** Moves the run of small parts copied into #block since the last one to #parts, as one view. */
+  #endRun(): void {
+    const start = this.#runStart;
+    if (this.#blockUsed === start) return;
+    this.#runStart = this.#blockUsed;
+    this.#keep(view(this.#block!, start, this.#blockUsed - start));
+  }
+
+  #keep(part: Uint8Array): void {
+    if (this.#parts === NO_PARTS) this.#parts = [part];
+    else this.#parts.push(part);
+  }
+
+  /** The last frame of a message that spans several arrived: push the whole message. */
+  #pushMessage(messageOpcode: number, out: WsEvent[]): void {
+    this.#endRun();
+    const length = this.#assembled;
+    const whole = concat(this.#parts, length, this.#allocate);
+    this.#parts = NO_PARTS;
+    this.#block = undefined;
+    this.#blockUsed = 0;
+    this.#runStart = 0;
+    this.#assembled = 0;
     this.#messageOpcode = 0;
+    this.#budget -= length;
     if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
     else out.push({ type: "text", data: this.#decodeUtf8(whole) });
   }
@@ -649,19 +764,10 @@ export class MessageReader {
     if (this.#messageOpcode === Opcode.Text && !this.#textValidator().push(plain, fin)) {
       fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
     }
-    if (plain.length > 0) {
-      if (this.#inflated === NO_PARTS) this.#inflated = [plain];
-      else this.#inflated.push(plain);
-    }
+    this.#append(plain);
     if (!fin) return;
-    const whole = concat(this.#inflated, this.#inflatedLength, this.#allocate);
-    const messageOpcode = this.#messageOpcode;
-    this.#inflated = NO_PARTS;
-    this.#fragments = NO_PARTS;
-    this.#messageOpcode = 0;
     this.#compressed = false;
-    if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
-    else out.push({ type: "text", data: this.#decodeUtf8(whole) });
+    this.#pushMessage(this.#messageOpcode, out);
   }
 }
 
@@ -699,6 +805,7 @@ function view(chunk: Uint8Array, start: number, length: number): Uint8Array {
     : chunk.subarray(start, start + length);
 }
 
+/** The parts joined: the only part as it is, else one copy into a buffer of exactly `length` bytes. */
 function concat(parts: Uint8Array[], length: number, allocate: (size: number) => Uint8Array): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = allocate(length);

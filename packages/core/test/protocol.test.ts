@@ -752,3 +752,58 @@ describe("receiveBuffer: reading a large payload in place", () => {
     expect(client.receiveBuffer()).toBeUndefined();
   });
 });
+
+describe("receiving within limits: maxFragments and receiveData's limit", () => {
+  it("fails with 1009 on a message in more frames than maxFragments", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", maxFragments: 3 });
+    const server = new ServerProtocol();
+    server.receiveData(drain(client.dataToSend()).data);
+    server.eventsReceived();
+    server.accept();
+    client.receiveData(drain(server.dataToSend()).data);
+    client.eventsReceived();
+    const frame = (opcode: number, fin: boolean) => encodeFrame(opcode, bytes("ab"), { fin });
+    client.receiveData(concat([frame(Opcode.Text, false), frame(0, false), frame(0, true)]));
+    expect(client.eventsReceived()).toEqual([{ type: "text", data: "ababab" }]);
+    client.receiveData(concat([frame(Opcode.Text, false), frame(0, false), frame(0, false), frame(0, true)]));
+    const [event] = client.eventsReceived();
+    expect((event as { error: ProtocolError }).error.code).toBe(ErrorCodes.TooManyFragments);
+    expect(client.closeSent?.code).toBe(CloseCode.MessageTooBig);
+  });
+
+  it("rejects a maxFragments that is not a non-negative integer", () => {
+    expect(() => new ClientProtocol({ url: "ws://example.test/", maxFragments: -1 })).toThrow(TypeError);
+    expect(() => new ServerProtocol({ maxFragments: 1.5 })).toThrow(TypeError);
+  });
+
+  it("stops at the limit among frames that came with the 101, and goes on with an empty chunk", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    const server = new ServerProtocol();
+    server.receiveData(drain(client.dataToSend()).data);
+    server.eventsReceived();
+    server.accept();
+    for (const s of ["one", "two", "three"]) server.sendText(s);
+    server.sendClose(1000);
+    client.receiveData(drain(server.dataToSend()).data, 3);
+    expect(client.eventsReceived().map((e) => e.type)).toEqual(["open", "text"]);
+    expect(client.receiveStopped).toBe(true);
+    client.receiveData(new Uint8Array(0), 3);
+    expect(client.eventsReceived()).toEqual([{ type: "text", data: "two" }]);
+    expect(client.receiveStopped).toBe(true);
+    // A close frame right after the message that reached the limit is parsed with it: the echo is
+    // queued and nothing is left.
+    client.receiveData(new Uint8Array(0), 3);
+    expect(client.eventsReceived().map((e) => e.type)).toEqual(["text", "close"]);
+    expect(client.receiveStopped).toBe(false);
+    expect(client.closeSent?.code).toBe(1000);
+  });
+
+  it("is not stopped after a failure, whatever was left unparsed", () => {
+    const { client } = openPair();
+    client.receiveData(concat([encodeFrame(Opcode.Text, bytes("ok")), Uint8Array.of(0x83, 0)]), 1);
+    expect(client.receiveStopped).toBe(true);
+    client.receiveData(new Uint8Array(0), 1);
+    expect(client.eventsReceived().map((e) => e.type)).toEqual(["text", "error"]);
+    expect(client.receiveStopped).toBe(false);
+  });
+});

@@ -53,11 +53,17 @@ function plain(events: WsEvent[]): Plain[] {
   });
 }
 
-/** Feeds `pieces` (copies: masked input is unmasked in place) to a fresh reader; returns the events. */
-function feed(pieces: Uint8Array[], o: Options = {}): Plain[] {
+/**
+ * Feeds `pieces` (copies: masked input is unmasked in place) to a fresh reader; returns the events.
+ * With a `limit`, each read is limited and continued with empty chunks while it stopped.
+ */
+function feed(pieces: Uint8Array[], o: Options = {}, limit?: number): Plain[] {
   const r = reader(o);
   const out: WsEvent[] = [];
-  for (const piece of pieces) r.read(piece.slice(), out);
+  for (const piece of pieces) {
+    r.read(piece.slice(), out, limit);
+    while (r.stopped) r.read(new Uint8Array(0), out, limit);
+  }
   expectBetweenFrames(r, o.expectMasked);
   return plain(out);
 }
@@ -272,11 +278,12 @@ describe("MessageReader: random messages round-trip through encodeFrame and rand
     chunkCuts: fc.array(fc.nat(), { maxLength: 20 }),
     masked: fc.boolean(),
     key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    limit: fc.option(fc.nat(1500), { nil: undefined }),
   });
 
-  it("gives back the same events", () => {
+  it("gives back the same events, with or without a limit on each read", () => {
     fc.assert(
-      fc.property(scenario, ({ messages, chunkCuts, masked, key }) => {
+      fc.property(scenario, ({ messages, chunkCuts, masked, key, limit }) => {
         const maskKey = masked ? key : undefined;
         const frames: Uint8Array[] = [];
         const expected: Plain[] = [];
@@ -315,7 +322,7 @@ describe("MessageReader: random messages round-trip through encodeFrame and rand
           pieces.push(stream.subarray(start, end));
           start = end;
         }
-        expect(feed(pieces, { expectMasked: masked })).toEqual(expected);
+        expect(feed(pieces, { expectMasked: masked }, limit)).toEqual(expected);
       }),
       { numRuns: 300 },
     );
@@ -368,6 +375,13 @@ describe("MessageReader: malformed input fails with the right error and close co
       ErrorCodes.PayloadTooBig,
       1009,
       { maxPayload: 10 },
+    ],
+    [
+      "a message in more frames than maxFragments, from the header of the frame too many",
+      "01 00 00 00 80 00",
+      ErrorCodes.TooManyFragments,
+      1009,
+      { maxFragments: 2 },
     ],
     ["a 1-byte close body", "88 01 03", ErrorCodes.InvalidClosePayload, P],
     ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map(
@@ -824,5 +838,203 @@ describe("MessageReader: payload read in place (payloadRegion, for Protocol#rece
     r.read(elsewhere, out);
     r.read(frame.slice(150), out);
     expect(plain(out)).toEqual(plain([{ type: "binary", data: big }]));
+  });
+});
+
+describe("MessageReader: fragments are copied together as they arrive, up to maxFragments", () => {
+  /** One message as `count` frames of `size` bytes each (byte i is i % 251), opcode `opcode`. */
+  function fragmented(
+    opcode: number,
+    count: number,
+    size: number,
+  ): { wire: Uint8Array; payload: Uint8Array } {
+    const payload = Uint8Array.from({ length: count * size }, (_, i) => i % 251);
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const part = payload.subarray(i * size, (i + 1) * size);
+      frames.push(encodeFrame(i === 0 ? opcode : Opcode.Continuation, part, { fin: i === count - 1 }));
+    }
+    return { wire: cat(...frames), payload };
+  }
+
+  it("reassembles 100,000 one-byte fragments into a buffer of exactly the message's size", () => {
+    const { wire, payload } = fragmented(Opcode.Binary, 100_000, 1);
+    const out: WsEvent[] = [];
+    reader().read(wire, out);
+    expect(out).toHaveLength(1);
+    const data = (out[0] as { data: Uint8Array }).data;
+    expect(toHex(data)).toBe(toHex(payload));
+    expect(data.buffer.byteLength).toBe(100_000);
+  });
+
+  it("keeps fragments of any sizes, empty ones and a code point split across them, at every split", () => {
+    const text = "h\u00e9llo \u20ac \u{1f600}!";
+    const bytes = enc(text);
+    const cuts = [0, 1, 2, 2, 3, 9, 10, 12, bytes.length];
+    const frames = cuts.slice(1).map((end, i) =>
+      encodeFrame(i === 0 ? Opcode.Text : Opcode.Continuation, bytes.subarray(cuts[i], end), {
+        fin: i === cuts.length - 2,
+      }),
+    );
+    feedAllSplits(cat(...frames, hex("82 01 07")), [
+      { type: "text", data: text },
+      { type: "binary", data: "07" },
+    ]);
+  });
+
+  it("gives a message of one large fragment and empty ones as that fragment, not a copy", () => {
+    const payload = new Uint8Array(2000).fill(7);
+    const wire = cat(hex("02 00"), encodeFrame(Opcode.Continuation, payload, { fin: false }), hex("80 00"));
+    const out: WsEvent[] = [];
+    reader().read(wire, out);
+    const data = (out[0] as { data: Uint8Array }).data;
+    expect(toHex(data)).toBe(toHex(payload));
+    expect(data.buffer).toBe(wire.buffer);
+  });
+
+  it("keeps the order of large fragments (kept as views) between runs of small ones (copied)", () => {
+    const sizes = [1, 1, 1500, 3, 1024, 1023, 1, 70_000, 2, 2];
+    let next = 0;
+    const parts = sizes.map((n) => Uint8Array.from({ length: n }, () => next++ % 251));
+    const frames = parts.map((p, i) =>
+      encodeFrame(i === 0 ? Opcode.Binary : Opcode.Continuation, p, { fin: i === parts.length - 1 }),
+    );
+    const expected = [{ type: "binary", data: toHex(cat(...parts)) }];
+    expect(feed([cat(...frames)])).toEqual(expected);
+    expect(feed(frames)).toEqual(expected);
+    expect(feed(Array.from(cat(...frames), (b) => Uint8Array.of(b)).slice(0))).toEqual(expected);
+  });
+
+  it("accepts exactly maxFragments frames and fails the next one with 1009 before its payload", () => {
+    expect(feed([fragmented(Opcode.Binary, 5, 3).wire], { maxFragments: 5 })).toHaveLength(1);
+    const { wire } = fragmented(Opcode.Binary, 6, 3);
+    // The sixth frame's header alone fails: 5 frames of 5 bytes, then its 2 header bytes.
+    const { events, failedAt } = expectFailure(
+      [wire.subarray(0, 25), wire.subarray(25, 27)],
+      ErrorCodes.TooManyFragments,
+      1009,
+      { maxFragments: 5 },
+    );
+    expect(events).toEqual([]);
+    expect(failedAt).toBe(1);
+  });
+
+  it("counts frames per message: a new message starts from one", () => {
+    const one = fragmented(Opcode.Text, 3, 2).wire;
+    expect(feed([cat(one, one, one)], { maxFragments: 3 })).toHaveLength(3);
+  });
+
+  it("says how many frames the limit allows in the error message", () => {
+    const { wire } = fragmented(Opcode.Binary, 3, 1);
+    expect(() => reader({ maxFragments: 2 }).read(wire, [])).toThrow(
+      "Message in too many frames: over 2 (the limit is 2)",
+    );
+  });
+});
+
+describe("MessageReader: read with a limit stops after the message that reaches it", () => {
+  /** A codec that "inflates" by copying, and records how many frames it was given. */
+  const countingCodec = () => {
+    const codec = {
+      frames: 0,
+      compress: (data: Uint8Array) => data.slice(),
+      decompress(data: Uint8Array, _fin: boolean, maxOutput: number): Uint8Array {
+        codec.frames++;
+        if (data.length > maxOutput) throw new ProtocolError(ErrorCodes.PayloadTooBig, "too big");
+        return data.slice();
+      },
+    };
+    return codec;
+  };
+  const messages = (n: number, size: number, rsv1 = false) =>
+    cat(
+      ...Array.from({ length: n }, (_, i) =>
+        encodeFrame(Opcode.Binary, new Uint8Array(size).fill(i), { rsv1 }),
+      ),
+    );
+
+  it("leaves the rest of the chunk unparsed and not inflated, then goes on with an empty chunk", () => {
+    const codec = countingCodec();
+    const r = reader({ codec });
+    const out: WsEvent[] = [];
+    r.read(messages(10, 1000, true), out, 2500);
+    // 1000 + 1000 < 2500: the third message reaches the limit; the other seven are not inflated.
+    expect(out).toHaveLength(3);
+    expect(codec.frames).toBe(3);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out, 1);
+    expect(out).toHaveLength(4);
+    expect(codec.frames).toBe(4);
+    r.read(new Uint8Array(0), out);
+    expect(out).toHaveLength(10);
+    expect(r.stopped).toBe(false);
+    expect(out.map((e) => (e as { data: Uint8Array }).data[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expectBetweenFrames(r);
+  });
+
+  it("stops in the whole-frame fast path, after fragmented messages, and after compressed ones alike", () => {
+    const fragmentedMessage = hex("02 02 aa bb 80 01 cc");
+    const wire = cat(messages(3, 10), fragmentedMessage, messages(2, 10, true), messages(2, 10));
+    for (const limit of [1, 10, 11, 25, 1e9]) {
+      const r = reader({ codec: countingCodec() });
+      const out: WsEvent[] = [];
+      r.read(wire.slice(), out, limit);
+      const steps = [out.length];
+      while (r.stopped) {
+        r.read(new Uint8Array(0), out, limit);
+        steps.push(out.length);
+      }
+      expect(plain(out)).toEqual(feed([wire], { codec: countingCodec() }));
+      // Each step ends at the first message that brings its bytes to the limit.
+      const sizes = plain(out).map((e) => (e.data === "aabbcc" ? 3 : 10));
+      let start = 0;
+      for (const end of steps) {
+        const bytes = sizes.slice(start, end);
+        expect(bytes.slice(0, -1).reduce((a, b) => a + b, 0)).toBeLessThan(limit);
+        if (end < out.length) expect(bytes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(limit);
+        start = end;
+      }
+    }
+  });
+
+  it("parses the control frames right after the message that reached the limit, then stops", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    const controls = hex("89 01 70 8a 00 88 02 03 e8");
+    r.read(cat(messages(1, 10), controls, messages(1, 10), hex("89 00")), out, 5);
+    expect(out.map((e) => e.type)).toEqual(["binary", "ping", "pong", "close"]);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out, 5);
+    expect(out.map((e) => e.type)).toEqual(["binary", "ping", "pong", "close", "binary", "ping"]);
+    expect(r.stopped).toBe(false);
+    // A control frame cut after its first byte waits for the rest like any frame.
+    r.read(cat(messages(1, 10), hex("89")), out, 5);
+    expect(r.stopped).toBe(false);
+    r.read(hex("00"), out, 5);
+    expect(out.at(-1)?.type).toBe("ping");
+  });
+
+  it("is not stopped when the limit falls at the end of the bytes, or inside an incomplete frame", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(messages(2, 10), out, 20);
+    expect(out).toHaveLength(2);
+    expect(r.stopped).toBe(false);
+    r.read(cat(messages(1, 10), hex("82 05 01")), out, 5);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out, 5);
+    // Only a partial frame is left: nothing more to parse until bytes arrive.
+    expect(r.stopped).toBe(false);
+    expect(out).toHaveLength(3);
+    r.read(hex("02 03 04 05"), out, 5);
+    expect(out).toHaveLength(4);
+  });
+
+  it("parses at least one message with a limit of 0", () => {
+    const r = reader();
+    const out: WsEvent[] = [];
+    r.read(messages(3, 4), out, 0);
+    expect(out).toHaveLength(1);
+    expect(r.stopped).toBe(true);
   });
 });

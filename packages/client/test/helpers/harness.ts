@@ -127,8 +127,14 @@ export interface ChildResult {
  * Runs `body` as an ES module under `node --import tsx`, with `CLIENT` bound to the client package's
  * exports and `ARGS` to `args`. The process must exit by itself: after `boundMs` it is SIGKILLed and
  * `killed` is true. `body` must not call process.exit (the point is to see whether it exits alone).
+ * `nodeFlags` go before the script (`--expose-gc` for a child that measures its memory).
  */
-export async function runChild(body: string, args: string[] = [], boundMs = 8000): Promise<ChildResult> {
+export async function runChild(
+  body: string,
+  args: string[] = [],
+  boundMs = 8000,
+  nodeFlags: string[] = [],
+): Promise<ChildResult> {
   const dir = mkdtempSync(join(tmpdir(), "tideway-req-"));
   const file = join(dir, "child.mts");
   writeFileSync(
@@ -138,7 +144,7 @@ export async function runChild(body: string, args: string[] = [], boundMs = 8000
   try {
     return await new Promise<ChildResult>((resolve) => {
       const start = Date.now();
-      const child = spawn(process.execPath, ["--import", "tsx", file], {
+      const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", file], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, NO_COLOR: "1" },
