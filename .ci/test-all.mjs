@@ -26,6 +26,8 @@ function step(name, command, options = {}) {
 // Real peers from Debian: Python websockets and aiohttp servers, nginx, tinyproxy, openssl.
 step("system peers", "node .ci/ensure-peers.mjs");
 step("build", "node .ci/run-workspaces.mjs build");
+// The built client under Node 20/22/24 (ESM and CJS), Bun and Deno, installed from npm into .cache/.
+step("runtime matrix", "node .ci/runtime-matrix.mjs");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
 for (const pkg of ["core", "client"]) {
