@@ -1,21 +1,25 @@
 // The runtime matrix: the built @tideway/client under Node 20 (the one running the suite), Node 22
 // and 24, Bun and Deno, each running the shared subset (runtime-matrix/subset.mjs: connect, iterate,
-// send, headers, deflate, ping, reconnect after the server drops, close) against a local server.
+// send, headers, deflate, ping, reconnect after the server drops, close, an HTTP proxy) against a
+// local server and proxy.
 // Each runs the ESM and the CJS build; Deno with --allow-net only.
 // Runtimes come from the npm registry (node@22, node@24, bun, deno) into .cache/runtimes (gitignored),
 // reused when present: delete that folder to take newer releases. A runtime npm cannot install here
 // is skipped with a message saying so, never silently. Run after the build (`pnpm build`).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import net from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const root = process.cwd();
+const root = fileURLToPath(new URL("..", import.meta.url));
 const cache = join(root, ".cache/runtimes");
 const app = join(cache, "app");
 const client = join(root, "packages/client");
 const { WebSocketServer } = createRequire(join(client, "package.json"))("ws");
-/** Per run: start-up, seven checks on loopback and a few short waits; the slowest take ~1 s. */
+/** Per run: start-up, eight checks on loopback and a few short waits; the slowest take ~1 s. */
 const RUN_TIMEOUT = 30_000;
 
 const RUNTIMES = [
@@ -97,6 +101,27 @@ function startServer() {
   return new Promise((resolve) => wss.on("listening", () => resolve(wss)));
 }
 
+/** An HTTP CONNECT proxy that knows one host, tideway-matrix.invalid: the WebSocket server. */
+function startProxy(serverPort) {
+  const proxy = createServer((_request, response) => response.writeHead(405).end());
+  proxy.on("connect", (request, socket, head) => {
+    const [host, port] = request.url.split(":");
+    if (host !== "tideway-matrix.invalid" || Number(port) !== serverPort) {
+      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+      return;
+    }
+    const upstream = net.connect(serverPort, "127.0.0.1", () => {
+      socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on("error", () => socket.destroy());
+    socket.on("error", () => upstream.destroy());
+  });
+  return new Promise((resolve) => proxy.listen(0, "127.0.0.1", () => resolve(proxy)));
+}
+
 const childEnv = {
   ...process.env,
   NO_COLOR: "1",
@@ -110,10 +135,10 @@ for (const name of ["ws_proxy", "wss_proxy", "http_proxy", "https_proxy", "all_p
 }
 
 /** Runs one entry; resolves with the checks it reported, its output and its time. */
-function runEntry(bin, args, url) {
+function runEntry(bin, args) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(bin, [...args, url], { cwd: app, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, { cwd: app, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -138,7 +163,7 @@ function runEntry(bin, args, url) {
   });
 }
 
-const CHECKS = 7;
+const CHECKS = 8;
 const started = Date.now();
 if (!existsSync(join(client, "dist/index.js")) || !existsSync(join(client, "dist/index.cjs"))) {
   console.log("runtime matrix: packages/client/dist is missing; build first (pnpm build)");
@@ -150,6 +175,8 @@ const installs = await Promise.all(RUNTIMES.map(install));
 console.log(`runtimes ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 const wss = await startServer();
 const url = `ws://127.0.0.1:${wss.address().port}/`;
+const proxy = await startProxy(wss.address().port);
+const proxyUrl = `http://127.0.0.1:${proxy.address().port}`;
 const rows = [];
 const skipped = [];
 let failed = 0;
@@ -161,7 +188,7 @@ for (const [i, runtime] of RUNTIMES.entries()) {
     continue;
   }
   for (const build of ["esm", "cjs"]) {
-    const result = await runEntry(installed.bin, [...(runtime.args ?? []), ENTRY[build]], url);
+    const result = await runEntry(installed.bin, [...(runtime.args ?? []), ENTRY[build], url, proxyUrl]);
     const passed = result.checks.filter((c) => c.ok).length;
     const ok = result.code === 0 && passed === CHECKS;
     if (!ok) failed++;
@@ -174,6 +201,8 @@ for (const [i, runtime] of RUNTIMES.entries()) {
   }
 }
 wss.close();
+proxy.close();
+proxy.closeAllConnections();
 for (const c of wss.clients) c.terminate();
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const skipNote = skipped.length > 0 ? `; SKIPPED (could not install): ${skipped.join(", ")}` : "";

@@ -2,7 +2,7 @@
 const { WebSocketClient } = require("@tideway/client");
 
 import("./subset.mjs").then(({ runSubset }) =>
-  runSubset(WebSocketClient, process.argv[2], (check, error) => {
+  runSubset(WebSocketClient, process.argv[2], process.argv[3], (check, error) => {
     console.log(
       JSON.stringify({ check, ok: error === undefined, error: error && String(error.stack ?? error) }),
     );

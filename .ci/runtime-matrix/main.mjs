@@ -2,8 +2,8 @@
 import { WebSocketClient } from "@tideway/client";
 import { runSubset } from "./subset.mjs";
 
-const url = globalThis.Deno !== undefined ? globalThis.Deno.args[0] : process.argv[2];
-await runSubset(WebSocketClient, url, (check, error) => {
+const [url, proxy] = globalThis.Deno !== undefined ? globalThis.Deno.args : process.argv.slice(2);
+await runSubset(WebSocketClient, url, proxy, (check, error) => {
   console.log(
     JSON.stringify({ check, ok: error === undefined, error: error && String(error.stack ?? error) }),
   );

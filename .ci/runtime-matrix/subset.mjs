@@ -23,7 +23,7 @@ async function nextMessage(iterator, what) {
 }
 
 /** Runs the checks in order; `report(name, error?)` is called once per check. Resolves when done. */
-export async function runSubset(WebSocketClient, url, report) {
+export async function runSubset(WebSocketClient, url, proxy, report) {
   const client = new WebSocketClient(url, {
     headers: { "x-tideway-matrix": "yes" },
     heartbeat: false,
@@ -98,6 +98,27 @@ export async function runSubset(WebSocketClient, url, report) {
         expectEqual(client.readyState, 3, "readyState");
         const end = await within(5000, "iterator end", iterator.next());
         expectEqual(end.done, true, "the iterator ends after close");
+      },
+    ],
+    [
+      "through an HTTP proxy",
+      async () => {
+        // This host name resolves nowhere: only the proxy, which maps it to the server, reaches it.
+        const target = `ws://tideway-matrix.invalid:${new URL(url).port}/`;
+        const proxied = new WebSocketClient(target, { proxy, heartbeat: false, reconnect: false });
+        try {
+          await within(5000, "connect through the proxy", proxied.connect());
+          const messages = proxied[Symbol.asyncIterator]();
+          await proxied.send("via proxy");
+          expectEqual(
+            await nextMessage(messages, "echo through the proxy"),
+            "via proxy",
+            "echo through the proxy",
+          );
+          await within(5000, "close through the proxy", proxied.close());
+        } finally {
+          proxied.terminate();
+        }
       },
     ],
   ];
