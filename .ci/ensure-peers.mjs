@@ -1,5 +1,5 @@
 // Makes sure the real servers the interop tests talk to are installed: Python's `websockets` and
-// aiohttp, nginx, tinyproxy and openssl, all from Debian. Installs them with apt-get when running as
+// aiohttp, nginx, tinyproxy and openssl, all from Debian; and Chromium, the browser matrix's browser. Installs them with apt-get when running as
 // root (as CI does); otherwise says exactly what to install and fails, rather than letting the
 // tests that need them skip.
 import { spawnSync } from "node:child_process";
@@ -11,6 +11,7 @@ const checks = [
   { what: "nginx-light", ok: () => run("sh", ["-c", "command -v nginx || test -x /usr/sbin/nginx"]) },
   { what: "tinyproxy", ok: () => run("sh", ["-c", "command -v tinyproxy || test -x /usr/bin/tinyproxy"]) },
   { what: "openssl", ok: () => run("sh", ["-c", "command -v openssl"]) },
+  { what: "chromium", ok: () => run("sh", ["-c", "test -x /usr/bin/chromium"]) },
 ];
 
 function run(command, args) {

@@ -27,6 +27,10 @@ function step(name, command, options = {}) {
 // Real peers from Debian: Python websockets and aiohttp servers, nginx, tinyproxy, openssl.
 step("system peers", "node .ci/ensure-peers.mjs");
 step("build", "node .ci/run-workspaces.mjs build");
+// The built client under Node 20/22/24 (ESM and CJS), Bun and Deno, installed from npm into .cache/.
+step("runtime matrix", "node .ci/runtime-matrix.mjs");
+// The built core in headless Chromium (Debian's package), driven by playwright-core.
+step("browser matrix", "node .ci/browser-matrix.mjs");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
 // The API reference (docs/api/, not committed) builds, and every export has its TSDoc (typedoc.json).

@@ -60,6 +60,9 @@ interface DirectReads {
 
 type DirectSocket = net.Socket & { [kReads]?: DirectReads };
 
+/** Direct reads need onread's callback called on the socket, as Node and Deno do; Bun calls it with no `this`. */
+const onreadCallsSocket = typeof process.versions.bun !== "string";
+
 /**
  * Where the next read goes: straight into the buffer the target offers (the payload of a large
  * message, read with no copy) but its last TAIL bytes, then one short read for those and the next
@@ -111,7 +114,7 @@ function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boole
  * `this`, `callback` on the socket), lighter per idle connection than closures over the target.
  */
 export function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
-  if (target === undefined) return net.connect({ host, port });
+  if (target === undefined || !onreadCallsSocket) return net.connect({ host, port });
   const reads: DirectReads = { target, direct: false, big: false, owns: false };
   const socket: DirectSocket = net.connect({
     host,

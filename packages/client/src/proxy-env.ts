@@ -19,7 +19,13 @@ import { redactUrl } from "./redact.js";
 export type Env = Readonly<Record<string, string | undefined>>;
 
 function envValue(env: Env, name: string): string | undefined {
-  const value = env[name.toLowerCase()] || env[name.toUpperCase()];
+  let value: string | undefined;
+  try {
+    value = env[name.toLowerCase()] || env[name.toUpperCase()];
+  } catch {
+    // A refused read (Deno without --allow-env throws NotCapable) is an unset variable.
+    return undefined;
+  }
   return value?.trim() || undefined;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { matchesNoProxy, proxyFromEnv } from "../src/proxy-env.js";
+import { type Env, matchesNoProxy, proxyFromEnv } from "../src/proxy-env.js";
 
 describe("proxyFromEnv: which variable, by target scheme", () => {
   const ALL = {
@@ -51,6 +51,28 @@ describe("proxyFromEnv: which variable, by target scheme", () => {
     ["no_proxy=* : direct", { http_proxy: "http://p", no_proxy: "*" }, undefined],
   ])("%s", (_label, env, expected) => {
     expect(proxyFromEnv(new URL("ws://h:8080/"), env)).toBe(expected);
+  });
+
+  /** An environment that refuses to read the named variables, as Deno's without --allow-env does. */
+  function refusing(names: readonly string[], env: Record<string, string>): Env {
+    return new Proxy(env, {
+      get(target, name) {
+        if (typeof name === "string" && names.includes(name)) {
+          throw new Error(`NotCapable: Requires env access to "${name}"`);
+        }
+        return Reflect.get(target, name);
+      },
+    });
+  }
+
+  it("an environment that refuses every read means no proxy", () => {
+    const env = refusing(["ws_proxy", "WS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"], {});
+    expect(proxyFromEnv(new URL("ws://h/"), env)).toBeUndefined();
+  });
+
+  it("a variable whose read is refused counts as unset: the next one is read", () => {
+    const env = refusing(["ws_proxy", "WS_PROXY"], { http_proxy: "http://p:1" });
+    expect(proxyFromEnv(new URL("ws://h/"), env)).toBe("http://p:1");
   });
 });
 

@@ -1,0 +1,210 @@
+// The runtime matrix: the built @tideway/client under Node 20 (the one running the suite), Node 22
+// and 24, Bun and Deno, each running the shared subset (runtime-matrix/subset.mjs: connect, iterate,
+// send, headers, deflate, ping, reconnect after the server drops, close, an HTTP proxy) against a
+// local server and proxy.
+// Each runs the ESM and the CJS build; Deno with --allow-net only.
+// Runtimes come from the npm registry (node@22, node@24, bun, deno) into .cache/runtimes (gitignored),
+// reused when present: delete that folder to take newer releases. A runtime npm cannot install here
+// is skipped with a message saying so, never silently. Run after the build (`pnpm build`).
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import net from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cache = join(root, ".cache/runtimes");
+const app = join(cache, "app");
+const client = join(root, "packages/client");
+const { WebSocketServer } = createRequire(join(client, "package.json"))("ws");
+/** Per run: start-up, eight checks on loopback and a few short waits; the slowest take ~1 s. */
+const RUN_TIMEOUT = 30_000;
+
+const RUNTIMES = [
+  { name: `node ${process.versions.node}`, bin: process.execPath },
+  { name: "node 22", spec: "node@22", bin: "node" },
+  { name: "node 24", spec: "node@24", bin: "node" },
+  { name: "bun", spec: "bun@1", bin: "bun" },
+  // No --allow-read: Deno loads the package's modules without it. No --allow-env: proxy-env.ts
+  // takes a refused read as an unset variable.
+  {
+    name: "deno",
+    spec: "deno@2",
+    bin: "deno",
+    args: ["run", "--allow-net", "--no-prompt", "--no-lock"],
+  },
+];
+
+const ENTRY = { esm: "main.mjs", cjs: "main.cjs" };
+
+function versionOf(bin) {
+  const run = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 20_000 });
+  // "deno 2.9.6 (stable, ...)" -> "deno 2.9.6"; "1.4.5"; "v22.23.3".
+  return run.status === 0 ? run.stdout.split("\n")[0].trim().split(" (")[0] : undefined;
+}
+
+/** Resolves with the runtime's executable and version, or with `{ skip }` saying why it cannot run. */
+function install(runtime) {
+  if (runtime.spec === undefined)
+    return Promise.resolve({ bin: runtime.bin, version: `v${process.versions.node}` });
+  const prefix = join(cache, runtime.spec.replace("@", "-"));
+  const bin = join(prefix, "node_modules/.bin", runtime.bin);
+  const cached = existsSync(bin) ? versionOf(bin) : undefined;
+  if (cached !== undefined) return Promise.resolve({ bin, version: cached, cached: true });
+  return new Promise((resolve) => {
+    mkdirSync(prefix, { recursive: true });
+    const args = ["install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", runtime.spec];
+    const npm = spawn("npm", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    npm.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    npm.on("error", (err) => resolve({ skip: `npm could not be started: ${err.message}` }));
+    npm.on("close", (code) => {
+      const version = code === 0 && existsSync(bin) ? versionOf(bin) : undefined;
+      if (version !== undefined) resolve({ bin, version, cached: false });
+      else {
+        const why =
+          stderr.trim().split("\n").slice(0, 3).join(" | ") || `exit ${code}, no ${runtime.bin} binary`;
+        resolve({ skip: `npm install ${runtime.spec} failed: ${why}` });
+      }
+    });
+  });
+}
+
+/** An app as a user's: a package.json and node_modules/@tideway/client (the built workspace package). */
+function makeApp() {
+  mkdirSync(join(app, "node_modules/@tideway"), { recursive: true });
+  writeFileSync(join(app, "package.json"), '{ "private": true, "type": "module" }\n');
+  const link = join(app, "node_modules/@tideway/client");
+  rmSync(link, { force: true, recursive: true });
+  symlinkSync(client, link, "dir");
+  for (const file of ["subset.mjs", "main.mjs", "main.cjs"]) {
+    copyFileSync(join(root, ".ci/runtime-matrix", file), join(app, file));
+  }
+}
+
+/** Echoes messages; answers "header?", "bytes?" (bytes read on this TCP connection); "drop" kills TCP. */
+function startServer() {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: true });
+  wss.on("connection", (ws, request) => {
+    ws.on("message", (data, isBinary) => {
+      const text = isBinary ? undefined : data.toString();
+      if (text === "header?") ws.send(request.headers["x-tideway-matrix"] ?? "");
+      else if (text === "bytes?") ws.send(String(request.socket.bytesRead));
+      else if (text === "drop") ws.terminate();
+      else ws.send(data, { binary: isBinary });
+    });
+  });
+  return new Promise((resolve) => wss.on("listening", () => resolve(wss)));
+}
+
+/** An HTTP CONNECT proxy that knows one host, tideway-matrix.invalid: the WebSocket server. */
+function startProxy(serverPort) {
+  const proxy = createServer((_request, response) => response.writeHead(405).end());
+  proxy.on("connect", (request, socket, head) => {
+    const [host, port] = request.url.split(":");
+    if (host !== "tideway-matrix.invalid" || Number(port) !== serverPort) {
+      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+      return;
+    }
+    const upstream = net.connect(serverPort, "127.0.0.1", () => {
+      socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on("error", () => socket.destroy());
+    socket.on("error", () => upstream.destroy());
+  });
+  return new Promise((resolve) => proxy.listen(0, "127.0.0.1", () => resolve(proxy)));
+}
+
+const childEnv = {
+  ...process.env,
+  NO_COLOR: "1",
+  DENO_NO_UPDATE_CHECK: "1",
+  DENO_DIR: join(cache, "deno-dir"),
+};
+// The client reads proxy variables by default; a CI proxy must not capture loopback connections.
+for (const name of ["ws_proxy", "wss_proxy", "http_proxy", "https_proxy", "all_proxy", "no_proxy"]) {
+  delete childEnv[name];
+  delete childEnv[name.toUpperCase()];
+}
+
+/** Runs one entry; resolves with the checks it reported, its output and its time. */
+function runEntry(bin, args) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(bin, args, { cwd: app, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT);
+    const done = (code) => {
+      clearTimeout(timer);
+      const checks = out
+        .split("\n")
+        .filter((line) => line.startsWith('{"check"'))
+        .map((line) => JSON.parse(line));
+      resolve({ code, checks, out, ms: Date.now() - started });
+    };
+    child.on("error", (err) => {
+      out += String(err);
+      done(-1);
+    });
+    child.on("close", done);
+  });
+}
+
+const CHECKS = 8;
+const started = Date.now();
+if (!existsSync(join(client, "dist/index.js")) || !existsSync(join(client, "dist/index.cjs"))) {
+  console.log("runtime matrix: packages/client/dist is missing; build first (pnpm build)");
+  process.exit(1);
+}
+mkdirSync(cache, { recursive: true });
+makeApp();
+const installs = await Promise.all(RUNTIMES.map(install));
+console.log(`runtimes ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+const wss = await startServer();
+const url = `ws://127.0.0.1:${wss.address().port}/`;
+const proxy = await startProxy(wss.address().port);
+const proxyUrl = `http://127.0.0.1:${proxy.address().port}`;
+const rows = [];
+const skipped = [];
+let failed = 0;
+for (const [i, runtime] of RUNTIMES.entries()) {
+  const installed = installs[i];
+  if (installed.skip !== undefined) {
+    console.log(`SKIPPED ${runtime.name}: ${installed.skip}`);
+    skipped.push(runtime.name);
+    continue;
+  }
+  for (const build of ["esm", "cjs"]) {
+    const result = await runEntry(installed.bin, [...(runtime.args ?? []), ENTRY[build], url, proxyUrl]);
+    const passed = result.checks.filter((c) => c.ok).length;
+    const ok = result.code === 0 && passed === CHECKS;
+    if (!ok) failed++;
+    const source = installed.cached === undefined ? "" : installed.cached ? " (cached)" : " (installed)";
+    rows.push(
+      `${ok ? "ok  " : "FAIL"} ${`${runtime.name} ${build}`.padEnd(16)} ${installed.version}${source}: ${passed}/${CHECKS} checks in ${result.ms} ms`,
+    );
+    console.log(rows.at(-1));
+    if (!ok) console.log(result.out.replace(/^/gm, "    "));
+  }
+}
+wss.close();
+proxy.close();
+proxy.closeAllConnections();
+for (const c of wss.clients) c.terminate();
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const skipNote = skipped.length > 0 ? `; SKIPPED (could not install): ${skipped.join(", ")}` : "";
+console.log(`runtime matrix: ${rows.length - failed} passed, ${failed} failed in ${seconds}s${skipNote}`);
+process.exit(failed > 0 ? 1 : 0);
