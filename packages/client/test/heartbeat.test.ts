@@ -328,7 +328,7 @@ describe("Heartbeat stop", () => {
     clock.advance(100); // heartbeat ping outstanding, deadline armed
     const a = hb.ping();
     const b = hb.ping();
-    expect(clock.pendingTimers).toBe(2); // tick + deadline
+    expect(clock.pendingTimers).toBe(1); // the wheel: one timer for the tick and the deadline
     const reason = new Error("connection closed");
     hb.stop(reason);
     expect(clock.pendingTimers).toBe(0);
@@ -465,5 +465,79 @@ describe("clocks", () => {
     expect(deaths).toHaveLength(1);
     // Node may fire a timer up to ~1 ms early by performance.now(): allow for it.
     expect(deaths[0]).toBeGreaterThanOrEqual(18);
+  });
+});
+
+describe("the shared wheel", () => {
+  it("runs every heartbeat of a clock on one timer, each at its own time", () => {
+    const clock = new ManualClock(1000);
+    const pings: [string, number][] = [];
+    const make = (name: string, interval: number) =>
+      new Heartbeat({
+        interval,
+        timeout: 0,
+        clock,
+        sendPing: () => pings.push([name, clock.now()]),
+        onDead: () => {},
+      });
+    const a = make("a", 100);
+    const b = make("b", 30);
+    a.start();
+    b.start();
+    expect(clock.pendingTimers).toBe(1);
+    // Data read between the pings proves b alive, so each of its ticks sends a new ping.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(30);
+      b.onActivity();
+    }
+    clock.advance(10);
+    expect(pings).toEqual([
+      ["b", 1030],
+      ["b", 1060],
+      ["b", 1090],
+      ["a", 1100],
+    ]);
+    b.stop();
+    expect(clock.pendingTimers).toBe(1);
+    a.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("keeps the other heartbeats running when one's sendPing throws", async () => {
+    const clock = new ManualClock(0);
+    const thrown: unknown[] = [];
+    const onUncaught = (err: unknown) => thrown.push(err);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const pings: number[] = [];
+      const failing = new Heartbeat({
+        interval: 10,
+        timeout: 0,
+        clock,
+        sendPing: () => {
+          throw new Error("socket gone");
+        },
+        onDead: () => {},
+      });
+      const healthy = new Heartbeat({
+        interval: 10,
+        timeout: 0,
+        clock,
+        sendPing: () => pings.push(clock.now()),
+        onDead: () => {},
+      });
+      failing.start();
+      healthy.start();
+      clock.advance(10);
+      healthy.onActivity();
+      clock.advance(10);
+      await flush();
+      expect(pings).toEqual([10, 20]);
+      expect(thrown.length).toBeGreaterThan(0);
+      failing.stop();
+      healthy.stop();
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
   });
 });
