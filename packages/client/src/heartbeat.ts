@@ -1,29 +1,28 @@
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 
+/** A heartbeat time that is not scheduled (times are whole milliseconds, never negative). */
+const NOT_DUE = -1;
+
+/** The outstanding list of a heartbeat that never pinged: shared, never written to. */
+const NONE_OUTSTANDING: Outstanding[] = [];
+
 /**
  * One timer for every heartbeat on a clock, instead of a tick and a deadline timer each: a held
  * Node timer with its closures was most of the heartbeat's ~0.85 KiB per idle connection (idle
- * heap, 2 000 connections). Members wait in slots keyed by due time; the one clock timer is armed
- * for the earliest slot, and when it fires that slot is due, whatever `now()` says (a timer that
- * fired is due, as with one timer each).
+ * heap, 2 000 connections). Members wait in slots keyed by due time (whole milliseconds, so
+ * connections opened together share slots); the one clock timer is armed for the earliest slot,
+ * and when it fires that slot is due, whatever `now()` says (a timer that fired is due, as with
+ * one timer each).
  */
 class HeartbeatWheel {
   readonly #clock: Clock;
-  /** Due times rounded up to whole milliseconds, so connections opened together share slots. */
-  readonly #coarse: boolean;
   /** One member alone, or those due in the same slot: a Set per slot would cost more than the member. */
   readonly #slots = new Map<number, Heartbeat | Heartbeat[]>();
   #timer: TimerHandle | undefined;
   #armedAt = Number.POSITIVE_INFINITY;
 
-  constructor(clock: Clock, coarse: boolean) {
+  constructor(clock: Clock) {
     this.#clock = clock;
-    this.#coarse = coarse;
-  }
-
-  /** The slot of a member due at `due`. */
-  slotOf(due: number): number {
-    return this.#coarse ? Math.ceil(due) : due;
   }
 
   add(member: Heartbeat, slot: number): void {
@@ -65,7 +64,7 @@ class HeartbeatWheel {
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
     const clockNow = this.#clock.now();
-    const now = clockNow > armedAt ? clockNow : armedAt;
+    const now = Math.max(clockNow, armedAt);
     const due: number[] = [];
     for (const slot of this.#slots.keys()) if (slot <= now) due.push(slot);
     due.sort((a, b) => a - b);
@@ -98,7 +97,7 @@ const wheels = new WeakMap<Clock, HeartbeatWheel>();
 function wheelOf(clock: Clock): HeartbeatWheel {
   let wheel = wheels.get(clock);
   if (wheel === undefined) {
-    wheel = new HeartbeatWheel(clock, clock === systemClock);
+    wheel = new HeartbeatWheel(clock);
     wheels.set(clock, wheel);
   }
   return wheel;
@@ -160,11 +159,14 @@ export class Heartbeat {
   readonly #timeout: number;
   readonly #sendPing: (payload: Uint8Array) => void;
   readonly #onDead: (elapsedMs: number) => void;
-  /** Tells our pongs from unsolicited ones that happen to carry an 8-byte payload. */
-  readonly #nonce = Math.floor(Math.random() * 2 ** 32) >>> 0;
+  /**
+   * Tells our pongs from unsolicited ones that happen to carry an 8-byte payload. 30 bits: a small
+   * integer, stored in the object, where a 32-bit one would be a 16-byte heap number per connection.
+   */
+  readonly #nonce = Math.floor(Math.random() * 2 ** 30);
   #nextSeq = 0;
   /** Pings waiting for a pong, in the order they were sent (so "earlier" is "lower index"). */
-  readonly #outstanding: Outstanding[] = [];
+  #outstanding: Outstanding[] = NONE_OUTSTANDING;
   #userPings = 0;
   #state: State = "idle";
   #stopReason: Error | undefined;
@@ -172,9 +174,13 @@ export class Heartbeat {
   /** A ping was sent and nothing has proved the peer alive since. */
   #awaiting = false;
   #deadlineStart = 0;
-  /** When the next heartbeat ping and the dead-peer deadline are due (Infinity: not scheduled). */
-  #tickDue = Number.POSITIVE_INFINITY;
-  #deadlineDue = Number.POSITIVE_INFINITY;
+  /**
+   * When the next heartbeat ping and the dead-peer deadline are due, NOT_DUE if not scheduled. Times
+   * here are whole milliseconds (rounded up): small integers stay in the object, where fractional
+   * ones would each be a 16-byte heap number per connection.
+   */
+  #tickDue = NOT_DUE;
+  #deadlineDue = NOT_DUE;
   readonly #wheel: HeartbeatWheel;
   /** The wheel slot this heartbeat waits in, if any. */
   #slot: number | undefined;
@@ -320,7 +326,7 @@ export class Heartbeat {
     return new Promise<number>((resolve, reject) => {
       const entry: Outstanding = this.#newEntry({ resolve, reject });
       this.#userPings++;
-      this.#outstanding.push(entry);
+      this.#track(entry);
       try {
         this.#sendPing(this.#payload(entry.seq));
       } catch (err) {
@@ -345,12 +351,12 @@ export class Heartbeat {
    */
   wake(now: number): void {
     this.#slot = undefined;
-    if (this.#deadlineDue <= now) {
-      this.#deadlineDue = Number.POSITIVE_INFINITY;
+    if (this.#deadlineDue !== NOT_DUE && this.#deadlineDue <= now) {
+      this.#deadlineDue = NOT_DUE;
       this.#expire();
     }
-    if (this.#tickDue <= now) {
-      this.#tickDue = Number.POSITIVE_INFINITY;
+    if (this.#tickDue !== NOT_DUE && this.#tickDue <= now) {
+      this.#tickDue = NOT_DUE;
       this.#tick();
     }
     this.#reschedule();
@@ -371,7 +377,7 @@ export class Heartbeat {
     const previous = this.#outstanding.findIndex((p) => p.settle === undefined);
     if (previous >= 0) this.#outstanding.splice(previous, 1);
     const entry = this.#newEntry();
-    this.#outstanding.push(entry);
+    this.#track(entry);
     this.#sendPing(this.#payload(entry.seq));
     this.#afterSend();
   }
@@ -388,8 +394,8 @@ export class Heartbeat {
       this.#clearDeadline();
       return;
     }
-    this.#deadlineStart = this.#clock.now();
-    this.#deadlineDue = this.#deadlineStart + this.#timeout;
+    this.#deadlineStart = Math.ceil(this.#clock.now());
+    this.#deadlineDue = this.#deadlineStart + Math.ceil(this.#timeout);
     this.#reschedule();
   }
 
@@ -410,19 +416,19 @@ export class Heartbeat {
       this.#clearTick();
       return;
     }
-    this.#tickDue = this.#clock.now() + this.#interval;
+    this.#tickDue = Math.ceil(this.#clock.now() + this.#interval);
     this.#reschedule();
   }
 
   #clearDeadline(): void {
-    if (this.#deadlineDue === Number.POSITIVE_INFINITY) return;
-    this.#deadlineDue = Number.POSITIVE_INFINITY;
+    if (this.#deadlineDue === NOT_DUE) return;
+    this.#deadlineDue = NOT_DUE;
     this.#reschedule();
   }
 
   #clearTick(): void {
-    if (this.#tickDue === Number.POSITIVE_INFINITY) return;
-    this.#tickDue = Number.POSITIVE_INFINITY;
+    if (this.#tickDue === NOT_DUE) return;
+    this.#tickDue = NOT_DUE;
     this.#reschedule();
   }
 
@@ -430,12 +436,24 @@ export class Heartbeat {
   #reschedule(): void {
     const tick = this.#tickDue;
     const deadline = this.#deadlineDue;
-    const due = tick < deadline ? tick : deadline;
-    const slot = due === Number.POSITIVE_INFINITY ? undefined : this.#wheel.slotOf(due);
+    const slot =
+      tick === NOT_DUE
+        ? deadline === NOT_DUE
+          ? undefined
+          : deadline
+        : deadline === NOT_DUE
+          ? tick
+          : Math.min(tick, deadline);
     if (slot === this.#slot) return;
     if (this.#slot !== undefined) this.#wheel.remove(this, this.#slot);
     this.#slot = slot;
     if (slot !== undefined) this.#wheel.add(this, slot);
+  }
+
+  /** Adds a ping to the outstanding list (made on the first ping: most idle connections hold none). */
+  #track(entry: Outstanding): void {
+    if (this.#outstanding === NONE_OUTSTANDING) this.#outstanding = [];
+    this.#outstanding.push(entry);
   }
 
   #payload(seq: number): Uint8Array {
