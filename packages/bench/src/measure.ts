@@ -245,12 +245,13 @@ async function idle(
   ms: number,
 ): Promise<Metrics> {
   // One connection opened and closed first, so lazily created library state is not counted per connection.
-  await (await adapter.connect(`${base}/idle`)).close();
+  const options = { perMessageDeflate: false, defaults: s.defaults === true };
+  await (await adapter.connect(`${base}/idle`, options)).close();
   const before = await settle();
   const held: BenchConnection[] = [];
   let closed = 0;
   const connectOne = async () => {
-    const conn = await adapter.connect(`${base}/idle`);
+    const conn = await adapter.connect(`${base}/idle`, options);
     conn.onClose(() => closed++);
     return conn;
   };

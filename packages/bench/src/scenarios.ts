@@ -188,12 +188,13 @@ function echo(count: number, warmup: number): Scenario {
   };
 }
 
-function idle(connections: number): Scenario {
+function idle(connections: number, defaults = false): Scenario {
   return {
-    id: `idle-${connections}`,
-    title: `idle memory per connection (${connections / 1000}k)`,
+    id: `idle-${defaults ? "defaults-" : ""}${connections}`,
+    title: `idle memory per connection (${connections / 1000}k${defaults ? ", defaults" : ""})`,
     kind: "idle",
     connections,
+    ...(defaults ? { defaults } : {}),
     metrics: [
       { key: "heap", unit: "KiB/conn", better: "lower" },
       { key: "rss", unit: "KiB/conn", better: "lower" },
@@ -239,6 +240,7 @@ export function fullScenarios(): Scenario[] {
     recvDefaults("events", "utf8", KiB, 100_000),
     cold("recv", 1_000),
     cold("send-deflate", 1_000),
+    idle(2_000, true),
   ];
 }
 
@@ -264,5 +266,6 @@ export function quickScenarios(): Scenario[] {
     recvDefaults("iterator", "utf8", KiB, 20_000),
     cold("recv", 1_000),
     cold("send-deflate", 1_000),
+    idle(2_000, true),
   ];
 }
