@@ -2,7 +2,14 @@
 // verifies what it counts: a lost, reordered or corrupted message is an error, never a number.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Adapter, BenchConnection, BenchMessage } from "./adapters/types.js";
-import { binaryPayloads, JSON_SEND_CYCLE, jsonMessage, jsonPrefix, patternByte } from "./payload.js";
+import {
+  binaryPayloads,
+  JSON_SEND_CYCLE,
+  jsonMessage,
+  jsonPrefix,
+  patternByte,
+  utf8PayloadLength,
+} from "./payload.js";
 import { fullScenarios, type Scenario } from "./scenarios.js";
 import { quantile } from "./stats.js";
 
@@ -21,32 +28,44 @@ function bytesOf(data: BenchMessage): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
 }
 
+/** The /recv query value of each payload. */
+const TEXT_PARAM = { binary: "0", text: "1", utf8: "utf8" } as const;
+
 async function receive(
   adapter: Adapter,
   base: string,
   s: Extract<Scenario, { kind: "recv" }>,
   ms: number,
 ): Promise<Metrics> {
-  const conn = await adapter.connect(`${base}/recv?size=${s.size}&count=${s.count}&text=${s.text ? 1 : 0}`);
+  const connectStart = performance.now();
+  const conn = await adapter.connect(
+    `${base}/recv?size=${s.size}&count=${s.count}&text=${TEXT_PARAM[s.payload]}`,
+    { perMessageDeflate: false, defaults: s.defaults === true, iterate: s.delivery === "iterator" },
+  );
+  const binary = s.payload === "binary";
+  // A string's length in UTF-16 code units: the byte length for ASCII, less for mixed UTF-8.
+  const length0 = s.payload === "utf8" ? utf8PayloadLength(s.size) : s.size;
   let received = 0;
   let bytes = 0;
+  let first = 0;
   const done = new Promise<number>((resolve, reject) => {
     conn.onMessage((data) => {
       // The check a user's handler would do anyway (type, length, one byte), kept identical for all.
       let length: number;
-      let first: number | undefined;
+      let head: number | undefined;
       if (typeof data === "string") {
         length = data.length;
-        first = s.text ? data.charCodeAt(0) : undefined;
+        head = binary ? undefined : data.charCodeAt(0);
       } else {
         const view = bytesOf(data);
         length = view.length;
-        first = s.text ? undefined : view[0];
+        head = binary ? view[0] : undefined;
       }
-      if (length !== s.size || first !== patternByte(received)) {
-        reject(new Error(`message ${received}: ${typeof data} of ${length}, first byte ${first}`));
+      if (length !== length0 || head !== patternByte(received)) {
+        reject(new Error(`message ${received}: ${typeof data} of ${length}, first byte ${head}`));
         return;
       }
+      if (received === 0) first = performance.now();
       bytes += length;
       if (++received === s.count) resolve(performance.now());
     });
@@ -55,10 +74,12 @@ async function receive(
   const start = performance.now();
   await conn.send("go"); // the server starts its flood on this message
   const end = await withDeadline(done, ms, () => `received ${received} of ${s.count} messages`);
-  if (bytes !== s.size * s.count) throw new Error(`received ${bytes} bytes, expected ${s.size * s.count}`);
+  if (bytes !== length0 * s.count) throw new Error(`received ${bytes} units, expected ${length0 * s.count}`);
   await conn.close();
   const seconds = (end - start) / 1000;
-  return s.size < 1024 ? { rate: s.count / seconds } : { throughput: bytes / 1e6 / seconds };
+  if (s.cold === true) return { rate: s.count / seconds, first: first - connectStart };
+  // Throughput counts the bytes on the wire (`size`), also for mixed UTF-8 text.
+  return s.size < 1024 ? { rate: s.count / seconds } : { throughput: (s.size * s.count) / 1e6 / seconds };
 }
 
 /** Resolves with the sink's verdict: "ok COUNT BYTES" after it verified every byte. */
@@ -176,12 +197,20 @@ async function sendDeflate(
   s: Extract<Scenario, { kind: "send-deflate" }>,
   ms: number,
 ): Promise<Metrics> {
-  const conn = await adapter.connect(`${base}/sink-deflate?size=${s.size}&count=${s.count}`, COMPRESSED);
   const messages = Array.from({ length: JSON_SEND_CYCLE }, (_, seq) => jsonMessage(s.size, seq));
+  const connectStart = performance.now();
+  const conn = await adapter.connect(`${base}/sink-deflate?size=${s.size}&count=${s.count}`, COMPRESSED);
   const verdict = sinkVerdict(conn, s.count, s.size * s.count);
   verdict.catch(() => {}); // observed below, after the loop
   let sent = 0;
   const start = performance.now();
+  if (s.cold === true) {
+    // Cold: connect() to the first send handed over, then the rate of all `count` from there.
+    const wait = conn.send(messages[0]!);
+    if (wait !== undefined) await wait;
+    sent = 1;
+  }
+  const first = performance.now() - connectStart;
   const loop = async () => {
     for (; sent < s.count; sent++) {
       const wait = conn.send(messages[sent % JSON_SEND_CYCLE]!);
@@ -192,6 +221,7 @@ async function sendDeflate(
   const end = await withDeadline(verdict, ms, () => `no verdict from the sink after ${s.count} messages`);
   await conn.close();
   const seconds = (end - start) / 1000;
+  if (s.cold === true) return { rate: s.count / seconds, first };
   return s.metrics[0]?.key === "rate"
     ? { rate: s.count / seconds }
     : { throughput: (s.size * s.count) / 1e6 / seconds };
@@ -215,12 +245,13 @@ async function idle(
   ms: number,
 ): Promise<Metrics> {
   // One connection opened and closed first, so lazily created library state is not counted per connection.
-  await (await adapter.connect(`${base}/idle`)).close();
+  const options = { perMessageDeflate: false, defaults: s.defaults === true };
+  await (await adapter.connect(`${base}/idle`, options)).close();
   const before = await settle();
   const held: BenchConnection[] = [];
   let closed = 0;
   const connectOne = async () => {
-    const conn = await adapter.connect(`${base}/idle`);
+    const conn = await adapter.connect(`${base}/idle`, options);
     conn.onClose(() => closed++);
     return conn;
   };
@@ -268,7 +299,7 @@ export const WARMUP_FRACTION = 0.15;
 
 /** The unmeasured warm-up run of `scenario`, or undefined when it has none. */
 export function warmupOf(scenario: Scenario): Scenario | undefined {
-  if (scenario.kind === "echo" || scenario.kind === "idle") return undefined;
+  if (scenario.kind === "echo" || scenario.kind === "idle" || scenario.cold === true) return undefined;
   const full = fullScenarios().find((f) => f.id === scenario.id);
   const count = full !== undefined && "count" in full ? full.count : scenario.count;
   return { ...scenario, count: Math.max(1, Math.round(count * WARMUP_FRACTION)) };

@@ -45,3 +45,32 @@ export function jsonMessage(size: number, seq: number): string {
   }
   return head + body + " ".repeat(size - head.length - body.length - tail.length) + tail;
 }
+
+/** The sequences a mixed UTF-8 payload cycles through: 1, 2, 3 and 4 bytes ("a", "é", "€", "😀"). */
+const UTF8_MIX = [[0x61], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80]] as const;
+
+/**
+ * Text message number `seq` of mixed UTF-8, exactly `size` bytes: the pattern letter first (so the
+ * receiver checks order by the first code unit), then 1- to 4-byte sequences in turn, padded with
+ * ASCII where the next sequence would not fit. Every `seq` has the same decoded length.
+ */
+export function utf8Payload(size: number, seq: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  bytes[0] = patternByte(seq);
+  let at = 1;
+  for (let i = 0; at < size; i++) {
+    const sequence = UTF8_MIX[i % UTF8_MIX.length]!;
+    if (at + sequence.length > size) {
+      bytes.fill(0x20, at);
+      break;
+    }
+    bytes.set(sequence, at);
+    at += sequence.length;
+  }
+  return bytes;
+}
+
+/** The length in UTF-16 code units (a JS string's length) of every utf8Payload(size, seq). */
+export function utf8PayloadLength(size: number): number {
+  return new TextDecoder().decode(utf8Payload(size, 0)).length;
+}

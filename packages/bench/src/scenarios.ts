@@ -15,10 +15,33 @@ interface Base {
   readonly metrics: readonly Metric[];
   /** Adapters that cannot run this scenario, with the reason: the report says "n/a", the driver skips them. */
   readonly notApplicable?: Readonly<Record<string, string>>;
+  /**
+   * The library's default options (Tideway: heartbeat on, permessage-deflate offered; the /recv
+   * server declines the offer) instead of the bench's stripped ones (heartbeat off, no offer).
+   */
+  readonly defaults?: boolean;
+  /**
+   * "iterator": Tideway delivers through `for await`; libraries without an iterator (ws, undici)
+   * keep their message event, so the ratio compares Tideway's iterator to their event path.
+   */
+  readonly delivery?: "events" | "iterator";
+  /**
+   * A cold process: no warm-up run, and the clock starts before connect(), so the figure includes
+   * the first connection, the JIT's first compiles and the lazily built state of every library.
+   */
+  readonly cold?: boolean;
 }
 
+/** What a receive scenario's server sends: bytes, ASCII text, or mixed 1- to 4-byte UTF-8 text. */
+export type RecvPayload = "binary" | "text" | "utf8";
+
 export type Scenario =
-  | (Base & { readonly kind: "recv"; readonly size: number; readonly count: number; readonly text: boolean })
+  | (Base & {
+      readonly kind: "recv";
+      readonly size: number;
+      readonly count: number;
+      readonly payload: RecvPayload;
+    })
   | (Base & { readonly kind: "send"; readonly size: number; readonly count: number })
   | (Base & { readonly kind: "echo"; readonly size: number; readonly count: number; readonly warmup: number })
   | (Base & { readonly kind: "idle"; readonly connections: number })
@@ -40,6 +63,12 @@ function sizeLabel(size: number): string {
   return size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`;
 }
 
+const PAYLOAD_TITLES: Record<RecvPayload, string> = {
+  binary: "binary",
+  text: "text (as strings)",
+  utf8: "mixed UTF-8 text (1-4 byte sequences)",
+};
+
 function recv(size: number, count: number, text = false): Scenario {
   return {
     id: `recv-${text ? "text" : "binary"}-${size}`,
@@ -47,8 +76,70 @@ function recv(size: number, count: number, text = false): Scenario {
     kind: "recv",
     size,
     count,
-    text,
+    payload: text ? "text" : "binary",
     metrics: size < KiB ? MSG_RATE : BYTE_RATE,
+  };
+}
+
+/**
+ * Receive as users run it: default options, through `for await` ("iterator") or the message
+ * event ("events"), binary or mixed UTF-8 text.
+ */
+function recvDefaults(
+  delivery: "events" | "iterator",
+  payload: RecvPayload,
+  size: number,
+  count: number,
+): Scenario {
+  const how = delivery === "iterator" ? "iter" : "defaults";
+  return {
+    id: `recv-${how}-${payload}-${size}`,
+    title: `receive ${sizeLabel(size)} ${PAYLOAD_TITLES[payload]}, defaults, ${delivery === "iterator" ? "for await" : "message event"}`,
+    kind: "recv",
+    size,
+    count,
+    payload,
+    defaults: true,
+    delivery,
+    metrics: size < KiB ? MSG_RATE : BYTE_RATE,
+  };
+}
+
+const COLD_METRICS: readonly Metric[] = [
+  { key: "rate", unit: "msg/s", better: "higher" },
+  { key: "first", unit: "ms", better: "lower" },
+];
+
+/**
+ * A fresh process's first `count` messages, with default options: receive 1 KiB through
+ * `for await`, or compressed 1200 B JSON sends; `first` is the time from connect() to the first
+ * message received (receive) or to the first send handed over (send: connect() to the sink's
+ * verdict is not a first message, so it is the handshake plus the first send() call).
+ */
+function cold(direction: "recv" | "send-deflate", count: number): Scenario {
+  if (direction === "recv") {
+    return {
+      id: `cold-recv-binary-1024`,
+      title: `cold process: first ${count} received 1 KiB binary, defaults, for await`,
+      kind: "recv",
+      size: KiB,
+      count,
+      payload: "binary",
+      defaults: true,
+      delivery: "iterator",
+      cold: true,
+      metrics: COLD_METRICS,
+    };
+  }
+  return {
+    id: "cold-send-deflate-json-1200",
+    title: `cold process: first ${count} sends of 1200 B JSON, permessage-deflate`,
+    kind: "send-deflate",
+    size: 1200,
+    count,
+    cold: true,
+    metrics: COLD_METRICS,
+    notApplicable: { undici: "undici's WebSocket negotiates permessage-deflate but sends uncompressed" },
   };
 }
 
@@ -97,12 +188,13 @@ function echo(count: number, warmup: number): Scenario {
   };
 }
 
-function idle(connections: number): Scenario {
+function idle(connections: number, defaults = false): Scenario {
   return {
-    id: `idle-${connections}`,
-    title: `idle memory per connection (${connections / 1000}k)`,
+    id: `idle-${defaults ? "defaults-" : ""}${connections}`,
+    title: `idle memory per connection (${connections / 1000}k${defaults ? ", defaults" : ""})`,
     kind: "idle",
     connections,
+    ...(defaults ? { defaults } : {}),
     metrics: [
       { key: "heap", unit: "KiB/conn", better: "lower" },
       { key: "rss", unit: "KiB/conn", better: "lower" },
@@ -140,6 +232,15 @@ export function fullScenarios(): Scenario[] {
     deflate("recv", 64 * KiB, 2_000),
     deflate("send", 1200, 5_000),
     deflate("send", 64 * KiB, 800),
+    recvDefaults("iterator", "binary", 16, 2_000_000),
+    recvDefaults("events", "binary", 16, 2_000_000),
+    recvDefaults("iterator", "binary", KiB, 400_000),
+    recvDefaults("events", "binary", KiB, 400_000),
+    recvDefaults("iterator", "utf8", KiB, 100_000),
+    recvDefaults("events", "utf8", KiB, 100_000),
+    cold("recv", 1_000),
+    cold("send-deflate", 1_000),
+    idle(2_000, true),
   ];
 }
 
@@ -158,5 +259,13 @@ export function quickScenarios(): Scenario[] {
     deflate("recv", 64 * KiB, 400),
     deflate("send", 1200, 2_000),
     deflate("send", 64 * KiB, 200),
+    recvDefaults("iterator", "binary", 16, 300_000),
+    recvDefaults("events", "binary", 16, 300_000),
+    recvDefaults("iterator", "binary", KiB, 100_000),
+    recvDefaults("events", "binary", KiB, 100_000),
+    recvDefaults("iterator", "utf8", KiB, 20_000),
+    cold("recv", 1_000),
+    cold("send-deflate", 1_000),
+    idle(2_000, true),
   ];
 }

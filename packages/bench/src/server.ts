@@ -1,7 +1,8 @@
 // The bench server: raw node:net, one process of its own, prebuilt frames. Each connection's
 // request target picks its behaviour:
-//   /recv?size=N&count=M&text=0|1  waits for one message from the client ("go"), then floods M
-//                                  prebuilt frames of N bytes (binary, or text when text=1)
+//   /recv?size=N&count=M&text=0|1|utf8  waits for one message from the client ("go"), then floods
+//                                  M prebuilt frames of N bytes (binary; ASCII text when text=1;
+//                                  mixed 1- to 4-byte UTF-8 text when text=utf8)
 //   /sink?size=N&count=M           reads M binary frames of N bytes, verifies every byte against
 //                                  the payload pattern, then answers "ok M BYTES" (or "error: ...")
 //   /recv-deflate?size=N&count=M   permessage-deflate: after "go", sends M distinct JSON text
@@ -16,7 +17,7 @@
 import { once } from "node:events";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { MessageDeflater, StreamVerifier } from "./deflate.js";
-import { JSON_SEND_CYCLE, jsonMessage, PATTERN_PERIOD, patternByte } from "./payload.js";
+import { JSON_SEND_CYCLE, jsonMessage, PATTERN_PERIOD, patternByte, utf8Payload } from "./payload.js";
 import { PatternSink } from "./sink.js";
 import {
   type ClientFrameHeader,
@@ -42,13 +43,25 @@ const FLOOD_BATCH_BYTES = 256 * 1024;
 
 const floodBatches = new Map<string, { batch: Buffer; frameLength: number; frames: number }>();
 
+/** What a /recv flood carries: its `text` parameter. */
+type FloodKind = "binary" | "text" | "utf8";
+
+function floodKind(text: string | null): FloodKind {
+  return text === "utf8" ? "utf8" : text === "1" ? "text" : "binary";
+}
+
 /** A prebuilt run of frames (a multiple of PATTERN_PERIOD, so batches follow each other seamlessly). */
-function floodBatch(size: number, text: boolean) {
-  const key = `${size}:${text}`;
+function floodBatch(size: number, kind: FloodKind) {
+  const key = `${size}:${kind}`;
   let entry = floodBatches.get(key);
   if (entry === undefined) {
     const frames0 = Array.from({ length: PATTERN_PERIOD }, (_, seq) =>
-      serverFrame(text ? OPCODE_TEXT : OPCODE_BINARY, new Uint8Array(size).fill(patternByte(seq))),
+      kind === "utf8"
+        ? serverFrame(OPCODE_TEXT, utf8Payload(size, seq))
+        : serverFrame(
+            kind === "text" ? OPCODE_TEXT : OPCODE_BINARY,
+            new Uint8Array(size).fill(patternByte(seq)),
+          ),
     );
     const frameLength = frames0[0]!.length;
     const groups = Math.max(1, Math.ceil(FLOOD_BATCH_BYTES / (frameLength * PATTERN_PERIOD)));
@@ -116,8 +129,8 @@ function sinkReference(size: number): Buffer {
   return reference;
 }
 
-async function flood(socket: Socket, size: number, count: number, text: boolean): Promise<void> {
-  const { batch, frameLength, frames } = floodBatch(size, text);
+async function flood(socket: Socket, size: number, count: number, kind: FloodKind): Promise<void> {
+  const { batch, frameLength, frames } = floodBatch(size, kind);
   let left = count;
   while (left > 0 && !socket.destroyed) {
     const n = Math.min(left, frames);
@@ -235,7 +248,7 @@ class Session implements FrameSink {
       this.started = true;
       const size = Number(this.params.get("size"));
       const count = Number(this.params.get("count"));
-      flood(this.socket, size, count, this.params.get("text") === "1").catch(() => this.socket.destroy());
+      flood(this.socket, size, count, floodKind(this.params.get("text"))).catch(() => this.socket.destroy());
     }
   }
 

@@ -22,15 +22,17 @@ afterAll(() => {
   server.close();
 });
 
-const recv = (size: number, count: number, text = false): Scenario => ({
-  id: "t",
-  title: "t",
-  kind: "recv",
-  size,
-  count,
-  text,
-  metrics: [],
-});
+const recv = (size: number, count: number, text = false, more: Partial<Scenario> = {}): Scenario =>
+  ({
+    id: "t",
+    title: "t",
+    kind: "recv",
+    size,
+    count,
+    payload: text ? "text" : "binary",
+    metrics: [],
+    ...more,
+  }) as Scenario;
 const deflate = (kind: "recv-deflate" | "send-deflate", size: number, count: number): Scenario => ({
   id: "t",
   title: "t",
@@ -92,6 +94,20 @@ describe.each([
   it("receives text messages as strings", async () => {
     const adapter = await load();
     expect((await measure(adapter, base, recv(1024, 1_000, true), 10_000)).throughput).toBeGreaterThan(0);
+  });
+
+  it("receives mixed UTF-8 text with default options through the iterator where there is one", async () => {
+    const adapter = await load();
+    const s = recv(1024, 1_000, true, { payload: "utf8", defaults: true, delivery: "iterator" });
+    expect((await measure(adapter, base, s, 10_000)).throughput).toBeGreaterThan(0);
+  });
+
+  it("measures a cold receive: the rate and the time from connect() to the first message", async () => {
+    const adapter = await load();
+    const s = recv(1024, 200, false, { defaults: true, delivery: "iterator", cold: true });
+    const metrics = await measure(adapter, base, s, 10_000);
+    expect(metrics.rate).toBeGreaterThan(0);
+    expect(metrics.first).toBeGreaterThan(0);
   });
 
   it("sends messages the sink verifies byte for byte, past the high-water mark", async () => {
@@ -254,6 +270,7 @@ describe("warm-up", () => {
       undefined,
     );
     expect(warmupOf({ id: "i", title: "i", kind: "idle", connections: 10, metrics: [] })).toBe(undefined);
+    expect(warmupOf(recv(1024, 1000, false, { cold: true }))).toBe(undefined);
   });
 
   it("opens a warm-up connection before the measured one", async () => {

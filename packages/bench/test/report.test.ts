@@ -28,7 +28,7 @@ const results: Results = {
       kind: "recv",
       size: 16,
       count: 10,
-      text: false,
+      payload: "binary",
       metrics: [{ key: "rate", unit: "msg/s", better: "higher" }],
       runs: {
         tideway: [],

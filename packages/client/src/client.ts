@@ -304,21 +304,27 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
         inbox.iterators--;
       }
     };
+    // Made once per iterator, not per message: the wait path's continuations.
+    const settled = (result: IteratorResult<Message, undefined>) => {
+      if (result.done) stop();
+      return result;
+    };
+    const failed = (err: unknown): never => {
+      stop();
+      throw err;
+    };
     const iterator: AsyncIterator<Message, undefined> & AsyncIterable<Message> = {
-      next: async () => {
-        if (!active) return { done: true, value: undefined };
-        try {
-          const result = await inbox.messages().next();
-          if (result.done) stop();
-          return result;
-        } catch (err) {
-          stop();
-          throw err;
-        }
+      next: () => {
+        if (!active) return Promise.resolve({ done: true, value: undefined });
+        const queue = inbox.messages();
+        // A queued message cannot end the iteration: its resolved promise is returned as it is,
+        // one promise per message instead of an async wrapper's three (for await, node --cpu-prof).
+        if (queue.length > 0) return queue.next();
+        return queue.next().then(settled, failed);
       },
-      return: async () => {
+      return: () => {
         stop();
-        return { done: true, value: undefined };
+        return Promise.resolve({ done: true, value: undefined });
       },
       [Symbol.asyncIterator]: () => iterator,
     };

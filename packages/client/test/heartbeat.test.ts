@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Heartbeat, type HeartbeatOptions, MAX_OUTSTANDING_USER_PINGS } from "../src/heartbeat.js";
-import { DEFAULT_HEARTBEAT, HeartbeatTimeoutError, WebSocketClient } from "../src/index.js";
+import { HeartbeatTimeoutError } from "../src/index.js";
 import { client, nextEvent, rawServer, recordEvents, take, within, wsServer } from "./helpers/harness.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 import { onUpgradeRequest, serverFrame, sleep, switchingProtocols, waitFor } from "./helpers/servers.js";
@@ -331,7 +331,7 @@ describe("Heartbeat stop", () => {
     clock.advance(100); // heartbeat ping outstanding, deadline armed
     const a = hb.ping();
     const b = hb.ping();
-    expect(clock.pendingTimers).toBe(2); // tick + deadline
+    expect(clock.pendingTimers).toBe(1); // the wheel: one timer for the tick and the deadline
     const reason = new Error("connection closed");
     hb.stop(reason);
     expect(clock.pendingTimers).toBe(0);
@@ -573,41 +573,78 @@ describe("on real connections", () => {
       expect(closeCode).toBe(1011);
     });
   });
+});
 
-  describe("the heartbeat is on by default", () => {
-    afterEach(() => {
-      vi.useRealTimers();
-    });
-
-    /** Lets real I/O run while setTimeout is faked. */
-    async function until(cond: () => boolean, what: string): Promise<void> {
-      for (let i = 0; i < 2000 && !cond(); i++) await new Promise<void>((r) => setImmediate(r));
-      if (!cond()) throw new Error(`never happened: ${what}`);
+describe("the shared wheel", () => {
+  it("runs every heartbeat of a clock on one timer, each at its own time", () => {
+    const clock = new ManualClock(1000);
+    const pings: [string, number][] = [];
+    const make = (name: string, interval: number) =>
+      new Heartbeat({
+        interval,
+        timeout: 0,
+        clock,
+        sendPing: () => pings.push([name, clock.now()]),
+        onDead: () => {},
+      });
+    const a = make("a", 100);
+    const b = make("b", 30);
+    a.start();
+    b.start();
+    expect(clock.pendingTimers).toBe(1);
+    // Data read between the pings proves b alive, so each of its ticks sends a new ping.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(30);
+      b.onActivity();
     }
+    clock.advance(10);
+    expect(pings).toEqual([
+      ["b", 1030],
+      ["b", 1060],
+      ["b", 1090],
+      ["a", 1100],
+    ]);
+    b.stop();
+    expect(clock.pendingTimers).toBe(1);
+    a.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
 
-    it(`pings after ${DEFAULT_HEARTBEAT.interval} ms and declares a silent peer dead ${DEFAULT_HEARTBEAT.timeout} ms later`, async () => {
-      const frames: number[] = [];
-      const server = await rawServer((socket) =>
-        onUpgradeRequest(socket, (key) => {
-          socket.write(switchingProtocols(key));
-          socket.on("data", (d: Buffer) => frames.push((d[0] ?? 0) & 0x0f));
-        }),
-      );
-      // Only the timers are faked (the client's clock calls the global setTimeout): no 40 s wait.
-      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-      const c = new WebSocketClient(server.url, { reconnect: false }); // heartbeat: the default
-      const errors: unknown[] = [];
-      c.on("error", (e) => errors.push(e));
-      await c.connect();
-      vi.advanceTimersByTime(DEFAULT_HEARTBEAT.interval - 1);
-      await new Promise<void>((r) => setImmediate(r));
-      expect(frames).toEqual([]);
-      vi.advanceTimersByTime(1);
-      await until(() => frames.includes(0x9), "the default heartbeat ping");
-      vi.advanceTimersByTime(DEFAULT_HEARTBEAT.timeout);
-      await until(() => errors.length > 0, "the heartbeat timeout");
-      expect(errors[0]).toBeInstanceOf(HeartbeatTimeoutError);
-      c.terminate();
-    });
+  it("keeps the other heartbeats running when one's sendPing throws", async () => {
+    const clock = new ManualClock(0);
+    const thrown: unknown[] = [];
+    const onUncaught = (err: unknown) => thrown.push(err);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const pings: number[] = [];
+      const failing = new Heartbeat({
+        interval: 10,
+        timeout: 0,
+        clock,
+        sendPing: () => {
+          throw new Error("socket gone");
+        },
+        onDead: () => {},
+      });
+      const healthy = new Heartbeat({
+        interval: 10,
+        timeout: 0,
+        clock,
+        sendPing: () => pings.push(clock.now()),
+        onDead: () => {},
+      });
+      failing.start();
+      healthy.start();
+      clock.advance(10);
+      healthy.onActivity();
+      clock.advance(10);
+      await flush();
+      expect(pings).toEqual([10, 20]);
+      expect(thrown.length).toBeGreaterThan(0);
+      failing.stop();
+      healthy.stop();
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
   });
 });

@@ -19,10 +19,11 @@ interface TidewayClient {
   send(data: Uint8Array | string): Promise<void>;
   readonly bufferedAmount: number;
   close(): Promise<unknown>;
+  [Symbol.asyncIterator](): AsyncIterator<string | Uint8Array>;
 }
 type TidewayClientClass = new (
   url: string,
-  options: { heartbeat: false; reconnect: false; binaryType: "uint8array"; perMessageDeflate: boolean },
+  options: { heartbeat?: false; reconnect: false; binaryType: "uint8array"; perMessageDeflate?: boolean },
 ) => TidewayClient;
 
 class TidewayConnection implements BenchConnection {
@@ -31,8 +32,12 @@ class TidewayConnection implements BenchConnection {
   private closing = false;
   private error: unknown;
 
-  constructor(private readonly client: TidewayClient) {
-    client.on("message", (data) => this.handler(data));
+  constructor(
+    private readonly client: TidewayClient,
+    iterate: boolean,
+  ) {
+    if (iterate) void this.iterate();
+    else client.on("message", (data) => this.handler(data));
     client.on("close", (...args) => {
       const describe = (a: unknown) => (typeof a === "object" ? JSON.stringify(a) : String(a));
       if (!this.closing) this.closeHandler(`closed ${args.map(describe).join(" ")}`);
@@ -40,6 +45,15 @@ class TidewayConnection implements BenchConnection {
     client.on("error", (error) => {
       this.error ??= error;
     });
+  }
+
+  /** `for await` until the client closes; an error ends it, and the close event reports it. */
+  private async iterate(): Promise<void> {
+    try {
+      for await (const data of this.client) this.handler(data);
+    } catch (error) {
+      this.error ??= error;
+    }
   }
 
   onMessage(handler: (data: BenchMessage) => void): void {
@@ -83,17 +97,19 @@ export async function load(): Promise<Adapter> {
   const Client = WebSocketClient;
   return {
     name: "tideway",
-    connect: async (url, { perMessageDeflate } = UNCOMPRESSED) => {
+    connect: async (url, { perMessageDeflate, defaults = false, iterate = false } = UNCOMPRESSED) => {
       // perMessageDeflate: true is Tideway's default offer (threshold 1024, level 6, context
       // takeover, client_max_window_bits); false for the uncompressed scenarios, as for ws.
-      const client = new Client(url, {
-        heartbeat: false,
-        reconnect: false,
-        binaryType: "uint8array",
-        perMessageDeflate,
-      });
+      // `defaults`: the heartbeat and the offer as a user gets them; reconnect stays off (a drop
+      // must fail the measurement) and binaryType is the default anyway.
+      const client = new Client(
+        url,
+        defaults
+          ? { reconnect: false, binaryType: "uint8array" }
+          : { heartbeat: false, reconnect: false, binaryType: "uint8array", perMessageDeflate },
+      );
       await client.connect();
-      return new TidewayConnection(client);
+      return new TidewayConnection(client, iterate);
     },
   };
 }

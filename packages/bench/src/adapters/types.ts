@@ -33,6 +33,17 @@ export interface ConnectOptions {
    * across libraries). A library that cannot choose (undici always offers it) ignores this.
    */
   readonly perMessageDeflate: boolean;
+  /**
+   * The library's default options (Tideway: heartbeat on, permessage-deflate offered), except
+   * what the adapter needs to behave alike everywhere (no reconnect, bytes as Uint8Array); wins
+   * over `perMessageDeflate`. Libraries with nothing to turn off (ws, undici) connect as always.
+   */
+  readonly defaults?: boolean;
+  /**
+   * Deliver messages through the library's async iterator (`for await`) when it has one; a library
+   * without one (ws, undici) keeps its message event, the nearest thing its users have.
+   */
+  readonly iterate?: boolean;
 }
 
 export const UNCOMPRESSED: ConnectOptions = { perMessageDeflate: false };

@@ -54,7 +54,8 @@ export async function load(): Promise<Adapter> {
   return {
     name: "undici",
     // undici always offers permessage-deflate (it inflates what it receives but never compresses
-    // what it sends), so the connect options have nothing to choose.
+    // what it sends), so the connect options have nothing to choose; it has no async iterator, so
+    // `iterate` measures its message event.
     connect: (url) =>
       new Promise((resolve, reject) => {
         const socket = new WebSocket(url);
