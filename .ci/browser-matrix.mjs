@@ -39,8 +39,16 @@ const watchdog = setTimeout(() => {
   process.exit(1);
 }, RUN_TIMEOUT);
 
+/** A module of the built core (its entry imports shared chunks): /core/<name>.js, no other path. */
+function coreModule(pathname) {
+  const name = /^\/core\/([\w.-]+\.js)$/.exec(pathname)?.[1];
+  const file = name === undefined ? undefined : join(root, "packages/core/dist", name);
+  return file !== undefined && existsSync(file) ? ["text/javascript", () => readFileSync(file)] : undefined;
+}
+
 const http = createServer((request, response) => {
-  const file = FILES[new URL(request.url, "http://localhost").pathname];
+  const pathname = new URL(request.url, "http://localhost").pathname;
+  const file = FILES[pathname] ?? coreModule(pathname);
   if (file === undefined) response.writeHead(404).end();
   else response.writeHead(200, { "content-type": file[0] }).end(file[1]());
 });

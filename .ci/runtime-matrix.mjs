@@ -27,13 +27,15 @@ const RUNTIMES = [
   { name: "node 22", spec: "node@22", bin: "node" },
   { name: "node 24", spec: "node@24", bin: "node" },
   { name: "bun", spec: "bun@1", bin: "bun" },
-  // No --allow-read: Deno loads the package's modules without it. No --allow-env: proxy-env.ts
-  // takes a refused read as an unset variable.
+  // ESM with --allow-net only: Deno loads modules without --allow-read. CJS: Deno's require() reads
+  // (stats) the files it loads, so the CJS build needs --allow-read of the packages, and no more.
+  // No --allow-env: proxy-env.ts takes a refused read as an unset variable.
   {
     name: "deno",
     spec: "deno@2",
     bin: "deno",
     args: ["run", "--allow-net", "--no-prompt", "--no-lock"],
+    cjsArgs: ["run", "--allow-net", `--allow-read=${join(root, "packages")}`, "--no-prompt", "--no-lock"],
   },
 ];
 
@@ -188,7 +190,8 @@ for (const [i, runtime] of RUNTIMES.entries()) {
     continue;
   }
   for (const build of ["esm", "cjs"]) {
-    const result = await runEntry(installed.bin, [...(runtime.args ?? []), ENTRY[build], url, proxyUrl]);
+    const args = (build === "cjs" ? runtime.cjsArgs : undefined) ?? runtime.args ?? [];
+    const result = await runEntry(installed.bin, [...args, ENTRY[build], url, proxyUrl]);
     const passed = result.checks.filter((c) => c.ok).length;
     const ok = result.code === 0 && passed === CHECKS;
     if (!ok) failed++;
