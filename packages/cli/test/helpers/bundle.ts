@@ -32,6 +32,7 @@ export function bundledBin(): Promise<string> {
       format: "esm",
       target: "node20",
       alias: {
+        "@tideway/core/internals": source("core/src/internals.ts"),
         "@tideway/core": source("core/src/index.ts"),
         "@tideway/client": source("client/src/index.ts"),
       },
