@@ -1,4 +1,4 @@
-// The scenarios of issue 7 and their budgets. Budgets are sized so that `ws` needs about a second
+// The benchmark scenarios and their budgets. Budgets are sized so that `ws` needs about a second
 // per measurement on the 2-core reference machine (and the slowest library a few seconds).
 
 export interface Metric {
@@ -212,7 +212,7 @@ function handshake(count: number): Scenario {
   };
 }
 
-/** The full suite (issue 7, item 1). */
+/** The full suite: every scenario above. */
 export function fullScenarios(): Scenario[] {
   return [
     recv(16, 2_000_000),
