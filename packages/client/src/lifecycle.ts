@@ -185,10 +185,6 @@ export class Lifecycle implements ConnectionHandlers {
   get phase(): Phase {
     return this.#phase;
   }
-  /** The connection of the current attempt or the open one. */
-  get connection(): Connection | undefined {
-    return this.#conn;
-  }
   /** The URL of the last attempt, if one was made. */
   get url(): string | undefined {
     return this.#rare?.url;

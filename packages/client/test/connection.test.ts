@@ -7,6 +7,7 @@ import { Connection, type ConnectionHandlers, nodeUtf8 } from "../src/connection
 import { ConnectionClosedError } from "../src/errors.js";
 import type { Message } from "../src/events.js";
 import { resolveOptions } from "../src/options.js";
+import { collecting } from "./helpers/handlers.js";
 import {
   onUpgradeRequest,
   type RawServer,
@@ -202,19 +203,6 @@ describe("fast paths, against a ws server", () => {
     const s = await startWsServer(o);
     cleanups.push(() => s.close());
     return s;
-  }
-
-  /** Connection handlers that collect the messages and ignore everything else. */
-  function collecting(messages: Message[]): ConnectionHandlers {
-    return {
-      onConnect: () => {},
-      onOpen: () => {},
-      onMessage: (m) => messages.push(m),
-      onPing: () => {},
-      onPong: () => {},
-      onError: () => {},
-      onClose: () => {},
-    };
   }
 
   /** A connection whose socket counts the writes it hands to the OS. */

@@ -1,9 +1,10 @@
 import { ClientProtocol } from "@tideway/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Connection, type ConnectionHandlers } from "../src/connection.js";
+import { Connection } from "../src/connection.js";
 import { directReadsForTests } from "../src/direct-reads.js";
 import type { Message } from "../src/events.js";
 import { resolveOptions } from "../src/options.js";
+import { collecting } from "./helpers/handlers.js";
 import { sleep, startWsServer, type WsTestServer, waitFor } from "./helpers/servers.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -15,19 +16,6 @@ async function server(o: { echo?: boolean } = {}): Promise<WsTestServer> {
   const s = await startWsServer(o);
   cleanups.push(() => s.close());
   return s;
-}
-
-/** Connection handlers that collect the messages and ignore everything else. */
-function collecting(messages: Message[]): ConnectionHandlers {
-  return {
-    onConnect: () => {},
-    onOpen: () => {},
-    onMessage: (m) => messages.push(m),
-    onPing: () => {},
-    onPong: () => {},
-    onError: () => {},
-    onClose: () => {},
-  };
 }
 
 describe("large payloads read straight into their message (plain TCP, Node's onread)", () => {

@@ -1,0 +1,15 @@
+import type { ConnectionHandlers } from "../../src/connection.js";
+import type { Message } from "../../src/events.js";
+
+/** Connection handlers that collect the messages and ignore everything else. */
+export function collecting(messages: Message[]): ConnectionHandlers {
+  return {
+    onConnect: () => {},
+    onOpen: () => {},
+    onMessage: (m) => messages.push(m),
+    onPing: () => {},
+    onPong: () => {},
+    onError: () => {},
+    onClose: () => {},
+  };
+}
