@@ -15,7 +15,7 @@ export {
   WebSocketError,
 } from "@tideway/core";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
-export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
+export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate-options.js";
 export {
   AbortedError,
   ClientError,

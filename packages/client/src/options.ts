@@ -3,10 +3,10 @@ import {
   type PerMessageDeflateClientOptions,
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
-} from "./deflate.js";
+} from "./deflate-options.js";
 import type { BinaryType, OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
-import { parseProxy } from "./proxy.js";
+import { parseProxy } from "./proxy-url.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
 import type { CreateConnection, TlsOptions } from "./transport.js";

@@ -9,8 +9,9 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { connectTcp, type ReadTarget } from "./direct-reads.js";
 import { ConnectError, ProxyError } from "./errors.js";
-import { httpConnect, type ProxyConfig, parseProxy, socksConnect } from "./proxy.js";
+import { httpConnect, socksConnect } from "./proxy.js";
 import { type Env, proxyFromEnv } from "./proxy-env.js";
+import { type ProxyConfig, parseProxy } from "./proxy-url.js";
 
 /** Options passed through to `tls.connect` (ca, cert, key, rejectUnauthorized, ...). */
 export type TlsOptions = Omit<tls.ConnectionOptions, "host" | "port" | "socket" | "path">;

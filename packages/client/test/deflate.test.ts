@@ -21,7 +21,7 @@ import {
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PerMessageDeflateOptions, WebSocket as WsSocket } from "ws";
-import { resolveDeflateOptions, SlidingWindow, ZlibCodec } from "../src/deflate.js";
+import { SlidingWindow, ZlibCodec } from "../src/deflate.js";
 import {
   type BinaryType,
   type CloseInfo,
@@ -325,33 +325,6 @@ describe("ClientProtocol over ZlibCodec, fed random compressed payloads (fuzz)",
         },
       ),
       { numRuns: 2000 },
-    );
-  });
-});
-
-describe("resolveDeflateOptions", () => {
-  it("offers by default with a 1024-byte threshold, and validates every field", () => {
-    expect(resolveDeflateOptions(undefined)).toEqual({ threshold: 1024 });
-    expect(resolveDeflateOptions(true)).toEqual({ threshold: 1024 });
-    expect(resolveDeflateOptions(false)).toBe(false);
-    expect(resolveDeflateOptions({ threshold: 0, level: 1, memLevel: 9, clientMaxWindowBits: 10 })).toEqual({
-      threshold: 0,
-      level: 1,
-      memLevel: 9,
-      clientMaxWindowBits: 10,
-    });
-    for (const bad of [
-      { threshold: -1 },
-      { level: 10 },
-      { memLevel: 0 },
-      { clientMaxWindowBits: 7 },
-      { serverMaxWindowBits: 16 },
-      { serverMaxWindowBits: "12" },
-    ]) {
-      expect(() => resolveDeflateOptions(bad as never)).toThrow(TypeError);
-    }
-    expect(() => new WebSocketClient("ws://127.0.0.1:1", { perMessageDeflate: { level: 12 } })).toThrow(
-      /perMessageDeflate.level/,
     );
   });
 });
