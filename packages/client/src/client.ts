@@ -3,13 +3,14 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import { ClientProtocol, CloseCode, type UpgradeResponse } from "@tideway/core";
+import { CloseCode, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
-import { type Connection, protocolOptions } from "./connection.js";
+import type { ClientConnection } from "./client-connection.js";
 import type { ClientEvents, EmittedEvents, Message, OpenSession, SendData, SendOptions } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
+import { platform } from "./platform.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -142,7 +143,7 @@ class Inbox implements LifecycleHost {
   }
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
-  runOnOpen(conn: Connection, response: UpgradeResponse): void | Promise<void> {
+  runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void> {
     const onOpen = this.lifecycle.options.onOpen;
     if (onOpen === undefined) return;
     const session: OpenSession = {
@@ -187,14 +188,8 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   constructor(url: UrlInput, options: WebSocketClientOptions<B> = {}) {
     super();
     const o = resolveOptions(url, options);
-    let spare: ClientProtocol;
-    try {
-      // Validates what the core owns (headers it forbids, subprotocol tokens, limits) now, not at connect.
-      spare = new ClientProtocol(protocolOptions(o));
-    } catch (err) {
-      if (err instanceof TypeError) throw err;
-      throw new TypeError(err instanceof Error ? err.message : String(err), { cause: err });
-    }
+    // What the platform cannot do with these options throws here, not at connect.
+    const spare = platform.prepare(o);
     // The events as emitted: "error" may also carry what a user's listener threw.
     this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>);
     this.#lifecycle = new Lifecycle(o, this.#inbox, o.providers === undefined ? spare : undefined);

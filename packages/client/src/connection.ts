@@ -19,6 +19,7 @@ import {
   WebSocketError,
   type WsEvent,
 } from "@tideway/core";
+import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { deflateProtocolOptions } from "./deflate.js";
 import { type ReadTarget, socketClosed } from "./direct-reads.js";
@@ -30,7 +31,6 @@ import {
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
 } from "./errors.js";
-import type { Message } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import {
@@ -100,21 +100,6 @@ const allocateUnzeroed = (size: number): Uint8Array => {
 
 /** Output buffers: payload pieces of big frames from the reused pool (send-path.ts). */
 const allocateOutput = (size: number): Uint8Array => allocateFrame(size, allocateUnzeroed);
-
-/** What the connection tells its owner. Called after the protocol processed the bytes, never inside. */
-export interface ConnectionHandlers {
-  /** TCP (or TLS) is established; the upgrade request is being sent. */
-  onConnect(conn: Connection): void;
-  /** The handshake completed. Called before the messages that arrived with the 101 are dispatched. */
-  onOpen(conn: Connection, response: UpgradeResponse): void;
-  onMessage(data: Message): void;
-  onPing(data: Uint8Array): void;
-  onPong(data: Uint8Array): void;
-  /** The connection failed after opening (protocol error, heartbeat timeout, socket error). */
-  onError(conn: Connection, error: Error): void;
-  /** The connection that had opened is gone. Called once, last. */
-  onClose(conn: Connection, info: CloseInfo, error: Error | undefined): void;
-}
 
 export type ConnectionOptions = Pick<
   ResolvedOptions,
@@ -201,7 +186,7 @@ let onSocket: {
   end(this: Owned): void;
 };
 
-export class Connection implements ReadTarget {
+export class Connection implements ReadTarget, ClientConnection {
   readonly #o: ConnectionOptions;
   readonly #h: ConnectionHandlers;
   readonly #clock: Clock;

@@ -32,6 +32,8 @@ export const ClientErrorCodes = {
   InvalidRedirect: "WS_ERR_INVALID_REDIRECT",
   /** A `url`, `headers` or `protocols` function threw (or gave an invalid value) before an attempt. */
   Provider: "WS_ERR_PROVIDER",
+  /** Browser build: the consumer fell more than `maxBufferedBytes` behind a socket that cannot pause. */
+  ReceiveBufferFull: "WS_ERR_RECEIVE_BUFFER_FULL",
 } as const;
 /** One of the {@link ClientErrorCodes}. */
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
@@ -110,6 +112,23 @@ export class HeartbeatTimeoutError extends ClientError {
   constructor(elapsed: number) {
     super(ClientErrorCodes.HeartbeatTimeout, `No pong received for ${Math.round(elapsed)} ms`);
     this.elapsed = elapsed;
+  }
+}
+
+/**
+ * Browser build: received messages waiting for a slow consumer passed `maxBufferedBytes` beyond
+ * `highWaterMark`. A browser `WebSocket` cannot stop reading, so the client fails the connection
+ * rather than hold an unbounded backlog.
+ */
+export class ReceiveBufferFullError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.ReceiveBufferFull;
+  readonly limit: number;
+  constructor(buffered: number, limit: number) {
+    super(
+      ClientErrorCodes.ReceiveBufferFull,
+      `The consumer is ${buffered} bytes behind, past maxBufferedBytes (${limit}): reading cannot pause in a browser`,
+    );
+    this.limit = limit;
   }
 }
 
@@ -220,6 +239,7 @@ export type TidewayError =
   | InvalidRedirectError
   | ProviderError
   | ProxyError
+  | ReceiveBufferFullError
   | SendQueueFullError
   | TooManyRedirectsError
   | HandshakeError

@@ -1,6 +1,7 @@
 /**
- * The WebSocket client for Node.js: `await connect()`, `for await` over messages, `send()` with
- * backpressure, heartbeat and reconnects (docs/client.md). Exports only.
+ * The WebSocket client for Node.js, Deno, Bun, browsers and workers: `await connect()`, `for await`
+ * over messages, `send()` with backpressure, heartbeat and reconnects (docs/client.md; the browser
+ * build: docs/runtimes.md). Exports only.
  * @module @tideway/client
  */
 export {
@@ -14,6 +15,7 @@ export {
   type UpgradeResponse,
   WebSocketError,
 } from "@tideway/core";
+export type { AppHeartbeatOptions } from "./app-heartbeat.js";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate-options.js";
 export {
@@ -29,6 +31,7 @@ export {
   InvalidRedirectError,
   ProviderError,
   ProxyError,
+  ReceiveBufferFullError,
   SendQueueFullError,
   type TidewayError,
   type TidewayErrorCode,
@@ -51,6 +54,7 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_HEARTBEAT,
   DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_REDIRECTS,
   type HeaderList,

@@ -1,6 +1,6 @@
 /**
  * The client's lifecycle: one state machine from the first `connect()` to the last close, with every
- * transition here (the table is in docs/client.md, "Lifecycle"). It opens one {@link Connection} per
+ * transition here (the table is in docs/client.md, "Lifecycle"). It opens one {@link ClientConnection} per
  * attempt, runs the attempts of an outage through p-retry, and sends every outage (a failed attempt, a
  * dropped connection, a heartbeat timeout, a server close) through the same verdict, backoff,
  * "reconnecting" event and sleep (`#retryOrFinish`, `#wait`). Timers go through the injected clock.
@@ -13,8 +13,8 @@ import {
   type UpgradeResponse,
 } from "@tideway/core";
 import pRetry from "p-retry";
+import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { type Clock, createSystemClock } from "./clock.js";
-import { Connection, type ConnectionHandlers } from "./connection.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -24,6 +24,7 @@ import {
 } from "./errors.js";
 import type { EmittedEvents, Message } from "./events.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
+import { platform } from "./platform.js";
 import { Backoff, DEFAULT_RECONNECT, isRetryable, serverRetryAfter } from "./reconnect.js";
 import { type Hop, nextHop, redirectInfo } from "./redirect.js";
 
@@ -47,7 +48,7 @@ export interface LifecycleHost {
   /** A closed client starts again: its iterators get a fresh queue. */
   restarted(): void;
   /** Runs the `onOpen` option on this connection. */
-  runOnOpen(conn: Connection, response: UpgradeResponse): void | Promise<void>;
+  runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void>;
 }
 
 /** Where an attempt goes: a redirect {@link Hop} plus the subprotocols offered. */
@@ -147,9 +148,9 @@ export class Lifecycle implements ConnectionHandlers {
   /** Made by the first failure: a client that never fails holds none. */
   #backoff: Backoff | undefined;
   /** The connection of the current attempt or the open one. */
-  #conn: Connection | undefined;
+  #conn: ClientConnection | undefined;
   /** The open connection whose end continues the run. */
-  #adopted: Connection | undefined;
+  #adopted: ClientConnection | undefined;
   #response: UpgradeResponse | undefined;
   #latency: number | undefined;
   #everOpened = false;
@@ -382,12 +383,12 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** connecting -> opening -> (attempt returns): connect, handshake, `onOpen`; redirects inside. */
-  async #attempt(signal: AbortSignal): Promise<Connection> {
+  async #attempt(signal: AbortSignal): Promise<ClientConnection> {
     try {
       signal.throwIfAborted();
       let hop = this.#o.providers === undefined ? this.#fixedTarget() : await this.#target();
       for (let redirects = 0; ; redirects++) {
-        let conn: Connection;
+        let conn: ClientConnection;
         try {
           conn = this.#newConnection(hop, redirects);
         } catch (err) {
@@ -453,7 +454,7 @@ export class Lifecycle implements ConnectionHandlers {
     return hop;
   }
 
-  #newConnection(hop: Hop & { protocols?: readonly string[] }, redirects: number): Connection {
+  #newConnection(hop: Hop & { protocols?: readonly string[] }, redirects: number): ClientConnection {
     const o = this.#o;
     const same = redirects === 0 && o.providers === undefined;
     // The first attempt takes the protocol the constructor built (same options, unused key).
@@ -469,7 +470,7 @@ export class Lifecycle implements ConnectionHandlers {
           socketPath: hop.socketPath,
           protocols: hop.protocols ?? o.protocols,
         } as unknown as ResolvedOptions);
-    const conn = new Connection(options, this, spare);
+    const conn = platform.newConnection(options, this, spare);
     this.#conn = conn;
     // The client's own URL needs no copy; a provided or redirected one is remembered.
     if (!same) this.#rareState().url = hop.url.href;
@@ -478,7 +479,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** Opens `conn`, runs `onOpen`; on failure fails the connection (1011 if open) and waits for its end. */
-  async #open(conn: Connection, signal: AbortSignal): Promise<Connection> {
+  async #open(conn: ClientConnection, signal: AbortSignal): Promise<ClientConnection> {
     // The message queue outlives connections: a new one starts paused if the consumer is still behind.
     if (this.#host.readingPaused) conn.pause();
     try {
@@ -494,7 +495,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** opening -> open: the queued sends go out after `onOpen`'s, and connect() resolves. */
-  #adopt(conn: Connection): void {
+  #adopt(conn: ClientConnection): void {
     this.#abort = undefined; // open: nothing in flight to abort any more
     this.#adopted = conn;
     this.#everOpened = true;
@@ -510,7 +511,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** open -> waiting/closed: the adopted connection ended; the verdict decides. */
-  #connectionEnded(conn: Connection): void {
+  #connectionEnded(conn: ClientConnection): void {
     if (this.#adopted !== conn) return; // terminated, or superseded by a restart
     this.#adopted = undefined;
     if (this.#conn === conn) this.#conn = undefined;
@@ -602,7 +603,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** Writes the queued sends, in order, on a connection whose onOpen already ran. */
-  #flushSendQueue(conn: Connection): void {
+  #flushSendQueue(conn: ClientConnection): void {
     const queue = this.#sendQueue;
     while (queue !== undefined && queue.length > 0 && conn.state === State.Open) {
       const item = queue.shift() as QueuedSend;
@@ -618,7 +619,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** connecting -> opening. */
-  onOpen(conn: Connection, response: UpgradeResponse): void {
+  onOpen(conn: ClientConnection, response: UpgradeResponse): void {
     if (this.#conn !== conn) return;
     this.#response = response;
     this.#phase = "opening";
@@ -637,12 +638,12 @@ export class Lifecycle implements ConnectionHandlers {
     this.#host.emit("pong", data);
   }
 
-  onError(_conn: Connection, error: Error): void {
+  onError(_conn: ClientConnection, error: Error): void {
     (this.#rareState().errorReported ??= new WeakSet()).add(error);
     this.#host.emit("error", error);
   }
 
-  onClose(conn: Connection, info: CloseInfo, error: Error | undefined): void {
+  onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void {
     const abnormal = !info.wasClean && !info.initiatedByUser;
     this.#host.emit("close", info);
     if (abnormal && error === undefined) this.#host.emit("error", new ConnectionClosedError(info));

@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_PAYLOAD, type UpgradeResponse } from "@tideway/core";
+import { type AppHeartbeatOptions, type ResolvedAppHeartbeat, resolveAppHeartbeat } from "./app-heartbeat.js";
 import {
   type PerMessageDeflateClientOptions,
   type ResolvedDeflateOptions,
@@ -102,6 +103,20 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
    * (`threshold` 1024 bytes, zlib level 6); `false`: not offered; an object tunes it.
    */
   perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
+
+  // --- Browsers and workers (docs/runtimes.md, "What a browser cannot do") ---
+  /**
+   * Browser build only: a heartbeat of your own protocol's messages, where ping frames cannot be sent.
+   * Default none. The Node build throws a TypeError for it (it sends ping frames: `heartbeat`).
+   */
+  appHeartbeat?: AppHeartbeatOptions;
+  /**
+   * Browser build only: bytes of received messages a slow consumer may fall behind beyond
+   * `highWaterMark` (a browser socket cannot stop reading) before the connection fails with a
+   * `ReceiveBufferFullError`. Default {@link DEFAULT_MAX_BUFFERED_BYTES}. The Node build throws a
+   * TypeError for it (it stops reading instead).
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -118,6 +133,12 @@ export const DEFAULT_CLOSE_TIMEOUT = 5_000;
 export const DEFAULT_MAX_QUEUED_BYTES = 4 * 2 ** 20;
 /** 1 MiB of received messages waiting for the iterator before the socket is paused. */
 export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
+
+/**
+ * Browser build: 16 MiB of received messages beyond `highWaterMark` before a slow consumer fails the
+ * connection. Enough for bursts of large messages; bounded, since the browser keeps reading.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 2 ** 20;
 
 /** 10 redirects, as `ws` and browsers' fetch (20 there): a longer chain is a loop or a misconfiguration. */
 export const DEFAULT_MAX_REDIRECTS = 10;
@@ -163,6 +184,10 @@ export interface ResolvedOptions {
   readonly createConnection: CreateConnection | undefined;
   // Compression.
   readonly perMessageDeflate: ResolvedDeflateOptions;
+  // Browsers and workers.
+  readonly appHeartbeat: ResolvedAppHeartbeat | undefined;
+  /** Undefined when not given (the browser build then applies DEFAULT_MAX_BUFFERED_BYTES). */
+  readonly maxBufferedBytes: number | undefined;
 }
 
 const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
@@ -270,6 +295,8 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   socketPath: undefined,
   createConnection: undefined,
   perMessageDeflate: resolveDeflateOptions(undefined),
+  appHeartbeat: undefined,
+  maxBufferedBytes: undefined,
 };
 
 /**
@@ -366,6 +393,9 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     socketPath: network.socketPath,
     createConnection: network.createConnection,
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
+    appHeartbeat: resolveAppHeartbeat(o.appHeartbeat),
+    maxBufferedBytes:
+      o.maxBufferedBytes === undefined ? undefined : finite("maxBufferedBytes", o.maxBufferedBytes, 0, 1),
   };
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
   resolved.href = url.href;
@@ -403,6 +433,8 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "createConnection",
   "forwardHeaders",
   "perMessageDeflate",
+  "appHeartbeat",
+  "maxBufferedBytes",
 ] satisfies (keyof WebSocketClientOptions)[]);
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
   "interval",

@@ -4,7 +4,6 @@
  * the client's public API only: this module maps its events and promises to the browser's attributes
  * and events, and owns the rules the WHATWG standard adds (its exceptions, `binaryType`, `on*`).
  */
-import { Buffer } from "node:buffer";
 import { ReadyState, WebSocketClient } from "./client.js";
 import { type CloseInfo, SendQueueFullError } from "./errors.js";
 import type { WebSocketClientOptions } from "./options.js";
@@ -109,9 +108,27 @@ function clampUnsignedShort(value: number): number {
 
 type Sendable = string | ArrayBuffer | ArrayBufferView | Blob;
 
+/**
+ * UTF-8 length of a string without encoding it (no `Buffer`: this module runs in browsers too). A
+ * lone surrogate counts 3 bytes, as U+FFFD, which is what gets sent.
+ */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: 2 code units, 4 bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
 /** Byte length of what send() got; strings count in UTF-8, as the standard's bufferedAmount does. */
 function byteLength(data: string | Uint8Array | Blob): number {
-  if (typeof data === "string") return Buffer.byteLength(data, "utf8");
+  if (typeof data === "string") return utf8Length(data);
   return data instanceof Blob ? data.size : data.byteLength;
 }
 
@@ -321,7 +338,7 @@ export class WebSocket extends EventTarget {
       }
     }
     const closeReason = reason === undefined ? "" : String(reason);
-    if (Buffer.byteLength(closeReason, "utf8") > MAX_REASON_BYTES) {
+    if (utf8Length(closeReason) > MAX_REASON_BYTES) {
       throw new DOMException(`close reason longer than ${MAX_REASON_BYTES} bytes of UTF-8`, "SyntaxError");
     }
     if (this.#closeCalled) return;

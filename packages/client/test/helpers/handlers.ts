@@ -1,4 +1,4 @@
-import type { ConnectionHandlers } from "../../src/connection.js";
+import type { ConnectionHandlers } from "../../src/client-connection.js";
 import type { Message } from "../../src/events.js";
 
 /** Connection handlers that collect the messages and ignore everything else. */

@@ -1,0 +1,77 @@
+/**
+ * What the lifecycle needs from one connection, whatever carries it: the Node connection over
+ * net/tls and the core (connection.ts), or the browser's own WebSocket (browser-connection.ts). The
+ * platform module (platform.ts, platform-browser.ts) makes them.
+ */
+import type { ClientProtocol, State, UpgradeResponse } from "@tideway/core";
+import type { CloseInfo } from "./errors.js";
+import type { Message } from "./events.js";
+import type { ResolvedOptions } from "./options.js";
+
+/** One connection attempt and, once open, the connection. It never reconnects: the lifecycle does. */
+export interface ClientConnection {
+  /** The protocol state: `State.Open` while messages may be sent. */
+  readonly state: State;
+  /** The handshake completed. */
+  readonly opened: boolean;
+  /** Bytes sent and not yet handed to the network. */
+  readonly bufferedAmount: number;
+  /** Last measured heartbeat round trip, in ms. */
+  readonly latency: number | undefined;
+  /** How the connection ended, once it has. */
+  readonly ended: CloseInfo | undefined;
+  /** The error that ended (or is ending) the connection, if it did not end cleanly by itself. */
+  readonly error: Error | undefined;
+  /** Resolves when the connection is gone (also one that never opened). */
+  readonly closed: Promise<CloseInfo>;
+  /** Connects and runs the opening handshake; resolves with the response. */
+  open(signal?: AbortSignal): Promise<UpgradeResponse>;
+  /** Sends one message; resolves once it is handed on, rejects if the connection ends first. */
+  send(data: string | Uint8Array, binary: boolean): Promise<void>;
+  /** A round trip to the server, in ms. */
+  ping(): Promise<number>;
+  /** Starts the closing handshake; resolves when the connection is gone. */
+  close(code?: number, reason?: string): Promise<CloseInfo>;
+  /** Fails the open connection (`onOpen` threw): `error` is how it ended. */
+  fail(error: Error): void;
+  /** Drops the connection now, without a closing handshake. */
+  terminate(error?: Error): void;
+  /** The consumer is behind: stop reading (or, where reading cannot stop, bound what is held). */
+  pause(): void;
+  /** The consumer caught up. */
+  resume(): void;
+}
+
+/** What a connection tells its owner. Called after the connection processed its input, never inside. */
+export interface ConnectionHandlers {
+  /** The transport is established; the upgrade request is being sent. */
+  onConnect(conn: ClientConnection): void;
+  /** The handshake completed. Called before the messages that arrived with the 101 are dispatched. */
+  onOpen(conn: ClientConnection, response: UpgradeResponse): void;
+  onMessage(data: Message): void;
+  onPing(data: Uint8Array): void;
+  onPong(data: Uint8Array): void;
+  /** The connection failed after opening (protocol error, heartbeat timeout, socket error). */
+  onError(conn: ClientConnection, error: Error): void;
+  /** The connection that had opened is gone. Called once, last. */
+  onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void;
+}
+
+/**
+ * What each platform module provides (platform.ts for Node, Deno and Bun; platform-browser.ts for
+ * browsers and workers). The build picks one: the browser entry's bundle has no Node transport.
+ */
+export interface Platform {
+  /**
+   * Checks what the core or the platform cannot do with these options, at construction: throws a
+   * TypeError naming the option. Returns a protocol built from them, kept for the first attempt, if
+   * the platform uses one.
+   */
+  prepare(options: ResolvedOptions): ClientProtocol | undefined;
+  /** A new connection for one attempt; `spare` is what `prepare` returned, unused. */
+  newConnection(
+    options: ResolvedOptions,
+    handlers: ConnectionHandlers,
+    spare: ClientProtocol | undefined,
+  ): ClientConnection;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { AppHeartbeat, type AppHeartbeatOptions, resolveAppHeartbeat } from "../src/app-heartbeat.js";
+import { HeartbeatTimeoutError } from "../src/errors.js";
+import { ManualClock } from "./helpers/manual-clock.js";
+
+const options = (o: Partial<AppHeartbeatOptions> = {}) =>
+  resolveAppHeartbeat({
+    message: "ping",
+    isReply: (m) => m === "pong",
+    interval: 100,
+    timeout: 30,
+    ...o,
+  }) as NonNullable<ReturnType<typeof resolveAppHeartbeat>>;
+
+function beating(o: Partial<AppHeartbeatOptions> = {}) {
+  const clock = new ManualClock();
+  const sent: (string | Uint8Array)[] = [];
+  const dead: HeartbeatTimeoutError[] = [];
+  const hb = new AppHeartbeat(options(o), clock, {
+    send: (m) => sent.push(m),
+    onDead: (e) => dead.push(e),
+  });
+  return { clock, sent, dead, hb };
+}
+
+describe("resolveAppHeartbeat", () => {
+  it("applies the ping-frame heartbeat's defaults, and names each invalid field", () => {
+    const isReply = () => true;
+    expect(resolveAppHeartbeat(undefined)).toBeUndefined();
+    expect(resolveAppHeartbeat({ message: "p", isReply })).toEqual({
+      message: "p",
+      isReply,
+      interval: 30_000,
+      timeout: 10_000,
+    });
+    expect(() => resolveAppHeartbeat({ message: 1 as never, isReply })).toThrow(/appHeartbeat.message/);
+    expect(() => resolveAppHeartbeat({ message: "p" } as never)).toThrow(/appHeartbeat.isReply/);
+    expect(() => resolveAppHeartbeat({ message: "p", isReply, interval: -1 })).toThrow(
+      /appHeartbeat.interval/,
+    );
+    expect(() => resolveAppHeartbeat({ message: "p", isReply, timeout: 0 })).toThrow(/appHeartbeat.timeout/);
+    expect(() => resolveAppHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
+      /Unknown option: appHeartbeat.every/,
+    );
+  });
+});
+
+describe("AppHeartbeat", () => {
+  it("sends the message every interval once the reply came, and measures the round trip", () => {
+    const { clock, sent, dead, hb } = beating();
+    hb.start();
+    clock.advance(99);
+    expect(sent).toEqual([]);
+    clock.advance(1);
+    expect(sent).toEqual(["ping"]);
+    clock.advance(12);
+    expect(hb.received("pong")).toBe(true);
+    expect(hb.latency).toBe(12);
+    clock.advance(100);
+    expect(sent).toEqual(["ping", "ping"]);
+    expect(dead).toEqual([]);
+  });
+
+  it("fails with a HeartbeatTimeoutError when no reply comes within the timeout, and beats no more", () => {
+    const { clock, sent, dead, hb } = beating();
+    hb.start();
+    clock.advance(100 + 29);
+    expect(dead).toEqual([]);
+    clock.advance(1);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toBeInstanceOf(HeartbeatTimeoutError);
+    expect(dead[0]?.code).toBe("WS_ERR_HEARTBEAT_TIMEOUT");
+    clock.advance(1000);
+    expect(sent).toHaveLength(1);
+  });
+
+  it("passes other messages on, and consumes a late reply without counting it", () => {
+    const { hb } = beating();
+    expect(hb.received("data")).toBe(false);
+    expect(hb.received("pong")).toBe(true);
+    expect(hb.latency).toBeUndefined();
+  });
+
+  it("ping() sends a beat now, and a second ping() joins it instead of sending another", async () => {
+    const { clock, sent, hb } = beating({ interval: 0, message: () => new Uint8Array([1]) });
+    const first = hb.ping();
+    const second = hb.ping();
+    expect(sent).toEqual([new Uint8Array([1])]);
+    clock.advance(7);
+    hb.received("pong");
+    await expect(first).resolves.toBe(7);
+    await expect(second).resolves.toBe(7);
+    clock.advance(10_000);
+    expect(sent).toHaveLength(1); // interval 0: no periodic beats
+  });
+
+  it("stop() rejects the pings waiting and every later one", async () => {
+    const { hb } = beating();
+    const waiting = hb.ping();
+    const error = new Error("gone");
+    hb.stop(error);
+    await expect(waiting).rejects.toBe(error);
+    await expect(hb.ping()).rejects.toBe(error);
+  });
+});

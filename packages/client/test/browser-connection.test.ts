@@ -1,0 +1,203 @@
+import { State } from "@tideway/core";
+import { describe, expect, it } from "vitest";
+import { WebSocket as WsWebSocket } from "ws";
+import { BrowserConnection, type WebSocketConstructor } from "../src/browser-connection.js";
+import type { ConnectionHandlers } from "../src/client-connection.js";
+import type { CloseInfo } from "../src/errors.js";
+import type { Message } from "../src/events.js";
+import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
+import { deadUrl, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
+
+useCleanups();
+
+/** The `ws` package's WebSocket stands in for the browser's (Node 20 has no global one). */
+const StandIn = WsWebSocket as unknown as WebSocketConstructor;
+
+interface Recorded {
+  messages: Message[];
+  events: string[];
+  closes: Array<{ info: CloseInfo; error: Error | undefined }>;
+}
+
+function connection(url: string, o: WebSocketClientOptions = {}) {
+  const log: Recorded = { messages: [], events: [], closes: [] };
+  const handlers: ConnectionHandlers = {
+    onConnect: () => log.events.push("connect"),
+    onOpen: () => log.events.push("open"),
+    onMessage: (m) => log.messages.push(m),
+    onPing: () => log.events.push("ping"),
+    onPong: () => log.events.push("pong"),
+    onError: (_c, e) => log.events.push(`error:${(e as { code?: string }).code ?? e.message}`),
+    onClose: (_c, info, error) => log.closes.push({ info, error }),
+  };
+  const conn = new BrowserConnection(resolveOptions(url, o), handlers, { WebSocket: StandIn });
+  return { conn, log };
+}
+
+const until = async (condition: () => boolean, what: string) => {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > 3000) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe("BrowserConnection", () => {
+  it("opens, sends text and binary, receives them back as the binaryType says, and closes cleanly", async () => {
+    const server = await wsServer({ handleProtocols: () => "chat" });
+    const { conn, log } = connection(server.url, { protocols: ["chat"], binaryType: "arraybuffer" });
+    const response = await within(conn.open(), 3000, "open");
+    expect(response).toMatchObject({ status: 101, protocol: "chat", headers: {} });
+    expect(log.events).toEqual(["connect", "open"]);
+    expect(conn.state).toBe(State.Open);
+    await conn.send("héllo", false);
+    await conn.send(new Uint8Array([1, 2, 3]), true);
+    await conn.send("as bytes", true);
+    await until(() => log.messages.length === 3, "three echoes");
+    expect(log.messages[0]).toBe("héllo");
+    expect(new Uint8Array(log.messages[1] as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(new TextDecoder().decode(log.messages[2] as ArrayBuffer)).toBe("as bytes");
+    const info = await within(conn.close(1000, "bye"), 3000, "close");
+    expect(info).toMatchObject({ code: 1000, reason: "bye", wasClean: true, initiatedByUser: true });
+    expect(info.sent).toEqual({ code: 1000, reason: "bye" });
+    expect(log.closes).toHaveLength(1);
+    expect(conn.state).toBe(State.Closed);
+  });
+
+  it("delivers binary as a Uint8Array by default", async () => {
+    const server = await wsServer();
+    const { conn, log } = connection(server.url);
+    await conn.open();
+    await conn.send(new Uint8Array([9]), true);
+    await until(() => log.messages.length === 1, "echo");
+    expect(log.messages[0]).toEqual(new Uint8Array([9]));
+    expect(log.messages[0]).toBeInstanceOf(Uint8Array);
+  });
+
+  it("sends a close code a browser refuses (1001-1014) as 1000", async () => {
+    const server = await wsServer();
+    const { conn } = connection(server.url);
+    await conn.open();
+    const peer = server.clients[0] as WsWebSocket;
+    const received = new Promise<number>((resolve) => peer.once("close", (code) => resolve(code)));
+    await conn.close(1001, "going");
+    expect(await received).toBe(1000);
+  });
+
+  it("reports a server close as not initiated by the user, with the code received", async () => {
+    const server = await wsServer();
+    const { conn, log } = connection(server.url);
+    await conn.open();
+    (server.clients[0] as WsWebSocket).close(4001, "kicked");
+    await until(() => log.closes.length === 1, "close");
+    expect(log.closes[0]?.info).toMatchObject({
+      code: 4001,
+      reason: "kicked",
+      wasClean: true,
+      initiatedByUser: false,
+    });
+    expect(log.closes[0]?.info.received).toEqual({ code: 4001, reason: "kicked" });
+  });
+
+  it("rejects with a ConnectError when nothing listens", async () => {
+    const { conn } = connection(await deadUrl());
+    await expect(within(conn.open(), 3000, "refused")).rejects.toMatchObject({ code: "WS_ERR_CONNECT" });
+    expect(conn.ended).toMatchObject({ code: 1006, wasClean: false });
+    await expect(conn.closed).resolves.toMatchObject({ code: 1006 });
+  });
+
+  it("rejects with a HandshakeTimeoutError when the server never answers the upgrade", async () => {
+    const server = await rawServer(() => {});
+    const { conn } = connection(server.url, { handshakeTimeout: 100 });
+    await expect(within(conn.open(), 3000, "timeout")).rejects.toMatchObject({
+      code: "WS_ERR_HANDSHAKE_TIMEOUT",
+    });
+  });
+
+  it("rejects with an AbortedError when the signal aborts during the handshake", async () => {
+    const server = await rawServer(() => {});
+    const { conn } = connection(server.url);
+    const controller = new AbortController();
+    const opening = conn.open(controller.signal);
+    controller.abort(new Error("stop"));
+    await expect(opening).rejects.toMatchObject({ code: "WS_ERR_ABORTED" });
+  });
+
+  it("rejects sends unless open, and text bytes that are not UTF-8", async () => {
+    const server = await wsServer();
+    const { conn } = connection(server.url);
+    await expect(conn.send("early", false)).rejects.toMatchObject({ code: "WS_ERR_INVALID_STATE" });
+    await conn.open();
+    await expect(conn.send(new Uint8Array([0xff]), false)).rejects.toThrow(TypeError);
+  });
+
+  it("ping() without appHeartbeat rejects with a TypeError that says what to use", async () => {
+    const server = await wsServer();
+    const { conn } = connection(server.url);
+    await conn.open();
+    await expect(conn.ping()).rejects.toThrow(/appHeartbeat/);
+  });
+
+  it("appHeartbeat: replies measure latency and are not delivered; ping() resolves with a round trip", async () => {
+    const server = await wsServer({ echo: false });
+    server.wss.on("connection", (ws) =>
+      ws.on("message", (d) => ws.send(String(d) === "ping" ? "pong" : String(d))),
+    );
+    const { conn, log } = connection(server.url, {
+      appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 20, timeout: 1000 },
+    });
+    await conn.open();
+    await until(() => conn.latency !== undefined, "a beat's reply");
+    expect(await conn.ping()).toBeGreaterThanOrEqual(0);
+    await conn.send("data", false);
+    await until(() => log.messages.length === 1, "echo");
+    expect(log.messages).toEqual(["data"]);
+  });
+
+  it("appHeartbeat: no reply within the timeout fails the connection with a HeartbeatTimeoutError", async () => {
+    const server = await wsServer({ echo: false });
+    const { conn, log } = connection(server.url, {
+      appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 10, timeout: 30 },
+    });
+    await conn.open();
+    await until(() => log.closes.length === 1, "the heartbeat's failure");
+    expect(log.events).toContain("error:WS_ERR_HEARTBEAT_TIMEOUT");
+    expect(log.closes[0]?.error).toMatchObject({ code: "WS_ERR_HEARTBEAT_TIMEOUT" });
+    expect(log.closes[0]?.info.wasClean).toBe(false);
+  });
+
+  it("while paused, fails with a ReceiveBufferFullError past maxBufferedBytes instead of holding more", async () => {
+    const server = await wsServer({ echo: false });
+    const { conn, log } = connection(server.url, { maxBufferedBytes: 2500 });
+    await conn.open();
+    conn.pause();
+    const peer = server.clients[0] as WsWebSocket;
+    for (let i = 0; i < 5; i++) peer.send(new Uint8Array(1000));
+    await until(() => log.closes.length === 1, "the bound");
+    expect(log.messages).toHaveLength(2);
+    expect(log.closes[0]?.error).toMatchObject({ code: "WS_ERR_RECEIVE_BUFFER_FULL", limit: 2500 });
+  });
+
+  it("resume() starts the count again: a consumer that catches up is never failed", async () => {
+    const server = await wsServer({ echo: false });
+    const { conn, log } = connection(server.url, { maxBufferedBytes: 2500 });
+    await conn.open();
+    const peer = server.clients[0] as WsWebSocket;
+    for (let round = 0; round < 3; round++) {
+      conn.pause();
+      peer.send(new Uint8Array(2000));
+      await until(() => log.messages.length === round + 1, "a message");
+      conn.resume();
+    }
+    expect(log.closes).toHaveLength(0);
+  });
+
+  it("terminate() ends an open connection at once", async () => {
+    const server = await wsServer();
+    const { conn, log } = connection(server.url);
+    await conn.open();
+    conn.terminate();
+    expect(conn.ended).toMatchObject({ code: 1006, initiatedByUser: true });
+    expect(log.closes).toHaveLength(1);
+  });
+});

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { WebSocket as WsWebSocket } from "ws";
+import { WebSocketClient } from "../src/client.js";
+import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
+import { platform } from "../src/platform-browser.js";
+import { take, useCleanups, within, wsServer } from "./helpers/harness.js";
+
+// The whole client as the browser build assembles it: platform-browser.ts in place of platform.ts.
+vi.mock("../src/platform.js", () => import("../src/platform-browser.js"));
+
+useCleanups();
+
+// Node 20 has no global WebSocket: the `ws` package's stands in for the browser's.
+const hadWebSocket = "WebSocket" in globalThis;
+beforeAll(() => {
+  if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = WsWebSocket;
+});
+afterAll(() => {
+  if (!hadWebSocket) delete (globalThis as { WebSocket?: unknown }).WebSocket;
+});
+
+const prepare = (o: WebSocketClientOptions, url = "wss://example.test/") =>
+  platform.prepare(resolveOptions(url, o));
+
+describe("the browser platform's option check", () => {
+  it.each([
+    ["headers", { headers: { authorization: "x" } }],
+    ["headers", { headers: () => ({ authorization: "x" }) }],
+    ["origin", { origin: "https://a.test" }],
+    ["heartbeat", { heartbeat: { interval: 1000 } }],
+    ["tls", { tls: { rejectUnauthorized: false } }],
+    ["proxy", { proxy: "http://proxy.test:3128" }],
+    ["socketPath", { socketPath: "/tmp/s.sock" }],
+    ["createConnection", { createConnection: () => ({}) as never }],
+    ["perMessageDeflate", { perMessageDeflate: false }],
+    ["perMessageDeflate", { perMessageDeflate: { level: 1 } }],
+    ["followRedirects", { followRedirects: true }],
+    ["maxRedirects", { maxRedirects: 3 }],
+    ["forwardHeaders", { forwardHeaders: ["cookie"] }],
+    ["maxPayload", { maxPayload: 1024 }],
+    ["maxHeadSize", { maxHeadSize: 1024 }],
+    ["binaryType", { binaryType: "buffer" }],
+  ] as const)("throws a TypeError naming %s, which a browser cannot honour", (name, o) => {
+    expect(() => prepare(o as WebSocketClientOptions)).toThrow(TypeError);
+    expect(() => prepare(o as WebSocketClientOptions)).toThrow(new RegExp(`Option ${name}`));
+  });
+
+  it("throws for a ws+unix: URL (a socket path)", () => {
+    expect(() => prepare({}, "ws+unix:///tmp/s.sock")).toThrow(/socketPath/);
+  });
+
+  it("accepts the defaults, what a browser does anyway, and the browser-only options", () => {
+    expect(prepare({})).toBeUndefined();
+    expect(() =>
+      prepare({
+        heartbeat: false,
+        proxy: false,
+        perMessageDeflate: true,
+        binaryType: "arraybuffer",
+        protocols: ["chat"],
+        appHeartbeat: { message: "ping", isReply: (m) => m === "pong" },
+        maxBufferedBytes: 1024,
+      }),
+    ).not.toThrow();
+  });
+
+  it("makes the WebSocketClient constructor throw, not a later connect()", () => {
+    expect(() => new WebSocketClient("ws://127.0.0.1:1", { headers: { a: "b" } })).toThrow(
+      /not available in a browser/,
+    );
+  });
+});
+
+describe("WebSocketClient over the browser platform", () => {
+  it("connects, iterates, sends with the queue flushed after onOpen, reconnects after a drop, and closes", async () => {
+    const server = await wsServer();
+    const c = new WebSocketClient(server.url, {
+      heartbeat: false,
+      reconnect: { minTimeout: 10, maxTimeout: 50 },
+      onOpen: (session) => session.send("hello from onOpen"),
+    });
+    const queued = c.send("queued before open");
+    const it = c[Symbol.asyncIterator]();
+    await within(c.connect(), 3000, "connect");
+    await queued;
+    expect(await within(take(it, 2), 3000, "onOpen's message, then the queued one")).toEqual([
+      "hello from onOpen",
+      "queued before open",
+    ]);
+    (server.clients[0] as WsWebSocket).terminate();
+    const reopened = new Promise((resolve) => c.once("open", resolve));
+    await within(reopened, 3000, "reconnect");
+    await c.send(new Uint8Array([7]));
+    expect(await within(take(it, 2), 3000, "after the reconnect")).toEqual([
+      "hello from onOpen",
+      new Uint8Array([7]),
+    ]);
+    await within(c.close(), 3000, "close");
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+});
