@@ -31,6 +31,8 @@ step("build", "node .ci/run-workspaces.mjs build");
 step("runtime matrix", "node .ci/runtime-matrix.mjs");
 // The built core in headless Chromium (Debian's package), driven by playwright-core.
 step("browser matrix", "node .ci/browser-matrix.mjs");
+// The browser build's min+gzip size, next to PartySocket's and reconnecting-websocket's; fails over budget.
+step("browser size", "node .ci/size-report.mjs");
 step("lint", "biome check .");
 step("typecheck", "tsc -p tsconfig.json --noEmit");
 // The API reference (docs/api/, not committed) builds, and every export has its TSDoc (typedoc.json).

@@ -1,0 +1,74 @@
+// The browser client's size, measured as a user's bundler would ship it: esbuild bundles an import
+// of each library (with its dependencies), minified, for browsers; the bytes are then gzipped (level
+// 9). Tideway's browser build next to PartySocket and reconnecting-websocket, measured the same way.
+// Fails (exit 1) when Tideway's WebSocketClient is over its budget, or its bundle imports a `node:`
+// module (a Node transport leaking into the browser build). Run after the build; `--json` prints the
+// figures as JSON.
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+/**
+ * The budget of `import { WebSocketClient }` in min+gzip bytes: what the browser build weighs today
+ * plus a margin, so that growth is a decision. The goal is 10 KB (docs/runtimes.md, "Size").
+ */
+const LIMIT = 16 * 1024;
+
+const root = new URL("..", import.meta.url).pathname;
+/** Resolved from examples/, which depends on @tideway/client as an app would: its "browser" condition. */
+const app = new URL("../examples", import.meta.url).pathname;
+
+const SUBJECTS = [
+  {
+    name: "@tideway/client: WebSocketClient",
+    code: `export { WebSocketClient } from "@tideway/client";`,
+    from: app,
+    limit: LIMIT,
+  },
+  { name: "@tideway/client: whole entry", code: `export * from "@tideway/client";`, from: app },
+  { name: "partysocket: PartySocket", code: `export { PartySocket } from "partysocket";` },
+  { name: "partysocket/ws: ReconnectingWebSocket", code: `export { default } from "partysocket/ws";` },
+  { name: "reconnecting-websocket", code: `export { default } from "reconnecting-websocket";` },
+];
+
+async function measure(code, from = root) {
+  const result = await build({
+    stdin: { contents: code, resolveDir: from, loader: "js" },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    conditions: ["browser"],
+    // As a user's bundler sees the packages: no tsconfig.json "paths" to the sources.
+    tsconfigRaw: {},
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+  });
+  const bytes = result.outputFiles[0].contents;
+  const nodeImports = Object.values(result.metafile.inputs)
+    .flatMap((input) => input.imports)
+    .filter((i) => i.path.startsWith("node:"))
+    .map((i) => i.path);
+  return { minified: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length, nodeImports };
+}
+
+const rows = [];
+let failed = false;
+for (const s of SUBJECTS) {
+  const m = await measure(s.code, s.from);
+  const over = s.limit !== undefined && m.gzipped > s.limit;
+  if (over || m.nodeImports.length > 0) failed = true;
+  rows.push({ name: s.name, ...m, limit: s.limit, over });
+}
+if (process.argv.includes("--json")) console.log(JSON.stringify(rows, null, 2));
+else {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  console.log("| bundle | minified | min+gzip |\n|---|---|---|");
+  for (const r of rows) console.log(`| ${r.name} | ${kb(r.minified)} | ${kb(r.gzipped)} |`);
+  for (const r of rows) {
+    if (r.over) console.log(`FAIL ${r.name}: ${r.gzipped} bytes min+gzip, over the ${r.limit}-byte limit`);
+    if (r.nodeImports.length > 0) console.log(`FAIL ${r.name}: imports ${r.nodeImports.join(", ")}`);
+  }
+}
+process.exit(failed ? 1 : 0);
