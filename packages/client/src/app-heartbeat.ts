@@ -63,8 +63,11 @@ export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): Resolve
 export interface AppHeartbeatHost {
   /** Sends the heartbeat message. */
   send(message: string | Uint8Array): void;
-  /** No reply within the timeout: fail the connection with `error`. */
-  onDead(error: HeartbeatTimeoutError): void;
+  /**
+   * The heartbeat failed: no reply within the timeout (a HeartbeatTimeoutError), or `message` threw
+   * or could not be sent. Fail the connection with `error`.
+   */
+  onDead(error: Error): void;
 }
 
 /**
@@ -142,13 +145,19 @@ export class AppHeartbeat {
     const m = this.#o.message;
     this.#sentAt = this.#clock.now();
     const timeout = this.#o.timeout;
-    this.#timer = this.#clock.setTimeout(() => this.#dead(), timeout);
-    this.#host.send(typeof m === "function" ? m() : m);
+    this.#timer = this.#clock.setTimeout(
+      () => this.#dead(new HeartbeatTimeoutError(this.#clock.now() - (this.#sentAt ?? 0))),
+      timeout,
+    );
+    try {
+      this.#host.send(typeof m === "function" ? m() : m);
+    } catch (err) {
+      // A beat runs from a timer: what the user's function throws fails the connection, not the process.
+      this.#dead(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
-  #dead(): void {
-    this.#timer = undefined;
-    const error = new HeartbeatTimeoutError(this.#clock.now() - (this.#sentAt ?? 0));
+  #dead(error: Error): void {
     this.stop(error);
     this.#host.onDead(error);
   }

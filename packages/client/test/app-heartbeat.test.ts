@@ -15,7 +15,7 @@ const options = (o: Partial<AppHeartbeatOptions> = {}) =>
 function beating(o: Partial<AppHeartbeatOptions> = {}) {
   const clock = new ManualClock();
   const sent: (string | Uint8Array)[] = [];
-  const dead: HeartbeatTimeoutError[] = [];
+  const dead: Error[] = [];
   const hb = new AppHeartbeat(options(o), clock, {
     send: (m) => sent.push(m),
     onDead: (e) => dead.push(e),
@@ -69,7 +69,7 @@ describe("AppHeartbeat", () => {
     clock.advance(1);
     expect(dead).toHaveLength(1);
     expect(dead[0]).toBeInstanceOf(HeartbeatTimeoutError);
-    expect(dead[0]?.code).toBe("WS_ERR_HEARTBEAT_TIMEOUT");
+    expect((dead[0] as HeartbeatTimeoutError).code).toBe("WS_ERR_HEARTBEAT_TIMEOUT");
     clock.advance(1000);
     expect(sent).toHaveLength(1);
   });
@@ -92,6 +92,21 @@ describe("AppHeartbeat", () => {
     await expect(second).resolves.toBe(7);
     clock.advance(10_000);
     expect(sent).toHaveLength(1); // interval 0: no periodic beats
+  });
+
+  it("a message function that throws fails the heartbeat with what it threw, and the waiting pings too", async () => {
+    const thrown = new Error("no token");
+    const { clock, dead, hb } = beating({
+      message: () => {
+        throw thrown;
+      },
+    });
+    hb.start();
+    const waiting = hb.ping();
+    await expect(waiting).rejects.toBe(thrown);
+    expect(dead).toEqual([thrown]);
+    clock.advance(1000);
+    expect(dead).toHaveLength(1);
   });
 
   it("stop() rejects the pings waiting and every later one", async () => {
