@@ -295,13 +295,13 @@ export class BrowserConnection implements ClientConnection {
 
   /** The handshake failed: reject the attempt and end the connection. */
   #failHandshake(error: Error): void {
+    if (this.#opened || this.#endInfo !== undefined) return;
     const settle = this.#handshake;
-    if (settle === undefined || this.#opened) return;
     this.#handshake = undefined;
     this.#error ??= error;
     this.#ws?.close();
     this.#finish(1006, "", false);
-    settle.reject(this.#error);
+    settle?.reject(this.#error);
   }
 
   #clearTimer(): void {

@@ -192,6 +192,15 @@ describe("BrowserConnection", () => {
     expect(log.closes).toHaveLength(0);
   });
 
+  it("terminate() before open() ends the connection: closed resolves", async () => {
+    const { conn } = connection("ws://127.0.0.1:1/");
+    conn.terminate();
+    await expect(within(conn.closed, 1000, "closed")).resolves.toMatchObject({
+      code: 1006,
+      initiatedByUser: true,
+    });
+  });
+
   it("terminate() ends an open connection at once", async () => {
     const server = await wsServer();
     const { conn, log } = connection(server.url);
