@@ -17,6 +17,18 @@ export {
 export { connect, ReadyState, WebSocketClient } from "./client.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
 export {
+  type ChannelMessageBase,
+  type ChannelMessages,
+  type CloseChannelMessage,
+  type ControlChannelMessage,
+  DIAGNOSTICS_CHANNELS,
+  type ErrorChannelMessage,
+  type OpenChannelMessage,
+  type ReconnectingChannelMessage,
+  type UpgradeRequestChannelMessage,
+  type UpgradeResponseChannelMessage,
+} from "./diagnostics.js";
+export {
   AbortedError,
   ClientError,
   type ClientErrorCode,
@@ -45,6 +57,7 @@ export type {
   SendOptions,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
+export type { Logger } from "./observe.js";
 export {
   type BinaryType,
   DEFAULT_CLOSE_TIMEOUT,

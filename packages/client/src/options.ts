@@ -6,6 +6,7 @@ import {
 } from "./deflate.js";
 import type { BinaryType, OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
+import { checkLogger, type Logger } from "./observe.js";
 import { parseProxy } from "./proxy.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
@@ -102,6 +103,14 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
    * (`threshold` 1024 bytes, zlib level 6); `false`: not offered; an object tunes it.
    */
   perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
+
+  // --- Diagnostics (docs/client.md, "Diagnostics") ---
+  /**
+   * Logs the lifecycle (connecting, open, closed with its codes, reconnect delays), the upgrade request
+   * and response (credentials redacted) and errors: any object with `debug`, `info`, `warn` and
+   * `error` methods, such as `console`. Default none: nothing is logged.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -163,6 +172,8 @@ export interface ResolvedOptions {
   readonly createConnection: CreateConnection | undefined;
   // Compression.
   readonly perMessageDeflate: ResolvedDeflateOptions;
+  // Diagnostics.
+  readonly logger: Logger | undefined;
 }
 
 const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
@@ -270,6 +281,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   socketPath: undefined,
   createConnection: undefined,
   perMessageDeflate: resolveDeflateOptions(undefined),
+  logger: undefined,
 };
 
 /**
@@ -366,6 +378,7 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     socketPath: network.socketPath,
     createConnection: network.createConnection,
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
+    logger: o.logger === undefined ? undefined : checkLogger(o.logger),
   };
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
   resolved.href = url.href;
@@ -403,6 +416,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "createConnection",
   "forwardHeaders",
   "perMessageDeflate",
+  "logger",
 ] satisfies (keyof WebSocketClientOptions)[]);
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
   "interval",

@@ -29,6 +29,7 @@ it("exports exactly the public API", () => {
       "DEFAULT_HIGH_WATER_MARK",
       "DEFAULT_MAX_QUEUED_BYTES",
       "DEFAULT_MAX_REDIRECTS",
+      "DIAGNOSTICS_CHANNELS",
       "ErrorCodes",
       "HandshakeError",
       "InvalidStateError",

@@ -1,0 +1,122 @@
+/**
+ * The client's named channels on `node:diagnostics_channel`, as undici's `undici:websocket:*`: their
+ * names, the type of each message, and publishing. The only module that imports
+ * `node:diagnostics_channel`, so a build for another runtime can swap it for one where
+ * {@link hasSubscribers} is always false. Callers build a message only when it returns true: with no
+ * subscriber, nothing is built or published.
+ */
+import { channel } from "node:diagnostics_channel";
+import type { CloseInfo } from "./errors.js";
+
+/** Fields every message has. */
+export interface ChannelMessageBase {
+  /**
+   * The `WebSocketClient` the message is about (compare it with `===`, or narrow it with
+   * `instanceof WebSocketClient`). A `WebSocket` facade reports its underlying client.
+   */
+  readonly client: object;
+}
+
+/** `tideway:client:upgrade-request`: the upgrade request was written to the socket (TCP or TLS is up). */
+export interface UpgradeRequestChannelMessage extends ChannelMessageBase {
+  /** `GET`. */
+  readonly method: string;
+  /** The URL of this attempt, without `user:pass@`. */
+  readonly url: string;
+  /** The header pairs sent, in order; Authorization, Proxy-Authorization and Cookie values are redacted. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+/** `tideway:client:upgrade-response`: the server answered the upgrade request, with a 101 or not. */
+export interface UpgradeResponseChannelMessage extends ChannelMessageBase {
+  /** The URL of this attempt, without `user:pass@`. */
+  readonly url: string;
+  readonly status: number;
+  readonly statusText: string;
+  /** The header pairs received, in order; Set-Cookie (and any credential header) values are redacted. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+/** `tideway:client:open`: a handshake completed (as the "open" event, before `onOpen` runs). */
+export interface OpenChannelMessage extends ChannelMessageBase {
+  /** The URL of this attempt, without `user:pass@`. */
+  readonly url: string;
+  /** The subprotocol the server selected, or "". */
+  readonly protocol: string;
+  /** The extensions the server accepted, as sent, or "". */
+  readonly extensions: string;
+}
+
+/** `tideway:client:close`: a connection that had opened is gone (as the "close" event). */
+export interface CloseChannelMessage extends ChannelMessageBase {
+  /** The close codes and reasons, as the "close" event's argument. */
+  readonly info: CloseInfo;
+}
+
+/** `tideway:client:error`: the client emits an "error" event (a failed attempt or connection). */
+export interface ErrorChannelMessage extends ChannelMessageBase {
+  readonly error: Error;
+}
+
+/** `tideway:client:reconnecting`: the client waits `delay` ms before its next attempt. */
+export interface ReconnectingChannelMessage extends ChannelMessageBase {
+  /** The retry about to be made, 1-based, counted from the start of this outage. */
+  readonly attempt: number;
+  /** The wait before it, in ms. */
+  readonly delay: number;
+  /** Why: the failed attempt's error, or how the connection ended. */
+  readonly error: unknown;
+}
+
+/** `tideway:client:ping` and `tideway:client:pong`: a ping or pong frame received from the server. */
+export interface ControlChannelMessage extends ChannelMessageBase {
+  /** The frame's payload (0 to 125 bytes). */
+  readonly data: Uint8Array;
+}
+
+/** The message of each channel, by its short name (the part after `tideway:client:`). */
+export interface ChannelMessages {
+  "upgrade-request": UpgradeRequestChannelMessage;
+  "upgrade-response": UpgradeResponseChannelMessage;
+  open: OpenChannelMessage;
+  close: CloseChannelMessage;
+  error: ErrorChannelMessage;
+  reconnecting: ReconnectingChannelMessage;
+  ping: ControlChannelMessage;
+  pong: ControlChannelMessage;
+}
+
+/** The full name of every channel the client publishes on, by short name. */
+export const DIAGNOSTICS_CHANNELS: Readonly<{ [K in keyof ChannelMessages]: `tideway:client:${K}` }> =
+  Object.freeze({
+    "upgrade-request": "tideway:client:upgrade-request",
+    "upgrade-response": "tideway:client:upgrade-response",
+    open: "tideway:client:open",
+    close: "tideway:client:close",
+    error: "tideway:client:error",
+    reconnecting: "tideway:client:reconnecting",
+    ping: "tideway:client:ping",
+    pong: "tideway:client:pong",
+  });
+
+/** The channel objects, held here for the life of the process (Node keeps them only weakly). */
+const channels = {
+  "upgrade-request": channel(DIAGNOSTICS_CHANNELS["upgrade-request"]),
+  "upgrade-response": channel(DIAGNOSTICS_CHANNELS["upgrade-response"]),
+  open: channel(DIAGNOSTICS_CHANNELS.open),
+  close: channel(DIAGNOSTICS_CHANNELS.close),
+  error: channel(DIAGNOSTICS_CHANNELS.error),
+  reconnecting: channel(DIAGNOSTICS_CHANNELS.reconnecting),
+  ping: channel(DIAGNOSTICS_CHANNELS.ping),
+  pong: channel(DIAGNOSTICS_CHANNELS.pong),
+};
+
+/** True when someone subscribes to the channel `name`: only then is its message worth building. */
+export function hasSubscribers(name: keyof ChannelMessages): boolean {
+  return channels[name].hasSubscribers;
+}
+
+/** Publishes `message` on the channel `name`; call it only after {@link hasSubscribers}. */
+export function publish<K extends keyof ChannelMessages>(name: K, message: ChannelMessages[K]): void {
+  channels[name].publish(message);
+}
