@@ -31,7 +31,9 @@ export interface UpgradeRequestChannelMessage extends ChannelMessageBase {
 export interface UpgradeResponseChannelMessage extends ChannelMessageBase {
   /** The URL of this attempt, without `user:pass@`. */
   readonly url: string;
+  /** The status code: 101, or the refusal's (401, 503, a 3xx...). */
   readonly status: number;
+  /** The reason phrase, as sent. */
   readonly statusText: string;
   /** The header pairs received, in order; Set-Cookie (and any credential header) values are redacted. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
@@ -55,6 +57,7 @@ export interface CloseChannelMessage extends ChannelMessageBase {
 
 /** `tideway:client:error`: the client emits an "error" event (a failed attempt or connection). */
 export interface ErrorChannelMessage extends ChannelMessageBase {
+  /** The "error" event's argument. */
   readonly error: Error;
 }
 
