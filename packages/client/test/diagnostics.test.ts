@@ -155,6 +155,34 @@ describe("the diagnostics channels", () => {
     expect(messagesOf(seen, "close")[0]?.info).toMatchObject({ code: 1006, wasClean: false });
   });
 
+  it("are not consulted per received message: a burst of 2000 checks them as often as one of 2", async () => {
+    // A channel without subscribers is a plain Channel: its hasSubscribers getter is the one read.
+    const reads = vi.spyOn(dc.Channel.prototype, "hasSubscribers", "get");
+    try {
+      const checksFor = async (count: number): Promise<number> => {
+        const server = await wsServer({ echo: false });
+        const c = client(server.url);
+        await c.connect();
+        const peer = server.clients[0]!;
+        reads.mockClear();
+        let received = 0;
+        const all = new Promise<void>((resolve) =>
+          c.on("message", () => {
+            if (++received === count) resolve();
+          }),
+        );
+        for (let i = 0; i < count; i++) peer.send(Buffer.from([i & 0xff]));
+        await within(all, 5000, `${count} messages`);
+        const checks = reads.mock.calls.length;
+        await c.close();
+        return checks;
+      };
+      expect(await checksFor(2000)).toBe(await checksFor(2));
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it("publish nothing when no one subscribes", async () => {
     // A channel without subscribers is a plain Channel: its publish is the one that would run.
     const publish = vi.spyOn(dc.Channel.prototype, "publish");
