@@ -58,13 +58,27 @@ function describe(error: unknown): string {
   return typeof code === "string" ? `${code}: ${error.message}` : `${error.name}: ${error.message}`;
 }
 
+/**
+ * Calls the logger. What it throws is rethrown in a microtask, as a throwing event listener's error:
+ * the lifecycle step that logged goes on, so a broken logger never breaks a connection.
+ */
+function log(logger: Logger, level: keyof Logger, message: string, ...args: unknown[]): void {
+  try {
+    logger[level](message, ...args);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
 function logHeaders(logger: Logger, direction: ">" | "<", headers: ReadonlyArray<readonly [string, string]>) {
-  for (const [name, value] of headers) logger.debug(`${direction} %s: %s`, name, value);
+  for (const [name, value] of headers) log(logger, "debug", `${direction} %s: %s`, name, value);
 }
 
 /** An attempt starts (idle/waiting -> connecting). Logged only. */
 export function connecting(logger: Logger | undefined, url: string): void {
-  logger?.debug("connecting to %s", redactUrl(url));
+  if (logger !== undefined) log(logger, "debug", "connecting to %s", redactUrl(url));
 }
 
 /** TCP (or TLS) is up and `request` (the core's upgrade request bytes) is being written. */
@@ -84,7 +98,7 @@ export function upgradeRequest(source: Source, o: Target, request: Uint8Array | 
     });
   }
   if (logger !== undefined) {
-    logger.debug("> %s %s %s", head.method, head.target, head.version);
+    log(logger, "debug", "> %s %s %s", head.method, head.target, head.version);
     logHeaders(logger, ">", headers);
   }
 }
@@ -106,7 +120,7 @@ export function upgradeResponse(source: Source, o: Target, response: HttpRespons
     });
   }
   if (logger !== undefined) {
-    logger.debug("< HTTP/1.1 %d %s", status, statusText);
+    log(logger, "debug", "< HTTP/1.1 %d %s", status, statusText);
     logHeaders(logger, "<", headers);
   }
 }
@@ -122,52 +136,63 @@ export function open(
     const { protocol, extensions } = response;
     publish("open", { client: source.client, url: redactUrl(url), protocol, extensions });
   }
-  logger?.info("connection open: %s", redactUrl(url));
+  if (logger !== undefined) log(logger, "info", "connection open: %s", redactUrl(url));
 }
 
 /** A connection that had opened is gone. */
 export function close(source: Source, logger: Logger | undefined, info: CloseInfo): void {
   if (hasSubscribers("close")) publish("close", { client: source.client, info });
-  logger?.info(
-    "connection closed: code %d, reason %s, %s",
-    info.code,
-    JSON.stringify(info.reason),
-    info.wasClean ? "clean" : "not clean",
-  );
+  if (logger !== undefined)
+    log(
+      logger,
+      "info",
+      "connection closed: code %d, reason %s, %s",
+      info.code,
+      JSON.stringify(info.reason),
+      info.wasClean ? "clean" : "not clean",
+    );
 }
 
 /** The client emits an "error" event. */
 export function error(source: Source, logger: Logger | undefined, err: Error): void {
   if (hasSubscribers("error")) publish("error", { client: source.client, error: err });
-  logger?.error("failed: %s", describe(err));
+  if (logger !== undefined) log(logger, "error", "failed: %s", describe(err));
 }
 
 /** connecting/open -> waiting: the backoff before the next attempt. */
 export function reconnecting(source: Source, logger: Logger | undefined, info: ReconnectingInfo): void {
   if (hasSubscribers("reconnecting")) publish("reconnecting", { client: source.client, ...info });
-  logger?.warn("reconnecting in %d ms (attempt %d) after %s", info.delay, info.attempt, describe(info.error));
+  if (logger !== undefined)
+    log(
+      logger,
+      "warn",
+      "reconnecting in %d ms (attempt %d) after %s",
+      info.delay,
+      info.attempt,
+      describe(info.error),
+    );
 }
 
 /** A ping frame from the server (the core already queued the pong). */
 export function ping(source: Source, logger: Logger | undefined, data: Uint8Array): void {
   if (hasSubscribers("ping")) publish("ping", { client: source.client, data });
-  logger?.debug("< ping (%d bytes)", data.length);
+  if (logger !== undefined) log(logger, "debug", "< ping (%d bytes)", data.length);
 }
 
 /** A pong frame from the server. */
 export function pong(source: Source, logger: Logger | undefined, data: Uint8Array): void {
   if (hasSubscribers("pong")) publish("pong", { client: source.client, data });
-  logger?.debug("< pong (%d bytes)", data.length);
+  if (logger !== undefined) log(logger, "debug", "< pong (%d bytes)", data.length);
 }
 
 /** any -> closing: `close()` was called. Logged only. */
 export function closing(logger: Logger | undefined, code: number, reason: string): void {
-  logger?.debug("closing: code %d, reason %s", code, JSON.stringify(reason));
+  if (logger !== undefined) log(logger, "debug", "closing: code %d, reason %s", code, JSON.stringify(reason));
 }
 
 /** -> closed: the run is over, cleanly or with the error the iterator throws. Logged only. */
 export function closed(logger: Logger | undefined, err: unknown): void {
   if (logger === undefined) return;
-  if (err === undefined) logger.debug("client closed");
-  else logger.debug("client closed after %s", describe(err));
+  if (err === undefined) log(logger, "debug", "client closed");
+  else log(logger, "debug", "client closed after %s", describe(err));
 }

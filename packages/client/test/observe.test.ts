@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import { format } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { Logger } from "../src/index.js";
-import { client, nextEvent, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
+import { client, nextEvent, rawServer, runChild, useCleanups, within, wsServer } from "./helpers/harness.js";
 import { onUpgradeRequest, waitFor } from "./helpers/servers.js";
 
 useCleanups();
@@ -77,6 +77,33 @@ describe("the logger option", () => {
       "debug: client closed after WS_ERR_UNEXPECTED_RESPONSE: Unexpected server response: 503 Service Unavailable",
     ]);
     expect(lines).toContain("debug: < HTTP/1.1 503 Service Unavailable");
+  });
+
+  it("goes on when the logger throws: the client connects, echoes and closes; the error is rethrown apart", async () => {
+    const server = await wsServer();
+    const r = await runChild(
+      `
+let uncaught = 0;
+process.on("uncaughtException", (err) => {
+  if (err.message === "logger bug") uncaught++;
+  else throw err;
+});
+const fail = () => { throw new Error("logger bug"); };
+const logger = { debug: fail, info: fail, warn: fail, error: fail };
+const c = new CLIENT.WebSocketClient(ARGS[0], { logger, heartbeat: false, reconnect: false });
+await c.connect();
+const echoed = new Promise((resolve) => c.once("message", resolve));
+await c.send("hello");
+console.log("echo", await echoed);
+await c.close();
+await new Promise((resolve) => setTimeout(resolve, 20));
+console.log("closed", c.readyState, uncaught > 5);
+`,
+      [server.url],
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("echo hello\nclosed 3 true\n");
+    expect(r.code).toBe(0);
   });
 
   it("logs nothing without a logger (the default)", async () => {
