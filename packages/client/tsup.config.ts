@@ -1,14 +1,17 @@
 import { dirname, join } from "node:path";
 import { defineConfig } from "tsup";
 
-/** The browser build's one difference: platform-browser.ts in place of platform.ts (the Node transport). */
+/**
+ * The browser build's differences: platform-browser.ts in place of platform.ts (the Node transport),
+ * diagnostics-channels-browser.ts in place of diagnostics-channels.ts (node:diagnostics_channel).
+ */
 const browserPlatform = {
   name: "tideway-browser-platform",
   setup(build: {
-    onResolve(o: { filter: RegExp }, cb: (a: { importer: string }) => { path: string }): void;
+    onResolve(o: { filter: RegExp }, cb: (a: { importer: string; path: string }) => { path: string }): void;
   }) {
-    build.onResolve({ filter: /^\.\/platform\.js$/ }, (args) => ({
-      path: join(dirname(args.importer), "platform-browser.ts"),
+    build.onResolve({ filter: /^\.\/(platform|diagnostics-channels)\.js$/ }, (args) => ({
+      path: join(dirname(args.importer), args.path.replace(/\.js$/, "-browser.ts")),
     }));
   },
 };

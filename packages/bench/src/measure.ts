@@ -40,7 +40,12 @@ async function receive(
   const connectStart = performance.now();
   const conn = await adapter.connect(
     `${base}/recv?size=${s.size}&count=${s.count}&text=${TEXT_PARAM[s.payload]}`,
-    { perMessageDeflate: false, defaults: s.defaults === true, iterate: s.delivery === "iterator" },
+    {
+      perMessageDeflate: false,
+      defaults: s.defaults === true,
+      iterate: s.delivery === "iterator",
+      diagnostics: s.diagnostics === true,
+    },
   );
   const binary = s.payload === "binary";
   // A string's length in UTF-16 code units: the byte length for ASCII, less for mixed UTF-8.

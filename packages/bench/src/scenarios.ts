@@ -30,6 +30,11 @@ interface Base {
    * the first connection, the JIT's first compiles and the lazily built state of every library.
    */
   readonly cold?: boolean;
+  /**
+   * Tideway with a subscriber on every `tideway:client:*` diagnostics channel, to compare with the
+   * same scenario without: a subscriber must cost nothing measurable. Other libraries run as without.
+   */
+  readonly diagnostics?: boolean;
 }
 
 /** What a receive scenario's server sends: bytes, ASCII text, or mixed 1- to 4-byte UTF-8 text. */
@@ -90,17 +95,19 @@ function recvDefaults(
   payload: RecvPayload,
   size: number,
   count: number,
+  diagnostics = false,
 ): Scenario {
   const how = delivery === "iterator" ? "iter" : "defaults";
   return {
-    id: `recv-${how}-${payload}-${size}`,
-    title: `receive ${sizeLabel(size)} ${PAYLOAD_TITLES[payload]}, defaults, ${delivery === "iterator" ? "for await" : "message event"}`,
+    id: `recv-${how}-${payload}-${size}${diagnostics ? "-diag" : ""}`,
+    title: `receive ${sizeLabel(size)} ${PAYLOAD_TITLES[payload]}, defaults, ${delivery === "iterator" ? "for await" : "message event"}${diagnostics ? ", diagnostics subscribed" : ""}`,
     kind: "recv",
     size,
     count,
     payload,
     defaults: true,
     delivery,
+    ...(diagnostics ? { diagnostics } : {}),
     metrics: size < KiB ? MSG_RATE : BYTE_RATE,
   };
 }
@@ -234,6 +241,7 @@ export function fullScenarios(): Scenario[] {
     deflate("send", 64 * KiB, 800),
     recvDefaults("iterator", "binary", 16, 2_000_000),
     recvDefaults("events", "binary", 16, 2_000_000),
+    recvDefaults("events", "binary", 16, 2_000_000, true),
     recvDefaults("iterator", "binary", KiB, 400_000),
     recvDefaults("events", "binary", KiB, 400_000),
     recvDefaults("iterator", "utf8", KiB, 100_000),
@@ -261,6 +269,7 @@ export function quickScenarios(): Scenario[] {
     deflate("send", 64 * KiB, 200),
     recvDefaults("iterator", "binary", 16, 300_000),
     recvDefaults("events", "binary", 16, 300_000),
+    recvDefaults("events", "binary", 16, 300_000, true),
     recvDefaults("iterator", "binary", KiB, 100_000),
     recvDefaults("events", "binary", KiB, 100_000),
     recvDefaults("iterator", "utf8", KiB, 20_000),

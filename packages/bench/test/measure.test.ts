@@ -1,8 +1,9 @@
 // measure() against the real bench server (in this process), through the ws and undici adapters,
 // and through adapters that lose or corrupt one message: those must fail, not report a number.
+import dc from "node:diagnostics_channel";
 import type { Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { load as loadTideway } from "../src/adapters/tideway.js";
+import { diagnosticsReceived, load as loadTideway } from "../src/adapters/tideway.js";
 import type { Adapter, BenchConnection, BenchMessage } from "../src/adapters/types.js";
 import { load as loadUndici } from "../src/adapters/undici.js";
 import { wsAdapter } from "../src/adapters/ws-common.js";
@@ -145,6 +146,25 @@ describe.each([
     const adapter = await load();
     const scenario: Scenario = { id: "h", title: "h", kind: "handshake", count: 20, metrics: [] };
     expect((await measure(adapter, base, scenario, 10_000)).rate).toBeGreaterThan(0);
+  });
+});
+
+describe("receive with Tideway's diagnostics subscribed", () => {
+  it("subscribes to every channel before connecting, so the client publishes to it", async () => {
+    const before = diagnosticsReceived.count;
+    const s = recv(16, 2_000, false, { defaults: true, diagnostics: true });
+    expect((await measure(await loadTideway(), base, s, 10_000)).rate).toBeGreaterThan(0);
+    // At least the upgrade request and response, open and close of the measured connection.
+    expect(diagnosticsReceived.count - before).toBeGreaterThanOrEqual(4);
+    expect(dc.channel("tideway:client:open").hasSubscribers).toBe(true);
+  });
+
+  it("is in the full and quick suites next to the same scenario without a subscriber", () => {
+    for (const suite of [fullScenarios(), quickScenarios()]) {
+      const ids = suite.map((s) => s.id);
+      expect(ids).toContain("recv-defaults-binary-16-diag");
+      expect(ids).toContain("recv-defaults-binary-16");
+    }
   });
 });
 

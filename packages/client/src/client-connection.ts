@@ -44,6 +44,8 @@ export interface ClientConnection {
 
 /** What a connection tells its owner. Called after the connection processed its input, never inside. */
 export interface ConnectionHandlers {
+  /** The client this connection serves, for the diagnostics channels' messages. */
+  readonly client: object;
   /** The transport is established; the upgrade request is being sent. */
   onConnect(conn: ClientConnection): void;
   /** The handshake completed. Called before the messages that arrived with the 101 are dispatched. */

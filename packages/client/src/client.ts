@@ -72,6 +72,10 @@ class Inbox implements LifecycleHost {
     return this.#queue?.paused === true;
   }
 
+  get client(): object {
+    return this.#client;
+  }
+
   /** The message queue, made now if needed. */
   messages(): MessageQueue<Message> {
     let queue = this.#queue;

@@ -13,6 +13,7 @@ import {
   ClientProtocol,
   CloseCode,
   END_OF_STREAM,
+  HandshakeError,
   State,
   type UpgradeResponse,
   type Utf8Codec,
@@ -32,6 +33,7 @@ import {
   HeartbeatTimeoutError,
 } from "./errors.js";
 import { Heartbeat } from "./heartbeat.js";
+import * as observe from "./observe.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import {
   allocateFrame,
@@ -120,6 +122,8 @@ export type ConnectionOptions = Pick<
   | "createConnection"
   // Compression (deflate.ts).
   | "perMessageDeflate"
+  // Diagnostics (observe.ts).
+  | "logger"
 > & { clock?: Clock };
 
 /** The ClientProtocol options for these client options; also used to validate them up front. */
@@ -376,6 +380,7 @@ export class Connection implements ReadTarget, ClientConnection {
     socket.on("end", onSocket.end);
     socket.resume(); // the transport hands it over with reading not started
     this.#guard(() => this.#h.onConnect(this));
+    observe.upgradeRequest(this.#h, this.#o, this.#protocol.upgradeRequest);
     this.#flush(); // the upgrade request
   }
 
@@ -608,6 +613,7 @@ export class Connection implements ReadTarget, ClientConnection {
   #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" }>): void {
     switch (event.type) {
       case "open":
+        observe.upgradeResponse(this.#h, this.#o, event.response);
         this.#opened = true;
         this.#clearHandshakeTimer();
         if (this.#paused) {
@@ -704,6 +710,10 @@ export class Connection implements ReadTarget, ClientConnection {
   /** Rejects the handshake with `error` and, unless told otherwise, destroys the socket. */
   #abortHandshake(error: Error, destroy = true): void {
     if (this.#settleHandshake === undefined) return;
+    // A refusal (a non-101 status, a bad 101) carries the server's answer.
+    if (error instanceof HandshakeError && error.response !== undefined) {
+      observe.upgradeResponse(this.#h, this.#o, error.response);
+    }
     this.#error ??= error;
     this.#settleHandshake.reject(error);
     this.#settleHandshake = undefined;

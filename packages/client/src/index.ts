@@ -19,6 +19,18 @@ export type { AppHeartbeatOptions } from "./app-heartbeat.js";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate-options.js";
 export {
+  type ChannelMessageBase,
+  type ChannelMessages,
+  type CloseChannelMessage,
+  type ControlChannelMessage,
+  DIAGNOSTICS_CHANNELS,
+  type ErrorChannelMessage,
+  type OpenChannelMessage,
+  type ReconnectingChannelMessage,
+  type UpgradeRequestChannelMessage,
+  type UpgradeResponseChannelMessage,
+} from "./diagnostics.js";
+export {
   AbortedError,
   ClientError,
   type ClientErrorCode,
@@ -48,6 +60,7 @@ export type {
   SendOptions,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
+export type { Logger } from "./observe.js";
 export {
   type BinaryType,
   DEFAULT_CLOSE_TIMEOUT,

@@ -22,7 +22,8 @@ import {
   ProviderError,
   SendQueueFullError,
 } from "./errors.js";
-import type { EmittedEvents, Message } from "./events.js";
+import type { EmittedEvents, Message, ReconnectingInfo } from "./events.js";
+import * as observe from "./observe.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { Backoff, DEFAULT_RECONNECT, isRetryable, serverRetryAfter } from "./reconnect.js";
@@ -37,6 +38,8 @@ export type Phase = "idle" | "connecting" | "waiting" | "opening" | "open" | "cl
 
 /** What the lifecycle needs from the client around it. */
 export interface LifecycleHost {
+  /** The client the events are about, for the diagnostics channels' messages. */
+  readonly client: object;
   /** Emits an event; a listener's exception never comes back here. */
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
   /** A received message. */
@@ -183,6 +186,11 @@ export class Lifecycle implements ConnectionHandlers {
     return this.#o;
   }
 
+  /** ConnectionHandlers: the client, for the connection's diagnostics messages. */
+  get client(): object {
+    return this.#host.client;
+  }
+
   get phase(): Phase {
     return this.#phase;
   }
@@ -262,6 +270,7 @@ export class Lifecycle implements ConnectionHandlers {
     }
     this.#stop("client closed");
     this.#phase = "closing";
+    observe.closing(this.#o.logger, code, reason);
     const conn = this.#conn;
     const closed = conn?.opened ? conn.close(code, reason) : Promise.resolve();
     rare.closing = closed
@@ -378,7 +387,9 @@ export class Lifecycle implements ConnectionHandlers {
     const backoff = (this.#backoff ??= new Backoff(this.#o.reconnect || DEFAULT_RECONNECT));
     const delay = backoff.next(serverRetryAfter(reason));
     this.#phase = "waiting";
-    this.#host.emit("reconnecting", { attempt: backoff.failures, delay, error: reason });
+    const info: ReconnectingInfo = { attempt: backoff.failures, delay, error: reason };
+    this.#host.emit("reconnecting", info);
+    observe.reconnecting(this.#host, this.#o.logger, info);
     await sleep(delay, this.#clock, signal);
   }
 
@@ -417,7 +428,7 @@ export class Lifecycle implements ConnectionHandlers {
       }
     } catch (err) {
       if (!signal.aborted && !(err instanceof Error && this.#rare?.errorReported?.has(err))) {
-        this.#host.emit("error", err as Error);
+        this.#emitError(err as Error);
       }
       throw new AttemptFailure(err);
     }
@@ -475,6 +486,7 @@ export class Lifecycle implements ConnectionHandlers {
     // The client's own URL needs no copy; a provided or redirected one is remembered.
     if (!same) this.#rareState().url = hop.url.href;
     else if (this.#rare !== undefined) this.#rare.url = undefined;
+    observe.connecting(o.logger, same ? o.href : hop.url.href);
     return conn;
   }
 
@@ -561,9 +573,16 @@ export class Lifecycle implements ConnectionHandlers {
       for (const item of queue.splice(0)) item.reject(reason);
     }
     this.#queuedBytes = 0;
+    observe.closed(this.#o.logger, error);
     this.#host.ended(error);
     this.#opening?.reject(error ?? new AbortedError(new Error("client closed")));
     this.#opening = undefined;
+  }
+
+  /** The "error" event, and its report to the diagnostics channel and the logger. */
+  #emitError(error: Error): void {
+    this.#host.emit("error", error);
+    observe.error(this.#host, this.#o.logger, error);
   }
 
   #rareState(): Rare {
@@ -624,6 +643,7 @@ export class Lifecycle implements ConnectionHandlers {
     this.#response = response;
     this.#phase = "opening";
     this.#host.emit("open", response);
+    observe.open(this.#host, this.#o.logger, this.#rare?.url ?? this.#o.href, response);
   }
 
   onMessage(data: Message): void {
@@ -632,24 +652,27 @@ export class Lifecycle implements ConnectionHandlers {
 
   onPing(data: Uint8Array): void {
     this.#host.emit("ping", data);
+    observe.ping(this.#host, this.#o.logger, data);
   }
 
   onPong(data: Uint8Array): void {
     this.#host.emit("pong", data);
+    observe.pong(this.#host, this.#o.logger, data);
   }
 
   onError(_conn: ClientConnection, error: Error): void {
     (this.#rareState().errorReported ??= new WeakSet()).add(error);
-    this.#host.emit("error", error);
+    this.#emitError(error);
   }
 
   onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void {
     const abnormal = !info.wasClean && !info.initiatedByUser;
     this.#host.emit("close", info);
-    if (abnormal && error === undefined) this.#host.emit("error", new ConnectionClosedError(info));
+    observe.close(this.#host, this.#o.logger, info);
+    if (abnormal && error === undefined) this.#emitError(new ConnectionClosedError(info));
     else if (abnormal && error !== undefined && !this.#rare?.errorReported?.has(error)) {
       (this.#rareState().errorReported ??= new WeakSet()).add(error);
-      this.#host.emit("error", error);
+      this.#emitError(error);
     }
     // The run goes on one turn later, after the listeners' own microtasks.
     if (this.#adopted === conn) queueMicrotask(() => this.#connectionEnded(conn));

@@ -7,6 +7,7 @@ import {
 } from "./deflate-options.js";
 import type { BinaryType, OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
+import { checkLogger, type Logger } from "./observe.js";
 import { parseProxy } from "./proxy-url.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
@@ -117,6 +118,13 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
    * TypeError for it (it stops reading instead).
    */
   maxBufferedBytes?: number;
+  // --- Diagnostics (docs/client.md, "Diagnostics") ---
+  /**
+   * Logs the lifecycle (connecting, open, closed with its codes, reconnect delays), the upgrade request
+   * and response (credentials redacted) and errors: any object with `debug`, `info`, `warn` and
+   * `error` methods, such as `console`. Default none: nothing is logged.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -188,6 +196,8 @@ export interface ResolvedOptions {
   readonly appHeartbeat: ResolvedAppHeartbeat | undefined;
   /** Undefined when not given (the browser build then applies DEFAULT_MAX_BUFFERED_BYTES). */
   readonly maxBufferedBytes: number | undefined;
+  // Diagnostics.
+  readonly logger: Logger | undefined;
 }
 
 const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
@@ -297,6 +307,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   perMessageDeflate: resolveDeflateOptions(undefined),
   appHeartbeat: undefined,
   maxBufferedBytes: undefined,
+  logger: undefined,
 };
 
 /**
@@ -396,6 +407,7 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     appHeartbeat: resolveAppHeartbeat(o.appHeartbeat),
     maxBufferedBytes:
       o.maxBufferedBytes === undefined ? undefined : finite("maxBufferedBytes", o.maxBufferedBytes, 0, 1),
+    logger: o.logger === undefined ? undefined : checkLogger(o.logger),
   };
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
   resolved.href = url.href;
@@ -435,6 +447,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "perMessageDeflate",
   "appHeartbeat",
   "maxBufferedBytes",
+  "logger",
 ] satisfies (keyof WebSocketClientOptions)[]);
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
   "interval",

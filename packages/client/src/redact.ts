@@ -13,3 +13,24 @@ const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
 export function redactUrl(url: string | URL): string {
   return String(url).replace(USERINFO, "$1");
 }
+
+/** Header names whose values are credentials (lower case): shown as {@link REDACTED}. */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+]);
+
+/** What a credential's value is replaced with. */
+export const REDACTED = "[redacted]";
+
+/**
+ * Header pairs, in order, with the values of Authorization, Proxy-Authorization, Cookie and
+ * Set-Cookie replaced by {@link REDACTED}; other values are kept as they are.
+ */
+export function redactHeaders(
+  pairs: ReadonlyArray<readonly [string, string]>,
+): ReadonlyArray<readonly [string, string]> {
+  return pairs.map(([name, value]) => [name, CREDENTIAL_HEADERS.has(name.toLowerCase()) ? REDACTED : value]);
+}

@@ -22,6 +22,7 @@ interface Recorded {
 function connection(url: string, o: WebSocketClientOptions = {}) {
   const log: Recorded = { messages: [], events: [], closes: [] };
   const handlers: ConnectionHandlers = {
+    client: {},
     onConnect: () => log.events.push("connect"),
     onOpen: () => log.events.push("open"),
     onMessage: (m) => log.messages.push(m),

@@ -34,6 +34,7 @@ async function rawServer(fn: (socket: net.Socket) => void): Promise<RawServer> {
 function recorder() {
   const log: string[] = [];
   const handlers: ConnectionHandlers = {
+    client: {},
     onConnect: () => log.push("connect"),
     onOpen: (_conn, r) => log.push(`open ${r.status}`),
     onMessage: (m) =>

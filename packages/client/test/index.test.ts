@@ -30,6 +30,7 @@ it("exports exactly the public API", () => {
       "DEFAULT_MAX_BUFFERED_BYTES",
       "DEFAULT_MAX_QUEUED_BYTES",
       "DEFAULT_MAX_REDIRECTS",
+      "DIAGNOSTICS_CHANNELS",
       "ErrorCodes",
       "HandshakeError",
       "InvalidStateError",

@@ -24,9 +24,16 @@ describe("invalid URLs and options throw a TypeError at once", () => {
     ["a header the handshake owns", url, { headers: { Upgrade: "h2c" } }],
     ["a header name with a space", url, { headers: { "X Bad": "1" } }],
     ["a header value with CRLF", url, { headers: { "X-Bad": "a\r\nInjected: 1" } }],
+    ["a logger without an error method", url, { logger: { debug() {}, info() {}, warn() {} } }],
+    ["a logger that is a function", url, { logger: () => {} }],
     ["options null", url, null],
   ])("%s", (_, input, options) => {
     expect(() => new WebSocketClient(input as string, options as never)).toThrow(TypeError);
+  });
+
+  it("accepts console as the logger, and no logger", () => {
+    expect(() => new WebSocketClient(url, { logger: console })).not.toThrow();
+    expect(() => new WebSocketClient(url, { logger: undefined })).not.toThrow();
   });
 
   it("connect() (the helper) throws the same TypeError before any I/O", async () => {

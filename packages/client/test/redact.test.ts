@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WebSocketClient } from "../src/client.js";
-import { redactUrl } from "../src/redact.js";
+import { REDACTED, redactHeaders, redactUrl } from "../src/redact.js";
 
 describe("redactUrl", () => {
   it.each<[string, string | URL, string]>([
@@ -22,6 +22,28 @@ describe("redactUrl", () => {
     ["no scheme", "user:pass@h"],
   ])("keeps a URL with %s as it is", (_label, input) => {
     expect(redactUrl(input)).toBe(input);
+  });
+});
+
+describe("redactHeaders", () => {
+  it("replaces the values of credential headers, whatever their case, and keeps the rest in order", () => {
+    const pairs: [string, string][] = [
+      ["Host", "h"],
+      ["authorization", "Bearer secret"],
+      ["Proxy-Authorization", "Basic c2VjcmV0"],
+      ["COOKIE", "sid=secret"],
+      ["Set-Cookie", "sid=secret; HttpOnly"],
+      ["X-Trace", "abc"],
+    ];
+    expect(redactHeaders(pairs)).toEqual([
+      ["Host", "h"],
+      ["authorization", REDACTED],
+      ["Proxy-Authorization", REDACTED],
+      ["COOKIE", REDACTED],
+      ["Set-Cookie", REDACTED],
+      ["X-Trace", "abc"],
+    ]);
+    expect(pairs[1]).toEqual(["authorization", "Bearer secret"]); // the input is left alone
   });
 });
 

@@ -74,6 +74,14 @@ export class ClientProtocol extends Protocol<WsEvent> {
     this.output.push(this.handshake.request);
   }
 
+  /**
+   * The upgrade request bytes, as queued in {@link dataToSend}, until the server's answer settles the
+   * handshake; undefined after. For diagnostics: the transport may show what it sent.
+   */
+  get upgradeRequest(): Uint8Array | undefined {
+    return this.handshake?.request;
+  }
+
   receiveData(chunk: Uint8Array, limit = Number.POSITIVE_INFINITY): void {
     this.receiveLimit = limit;
     if (this.handshake === undefined) {

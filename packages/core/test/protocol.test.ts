@@ -211,6 +211,15 @@ describe("the handshake inside the protocol", () => {
     ]);
   });
 
+  it("shows the upgrade request it queued until the handshake settles", () => {
+    const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
+    const request = client.upgradeRequest;
+    expect(request).toEqual(drain(client.dataToSend()).data);
+    expect(new TextDecoder().decode(request)).toMatch(/^GET \/ HTTP\/1\.1\r\nHost: example\.test\r\n/);
+    client.receiveData(bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+    expect(client.upgradeRequest).toBeUndefined();
+  });
+
   it("reports a non-101 answer as an error event with the status, then ends the stream", () => {
     const client = new ClientProtocol({ url: "ws://example.test/", randomFill: counterFill() });
     client.dataToSend();

@@ -1,6 +1,7 @@
 // Tideway's own client, loaded from the workspace package @tideway/client: in a bench worker that is
 // the BUILT package (dist/, through the package's `exports`), as users run it (see ../build.ts);
 // under vitest the root config aliases it to the sources.
+import { subscribe } from "node:diagnostics_channel";
 import {
   type Adapter,
   AdapterUnavailableError,
@@ -83,11 +84,32 @@ class TidewayConnection implements BenchConnection {
   }
 }
 
+/** Messages the diagnostics subscriber received in this process (see ConnectOptions.diagnostics). */
+export const diagnosticsReceived = { count: 0 };
+let channelNames: readonly string[] = [];
+let subscribed = false;
+
+/** Subscribes once per process to every channel the client publishes on. */
+function subscribeToDiagnostics(): void {
+  if (subscribed) return;
+  if (channelNames.length === 0)
+    throw new AdapterUnavailableError("@tideway/client has no DIAGNOSTICS_CHANNELS");
+  subscribed = true;
+  const onMessage = () => {
+    diagnosticsReceived.count++;
+  };
+  for (const name of channelNames) subscribe(name, onMessage);
+}
+
 export async function load(): Promise<Adapter> {
   let WebSocketClient: TidewayClientClass | undefined;
   try {
-    const module = (await import("@tideway/client")) as { WebSocketClient?: TidewayClientClass };
+    const module = (await import("@tideway/client")) as {
+      WebSocketClient?: TidewayClientClass;
+      DIAGNOSTICS_CHANNELS?: Record<string, string>;
+    };
     WebSocketClient = module.WebSocketClient;
+    channelNames = Object.values(module.DIAGNOSTICS_CHANNELS ?? {});
   } catch (error) {
     throw new AdapterUnavailableError(`@tideway/client did not load: ${(error as Error).message}`);
   }
@@ -97,7 +119,11 @@ export async function load(): Promise<Adapter> {
   const Client = WebSocketClient;
   return {
     name: "tideway",
-    connect: async (url, { perMessageDeflate, defaults = false, iterate = false } = UNCOMPRESSED) => {
+    connect: async (
+      url,
+      { perMessageDeflate, defaults = false, iterate = false, diagnostics = false } = UNCOMPRESSED,
+    ) => {
+      if (diagnostics) subscribeToDiagnostics();
       // perMessageDeflate: true is Tideway's default offer (threshold 1024, level 6, context
       // takeover, client_max_window_bits); false for the uncompressed scenarios, as for ws.
       // `defaults`: the heartbeat and the offer as a user gets them; reconnect stays off (a drop

@@ -44,6 +44,11 @@ export interface ConnectOptions {
    * without one (ws, undici) keeps its message event, the nearest thing its users have.
    */
   readonly iterate?: boolean;
+  /**
+   * Subscribe to the library's diagnostics channels (Tideway's `tideway:client:*`) before
+   * connecting; a library without any ignores this.
+   */
+  readonly diagnostics?: boolean;
 }
 
 export const UNCOMPRESSED: ConnectOptions = { perMessageDeflate: false };

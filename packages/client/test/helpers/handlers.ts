@@ -4,6 +4,7 @@ import type { Message } from "../../src/events.js";
 /** Connection handlers that collect the messages and ignore everything else. */
 export function collecting(messages: Message[]): ConnectionHandlers {
   return {
+    client: {},
     onConnect: () => {},
     onOpen: () => {},
     onMessage: (m) => messages.push(m),

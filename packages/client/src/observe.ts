@@ -1,0 +1,198 @@
+/**
+ * What the client reports to observers at each step of its lifecycle and handshake: the diagnostics
+ * channels (diagnostics.ts) and the `logger` option. The lifecycle and the connection call one function
+ * per step; each builds its message or log line only when a channel has a subscriber or a logger is
+ * set, so a client nobody observes pays a check per step and nothing per message.
+ */
+import type { HttpResponse, UpgradeResponse } from "@tideway/core";
+import { RequestHeadParser } from "@tideway/core/internals";
+import { hasSubscribers, publish } from "./diagnostics-channels.js";
+import type { CloseInfo } from "./errors.js";
+import type { ReconnectingInfo } from "./events.js";
+import { redactHeaders, redactUrl } from "./redact.js";
+
+/**
+ * The `logger` option: a `console`-compatible subset, as Python websockets' `logger`. Messages use
+ * printf-style `%s` / `%d` placeholders with the values as further arguments (console, pino, and
+ * winston with its `splat` format all fill them in).
+ */
+export interface Logger {
+  /** The handshake's request and response lines and headers, pings and pongs, lifecycle steps. */
+  debug(message: string, ...args: unknown[]): void;
+  /** A connection opened or closed. */
+  info(message: string, ...args: unknown[]): void;
+  /** A reconnect scheduled: the client is without a connection for `delay` ms. */
+  warn(message: string, ...args: unknown[]): void;
+  /** An "error" event: a failed attempt or a failed connection. */
+  error(message: string, ...args: unknown[]): void;
+}
+
+/** Throws a TypeError unless `value` has the four methods of a {@link Logger}. */
+export function checkLogger(value: unknown): Logger {
+  const methods = ["debug", "info", "warn", "error"] as const;
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    !methods.every((m) => typeof (value as Record<string, unknown>)[m] === "function")
+  ) {
+    throw new TypeError("Option logger must be an object with debug, info, warn and error methods");
+  }
+  return value as Logger;
+}
+
+/** Who a report is about: the lifecycle's host or the connection's handlers hold the client. */
+interface Source {
+  readonly client: object;
+}
+
+/** A connection's options: the attempt's URL and the logger. */
+interface Target {
+  readonly url: URL;
+  readonly logger: Logger | undefined;
+}
+
+/** An error as one line: its stable code when it has one, and its message. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? `${code}: ${error.message}` : `${error.name}: ${error.message}`;
+}
+
+/**
+ * Calls the logger. What it throws is rethrown in a microtask, as a throwing event listener's error:
+ * the lifecycle step that logged goes on, so a broken logger never breaks a connection.
+ */
+function log(logger: Logger, level: keyof Logger, message: string, ...args: unknown[]): void {
+  try {
+    logger[level](message, ...args);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+function logHeaders(logger: Logger, direction: ">" | "<", headers: ReadonlyArray<readonly [string, string]>) {
+  for (const [name, value] of headers) log(logger, "debug", `${direction} %s: %s`, name, value);
+}
+
+/** An attempt starts (idle/waiting -> connecting). Logged only. */
+export function connecting(logger: Logger | undefined, url: string): void {
+  if (logger !== undefined) log(logger, "debug", "connecting to %s", redactUrl(url));
+}
+
+/** TCP (or TLS) is up and `request` (the core's upgrade request bytes) is being written. */
+export function upgradeRequest(source: Source, o: Target, request: Uint8Array | undefined): void {
+  const logger = o.logger;
+  const subscribed = hasSubscribers("upgrade-request");
+  if ((!subscribed && logger === undefined) || request === undefined) return;
+  const head = new RequestHeadParser({ maxHeadSize: request.length }).push(request)?.request;
+  if (head === undefined) return;
+  const headers = redactHeaders(head.rawHeaders);
+  if (subscribed) {
+    publish("upgrade-request", {
+      client: source.client,
+      method: head.method,
+      url: redactUrl(o.url),
+      headers,
+    });
+  }
+  if (logger !== undefined) {
+    log(logger, "debug", "> %s %s %s", head.method, head.target, head.version);
+    logHeaders(logger, ">", headers);
+  }
+}
+
+/** The server answered the upgrade request: a 101, or a refusal (a handshake error's response). */
+export function upgradeResponse(source: Source, o: Target, response: HttpResponse): void {
+  const logger = o.logger;
+  const subscribed = hasSubscribers("upgrade-response");
+  if (!subscribed && logger === undefined) return;
+  const headers = redactHeaders(response.rawHeaders);
+  const { status, statusText } = response;
+  if (subscribed) {
+    publish("upgrade-response", {
+      client: source.client,
+      url: redactUrl(o.url),
+      status,
+      statusText,
+      headers,
+    });
+  }
+  if (logger !== undefined) {
+    log(logger, "debug", "< HTTP/1.1 %d %s", status, statusText);
+    logHeaders(logger, "<", headers);
+  }
+}
+
+/** connecting -> opening: the handshake completed. */
+export function open(
+  source: Source,
+  logger: Logger | undefined,
+  url: string,
+  response: UpgradeResponse,
+): void {
+  if (hasSubscribers("open")) {
+    const { protocol, extensions } = response;
+    publish("open", { client: source.client, url: redactUrl(url), protocol, extensions });
+  }
+  if (logger !== undefined) log(logger, "info", "connection open: %s", redactUrl(url));
+}
+
+/** A connection that had opened is gone. */
+export function close(source: Source, logger: Logger | undefined, info: CloseInfo): void {
+  if (hasSubscribers("close")) publish("close", { client: source.client, info });
+  if (logger !== undefined)
+    log(
+      logger,
+      "info",
+      "connection closed: code %d, reason %s, %s",
+      info.code,
+      JSON.stringify(info.reason),
+      info.wasClean ? "clean" : "not clean",
+    );
+}
+
+/** The client emits an "error" event. */
+export function error(source: Source, logger: Logger | undefined, err: Error): void {
+  if (hasSubscribers("error")) publish("error", { client: source.client, error: err });
+  if (logger !== undefined) log(logger, "error", "failed: %s", describe(err));
+}
+
+/** connecting/open -> waiting: the backoff before the next attempt. */
+export function reconnecting(source: Source, logger: Logger | undefined, info: ReconnectingInfo): void {
+  if (hasSubscribers("reconnecting")) publish("reconnecting", { client: source.client, ...info });
+  if (logger !== undefined)
+    log(
+      logger,
+      "warn",
+      "reconnecting in %d ms (attempt %d) after %s",
+      info.delay,
+      info.attempt,
+      describe(info.error),
+    );
+}
+
+/** A ping frame from the server (the core already queued the pong). */
+export function ping(source: Source, logger: Logger | undefined, data: Uint8Array): void {
+  if (hasSubscribers("ping")) publish("ping", { client: source.client, data });
+  if (logger !== undefined) log(logger, "debug", "< ping (%d bytes)", data.length);
+}
+
+/** A pong frame from the server. */
+export function pong(source: Source, logger: Logger | undefined, data: Uint8Array): void {
+  if (hasSubscribers("pong")) publish("pong", { client: source.client, data });
+  if (logger !== undefined) log(logger, "debug", "< pong (%d bytes)", data.length);
+}
+
+/** any -> closing: `close()` was called. Logged only. */
+export function closing(logger: Logger | undefined, code: number, reason: string): void {
+  if (logger !== undefined) log(logger, "debug", "closing: code %d, reason %s", code, JSON.stringify(reason));
+}
+
+/** -> closed: the run is over, cleanly or with the error the iterator throws. Logged only. */
+export function closed(logger: Logger | undefined, err: unknown): void {
+  if (logger === undefined) return;
+  if (err === undefined) log(logger, "debug", "client closed");
+  else log(logger, "debug", "client closed after %s", describe(err));
+}
