@@ -46,22 +46,18 @@ import {
   toWrites,
 } from "./send-path.js";
 import { openTransport, type Transport } from "./transport.js";
+import { decodeValidUtf8 } from "./utf8-decode.js";
 
-/**
- * Decodes bytes already validated, so not `fatal`. `ignoreBOM` keeps a leading U+FEFF: it is part of
- * the message (Autobahn-style case 6.23.2), where the default decoder would drop it.
- */
-const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const textEncoder = new TextEncoder();
 
 /**
- * Node's UTF-8: `buffer.isUtf8` is a SIMD validator; TextDecoder decodes a plain view directly, faster
- * than wrapping it in a Buffer for toString. `encode` turns lone surrogates into U+FFFD, as the core
+ * Node's UTF-8: `buffer.isUtf8` is a SIMD validator; `decodeValidUtf8` picks the faster decoder for
+ * the text (utf8-decode.ts). `encode` turns lone surrogates into U+FFFD, as the core
  * requires; so does `encodeInto`, which the core uses to encode text straight into its output.
  */
 export const nodeUtf8: Utf8Codec = {
   isValid: (bytes) => isUtf8(bytes),
-  decode: (bytes) => textDecoder.decode(bytes),
+  decode: decodeValidUtf8,
   encode: (text) => Buffer.from(text, "utf8"),
   encodeInto: (text, dst, offset) => textEncoder.encodeInto(text, dst.subarray(offset)).written,
 };
