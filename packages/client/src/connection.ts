@@ -13,6 +13,7 @@ import {
   ClientProtocol,
   CloseCode,
   END_OF_STREAM,
+  type ProtocolError,
   State,
   type UpgradeResponse,
   type Utf8Codec,
@@ -30,7 +31,7 @@ import {
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
 } from "./errors.js";
-import type { Message } from "./events.js";
+import type { Message, MessagePart } from "./events.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { BinaryType, ResolvedOptions } from "./options.js";
 import {
@@ -110,6 +111,8 @@ export interface ConnectionHandlers {
   onMessage(data: Message): void;
   onPing(data: Uint8Array): void;
   onPong(data: Uint8Array): void;
+  /** With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts). */
+  onMessagePart?(part: MessagePart): void;
   /** The connection failed after opening (protocol error, heartbeat timeout, socket error). */
   onError(conn: Connection, error: Error): void;
   /** The connection that had opened is gone. Called once, last. */
@@ -135,6 +138,9 @@ export type ConnectionOptions = Pick<
   | "createConnection"
   // Compression (deflate.ts).
   | "perMessageDeflate"
+  // Streamed receive (message-stream.ts).
+  | "receive"
+  | "maxStreamedPayload"
 > & { clock?: Clock };
 
 /** The ClientProtocol options for these client options; also used to validate them up front. */
@@ -153,6 +159,7 @@ export function protocolOptions(o: ConnectionOptions): ConstructorParameters<typ
     ...(o.perMessageDeflate !== false
       ? { perMessageDeflate: deflateProtocolOptions(o.perMessageDeflate) }
       : {}),
+    ...(o.receive === "stream" ? { streamMessages: true, maxStreamedPayload: o.maxStreamedPayload } : {}),
   };
 }
 
@@ -482,6 +489,14 @@ export class Connection implements ReadTarget {
     return this.closed;
   }
 
+  /**
+   * Fails the open connection with the error's close code: a streamed message that fails once
+   * inflated (invalid UTF-8 1007, too big 1009), a check the core cannot make on compressed bytes.
+   */
+  failReceive(error: ProtocolError): void {
+    if (this.#protocol.state === State.Open) this.#failWith(error, error.closeCode);
+  }
+
   /** Fails the open connection with 1011 (`onOpen` threw): `error` is how it ended. */
   fail(error: Error): void {
     if (this.#protocol.state === State.Open) this.#failWith(error, CloseCode.InternalError);
@@ -643,6 +658,12 @@ export class Connection implements ReadTarget {
         return;
       case "close":
         return; // reported with the end of the transport, in onClose
+      case "message-start":
+      case "message-chunk":
+      case "message-end":
+        // A failed connection passes on no more parts: its message was aborted (onError).
+        if (this.#error === undefined) this.#h.onMessagePart?.(event);
+        return;
       case "error":
         if (!this.#opened) {
           this.#abortHandshake(event.error);

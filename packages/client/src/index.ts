@@ -46,6 +46,12 @@ export type {
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
 export {
+  MessageStream,
+  type ReceivedStream,
+  type StreamChunk,
+  type StreamKind,
+} from "./message-stream.js";
+export {
   type BinaryType,
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_HANDSHAKE_TIMEOUT,

@@ -9,6 +9,7 @@ import {
   type ClientProtocol,
   CloseCode,
   InvalidStateError,
+  type ProtocolError,
   State,
   type UpgradeResponse,
 } from "@tideway/core";
@@ -22,7 +23,7 @@ import {
   ProviderError,
   SendQueueFullError,
 } from "./errors.js";
-import type { EmittedEvents, Message } from "./events.js";
+import type { EmittedEvents, Message, MessagePart } from "./events.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 import { Backoff, DEFAULT_RECONNECT, isRetryable, serverRetryAfter } from "./reconnect.js";
 import { type Hop, nextHop, redirectInfo } from "./redirect.js";
@@ -40,6 +41,10 @@ export interface LifecycleHost {
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
   /** A received message. */
   deliver(data: Message): void;
+  /** With `receive: "stream"`: a part of a message being received. */
+  deliverPart(part: MessagePart): void;
+  /** A connection that had opened is gone (`error`: why), before the run goes on or ends. */
+  connectionEnded(error: Error): void;
   /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
   ended(error: unknown): void;
   /** The consumer is behind: a new connection starts paused. */
@@ -629,6 +634,15 @@ export class Lifecycle implements ConnectionHandlers {
     this.#host.deliver(data);
   }
 
+  onMessagePart(part: MessagePart): void {
+    this.#host.deliverPart(part);
+  }
+
+  /** Fails the current connection with the error's close code (see Connection.failReceive). */
+  failReceive(error: ProtocolError): void {
+    this.#conn?.failReceive(error);
+  }
+
   onPing(data: Uint8Array): void {
     this.#host.emit("ping", data);
   }
@@ -639,11 +653,13 @@ export class Lifecycle implements ConnectionHandlers {
 
   onError(_conn: Connection, error: Error): void {
     (this.#rareState().errorReported ??= new WeakSet()).add(error);
+    this.#host.connectionEnded(error);
     this.#host.emit("error", error);
   }
 
   onClose(conn: Connection, info: CloseInfo, error: Error | undefined): void {
     const abnormal = !info.wasClean && !info.initiatedByUser;
+    this.#host.connectionEnded(error ?? new ConnectionClosedError(info));
     this.#host.emit("close", info);
     if (abnormal && error === undefined) this.#host.emit("error", new ConnectionClosedError(info));
     else if (abnormal && error !== undefined && !this.#rare?.errorReported?.has(error)) {

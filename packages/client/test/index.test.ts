@@ -43,6 +43,7 @@ it("exports exactly the public API", () => {
       "DEFAULT_RECONNECT",
       "HandshakeTimeoutError",
       "HeartbeatTimeoutError",
+      "MessageStream",
       "ReadyState",
       "SendQueueFullError",
       "WebSocket",
