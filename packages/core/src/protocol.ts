@@ -58,7 +58,9 @@ export interface ProtocolOptions {
    * (see {@link WsEvent}) as their bytes arrive, instead of `text` / `binary` events of whole
    * messages, so memory does not grow with the message. `maxPayload` then bounds each frame, and
    * {@link ProtocolOptions.maxStreamedPayload} each message. Compressed messages are passed on
-   * compressed: the caller inflates them. Default false.
+   * compressed: the caller inflates them, and a `receiveData` call stops right after one ends
+   * (before any ping after it: {@link Protocol.receiveStopped}), so the caller can inflate it and
+   * fail the connection before the frames that follow are answered. Default false.
    */
   streamMessages?: boolean;
   /**

@@ -194,6 +194,11 @@ export class MessageReader {
   #budget = Number.POSITIVE_INFINITY;
   #stopped = false;
   /**
+   * Streaming: a compressed message just ended. The read stops there, before control frames too,
+   * so that the caller inflates it (and may fail the connection) before a ping after it is answered.
+   */
+  #stopAfterMessage = false;
+  /**
    * Ping, pong and close frames parsed so far: the protocol reacts to events only when this moved,
    * not with a scan of every data event.
    */
@@ -279,6 +284,7 @@ export class MessageReader {
     this.#stopped = false;
     if (chunk.length === 0 && this.#buffered === 0) return;
     this.#budget = limit > 0 ? limit : 1;
+    this.#stopAfterMessage = false;
     try {
       if (this.#validatedEarly >= 0) this.#validateArriving(chunk);
       if (this.#isPayloadRegion(chunk)) {
@@ -315,7 +321,11 @@ export class MessageReader {
         case HEADER:
           if (this.#messageOpcode === 0 && this.#wholeFramesAllowed && this.#buffered > 0)
             this.#wholeFrames(out);
-          if (this.#budget <= 0 && this.#buffered > 0 && !this.#controlFrameNext()) {
+          if (
+            this.#budget <= 0 &&
+            this.#buffered > 0 &&
+            (this.#stopAfterMessage || !this.#controlFrameNext())
+          ) {
             this.#stopped = true;
             return;
           }
@@ -711,6 +721,10 @@ export class MessageReader {
     if (this.#fin) {
       this.#streamChunk(EMPTY, true, out);
       this.#messageOpcode = 0;
+      if (this.#compressed) {
+        this.#budget = 0;
+        this.#stopAfterMessage = true;
+      }
       this.#compressed = false;
       out.push(MESSAGE_END);
     }

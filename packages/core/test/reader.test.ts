@@ -1224,3 +1224,16 @@ describe("MessageReader: streamed messages (streamMessages)", () => {
     ]);
   });
 });
+
+describe("MessageReader: a streamed compressed message stops the read at its end", () => {
+  it("leaves what follows unparsed, a ping included, until the next read", () => {
+    const bytes = cat(encodeFrame(Opcode.Text, hex("ab cd"), { rsv1: true }), hex("89 00"));
+    const r = reader({ streamMessages: true, codec: identityCodec });
+    const out: WsEvent[] = [];
+    r.read(bytes, out);
+    expect(out.map((e) => e.type)).toEqual(["message-start", "message-chunk", "message-end"]);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out);
+    expect(out.at(-1)?.type).toBe("ping");
+  });
+});
