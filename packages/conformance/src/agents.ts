@@ -49,7 +49,11 @@ interface TidewayClient {
   send(data: unknown): Promise<void>;
   terminate(): void;
   [Symbol.asyncIterator](): AsyncIterator<unknown>;
-  streams(): AsyncIterable<{ type: "text" | "binary"; text(): Promise<string>; bytes(): Promise<Uint8Array> }>;
+  streams(): AsyncIterable<{
+    type: "text" | "binary";
+    text(): Promise<string>;
+    bytes(): Promise<Uint8Array>;
+  }>;
 }
 type TidewayModule = {
   WebSocketClient?: new (url: string, options: Record<string, unknown>) => TidewayClient;
