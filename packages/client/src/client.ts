@@ -336,13 +336,13 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
    * drops the rest of the previous one; a message cut by the end of its connection rejects the
    * pulls of its stream with that connection's error. Throws a TypeError without `receive: "stream"`.
    */
-  streams(): AsyncIterableIterator<ReceivedStream, undefined> {
+  streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
     const receiver = this.#inbox.streams;
     if (receiver === undefined) {
       throw new TypeError('client.streams() needs the option receive: "stream"');
     }
     let active = true;
-    const iterator: AsyncIterableIterator<ReceivedStream, undefined> = {
+    const iterator: AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> = {
       next: () => (active ? receiver.nextStream() : Promise.resolve({ done: true, value: undefined })),
       return: () => {
         active = false;

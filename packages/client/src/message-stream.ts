@@ -95,6 +95,7 @@ export class MessageStream<K extends StreamKind = StreamKind> implements AsyncIt
     throw item instanceof Aborted ? item.error : new Error("message stream out of order");
   }
 
+  /** The chunks as they arrive; leaving the loop early (`break`) drops the rest of the message. */
   [Symbol.asyncIterator](): AsyncIterator<StreamChunk<K>, undefined> {
     return {
       next: () => this.#next(),
