@@ -46,6 +46,14 @@ describe("examples", () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 
+  it("stream-download.ts streams a 64 MiB message through a hash with flat memory", async () => {
+    const { code, stdout } = await run("stream-download.ts");
+    expect(code).toBe(0);
+    const match = /downloaded (\d+) MiB, sha-256 (\w+); peak RSS growth ([\d.]+) MiB/.exec(stdout);
+    expect(match?.slice(1, 3)).toEqual(["64", "matches"]);
+    expect(Number(match?.[3])).toBeLessThan(48);
+  });
+
   it("streaming-consumer.ts receives every message in order with a bounded heap", async () => {
     const { code, stdout } = await run("streaming-consumer.ts");
     expect(code).toBe(0);

@@ -28,6 +28,22 @@ function bytesOf(data: BenchMessage): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
 }
 
+/** The peak RSS growth while `run` runs, sampled every 5 ms, in MB. */
+async function peakRssGrowth<T>(run: Promise<T>): Promise<{ result: T; rss: number }> {
+  const base = process.memoryUsage().rss;
+  let peak = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss - base);
+  }, 5);
+  try {
+    const result = await run;
+    peak = Math.max(peak, process.memoryUsage().rss - base);
+    return { result, rss: peak / 1e6 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** The /recv query value of each payload. */
 const TEXT_PARAM = { binary: "0", text: "1", utf8: "utf8" } as const;
 
@@ -45,6 +61,7 @@ async function receive(
       defaults: s.defaults === true,
       iterate: s.delivery === "iterator",
       diagnostics: s.diagnostics === true,
+      stream: s.delivery === "stream",
     },
   );
   const binary = s.payload === "binary";
@@ -61,6 +78,9 @@ async function receive(
       if (typeof data === "string") {
         length = data.length;
         head = binary ? undefined : data.charCodeAt(0);
+      } else if ("streamedLength" in data) {
+        length = data.streamedLength;
+        head = data.head;
       } else {
         const view = bytesOf(data);
         length = view.length;
@@ -78,10 +98,13 @@ async function receive(
   });
   const start = performance.now();
   await conn.send("go"); // the server starts its flood on this message
-  const end = await withDeadline(done, ms, () => `received ${received} of ${s.count} messages`);
+  const deadline = withDeadline(done, ms, () => `received ${received} of ${s.count} messages`);
+  const { result: end, rss } =
+    s.delivery === "stream" ? await peakRssGrowth(deadline) : { result: await deadline, rss: 0 };
   if (bytes !== length0 * s.count) throw new Error(`received ${bytes} units, expected ${length0 * s.count}`);
   await conn.close();
   const seconds = (end - start) / 1000;
+  if (s.delivery === "stream") return { throughput: (s.size * s.count) / 1e6 / seconds, rss };
   if (s.cold === true) return { rate: s.count / seconds, first: first - connectStart };
   // Throughput counts the bytes on the wire (`size`), also for mixed UTF-8 text.
   return s.size < 1024 ? { rate: s.count / seconds } : { throughput: (s.size * s.count) / 1e6 / seconds };

@@ -23,8 +23,10 @@ interface Base {
   /**
    * "iterator": Tideway delivers through `for await`; libraries without an iterator (ws, undici)
    * keep their message event, so the ratio compares Tideway's iterator to their event path.
+   * "stream": Tideway receives each message as a stream of chunks (`receive: "stream"`); libraries
+   * that cannot stream a receive (ws) get whole messages.
    */
-  readonly delivery?: "events" | "iterator";
+  readonly delivery?: "events" | "iterator" | "stream";
   /**
    * A cold process: no warm-up run, and the clock starts before connect(), so the figure includes
    * the first connection, the JIT's first compiles and the lazily built state of every library.
@@ -150,6 +152,31 @@ function cold(direction: "recv" | "send-deflate", count: number): Scenario {
   };
 }
 
+/**
+ * Large messages received as streams (Tideway `receive: "stream"`, chunks counted and checked as
+ * they arrive) beside `ws` receiving them whole: throughput, and the peak RSS growth over the run,
+ * which is what streaming saves.
+ */
+function recvStream(size: number, count: number): Scenario {
+  return {
+    id: `recv-stream-binary-${size}`,
+    title: `receive ${sizeLabel(size)} binary as a stream (ws: whole messages)`,
+    kind: "recv",
+    size,
+    count,
+    payload: "binary",
+    delivery: "stream",
+    metrics: [
+      { key: "throughput", unit: "MB/s", better: "higher" },
+      { key: "rss", unit: "MB peak growth", better: "lower" },
+    ],
+    notApplicable: {
+      "ws-nobu": "the streamed-receive scenario compares Tideway with ws",
+      undici: "the streamed-receive scenario compares Tideway with ws",
+    },
+  };
+}
+
 function send(size: number, count: number): Scenario {
   return {
     id: `send-binary-${size}`,
@@ -249,6 +276,7 @@ export function fullScenarios(): Scenario[] {
     cold("recv", 1_000),
     cold("send-deflate", 1_000),
     idle(2_000, true),
+    recvStream(64 * MiB, 8),
   ];
 }
 

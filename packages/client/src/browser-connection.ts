@@ -210,6 +210,11 @@ export class BrowserConnection implements ClientConnection {
     if (this.#state === State.Open) this.#failWith(error);
   }
 
+  /** Never called: the browser build refuses `receive: "stream"` (platform-browser.ts). */
+  failReceive(error: Error): void {
+    this.fail(error);
+  }
+
   terminate(error?: Error): void {
     this.#initiatedByUser = true;
     if (error !== undefined) this.#error ??= error;

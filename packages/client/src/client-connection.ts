@@ -3,9 +3,9 @@
  * net/tls and the core (connection.ts), or the browser's own WebSocket (browser-connection.ts). The
  * platform module (platform.ts, platform-browser.ts) makes them.
  */
-import type { ClientProtocol, State, UpgradeResponse } from "@tideway/core";
+import type { ClientProtocol, ProtocolError, State, UpgradeResponse } from "@tideway/core";
 import type { CloseInfo } from "./errors.js";
-import type { Message } from "./events.js";
+import type { Message, MessagePart } from "./events.js";
 import type { ResolvedOptions } from "./options.js";
 
 /** One connection attempt and, once open, the connection. It never reconnects: the lifecycle does. */
@@ -34,6 +34,8 @@ export interface ClientConnection {
   close(code?: number, reason?: string): Promise<CloseInfo>;
   /** Fails the open connection (`onOpen` threw): `error` is how it ended. */
   fail(error: Error): void;
+  /** Fails the open connection with the error's close code (a streamed message broke a rule). */
+  failReceive(error: ProtocolError): void;
   /** Drops the connection now, without a closing handshake. */
   terminate(error?: Error): void;
   /** The consumer is behind: stop reading (or, where reading cannot stop, bound what is held). */
@@ -53,6 +55,8 @@ export interface ConnectionHandlers {
   onMessage(data: Message): void;
   onPing(data: Uint8Array): void;
   onPong(data: Uint8Array): void;
+  /** With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts). */
+  onMessagePart?(part: MessagePart): void;
   /** The connection failed after opening (protocol error, heartbeat timeout, socket error). */
   onError(conn: ClientConnection, error: Error): void;
   /** The connection that had opened is gone. Called once, last. */

@@ -6,9 +6,18 @@
 import { CloseCode, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
-import type { ClientEvents, EmittedEvents, Message, OpenSession, SendData, SendOptions } from "./events.js";
+import type {
+  ClientEvents,
+  EmittedEvents,
+  Message,
+  MessagePart,
+  OpenSession,
+  SendData,
+  SendOptions,
+} from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
+import { type ReceivedStream, StreamReceiver } from "./message-stream.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
 
@@ -63,13 +72,38 @@ class Inbox implements LifecycleHost {
   #queue: MessageQueue<Message> | undefined;
   /** How the run ended while there was no queue: a queue made later starts ended that way. */
   #queueEnd: { error: unknown } | undefined;
+  /** With `receive: "stream"`: where messages go instead of the queue (message-stream.ts). */
+  streams: StreamReceiver | undefined;
 
   constructor(client: EventEmitter<EmittedEvents>) {
     this.#client = client;
   }
 
   get readingPaused(): boolean {
-    return this.#queue?.paused === true;
+    return this.#queue?.paused === true || this.streams?.paused === true;
+  }
+
+  /** `receive: "stream"`: messages are handed out as streams from now on. */
+  receiveStreams(): void {
+    const lifecycle = this.lifecycle;
+    const o = lifecycle.options;
+    this.streams = new StreamReceiver({
+      highWaterMark: o.highWaterMark,
+      lowWaterMark: o.lowWaterMark,
+      maxPayload: o.maxPayload,
+      maxStreamedPayload: o.maxStreamedPayload,
+      pause: () => lifecycle.pause(),
+      resume: () => lifecycle.resume(),
+      failReceive: (error) => lifecycle.failReceive(error),
+    });
+  }
+
+  deliverPart(part: MessagePart): void {
+    this.streams?.accept(part);
+  }
+
+  connectionEnded(error: Error): void {
+    this.streams?.accept(error);
   }
 
   get client(): object {
@@ -132,6 +166,7 @@ class Inbox implements LifecycleHost {
 
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
   ended(error: unknown): void {
+    this.streams?.ended(error);
     const queue = this.#queue;
     if (queue === undefined) this.#queueEnd ??= { error };
     else if (!queue.ended) {
@@ -142,6 +177,7 @@ class Inbox implements LifecycleHost {
 
   /** A new run starts (a closed client connects again): its iterators get a fresh queue. */
   restarted(): void {
+    this.streams?.restarted();
     if (this.#queue?.ended) this.#queue = undefined;
     this.#queueEnd = undefined;
   }
@@ -198,6 +234,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
     this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>);
     this.#lifecycle = new Lifecycle(o, this.#inbox, o.providers === undefined ? spare : undefined);
     this.#inbox.lifecycle = this.#lifecycle;
+    if (o.receive === "stream") this.#inbox.receiveStreams();
     const signal = o.signal;
     if (signal !== undefined) {
       if (signal.aborted) this.#lifecycle.abort(signal.reason);
@@ -292,9 +329,38 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
     this.#lifecycle.reconnect(delayMs);
   }
 
-  /** Async iteration over received messages; `break` does not close the client. */
+  /**
+   * With `receive: "stream"`: the received messages, each as a {@link MessageStream} to pull its
+   * chunks from, in order, across reconnects (like the client's own iterator). Taking the next one
+   * drops the rest of the previous one; a message cut by the end of its connection rejects the
+   * pulls of its stream with that connection's error. Throws a TypeError without `receive: "stream"`.
+   */
+  streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
+    const receiver = this.#inbox.streams;
+    if (receiver === undefined) {
+      throw new TypeError('client.streams() needs the option receive: "stream"');
+    }
+    let active = true;
+    const iterator: AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> = {
+      next: () => (active ? receiver.nextStream() : Promise.resolve({ done: true, value: undefined })),
+      return: () => {
+        active = false;
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Async iteration over received messages; `break` does not close the client. Throws a TypeError
+   * with `receive: "stream"`: use {@link WebSocketClient.streams} then.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Message<B>, undefined> {
     const inbox = this.#inbox;
+    if (inbox.streams !== undefined) {
+      throw new TypeError('This client receives streams (receive: "stream"): iterate client.streams()');
+    }
     inbox.iterators++;
     let active = true;
     const stop = () => {

@@ -14,6 +14,7 @@ import {
   CloseCode,
   END_OF_STREAM,
   HandshakeError,
+  type ProtocolError,
   State,
   type UpgradeResponse,
   type Utf8Codec,
@@ -120,6 +121,9 @@ export type ConnectionOptions = Pick<
   | "perMessageDeflate"
   // Diagnostics (observe.ts).
   | "logger"
+  // Streamed receive (message-stream.ts).
+  | "receive"
+  | "maxStreamedPayload"
 > & { clock?: Clock };
 
 /** The ClientProtocol options for these client options; also used to validate them up front. */
@@ -138,6 +142,7 @@ export function protocolOptions(o: ConnectionOptions): ConstructorParameters<typ
     ...(o.perMessageDeflate !== false
       ? { perMessageDeflate: deflateProtocolOptions(o.perMessageDeflate) }
       : {}),
+    ...(o.receive === "stream" ? { streamMessages: true, maxStreamedPayload: o.maxStreamedPayload } : {}),
   };
 }
 
@@ -468,6 +473,14 @@ export class Connection implements ReadTarget, ClientConnection {
     return this.closed;
   }
 
+  /**
+   * Fails the open connection with the error's close code: a streamed message that fails once
+   * inflated (invalid UTF-8 1007, too big 1009), a check the core cannot make on compressed bytes.
+   */
+  failReceive(error: ProtocolError): void {
+    if (this.#protocol.state === State.Open) this.#failWith(error, error.closeCode);
+  }
+
   /** Fails the open connection with 1011 (`onOpen` threw): `error` is how it ended. */
   fail(error: Error): void {
     if (this.#protocol.state === State.Open) this.#failWith(error, CloseCode.InternalError);
@@ -630,6 +643,12 @@ export class Connection implements ReadTarget, ClientConnection {
         return;
       case "close":
         return; // reported with the end of the transport, in onClose
+      case "message-start":
+      case "message-chunk":
+      case "message-end":
+        // A failed connection passes on no more parts: its message was aborted (onError).
+        if (this.#error === undefined) this.#h.onMessagePart?.(event);
+        return;
       case "error":
         if (!this.#opened) {
           this.#abortHandshake(event.error);

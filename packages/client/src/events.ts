@@ -3,7 +3,7 @@
  * what `send()` accepts, and the session `onOpen` runs on. Types only.
  */
 import type { Buffer } from "node:buffer";
-import type { UpgradeResponse } from "@tideway/core";
+import type { UpgradeResponse, WsEvent } from "@tideway/core";
 import type { CloseInfo, TidewayError } from "./errors.js";
 
 /** How binary messages are handed to the user. */
@@ -69,6 +69,9 @@ export interface ClientEvents<B extends BinaryType = BinaryType> {
  * `onOpen` threw, which the listeners' {@link TidewayError} type leaves out.
  */
 export type EmittedEvents = Omit<ClientEvents, "error"> & { error: (error: Error) => void };
+
+/** A part of a message being received, as the core reports it with `receive: "stream"`. */
+export type MessagePart = Extract<WsEvent, { type: "message-start" | "message-chunk" | "message-end" }>;
 
 /** What `send()` accepts: text, or bytes in any form (sent as binary unless `{ binary: false }`). */
 export type SendData = string | ArrayBuffer | ArrayBufferView;

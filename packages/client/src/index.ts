@@ -60,6 +60,12 @@ export type {
   SendOptions,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
+export {
+  MessageStream,
+  type ReceivedStream,
+  type StreamChunk,
+  type StreamKind,
+} from "./message-stream.js";
 export type { Logger } from "./observe.js";
 export {
   type BinaryType,

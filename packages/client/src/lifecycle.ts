@@ -9,6 +9,7 @@ import {
   type ClientProtocol,
   CloseCode,
   InvalidStateError,
+  type ProtocolError,
   State,
   type UpgradeResponse,
 } from "@tideway/core";
@@ -22,7 +23,7 @@ import {
   ProviderError,
   SendQueueFullError,
 } from "./errors.js";
-import type { EmittedEvents, Message, ReconnectingInfo } from "./events.js";
+import type { EmittedEvents, Message, MessagePart, ReconnectingInfo } from "./events.js";
 import * as observe from "./observe.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
@@ -44,6 +45,10 @@ export interface LifecycleHost {
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
   /** A received message. */
   deliver(data: Message): void;
+  /** With `receive: "stream"`: a part of a message being received. */
+  deliverPart(part: MessagePart): void;
+  /** A connection that had opened is gone (`error`: why), before the run goes on or ends. */
+  connectionEnded(error: Error): void;
   /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
   ended(error: unknown): void;
   /** The consumer is behind: a new connection starts paused. */
@@ -650,6 +655,15 @@ export class Lifecycle implements ConnectionHandlers {
     this.#host.deliver(data);
   }
 
+  onMessagePart(part: MessagePart): void {
+    this.#host.deliverPart(part);
+  }
+
+  /** Fails the current connection with the error's close code (see Connection.failReceive). */
+  failReceive(error: ProtocolError): void {
+    this.#conn?.failReceive(error);
+  }
+
   onPing(data: Uint8Array): void {
     this.#host.emit("ping", data);
     observe.ping(this.#host, this.#o.logger, data);
@@ -662,11 +676,13 @@ export class Lifecycle implements ConnectionHandlers {
 
   onError(_conn: ClientConnection, error: Error): void {
     (this.#rareState().errorReported ??= new WeakSet()).add(error);
+    this.#host.connectionEnded(error);
     this.#emitError(error);
   }
 
   onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void {
     const abnormal = !info.wasClean && !info.initiatedByUser;
+    this.#host.connectionEnded(error ?? new ConnectionClosedError(info));
     this.#host.emit("close", info);
     observe.close(this.#host, this.#o.logger, info);
     if (abnormal && error === undefined) this.#emitError(new ConnectionClosedError(info));

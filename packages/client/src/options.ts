@@ -63,6 +63,19 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   /** Bytes `send()` may queue while disconnected before it rejects. Default 4 MiB. */
   maxQueuedBytes?: number;
   /**
+   * How messages are received. `"message"` (default): whole messages, to "message" listeners and
+   * `for await (const msg of client)`. `"stream"`: each message as a {@link MessageStream} from
+   * `client.streams()`, its payload pulled chunk by chunk as it arrives (constant memory); then
+   * "message" events are not emitted and iterating the client itself throws a TypeError.
+   */
+  receive?: "message" | "stream";
+  /**
+   * With `receive: "stream"`: the largest message accepted, in bytes (inflated bytes when
+   * compressed); beyond, the connection fails with 1009. Default `Infinity`; `maxPayload` then
+   * bounds each frame and what `text()` / `bytes()` collect.
+   */
+  maxStreamedPayload?: number;
+  /**
    * Received messages waiting for the iterator, in BYTES (binary byteLength; text: string length):
    * past highWaterMark the socket stops reading; it resumes at or under lowWaterMark.
    * Default 1 MiB / highWaterMark / 4.
@@ -177,6 +190,8 @@ export interface ResolvedOptions {
   readonly closeTimeout: number;
   readonly maxPayload: number;
   readonly maxQueuedBytes: number;
+  readonly receive: "message" | "stream";
+  readonly maxStreamedPayload: number;
   readonly highWaterMark: number;
   readonly lowWaterMark: number;
   readonly tls: TlsOptions | undefined;
@@ -293,6 +308,8 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   maxPayload: DEFAULT_MAX_PAYLOAD,
   maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
+  receive: "message",
+  maxStreamedPayload: Number.POSITIVE_INFINITY,
   highWaterMark: DEFAULT_HIGH_WATER_MARK,
   lowWaterMark: Math.floor(DEFAULT_HIGH_WATER_MARK / 4),
   tls: undefined,
@@ -392,6 +409,8 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
     maxPayload: finite("maxPayload", o.maxPayload, DEFAULT_MAX_PAYLOAD, 1),
     maxQueuedBytes: number("maxQueuedBytes", o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
+    receive: receiveMode(o.receive),
+    maxStreamedPayload: streamedLimit(o.maxStreamedPayload),
     highWaterMark,
     lowWaterMark,
     tls: o.tls,
@@ -419,6 +438,21 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
   return resolved as unknown as ResolvedOptions;
 }
 
+function receiveMode(value: unknown): "message" | "stream" {
+  if (value === undefined || value === "message" || value === "stream") return value ?? "message";
+  throw new TypeError(`Option receive must be "message" or "stream", got ${String(value)}`);
+}
+
+function streamedLimit(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(
+      `Option maxStreamedPayload must be a positive integer or Infinity, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /** Every option name: a misspelt one is a TypeError, not a silently ignored setting. */
 const OPTION_NAMES: ReadonlySet<string> = new Set([
   "headers",
@@ -433,6 +467,8 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "closeTimeout",
   "maxPayload",
   "maxQueuedBytes",
+  "receive",
+  "maxStreamedPayload",
   "highWaterMark",
   "lowWaterMark",
   "tls",

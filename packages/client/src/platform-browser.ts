@@ -26,6 +26,8 @@ const UNSUPPORTED: ReadonlyArray<readonly [keyof ResolvedOptions, string]> = [
   ["forwardHeaders", "a browser's WebSocket does not follow redirects"],
   ["maxPayload", "a browser receives whole messages; maxBufferedBytes bounds a slow consumer"],
   ["maxHeadSize", "the browser reads the handshake"],
+  ["receive", "a browser's WebSocket delivers whole messages: use for await"],
+  ["maxStreamedPayload", "a browser's WebSocket delivers whole messages: use for await"],
 ];
 
 /** The values of those options that a browser does honour. */

@@ -45,6 +45,7 @@ it("exports exactly the public API", () => {
       "DEFAULT_RECONNECT",
       "HandshakeTimeoutError",
       "HeartbeatTimeoutError",
+      "MessageStream",
       "ReadyState",
       "ReceiveBufferFullError",
       "SendQueueFullError",

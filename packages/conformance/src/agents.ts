@@ -19,6 +19,8 @@ export interface Agent {
   unavailable: () => Promise<string | undefined>;
   /** `config`: the case's setup (compression parameters, maxPayload); default the agent's defaults. */
   run: (url: string, config?: AgentConfig) => AgentRun;
+  /** The sections (ids such as "6") the agent runs; default all of them. */
+  sections?: readonly string[];
 }
 
 /** `ws` from npm: the reference. A case it fails is more likely a wrong case than a bug in `ws`. */
@@ -47,6 +49,11 @@ interface TidewayClient {
   send(data: unknown): Promise<void>;
   terminate(): void;
   [Symbol.asyncIterator](): AsyncIterator<unknown>;
+  streams(): AsyncIterable<{
+    type: "text" | "binary";
+    text(): Promise<string>;
+    bytes(): Promise<Uint8Array>;
+  }>;
 }
 type TidewayModule = {
   WebSocketClient?: new (url: string, options: Record<string, unknown>) => TidewayClient;
@@ -90,4 +97,39 @@ export const tidewayAgent: Agent = {
   },
 };
 
-export const AGENTS: readonly Agent[] = [wsAgent, tidewayAgent];
+/**
+ * `@tideway/client` receiving every message as a stream (`receive: "stream"`), collected chunk by
+ * chunk and echoed whole: the streaming receive path through the sections on fragmentation, UTF-8,
+ * limits and compression. Its message limit is the whole-message path's (the case's maxPayload, or
+ * the 100 MiB default), so the limit cases judge the same rule.
+ */
+export const tidewayStreamAgent: Agent = {
+  name: "tideway-stream",
+  sections: ["5", "6", "9", "12"],
+  unavailable: () => tidewayAgent.unavailable(),
+  run(url, config = {}) {
+    let client: TidewayClient | undefined;
+    const done = (async () => {
+      const m = await loadTideway();
+      if (typeof m === "string" || m.WebSocketClient === undefined) return;
+      client = new m.WebSocketClient(url, {
+        reconnect: false,
+        heartbeat: false,
+        ...config,
+        receive: "stream",
+        maxStreamedPayload: config.maxPayload ?? 100 * 2 ** 20,
+      });
+      try {
+        await client.connect();
+        for await (const message of client.streams()) {
+          await client.send(message.type === "text" ? await message.text() : await message.bytes());
+        }
+      } catch {
+        // A failed connection (the case's point, often) ends the echo loop: nothing to do.
+      }
+    })();
+    return { done, stop: () => client?.terminate() };
+  },
+};
+
+export const AGENTS: readonly Agent[] = [wsAgent, tidewayAgent, tidewayStreamAgent];

@@ -2,7 +2,7 @@
  * `pnpm conformance`: starts the server on loopback, runs every agent through every case, writes
  * docs/conformance.md and docs/conformance.json, and exits 1 if any agent that ran FAILED a case.
  *
- *   --agent NAME     run only this agent (repeatable): ws, tideway
+ *   --agent NAME     run only this agent (repeatable): ws, tideway, tideway-stream (sections 5, 6, 9, 12)
  *   --case PREFIX    run only cases whose id starts with PREFIX (repeatable), e.g. --case 6.4 --case 7.
  *   --concurrency N  light cases in flight at once (default 4)
  *   --out DIR        where the report goes (default: the repository's docs/; with --case, nowhere

@@ -74,7 +74,10 @@ export async function runAgent(
   const results = new Map<string, CaseResult>();
   const unavailable = await agent.unavailable();
   if (unavailable !== undefined) return { agent: agent.name, unavailable, results, durationMs: 0 };
-  const indexes = options.indexes ?? server.cases.map((_, i) => i + 1);
+  const sections = agent.sections;
+  const indexes = (options.indexes ?? server.cases.map((_, i) => i + 1)).filter(
+    (n) => sections === undefined || sections.includes(server.cases[n - 1]!.id.split(".")[0]!),
+  );
   const light = indexes.filter((n) => server.cases[n - 1]?.heavy !== true);
   const heavy = indexes.filter((n) => server.cases[n - 1]?.heavy === true);
   const record = (r: CaseResult) => {

@@ -17,6 +17,14 @@ export interface UpgradeResponse extends HttpResponse {
  * - `ping` / `pong`: a control frame. The core already queued the pong that answers a ping.
  * - `close`: the peer's close frame. `code` is 1005 when the frame had no body. The core already
  *   queued the echo if this side had not sent a close frame yet.
+ * - `message-start` / `message-chunk` / `message-end`: one data message as it arrives, with
+ *   `streamMessages` (ProtocolOptions) instead of `text` / `binary`. `message-start` says its kind and
+ *   whether it is compressed (RFC 7692); each `message-chunk` carries payload bytes as they arrive
+ *   (a frame's payload need not be whole): a string for text, never split inside a code point and
+ *   already validated; bytes for binary, which alias the chunks passed to `receiveData`; for a
+ *   compressed message, the compressed bytes as sent (the caller inflates them, validates text and
+ *   counts the inflated size; the 0x00 0x00 0xff 0xff tail of RFC 7692 section 7.2.2 is not included).
+ *   `message-end` follows the last chunk. Pings, pongs and closes may come between them.
  * - `error`: the connection failed (bad frame, bad handshake). It is always the last event; the
  *   core already queued the close frame with `error.closeCode` when one is due, and the end of stream.
  */
@@ -27,6 +35,9 @@ export type WsEvent =
   | Readonly<{ type: "ping"; data: Uint8Array }>
   | Readonly<{ type: "pong"; data: Uint8Array }>
   | Readonly<{ type: "close"; code: number; reason: string }>
+  | Readonly<{ type: "message-start"; binary: boolean; compressed: boolean }>
+  | Readonly<{ type: "message-chunk"; data: string | Uint8Array }>
+  | Readonly<{ type: "message-end" }>
   | Readonly<{ type: "error"; error: ProtocolError | HandshakeError }>;
 
 /**

@@ -35,5 +35,5 @@ export { formatExtensionList, parseExtensionList, parseTokenList } from "./heade
 export { RequestHeadParser, ResponseHeadParser } from "./http.js";
 export { MaskKeys, mask, maskInto, unmask } from "./mask.js";
 export { MessageReader, type ReaderOptions } from "./reader.js";
-export { defaultUtf8, encodeUtf8, isValidUtf8, Utf8Validator } from "./utf8.js";
+export { defaultUtf8, encodeUtf8, isValidUtf8, Utf8ChunkDecoder, Utf8Validator } from "./utf8.js";
 export { FrameWriter, type FrameWriterOptions } from "./writer.js";

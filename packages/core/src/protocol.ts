@@ -53,6 +53,21 @@ export interface ProtocolOptions {
    * The Node client does, and so masks into memory that is already mapped and cached.
    */
   allocateFrame?: (size: number) => Uint8Array;
+  /**
+   * Receive data messages as streams: `message-start`, `message-chunk` and `message-end` events
+   * (see {@link WsEvent}) as their bytes arrive, instead of `text` / `binary` events of whole
+   * messages, so memory does not grow with the message. `maxPayload` then bounds each frame, and
+   * {@link ProtocolOptions.maxStreamedPayload} each message. Compressed messages are passed on
+   * compressed: the caller inflates them, and a `receiveData` call stops right after one ends
+   * (before any ping after it: {@link Protocol.receiveStopped}), so the caller can inflate it and
+   * fail the connection before the frames that follow are answered. Default false.
+   */
+  streamMessages?: boolean;
+  /**
+   * With `streamMessages`: the largest message accepted, in payload bytes (close 1009 beyond);
+   * `Infinity` for no limit. Default unlimited: a streamed message costs no memory per byte.
+   */
+  maxStreamedPayload?: number;
 }
 
 /** An option that must be a non-negative integer, or its default when absent. */
@@ -86,6 +101,8 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
   protected readonly utf8: Utf8Codec;
   protected readonly maxPayload: number;
   private readonly maxFragments: number;
+  private readonly streamMessages: boolean;
+  private readonly maxStreamedPayload: number;
   /** The `limit` of the receiveData call in progress. */
   protected receiveLimit = Number.POSITIVE_INFINITY;
   private readonly allocate: ((size: number) => Uint8Array) | undefined;
@@ -110,6 +127,11 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     this.utf8 = resolveUtf8Codec(options.utf8);
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
     this.maxFragments = checkLimit("maxFragments", options.maxFragments, DEFAULT_MAX_FRAGMENTS);
+    this.streamMessages = options.streamMessages === true;
+    this.maxStreamedPayload =
+      options.maxStreamedPayload === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : checkLimit("maxStreamedPayload", options.maxStreamedPayload, Number.POSITIVE_INFINITY);
     this.allocate = options.allocate;
     const allocateFrame = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
@@ -391,6 +413,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
       utf8: this.utf8,
       ...(this.allocate !== undefined ? { allocate: this.allocate } : {}),
       ...(this.codec !== undefined ? { codec: this.codec } : {}),
+      ...(this.streamMessages ? { streamMessages: true, maxStreamedPayload: this.maxStreamedPayload } : {}),
     });
   }
 }

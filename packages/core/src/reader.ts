@@ -32,7 +32,7 @@ import { ErrorCodes, InvalidStateError, ProtocolError } from "./errors.js";
 import type { WsEvent } from "./events.js";
 import { readLength64 } from "./frame.js";
 import { mask } from "./mask.js";
-import { type Utf8Codec, Utf8Validator } from "./utf8.js";
+import { Utf8ChunkDecoder, type Utf8Codec, Utf8Validator } from "./utf8.js";
 
 /** The options of a {@link MessageReader}. */
 export interface ReaderOptions {
@@ -54,6 +54,14 @@ export interface ReaderOptions {
    * counts against `maxPayload` while inflating.
    */
   codec?: MessageCodec;
+  /**
+   * Deliver data messages as `message-start`, `message-chunk` and `message-end` events as their
+   * bytes arrive, never reassembled: then `maxPayload` bounds each frame, `maxStreamedPayload` each
+   * message, and compressed payloads are passed on as they are (the codec is not used to inflate).
+   */
+  streamMessages?: boolean;
+  /** With `streamMessages`: the largest message, in payload bytes on the wire. Default unlimited. */
+  maxStreamedPayload?: number;
 }
 
 // Parser states. Each names what the drive loop waits for next.
@@ -113,6 +121,15 @@ export class MessageReader {
   readonly #codec: MessageCodec | undefined;
   /** Made on the first text message: a binary-only connection never needs one. */
   #validator: Utf8Validator | undefined;
+  /** The streaming mode (ReaderOptions.streamMessages), and its limit per message. */
+  readonly #streaming: boolean;
+  readonly #maxStreamed: number;
+  /** The fast path of whole unmasked frames (#wholeFrames): a client that does not stream. */
+  readonly #wholeFramesAllowed: boolean;
+  /** Streaming: the text decoder of streamed text messages, made on the first one. */
+  #chunkDecoder: Utf8ChunkDecoder | undefined;
+  /** Streaming: payload bytes of the current frame passed on so far, or -1 before its payload starts. */
+  #streamed = -1;
 
   // The byte queue: unread bytes start at #pos in #chunks[#head]. An index rather than shift(), which
   // is O(n) on long arrays: a payload arriving in thousands of tiny chunks would cost quadratic time.
@@ -177,6 +194,11 @@ export class MessageReader {
   #budget = Number.POSITIVE_INFINITY;
   #stopped = false;
   /**
+   * Streaming: a compressed message just ended. The read stops there, before control frames too,
+   * so that the caller inflates it (and may fail the connection) before a ping after it is answered.
+   */
+  #stopAfterMessage = false;
+  /**
    * Ping, pong and close frames parsed so far: the protocol reacts to events only when this moved,
    * not with a scan of every data event.
    */
@@ -191,6 +213,9 @@ export class MessageReader {
     this.#allocate = options.allocate ?? allocateZeroed;
     this.#codec = options.codec;
     this.#allowRsv1 = options.codec !== undefined;
+    this.#streaming = options.streamMessages === true;
+    this.#maxStreamed = options.maxStreamedPayload ?? Number.POSITIVE_INFINITY;
+    this.#wholeFramesAllowed = !this.#expectMasked && !this.#streaming;
   }
 
   /**
@@ -212,6 +237,7 @@ export class MessageReader {
     const length = this.#payloadLength;
     if (
       this.#state !== PAYLOAD ||
+      this.#streaming || // chunks are passed on as they come: no message buffer to read into
       this.#masked ||
       this.#compressed ||
       this.#opcode >= 0x8 ||
@@ -258,6 +284,7 @@ export class MessageReader {
     this.#stopped = false;
     if (chunk.length === 0 && this.#buffered === 0) return;
     this.#budget = limit > 0 ? limit : 1;
+    this.#stopAfterMessage = false;
     try {
       if (this.#validatedEarly >= 0) this.#validateArriving(chunk);
       if (this.#isPayloadRegion(chunk)) {
@@ -281,6 +308,7 @@ export class MessageReader {
       this.#partial = undefined;
       this.#buffered = 0;
       this.#validatedEarly = -1;
+      this.#streamed = -1;
       throw error;
     }
   }
@@ -291,8 +319,13 @@ export class MessageReader {
       let progressed: boolean;
       switch (this.#state) {
         case HEADER:
-          if (this.#messageOpcode === 0 && !this.#expectMasked && this.#buffered > 0) this.#wholeFrames(out);
-          if (this.#budget <= 0 && this.#buffered > 0 && !this.#controlFrameNext()) {
+          if (this.#messageOpcode === 0 && this.#wholeFramesAllowed && this.#buffered > 0)
+            this.#wholeFrames(out);
+          if (
+            this.#budget <= 0 &&
+            this.#buffered > 0 &&
+            (this.#stopAfterMessage || !this.#controlFrameNext())
+          ) {
             this.#stopped = true;
             return;
           }
@@ -548,7 +581,8 @@ export class MessageReader {
     const opcode = this.#opcode;
     if (opcode < 0x8) {
       const total = opcode === Opcode.Continuation ? this.#messageLength + length : length;
-      if (total > this.#maxPayload) {
+      if (this.#streaming) this.#checkStreamed(length, total);
+      else if (total > this.#maxPayload) {
         fail(ErrorCodes.PayloadTooBig, `Message too big: ${total} bytes (the limit is ${this.#maxPayload})`);
       }
       if (opcode !== Opcode.Continuation) {
@@ -585,7 +619,21 @@ export class MessageReader {
     return true;
   }
 
+  /** Streaming: a frame over maxPayload, or a message over maxStreamedPayload, fails with 1009. */
+  #checkStreamed(length: number, total: number): void {
+    if (length > this.#maxPayload) {
+      fail(ErrorCodes.PayloadTooBig, `Frame too big: ${length} bytes (the limit is ${this.#maxPayload})`);
+    }
+    if (total > this.#maxStreamed) {
+      fail(
+        ErrorCodes.PayloadTooBig,
+        `Message too big: ${total} bytes (the limit of streamed messages is ${this.#maxStreamed})`,
+      );
+    }
+  }
+
   #readPayload(out: WsEvent[]): boolean {
+    if (this.#streaming && this.#opcode < 0x8) return this.#streamPayload(out);
     const length = this.#payloadLength;
     let data: Uint8Array;
     if (this.#filled + this.#buffered < length) {
@@ -634,6 +682,65 @@ export class MessageReader {
       out.push({ type: "close", code, reason });
     } else this.#dataFrame(data, out);
     return true;
+  }
+
+  /**
+   * Streaming: passes on the buffered bytes of the current data frame's payload, one view per chunk
+   * (no copy), without waiting for the rest; completes the frame, and the message at FIN.
+   */
+  #streamPayload(out: WsEvent[]): boolean {
+    if (this.#streamed < 0) {
+      this.#streamed = 0;
+      if (this.#opcode !== Opcode.Continuation) {
+        out.push({
+          type: "message-start",
+          binary: this.#opcode === Opcode.Binary,
+          compressed: this.#compressed,
+        });
+        if (this.#opcode === Opcode.Text) this.#chunkDecoder?.reset();
+      }
+    }
+    const length = this.#payloadLength;
+    while (this.#streamed < length && this.#buffered > 0) {
+      const chunk = this.#chunks[this.#head]!;
+      const pos = this.#pos;
+      const n = Math.min(chunk.length - pos, length - this.#streamed);
+      const piece = view(chunk, pos, n);
+      this.#buffered -= n;
+      if (pos + n === chunk.length) this.#nextChunk();
+      else this.#pos = pos + n;
+      // Section 5.3: octet i of the payload is XORed with octet i MOD 4 of the key.
+      if (this.#masked) mask(piece, this.#maskKey as Uint8Array, this.#streamed);
+      this.#streamed += n;
+      this.#budget -= n;
+      this.#streamChunk(piece, false, out);
+    }
+    if (this.#streamed < length) return false;
+    this.#streamed = -1;
+    this.#state = HEADER;
+    if (this.#fin) {
+      this.#streamChunk(EMPTY, true, out);
+      this.#messageOpcode = 0;
+      if (this.#compressed) {
+        this.#budget = 0;
+        this.#stopAfterMessage = true;
+      }
+      this.#compressed = false;
+      out.push(MESSAGE_END);
+    }
+    return true;
+  }
+
+  /** Streaming: one piece of payload as a `message-chunk` (text validated and decoded first). */
+  #streamChunk(piece: Uint8Array, final: boolean, out: WsEvent[]): void {
+    if (this.#compressed || this.#messageOpcode !== Opcode.Text) {
+      if (piece.length > 0) out.push({ type: "message-chunk", data: piece });
+      return;
+    }
+    const decoder = (this.#chunkDecoder ??= new Utf8ChunkDecoder(this.#isValidUtf8));
+    const text = decoder.push(piece, final);
+    if (text === undefined) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
+    if (text.length > 0) out.push({ type: "message-chunk", data: text });
   }
 
   /** The payload of a text frame is incomplete: validate what is buffered of it, once. */
@@ -793,6 +900,9 @@ function inflateFrame(codec: MessageCodec, data: Uint8Array, fin: boolean, budge
 }
 
 const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
+
+/** The one `message-end` event: it carries nothing. */
+const MESSAGE_END: WsEvent = Object.freeze({ type: "message-end" });
 
 /**
  * `length` bytes of `chunk` from `start`, without copying. A plain Uint8Array gets its view from the

@@ -193,6 +193,39 @@ export class Utf8Validator {
   }
 }
 
+/**
+ * Validates and decodes a text message that arrives in pieces: each piece is validated as it comes
+ * (fail-fast, {@link Utf8Validator}) and decoded to a string that never ends inside a code point
+ * (the bytes of an incomplete one are carried to the next piece). For streamed messages.
+ */
+export class Utf8ChunkDecoder {
+  readonly #validator: Utf8Validator;
+  /** Streaming TextDecoder: it carries the split code point; the validator already checked the bytes. */
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+  constructor(isValid: (bytes: Uint8Array) => boolean = isValidUtf8) {
+    this.#validator = new Utf8Validator(isValid);
+  }
+
+  /**
+   * The text of the next piece (maybe ""), or undefined when the bytes are not valid UTF-8 (then
+   * call `reset` before reuse). `final` marks the last piece: an incomplete code point is an error.
+   */
+  push(bytes: Uint8Array, final: boolean): string | undefined {
+    if (!this.#validator.push(bytes, final)) {
+      this.reset();
+      return undefined;
+    }
+    return this.#decoder.decode(bytes, { stream: !final });
+  }
+
+  /** Forgets any carried bytes, to start a new message. */
+  reset(): void {
+    this.#validator.reset();
+    this.#decoder.decode();
+  }
+}
+
 const encoder = new TextEncoder();
 /** Not fatal: the reader only decodes bytes it has validated. `ignoreBOM` keeps a leading U+FEFF. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });

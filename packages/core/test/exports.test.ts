@@ -42,6 +42,7 @@ const INTERNALS = [
   "RequestHeadParser",
   "ResponseHeadParser",
   "ServerHandshake",
+  "Utf8ChunkDecoder",
   "Utf8Validator",
   "buildAcceptResponse",
   "buildClientRequest",

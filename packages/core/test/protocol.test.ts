@@ -816,3 +816,31 @@ describe("receiving within limits: maxFragments and receiveData's limit", () => 
     expect(client.receiveStopped).toBe(false);
   });
 });
+
+describe("streamMessages: data messages as parts", () => {
+  it("reports message-start, chunks and message-end, and fails a message over maxStreamedPayload with 1009", () => {
+    const { client } = openClient({ streamMessages: true, maxStreamedPayload: 8, maxPayload: 4 });
+    client.eventsReceived();
+    client.receiveData(encodeFrame(Opcode.Text, new TextEncoder().encode("abcd"), { fin: false }));
+    expect(client.eventsReceived()).toEqual([
+      { type: "message-start", binary: false, compressed: false },
+      { type: "message-chunk", data: "abcd" },
+    ]);
+    client.receiveData(encodeFrame(Opcode.Continuation, new TextEncoder().encode("efgh"), { fin: false }));
+    expect(client.eventsReceived()).toEqual([{ type: "message-chunk", data: "efgh" }]);
+    client.receiveData(encodeFrame(Opcode.Continuation, new TextEncoder().encode("i")));
+    const [error] = client.eventsReceived();
+    expect(error).toMatchObject({
+      type: "error",
+      error: { code: ErrorCodes.PayloadTooBig, closeCode: 1009 },
+    });
+    expect(client.closeSent?.code).toBe(1009);
+  });
+
+  it("checks maxStreamedPayload: a non-negative integer or Infinity", () => {
+    expect(() =>
+      openClient({ streamMessages: true, maxStreamedPayload: Number.POSITIVE_INFINITY }),
+    ).not.toThrow();
+    expect(() => openClient({ streamMessages: true, maxStreamedPayload: -1 })).toThrow(TypeError);
+  });
+});

@@ -1038,3 +1038,202 @@ describe("MessageReader: read with a limit stops after the message that reaches 
     expect(r.stopped).toBe(true);
   });
 });
+
+describe("MessageReader: streamed messages (streamMessages)", () => {
+  const streaming: Options = { streamMessages: true };
+
+  /** The events of a stream with each message's chunks joined: text as a string, bytes as hex. */
+  function joined(events: WsEvent[]): Plain[] {
+    const result: Plain[] = [];
+    let parts: Array<string | Uint8Array> | undefined;
+    let message = -1;
+    for (const e of events) {
+      if (e.type === "message-start") {
+        expect(parts).toBeUndefined();
+        parts = [];
+        message = result.length;
+        result.push({
+          type: e.binary ? "binary" : "text",
+          ...(e.compressed ? { reason: "compressed" } : {}),
+        });
+      } else if (e.type === "message-chunk") {
+        parts!.push(e.data);
+      } else if (e.type === "message-end") {
+        result[message]!.data = parts!.every((p) => typeof p === "string")
+          ? parts!.join("")
+          : toHex(cat(...(parts as Uint8Array[])));
+        parts = undefined;
+      } else result.push(...plain([e]));
+    }
+    return result;
+  }
+
+  function feedStreaming(pieces: Uint8Array[], o: Options = {}, limit?: number): WsEvent[] {
+    const r = reader({ ...streaming, ...o });
+    const out: WsEvent[] = [];
+    for (const piece of pieces) {
+      r.read(piece.slice(), out, limit);
+      while (r.stopped) r.read(new Uint8Array(0), out, limit);
+    }
+    expectBetweenFrames(r, o.expectMasked);
+    return out;
+  }
+
+  function atEverySplit(bytes: Uint8Array, expected: Plain[], o: Options = {}): void {
+    expect(joined(feedStreaming([bytes], o))).toEqual(expected);
+    expect(
+      joined(
+        feedStreaming(
+          Array.from(bytes, (b) => Uint8Array.of(b)),
+          o,
+        ),
+      ),
+    ).toEqual(expected);
+    for (const i of splitPoints(bytes.length)) {
+      expect(joined(feedStreaming([bytes.subarray(0, i), bytes.subarray(i)], o))).toEqual(expected);
+    }
+  }
+
+  it("streams a binary message whole, byte by byte and at every split, with control frames between fragments", () => {
+    const payload = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+    const bytes = cat(
+      encodeFrame(Opcode.Binary, payload.subarray(0, 100), { fin: false }),
+      hex("89 02 68 69"), // ping "hi"
+      encodeFrame(Opcode.Continuation, payload.subarray(100), { fin: true }),
+      encodeFrame(Opcode.Binary, new Uint8Array(0)),
+    );
+    atEverySplit(bytes, [
+      { type: "binary", data: toHex(payload) },
+      { type: "ping", data: "6869" },
+      { type: "binary", data: "" },
+    ]);
+  });
+
+  it("passes on a frame's payload as it arrives, without waiting for the frame (a 64 MiB frame)", () => {
+    const header = hex("82 7f 00 00 00 00 04 00 00 00"); // binary, 64 MiB
+    const r = reader({ ...streaming, maxPayload: 2 ** 27 });
+    const out: WsEvent[] = [];
+    const piece = new Uint8Array(64 * 1024).fill(7);
+    r.read(cat(header, piece), out);
+    r.read(piece.slice(), out);
+    expect(out.map((e) => e.type)).toEqual(["message-start", "message-chunk", "message-chunk"]);
+    expect(out.slice(1).reduce((n, e) => n + ((e as { data: Uint8Array }).data.length ?? 0), 0)).toBe(
+      2 * piece.length,
+    );
+    // The second chunk is the input itself, not a copy.
+    expect((out[2] as { data: Uint8Array }).data.buffer).not.toBe(piece.buffer);
+    const input = piece.slice();
+    r.read(input, out);
+    expect((out[3] as { data: Uint8Array }).data.buffer).toBe(input.buffer);
+  });
+
+  it("decodes text chunks that never split a code point, at every split of every multi-byte character", () => {
+    const text = "aé€🌊z€é🌊";
+    const payload = enc(text);
+    const bytes = cat(
+      encodeFrame(Opcode.Text, payload.subarray(0, 5), { fin: false }),
+      encodeFrame(Opcode.Continuation, payload.subarray(5), { fin: true }),
+    );
+    for (const pieces of [
+      [bytes],
+      Array.from(bytes, (b) => Uint8Array.of(b)),
+      ...splitPoints(bytes.length).map((i) => [bytes.subarray(0, i), bytes.subarray(i)]),
+    ]) {
+      const events = feedStreaming(pieces);
+      const chunks = events.filter((e) => e.type === "message-chunk").map((e) => e.data as string);
+      expect(chunks.join("")).toBe(text);
+      for (const chunk of chunks) {
+        expect(chunk.length).toBeGreaterThan(0);
+        expect(chunk).not.toMatch(/\uFFFD/);
+        expect(chunk).not.toMatch(/[\uD800-\uDBFF]$|^[\uDC00-\uDFFF]/); // a 4-byte character is never split
+      }
+    }
+  });
+
+  it("fails fast with 1007 on invalid UTF-8 in the middle of a streamed text frame", () => {
+    const payload = new Uint8Array(100_000).fill(0x61);
+    payload[50] = 0xc0;
+    const frame = encodeFrame(Opcode.Text, payload);
+    const r = reader(streaming);
+    const out: WsEvent[] = [];
+    r.read(frame.subarray(0, 40), out);
+    expect(out.map((e) => e.type)).toEqual(["message-start", "message-chunk"]);
+    expect(() => r.read(frame.subarray(40, 100), out)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.InvalidUtf8, closeCode: 1007 }),
+    );
+    // A code point left incomplete at the end of the message fails too.
+    expectFailure([encodeFrame(Opcode.Text, hex("61 e2 82"))], ErrorCodes.InvalidUtf8, 1007, streaming);
+  });
+
+  it("bounds each frame by maxPayload and each message by maxStreamedPayload (close 1009)", () => {
+    const o = { ...streaming, maxPayload: 100, maxStreamedPayload: 250 };
+    // 100-byte frames stream; the header that brings the message past 250 bytes fails.
+    const frame = (fin: boolean, first: boolean) =>
+      encodeFrame(first ? Opcode.Binary : Opcode.Continuation, new Uint8Array(100), { fin });
+    const { events } = expectFailure(
+      [frame(false, true), frame(false, false), frame(true, false).subarray(0, 2)],
+      ErrorCodes.PayloadTooBig,
+      1009,
+      o,
+    );
+    expect(events.filter((e) => e.type === "message-chunk")).toHaveLength(2);
+    expectFailure(
+      [encodeFrame(Opcode.Binary, new Uint8Array(101)).subarray(0, 2)],
+      ErrorCodes.PayloadTooBig,
+      1009,
+      o,
+    );
+    // Unlimited by default: a message of many frames longer than maxPayload streams.
+    const many = Array.from({ length: 5 }, (_, i) => frame(i === 4, i === 0));
+    expect(joined(feedStreaming(many, { maxPayload: 100 }))).toEqual([
+      { type: "binary", data: toHex(new Uint8Array(500)) },
+    ]);
+  });
+
+  it("unmasks streamed payloads across chunk boundaries (server role)", () => {
+    const payload = Uint8Array.from({ length: 70 }, (_, i) => (i * 7) & 0xff);
+    const bytes = encodeFrame(Opcode.Binary, payload, { maskKey: KEY });
+    atEverySplit(bytes, [{ type: "binary", data: toHex(payload) }], { expectMasked: true });
+  });
+
+  it("passes on compressed messages as they are, flagged compressed, without UTF-8 checks", () => {
+    const bytes = cat(
+      encodeFrame(Opcode.Text, hex("ff fe"), { fin: false, rsv1: true }),
+      encodeFrame(Opcode.Continuation, hex("fd"), { fin: true }),
+    );
+    atEverySplit(bytes, [{ type: "text", reason: "compressed", data: "fffefd" }], { codec: identityCodec });
+  });
+
+  it("stops a read at its limit after the chunks that reach it, control frames aside", () => {
+    const bytes = cat(
+      encodeFrame(Opcode.Binary, new Uint8Array(10)),
+      encodeFrame(Opcode.Binary, new Uint8Array(10)),
+      hex("89 00"),
+    );
+    const r = reader(streaming);
+    const out: WsEvent[] = [];
+    r.read(bytes, out, 5);
+    expect(out.map((e) => e.type)).toEqual(["message-start", "message-chunk", "message-end"]);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out, 5);
+    expect(out.map((e) => e.type).slice(3)).toEqual([
+      "message-start",
+      "message-chunk",
+      "message-end",
+      "ping",
+    ]);
+  });
+});
+
+describe("MessageReader: a streamed compressed message stops the read at its end", () => {
+  it("leaves what follows unparsed, a ping included, until the next read", () => {
+    const bytes = cat(encodeFrame(Opcode.Text, hex("ab cd"), { rsv1: true }), hex("89 00"));
+    const r = reader({ streamMessages: true, codec: identityCodec });
+    const out: WsEvent[] = [];
+    r.read(bytes, out);
+    expect(out.map((e) => e.type)).toEqual(["message-start", "message-chunk", "message-end"]);
+    expect(r.stopped).toBe(true);
+    r.read(new Uint8Array(0), out);
+    expect(out.at(-1)?.type).toBe("ping");
+  });
+});

@@ -6,6 +6,7 @@ import {
   encodeUtf8Into,
   isValidUtf8,
   resolveUtf8Codec,
+  Utf8ChunkDecoder,
   Utf8Validator,
 } from "../src/utf8.js";
 
@@ -282,5 +283,28 @@ describe("resolveUtf8Codec", () => {
     expect(codec.encodeInto).toBe(encodeUtf8Into);
     const encode = (text: string) => encodeUtf8(text.toUpperCase());
     expect(resolveUtf8Codec({ encode }).encodeInto).toBeUndefined();
+  });
+});
+
+describe("Utf8ChunkDecoder", () => {
+  it("decodes pieces split anywhere into strings that never split a code point", () => {
+    const text = "a€🌊é";
+    const bytes = new TextEncoder().encode(text);
+    for (let i = 0; i <= bytes.length; i++) {
+      const decoder = new Utf8ChunkDecoder();
+      const first = decoder.push(bytes.subarray(0, i), false)!;
+      const second = decoder.push(bytes.subarray(i), true)!;
+      expect(first + second).toBe(text);
+      expect(first).not.toMatch(/[\uD800-\uDBFF]$|\uFFFD/);
+    }
+  });
+
+  it("returns undefined on invalid bytes and on a code point left incomplete at the end", () => {
+    const decoder = new Utf8ChunkDecoder();
+    expect(decoder.push(Uint8Array.of(0x61, 0xed, 0xa0), false)).toBeUndefined();
+    expect(decoder.push(Uint8Array.of(0x61, 0xe2, 0x82), false)).toBe("a");
+    expect(decoder.push(new Uint8Array(0), true)).toBeUndefined();
+    decoder.reset();
+    expect(decoder.push(Uint8Array.of(0x62), true)).toBe("b");
   });
 });

@@ -21,10 +21,17 @@ interface TidewayClient {
   readonly bufferedAmount: number;
   close(): Promise<unknown>;
   [Symbol.asyncIterator](): AsyncIterator<string | Uint8Array>;
+  streams(): AsyncIterable<AsyncIterable<string | Uint8Array>>;
 }
 type TidewayClientClass = new (
   url: string,
-  options: { heartbeat?: false; reconnect: false; binaryType: "uint8array"; perMessageDeflate?: boolean },
+  options: {
+    heartbeat?: false;
+    reconnect: false;
+    binaryType: "uint8array";
+    perMessageDeflate?: boolean;
+    receive?: "stream";
+  },
 ) => TidewayClient;
 
 class TidewayConnection implements BenchConnection {
@@ -36,8 +43,10 @@ class TidewayConnection implements BenchConnection {
   constructor(
     private readonly client: TidewayClient,
     iterate: boolean,
+    stream: boolean,
   ) {
-    if (iterate) void this.iterate();
+    if (stream) void this.stream();
+    else if (iterate) void this.iterate();
     else client.on("message", (data) => this.handler(data));
     client.on("close", (...args) => {
       const describe = (a: unknown) => (typeof a === "object" ? JSON.stringify(a) : String(a));
@@ -52,6 +61,24 @@ class TidewayConnection implements BenchConnection {
   private async iterate(): Promise<void> {
     try {
       for await (const data of this.client) this.handler(data);
+    } catch (error) {
+      this.error ??= error;
+    }
+  }
+
+  /** Each message as a stream: its chunks counted as they arrive, then one handler call. */
+  private async stream(): Promise<void> {
+    try {
+      for await (const message of this.client.streams()) {
+        let streamedLength = 0;
+        let head: number | undefined;
+        for await (const chunk of message) {
+          if (typeof chunk === "string") throw new Error("a text chunk in the binary stream scenario");
+          if (streamedLength === 0) head = chunk[0];
+          streamedLength += chunk.length;
+        }
+        this.handler({ streamedLength, head });
+      }
     } catch (error) {
       this.error ??= error;
     }
@@ -121,7 +148,13 @@ export async function load(): Promise<Adapter> {
     name: "tideway",
     connect: async (
       url,
-      { perMessageDeflate, defaults = false, iterate = false, diagnostics = false } = UNCOMPRESSED,
+      {
+        perMessageDeflate,
+        defaults = false,
+        iterate = false,
+        diagnostics = false,
+        stream = false,
+      } = UNCOMPRESSED,
     ) => {
       if (diagnostics) subscribeToDiagnostics();
       // perMessageDeflate: true is Tideway's default offer (threshold 1024, level 6, context
@@ -132,10 +165,16 @@ export async function load(): Promise<Adapter> {
         url,
         defaults
           ? { reconnect: false, binaryType: "uint8array" }
-          : { heartbeat: false, reconnect: false, binaryType: "uint8array", perMessageDeflate },
+          : {
+              heartbeat: false,
+              reconnect: false,
+              binaryType: "uint8array",
+              perMessageDeflate,
+              ...(stream ? { receive: "stream" as const } : {}),
+            },
       );
       await client.connect();
-      return new TidewayConnection(client, iterate);
+      return new TidewayConnection(client, iterate, stream);
     },
   };
 }

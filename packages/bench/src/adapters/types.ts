@@ -1,8 +1,17 @@
 // The one small interface every client library is measured through. Each adapter module wraps one
 // library the way a careful user would: no private APIs, and the same backpressure policy.
 
-/** What a message handler receives: text always as a JS string, binary as bytes. */
-export type BenchMessage = string | Uint8Array | ArrayBuffer;
+/**
+ * What a message handler receives: text always as a JS string, binary as bytes; a message received
+ * as a stream (ConnectOptions.stream) as what was counted of it while its chunks went by.
+ */
+export type BenchMessage = string | Uint8Array | ArrayBuffer | StreamedMessage;
+
+/** A message received as a stream: its length and its first byte, its chunks already gone. */
+export interface StreamedMessage {
+  readonly streamedLength: number;
+  readonly head: number | undefined;
+}
 
 /**
  * The send policy every adapter applies, so that "send" measures the library and not the policy:
@@ -49,6 +58,11 @@ export interface ConnectOptions {
    * connecting; a library without any ignores this.
    */
   readonly diagnostics?: boolean;
+  /**
+   * Receive each message as a stream of chunks when the library can (Tideway); a library that
+   * cannot (ws) delivers whole messages.
+   */
+  readonly stream?: boolean;
 }
 
 export const UNCOMPRESSED: ConnectOptions = { perMessageDeflate: false };
