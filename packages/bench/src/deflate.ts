@@ -17,7 +17,15 @@ const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 export class MessageDeflater {
   private history = Buffer.alloc(0);
 
-  constructor(private readonly params: DeflateParams) {}
+  /**
+   * `historyBytes`: how much of the window the compressor may refer back to (default: all of it).
+   * Less is always valid (the window only bounds how far back a message may refer) and faster:
+   * zlib hashes the whole preset dictionary again for every message.
+   */
+  constructor(
+    private readonly params: DeflateParams,
+    private readonly historyBytes = 2 ** params.serverMaxWindowBits,
+  ) {}
 
   /** The compressed payload of the next message (what goes in a frame with RSV1 set). */
   compress(message: Uint8Array): Buffer {
@@ -29,7 +37,7 @@ export class MessageDeflater {
     if (out.length < 4 || !out.subarray(-4).equals(TAIL))
       throw new Error("deflate did not end with a sync flush");
     if (!this.params.serverNoContextTakeover) {
-      const window = 2 ** this.params.serverMaxWindowBits;
+      const window = Math.min(this.historyBytes, 2 ** this.params.serverMaxWindowBits);
       this.history = Buffer.concat([this.history, message]).subarray(-window);
     }
     return out.subarray(0, out.length - 4);

@@ -255,6 +255,49 @@ async function sendDeflate(
     : { throughput: (s.size * s.count) / 1e6 / seconds };
 }
 
+/** Microseconds of work the slow consumer does per message (a busy wait, as a parser or a UI would). */
+export const SLOW_CONSUMER_US = 10;
+
+function busyWait(us: number): void {
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end);
+}
+
+/**
+ * A consumer slower than the server: every message is checked (a string of `size`, its sequence
+ * number) and then costs SLOW_CONSUMER_US; the library holds what waits. The figure is the peak
+ * RSS of this process (a fresh one per measurement), start-up included.
+ */
+async function slowConsumer(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "slow" }>,
+  ms: number,
+): Promise<Metrics> {
+  const path = s.compressed ? "/slow-json-deflate" : "/slow-json";
+  const conn = await adapter.connect(`${base}${path}?size=${s.size}&count=${s.count}`, {
+    perMessageDeflate: s.compressed,
+    iterate: true,
+  });
+  let received = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    conn.onMessage((data) => {
+      if (typeof data !== "string" || data.length !== s.size || !data.startsWith(jsonPrefix(received))) {
+        const what = typeof data === "string" ? `"${data.slice(0, 18)}..." of ${data.length}` : "binary";
+        reject(new Error(`message ${received}: ${what}`));
+        return;
+      }
+      busyWait(SLOW_CONSUMER_US);
+      if (++received === s.count) resolve();
+    });
+    conn.onClose((reason) => reject(new Error(`${reason} after ${received} of ${s.count} messages`)));
+  });
+  await conn.send("go");
+  await withDeadline(done, ms, () => `received ${received} of ${s.count} messages`);
+  await conn.close();
+  return { rss: process.resourceUsage().maxRSS / 1024 };
+}
+
 /** Runs the collector until the heap stops shrinking (weak references and finalizers need turns). */
 async function settle(): Promise<NodeJS.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -327,7 +370,9 @@ export const WARMUP_FRACTION = 0.15;
 
 /** The unmeasured warm-up run of `scenario`, or undefined when it has none. */
 export function warmupOf(scenario: Scenario): Scenario | undefined {
-  if (scenario.kind === "echo" || scenario.kind === "idle" || scenario.cold === true) return undefined;
+  // Memory scenarios measure the process as it is: a warm-up would add its own peak and garbage.
+  if (scenario.kind === "echo" || scenario.kind === "idle" || scenario.kind === "slow") return undefined;
+  if (scenario.cold === true) return undefined;
   const full = fullScenarios().find((f) => f.id === scenario.id);
   const count = full !== undefined && "count" in full ? full.count : scenario.count;
   return { ...scenario, count: Math.max(1, Math.round(count * WARMUP_FRACTION)) };
@@ -361,5 +406,7 @@ function measureOnce(adapter: Adapter, base: string, scenario: Scenario, ms: num
       return receiveDeflate(adapter, base, scenario, ms);
     case "send-deflate":
       return sendDeflate(adapter, base, scenario, ms);
+    case "slow":
+      return slowConsumer(adapter, base, scenario, ms);
   }
 }

@@ -57,7 +57,15 @@ export type Scenario =
   // (context takeover on both sides, 15-bit windows) and refuses a client that does not offer it;
   // every message crosses compressed (RSV1), and is verified after inflating.
   | (Base & { readonly kind: "recv-deflate"; readonly size: number; readonly count: number })
-  | (Base & { readonly kind: "send-deflate"; readonly size: number; readonly count: number });
+  | (Base & { readonly kind: "send-deflate"; readonly size: number; readonly count: number })
+  // A slow consumer of `count` JSON messages of `size` bytes, compressed or not: the client
+  // process's peak RSS.
+  | (Base & {
+      readonly kind: "slow";
+      readonly size: number;
+      readonly count: number;
+      readonly compressed: boolean;
+    });
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -236,6 +244,24 @@ function idle(connections: number, defaults = false): Scenario {
   };
 }
 
+/**
+ * A slow `for await` consumer (`ws` and undici: their message event) of `count` small JSON
+ * messages, with permessage-deflate negotiated or not: compression must not cost the receiver
+ * memory that the plain run does not. The figure is the client process's peak RSS.
+ */
+function slowConsumer(compressed: boolean, size: number, count: number): Scenario {
+  return {
+    id: `slow-${compressed ? "deflate-" : ""}json-${size}`,
+    title: `slow for-await consumer of ${count / 1000}k ${size} B JSON${compressed ? ", permessage-deflate" : ""}`,
+    kind: "slow",
+    size,
+    count,
+    compressed,
+    delivery: "iterator",
+    metrics: [{ key: "rss", unit: "MiB peak", better: "lower" }],
+  };
+}
+
 function handshake(count: number): Scenario {
   return {
     id: "handshakes",
@@ -277,6 +303,8 @@ export function fullScenarios(): Scenario[] {
     cold("send-deflate", 1_000),
     idle(2_000, true),
     recvStream(64 * MiB, 8),
+    slowConsumer(false, 150, 50_000),
+    slowConsumer(true, 150, 50_000),
   ];
 }
 
@@ -304,5 +332,7 @@ export function quickScenarios(): Scenario[] {
     cold("recv", 1_000),
     cold("send-deflate", 1_000),
     idle(2_000, true),
+    slowConsumer(false, 150, 50_000),
+    slowConsumer(true, 150, 50_000),
   ];
 }

@@ -9,6 +9,8 @@
 //                                  messages of N bytes, compressed in order with one context
 //   /sink-deflate?size=N&count=M   permessage-deflate: reads M compressed JSON text messages of N
 //                                  bytes, inflates and verifies them, answers "ok M BYTES"
+//   /slow-json?size=N&count=M      after "go", sends M distinct JSON text messages of N bytes
+//   /slow-json-deflate?size=N&count=M  the same compressed (permessage-deflate, context takeover)
 //   /echo                          echoes every data frame
 //   /idle, /hs                     holds the connection (idle memory) / only handshakes
 // Every connection answers pings and echoes a close frame, then ends the TCP stream. The two
@@ -109,6 +111,41 @@ function deflateFlood(size: number, count: number, params: DeflateParams): Buffe
   return stream;
 }
 
+const slowJsonStreams = new Map<string, Buffer>();
+
+/**
+ * History of the /slow-json-deflate compressor: 4 KiB of the 32 KiB window, so that 50 000
+ * messages compress in seconds (zlib hashes the preset dictionary on every message); the JSON
+ * feed still shrinks to ~16% (150 B messages).
+ */
+const SLOW_JSON_HISTORY = 4 * 1024;
+
+/**
+ * The frames of a /slow-json run: `count` distinct JSON messages, compressed in order with one
+ * context when `params` are given, else plain text. Built at the client's "go" (the slow-consumer
+ * scenario measures memory, not time; before the 101 it could outlast a handshake timeout), and
+ * cached for the next run with the same parameters.
+ */
+function slowJsonStream(size: number, count: number, params: DeflateParams | undefined): Buffer {
+  const key = `${size}:${count}:${JSON.stringify(params ?? "plain")}`;
+  let stream = slowJsonStreams.get(key);
+  if (stream === undefined) {
+    const deflater = params !== undefined ? new MessageDeflater(params, SLOW_JSON_HISTORY) : undefined;
+    const frames: Buffer[] = [];
+    for (let seq = 0; seq < count; seq++) {
+      const message = Buffer.from(jsonMessage(size, seq));
+      frames.push(
+        deflater !== undefined
+          ? serverFrame(OPCODE_TEXT, deflater.compress(message), true)
+          : serverFrame(OPCODE_TEXT, message),
+      );
+    }
+    stream = Buffer.concat(frames);
+    slowJsonStreams.set(key, stream);
+  }
+  return stream;
+}
+
 /** Writes `stream` in FLOOD_BATCH_BYTES slices with drain backpressure. */
 async function floodStream(socket: Socket, stream: Buffer): Promise<void> {
   for (let at = 0; at < stream.length && !socket.destroyed; at += FLOOD_BATCH_BYTES) {
@@ -156,13 +193,17 @@ class Session implements FrameSink {
   private answered = false;
   private currentMask: Uint8Array | undefined;
 
-  /** `deflateStream`: for /recv-deflate, the prebuilt compressed frames to send after "go". */
+  /**
+   * `deflateStream`: for /recv-deflate, the prebuilt compressed frames to send after "go";
+   * `streamOnGo`: for /slow-json, makes the frames to send after "go".
+   */
   constructor(
     private readonly socket: Socket,
     private readonly path: string,
     private readonly params: URLSearchParams,
     deflate = false,
     private readonly deflateStream?: Buffer,
+    private readonly streamOnGo?: () => Buffer,
   ) {
     this.reader = new FrameReader(this, deflate);
     if (path === "/sink") {
@@ -241,6 +282,9 @@ class Session implements FrameSink {
       if (this.seq > Number(this.params.get("count")))
         this.fail(`more than ${this.params.get("count")} messages`);
       else this.maybeDeflateVerdict();
+    } else if (this.streamOnGo !== undefined && !this.started) {
+      this.started = true;
+      floodStream(this.socket, this.streamOnGo()).catch(() => this.socket.destroy());
     } else if (this.path === "/recv-deflate" && !this.started) {
       this.started = true;
       floodStream(this.socket, this.deflateStream!).catch(() => this.socket.destroy());
@@ -322,8 +366,13 @@ function handle(socket: Socket): void {
               agreement.params,
             )
           : undefined;
+      const size = Number(url.searchParams.get("size"));
+      const count = Number(url.searchParams.get("count"));
+      const streamOnGo = url.pathname.startsWith("/slow-json")
+        ? () => slowJsonStream(size, count, agreement?.params)
+        : undefined;
       socket.write(upgradeResponse(request, agreement?.header));
-      session = new Session(socket, url.pathname, url.searchParams, deflate, stream);
+      session = new Session(socket, url.pathname, url.searchParams, deflate, stream, streamOnGo);
     } catch (error) {
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n`);
       process.stderr.write(`bench server: ${(error as Error).message}\n`);

@@ -42,6 +42,15 @@ const deflate = (kind: "recv-deflate" | "send-deflate", size: number, count: num
   count,
   metrics: [{ key: size < 65536 ? "rate" : "throughput", unit: "", better: "higher" }],
 });
+const slow = (compressed: boolean, count: number): Scenario => ({
+  id: "t",
+  title: "t",
+  kind: "slow",
+  size: 150,
+  count,
+  compressed,
+  metrics: [],
+});
 const send = (size: number, count: number): Scenario => ({
   id: "t",
   title: "t",
@@ -101,6 +110,15 @@ describe.each([
     const adapter = await load();
     const s = recv(1024, 1_000, true, { payload: "utf8", defaults: true, delivery: "iterator" });
     expect((await measure(adapter, base, s, 10_000)).throughput).toBeGreaterThan(0);
+  });
+
+  it("feeds a slow consumer JSON, compressed or not, and reports the peak RSS", async () => {
+    const adapter = await load();
+    for (const compressed of [false, true]) {
+      const { rss } = await measure(adapter, base, slow(compressed, 2_000), 20_000);
+      expect(rss).toBeGreaterThan(10); // MiB: a Node process never peaks lower
+      expect(rss).toBeLessThan(4096);
+    }
   });
 
   it("measures a cold receive: the rate and the time from connect() to the first message", async () => {
@@ -261,6 +279,19 @@ describe("measure refuses numbers it cannot vouch for", () => {
     );
   });
 
+  it("fails when the slow consumer loses a message, compressed or not", async () => {
+    const lossy = tampered(
+      ws,
+      (d) => d,
+      (d, i) => (i === 7 ? undefined : d),
+    );
+    for (const compressed of [false, true]) {
+      await expect(measure(lossy, base, slow(compressed, 20), 5_000)).rejects.toThrow(
+        'message 7: "{"seq":"0000000008..." of 150',
+      );
+    }
+  });
+
   it("fails when a sent compressed message repeats the previous one", async () => {
     const twice = tampered(ws, (d, i) => (i === 3 ? jsonMessage(1200, 2) : d));
     await expect(measure(twice, base, deflate("send-deflate", 1200, 10), 5_000)).rejects.toThrow(
@@ -290,6 +321,7 @@ describe("warm-up", () => {
       undefined,
     );
     expect(warmupOf({ id: "i", title: "i", kind: "idle", connections: 10, metrics: [] })).toBe(undefined);
+    expect(warmupOf(slow(true, 100))).toBe(undefined);
     expect(warmupOf(recv(1024, 1000, false, { cold: true }))).toBe(undefined);
   });
 

@@ -3,6 +3,12 @@ import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 /** A heartbeat time that is not scheduled (times are whole milliseconds, never negative). */
 const NOT_DUE = -1;
 
+/** What waits on a heartbeat wheel: a Heartbeat, or a connection waiting for its first tick. */
+export interface HeartbeatWheelMember {
+  /** `now` reached the member's slot; it is out of the wheel until it adds itself again. */
+  wake(now: number): void;
+}
+
 /** The outstanding list of a heartbeat that never pinged: shared, never written to. */
 const NONE_OUTSTANDING: Outstanding[] = [];
 
@@ -14,10 +20,10 @@ const NONE_OUTSTANDING: Outstanding[] = [];
  * and when it fires that slot is due, whatever `now()` says (a timer that fired is due, as with
  * one timer each).
  */
-class HeartbeatWheel {
+export class HeartbeatWheel {
   readonly #clock: Clock;
   /** One member alone, or those due in the same slot: a Set per slot would cost more than the member. */
-  readonly #slots = new Map<number, Heartbeat | Heartbeat[]>();
+  readonly #slots = new Map<number, HeartbeatWheelMember | HeartbeatWheelMember[]>();
   #timer: TimerHandle | undefined;
   #armedAt = Number.POSITIVE_INFINITY;
 
@@ -25,7 +31,8 @@ class HeartbeatWheel {
     this.#clock = clock;
   }
 
-  add(member: Heartbeat, slot: number): void {
+  /** Wakes `member` once the clock reaches `slot` (whole milliseconds on the clock). */
+  add(member: HeartbeatWheelMember, slot: number): void {
     const held = this.#slots.get(slot);
     if (held === undefined) this.#slots.set(slot, member);
     else if (Array.isArray(held)) held.push(member);
@@ -33,7 +40,8 @@ class HeartbeatWheel {
     if (slot < this.#armedAt) this.#arm(slot);
   }
 
-  remove(member: Heartbeat, slot: number): void {
+  /** Takes `member` out of `slot`, where `add` put it. */
+  remove(member: HeartbeatWheelMember, slot: number): void {
     const held = this.#slots.get(slot);
     if (Array.isArray(held)) {
       const index = held.indexOf(member);
@@ -79,7 +87,7 @@ class HeartbeatWheel {
     if (next < this.#armedAt) this.#arm(next);
   };
 
-  #wake(member: Heartbeat, now: number): void {
+  #wake(member: HeartbeatWheelMember, now: number): void {
     try {
       member.wake(now);
     } catch (err) {
@@ -94,7 +102,7 @@ class HeartbeatWheel {
 const wheels = new WeakMap<Clock, HeartbeatWheel>();
 
 /** The wheel of `clock`, made on first use. */
-function wheelOf(clock: Clock): HeartbeatWheel {
+export function wheelOf(clock: Clock): HeartbeatWheel {
   let wheel = wheels.get(clock);
   if (wheel === undefined) {
     wheel = new HeartbeatWheel(clock);
@@ -224,6 +232,22 @@ export class Heartbeat {
     if (this.#state !== "idle") throw new Error(`Heartbeat cannot restart once ${this.#state}`);
     this.#state = "running";
     if (!this.#paused) this.#scheduleTick();
+  }
+
+  /**
+   * Starts a heartbeat made late, by an owner that kept the first interval itself (so that an idle
+   * connection holds no Heartbeat): `firstTick` is when the first ping is due, on the clock;
+   * `"now"` sends it at once. Otherwise as {@link start}.
+   */
+  startLate(firstTick: number | "now"): void {
+    if (this.#state !== "idle") throw new Error(`Heartbeat cannot restart once ${this.#state}`);
+    this.#state = "running";
+    if (this.#paused) return;
+    if (firstTick === "now") this.#tick();
+    else if (this.#interval !== 0 && Number.isFinite(this.#interval)) {
+      this.#tickDue = firstTick;
+      this.#reschedule();
+    }
   }
 
   /**

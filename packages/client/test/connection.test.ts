@@ -9,6 +9,7 @@ import { ConnectionClosedError } from "../src/errors.js";
 import type { Message } from "../src/events.js";
 import { resolveOptions } from "../src/options.js";
 import { collecting } from "./helpers/handlers.js";
+import { ManualClock } from "./helpers/manual-clock.js";
 import {
   onUpgradeRequest,
   type RawServer,
@@ -469,4 +470,81 @@ describe("Connection: backpressure before work", () => {
       expect(firstBytes).toEqual(Array.from({ length: COUNT }, (_, i) => i));
     },
   );
+});
+
+describe("Connection: the heartbeat, made at its first ping", () => {
+  /** An open connection on a manual clock (heartbeat every 1000 ms) and the pings its server saw. */
+  async function opened() {
+    const s = await startWsServer();
+    cleanups.push(() => s.close());
+    const pings: number[] = [];
+    s.wss.on("connection", (ws) => ws.on("ping", () => pings.push(clock.now())));
+    const clock = new ManualClock();
+    const conn = new Connection(
+      // Object.assign, not a spread: the resolved options inherit their defaults.
+      Object.assign(
+        resolveOptions(s.url, { heartbeat: { interval: 1000, timeout: 500 }, closeTimeout: 200 }),
+        {
+          clock,
+        },
+      ),
+      collecting([]),
+    );
+    cleanups.push(() => conn.terminate());
+    await conn.open();
+    return { conn, clock, pings };
+  }
+
+  /** Lets the pings written so far reach the server. */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it("sends the first ping one interval after the open, then one per interval", async () => {
+    const { conn, clock, pings } = await opened();
+    clock.advance(999);
+    await settle();
+    expect(pings).toEqual([]);
+    expect(conn.latency).toBeUndefined();
+    clock.advance(1);
+    await waitFor(() => pings.length === 1);
+    await waitFor(() => conn.latency !== undefined); // the server's pong matched the ping
+    clock.advance(1000);
+    await waitFor(() => pings.length === 2);
+    expect(pings).toEqual([1000, 2000]);
+  });
+
+  it("a ping() before the first heartbeat ping leaves that one due one interval after the open", async () => {
+    const { conn, clock, pings } = await opened();
+    clock.advance(400);
+    await conn.ping();
+    clock.advance(599);
+    await settle();
+    expect(pings).toEqual([400]);
+    clock.advance(1);
+    await waitFor(() => pings.length === 2);
+    expect(pings).toEqual([400, 1000]);
+  });
+
+  it("pauses before the first ping: none while paused, the first one interval after resume()", async () => {
+    const { conn, clock, pings } = await opened();
+    conn.pause();
+    clock.advance(5000);
+    await settle();
+    expect(pings).toEqual([]);
+    conn.resume();
+    clock.advance(999);
+    await settle();
+    expect(pings).toEqual([]);
+    clock.advance(1);
+    await waitFor(() => pings.length === 1);
+    expect(pings).toEqual([6000]);
+  });
+
+  it("a close before the first ping leaves no timer on the clock", async () => {
+    const { conn, clock, pings } = await opened();
+    expect(clock.pendingTimers).toBe(1); // the heartbeat wheel's
+    await conn.close();
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(5000);
+    expect(pings).toEqual([]);
+  });
 });

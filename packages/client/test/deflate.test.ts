@@ -129,6 +129,31 @@ describe("ZlibCodec", () => {
     expect(clientBytes).toBeLessThan(plainBytes / 2);
   });
 
+  it("inflates a back-reference to the far end of a full 32 KiB window", () => {
+    const { client } = pair();
+    // 32 KiB of incompressible bytes (a fixed xorshift sequence): the whole received history.
+    const history = new Uint8Array(32 * 1024);
+    let x = 0x9e3779b9;
+    for (let i = 0; i < history.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      history[i] = x & 0xff;
+    }
+    const sync = { finishFlush: constants.Z_SYNC_FLUSH, windowBits: 15 };
+    const first = deflateRawSync(history, sync);
+    expect(
+      Buffer.from(client.decompress(first.subarray(0, -4), true, MiB)).equals(Buffer.from(history)),
+    ).toBe(true);
+    // 260 bytes from 300 bytes after the window's start: 32,468 back, near zlib's farthest (32,506).
+    const message = history.slice(300, 560);
+    const second = deflateRawSync(message, { ...sync, dictionary: history });
+    expect(second.length).toBeLessThan(20); // one back-reference, not the bytes
+    expect(
+      Buffer.from(client.decompress(second.subarray(0, -4), true, MiB)).equals(Buffer.from(message)),
+    ).toBe(true);
+  });
+
   it("gains from context takeover on repeated messages, and not without it", () => {
     const message = Buffer.from(jsonMessage(1200, 1));
     const sizes = (params: Partial<DeflateParams>) => {
