@@ -3,6 +3,11 @@
 // send, headers, deflate, ping, reconnect after the server drops, close, an HTTP proxy) against a
 // local server and proxy.
 // Each runs the ESM and the CJS build; Deno with --allow-net only.
+// Then the whole conformance suite (packages/conformance) with the client under Node 22, 24, Bun
+// and Deno (Node 20's is the suite's own step): the server and the judge stay on this Node, the
+// client echoes each case in the runtime (agent-host.mjs, ESM, Deno with --allow-net only). Every
+// case must pass; NON-STRICT and INFORMATIONAL results are listed as the Node run lists them.
+// `--subset-only` skips the conformance runs.
 // Runtimes come from the npm registry (node@22, node@24, bun, deno) into .cache/runtimes (gitignored),
 // reused when present: delete that folder to take newer releases. A runtime npm cannot install here
 // is skipped with a message saying so, never silently. Run after the build (`pnpm build`).
@@ -21,6 +26,9 @@ const client = join(root, "packages/client");
 const { WebSocketServer } = createRequire(join(client, "package.json"))("ws");
 /** Per run: start-up, eight checks on loopback and a few short waits; the slowest take ~1 s. */
 const RUN_TIMEOUT = 30_000;
+/** Per runtime: the whole conformance suite, about a minute on the 2-core CI machine. */
+const CONFORMANCE_TIMEOUT = 300_000;
+const conformance = join(root, "packages/conformance");
 
 const RUNTIMES = [
   { name: `node ${process.versions.node}`, bin: process.execPath },
@@ -35,6 +43,7 @@ const RUNTIMES = [
     spec: "deno@2",
     bin: "deno",
     args: ["run", "--allow-net", "--no-prompt", "--no-lock"],
+    // Its stdio is not a permission: the conformance agent host needs --allow-net only too.
     cjsArgs: ["run", "--allow-net", `--allow-read=${join(root, "packages")}`, "--no-prompt", "--no-lock"],
   },
 ];
@@ -86,6 +95,7 @@ function makeApp() {
   for (const file of ["subset.mjs", "main.mjs", "main.cjs"]) {
     copyFileSync(join(root, ".ci/runtime-matrix", file), join(app, file));
   }
+  copyFileSync(join(conformance, "src/agent-host.mjs"), join(app, "agent-host.mjs"));
 }
 
 /** Echoes messages; answers "header?", "bytes?" (bytes read on this TCP connection); "drop" kills TCP. */
@@ -136,11 +146,11 @@ for (const name of ["ws_proxy", "wss_proxy", "http_proxy", "https_proxy", "all_p
   delete childEnv[name.toUpperCase()];
 }
 
-/** Runs one entry; resolves with the checks it reported, its output and its time. */
-function runEntry(bin, args) {
+/** Runs one command; resolves with its exit code, its output and its time (killed after `timeout`). */
+function runCommand(bin, args, cwd, timeout) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(bin, args, { cwd: app, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, { cwd, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -148,14 +158,10 @@ function runEntry(bin, args) {
     child.stderr.on("data", (d) => {
       out += d;
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
     const done = (code) => {
       clearTimeout(timer);
-      const checks = out
-        .split("\n")
-        .filter((line) => line.startsWith('{"check"'))
-        .map((line) => JSON.parse(line));
-      resolve({ code, checks, out, ms: Date.now() - started });
+      resolve({ code, out, ms: Date.now() - started });
     };
     child.on("error", (err) => {
       out += String(err);
@@ -163,6 +169,29 @@ function runEntry(bin, args) {
     });
     child.on("close", done);
   });
+}
+
+/** Runs one entry of the subset; resolves with the checks it reported, its output and its time. */
+async function runEntry(bin, args) {
+  const result = await runCommand(bin, args, app, RUN_TIMEOUT);
+  const checks = result.out
+    .split("\n")
+    .filter((line) => line.startsWith('{"check"'))
+    .map((line) => JSON.parse(line));
+  return { ...result, checks };
+}
+
+/**
+ * The conformance suite with the client in `bin` (run.ts --remote): its exit code, its output, its
+ * time and its counts ("487 OK, 11 NON-STRICT, 3 INFORMATIONAL, 0 FAILED"), undefined if it never
+ * got that far.
+ */
+async function runConformance(name, bin, args) {
+  const suite = ["--import", "tsx", "src/run.ts", "--require-all", "--no-write"];
+  const remote = ["--remote", `tideway (${name})`, "--remote-cwd", app, "--", bin, ...args, "agent-host.mjs"];
+  const result = await runCommand(process.execPath, [...suite, ...remote], conformance, CONFORMANCE_TIMEOUT);
+  const counts = /\d+ OK, \d+ NON-STRICT, \d+ INFORMATIONAL, (\d+) FAILED/.exec(result.out);
+  return { ...result, counts: counts?.[0], failed: counts === null ? undefined : Number(counts[1]) };
 }
 
 const CHECKS = 8;
@@ -207,6 +236,23 @@ wss.close();
 proxy.close();
 proxy.closeAllConnections();
 for (const c of wss.clients) c.terminate();
+if (!process.argv.includes("--subset-only")) {
+  // One runtime at a time: the suite judges timing (fail-fast, hangs), and four runs at once on two
+  // cores pushed the large compressed cases past their timeouts.
+  for (const [i, runtime] of RUNTIMES.entries()) {
+    const installed = installs[i];
+    if (runtime.spec === undefined || installed.skip !== undefined) continue;
+    const result = await runConformance(runtime.name, installed.bin, runtime.args ?? []);
+    const ok = result.code === 0 && result.failed === 0;
+    if (!ok) failed++;
+    rows.push(
+      `${ok ? "ok  " : "FAIL"} ${`${runtime.name} conformance`.padEnd(16)} ${installed.version}: ${result.counts ?? "no result"} in ${result.ms} ms`,
+    );
+    console.log(rows.at(-1));
+    // As the Node run prints them: every case that is not OK, with the reason.
+    console.log(result.out.trim().replace(/^/gm, "    "));
+  }
+}
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const skipNote = skipped.length > 0 ? `; SKIPPED (could not install): ${skipped.join(", ")}` : "";
 console.log(`runtime matrix: ${rows.length - failed} passed, ${failed} failed in ${seconds}s${skipNote}`);

@@ -27,7 +27,8 @@ function step(name, command, options = {}) {
 // Real peers from Debian: Python websockets and aiohttp servers, nginx, tinyproxy, openssl.
 step("system peers", "node .ci/ensure-peers.mjs");
 step("build", "node .ci/run-workspaces.mjs build");
-// The built client under Node 20/22/24 (ESM and CJS), Bun and Deno, installed from npm into .cache/.
+// The built client under Node 20/22/24 (ESM and CJS), Bun and Deno, installed from npm into .cache/;
+// then the whole conformance suite with the client under Node 22, 24, Bun and Deno (~4 minutes).
 step("runtime matrix", "node .ci/runtime-matrix.mjs");
 // The built core in headless Chromium (Debian's package), driven by playwright-core.
 step("browser matrix", "node .ci/browser-matrix.mjs");

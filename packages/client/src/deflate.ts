@@ -132,18 +132,23 @@ export class ZlibCodec implements MessageCodec {
     this.#pending = [];
     this.#pendingLength = 0;
     const history = this.#received;
+    // Where zlib ignores `dictionary` (Deno), the history goes in front of the input instead.
+    const prefix = history !== undefined && !inflateTakesDictionary() ? history.bytes.length : 0;
     let out: Uint8Array;
     try {
-      out = inflateRawSync(input, {
+      out = inflateRawSync(prefix > 0 ? withStoredPrefix(history!.bytes, input) : input, {
         finishFlush: constants.Z_SYNC_FLUSH,
         // A window at least as large as the peer's is always safe; it lives for this call only.
         windowBits: 15,
         // zlib stops and throws as soon as the output passes this: a bomb cannot inflate further
         // than maxPayload plus one 16 KiB output chunk.
         // (Clamped to what a Buffer can hold: a larger maxPayload cannot be reached anyway.)
-        maxOutputLength: Math.min(Math.max(1, maxOutput), MAX_LENGTH),
-        ...(history !== undefined && history.bytes.length > 0 ? { dictionary: history.bytes } : {}),
+        maxOutputLength: Math.min(Math.max(1, maxOutput) + prefix, MAX_LENGTH),
+        ...(prefix === 0 && history !== undefined && history.bytes.length > 0
+          ? { dictionary: history.bytes }
+          : {}),
       });
+      if (prefix > 0) out = out.subarray(prefix);
     } catch (error) {
       if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
         throw new ProtocolError(
@@ -157,6 +162,44 @@ export class ZlibCodec implements MessageCodec {
     history?.append(out);
     return out;
   }
+}
+
+/**
+ * `data` after one stored (uncompressed, non-final) deflate block holding `history`: inflated, the
+ * stored block fills the window exactly as a preset dictionary would, and `data` starts on the byte
+ * boundary a stored block ends at, as a message's first block does (RFC 1951 section 3.2.4).
+ * `history` is at most one window, 32 KiB, within a stored block's 65535 bytes.
+ */
+export function withStoredPrefix(history: Uint8Array, data: Uint8Array): Uint8Array {
+  const n = history.length;
+  const out = new Uint8Array(5 + n + data.length);
+  // BFINAL 0, BTYPE 00 (stored), padded to the byte; LEN and its one's complement NLEN, little-endian.
+  out.set([0x00, n & 0xff, n >>> 8, ~n & 0xff, (~n >>> 8) & 0xff]);
+  out.set(history, 5);
+  out.set(data, 5 + n);
+  return out;
+}
+
+/** "tideway" deflated with the dictionary "tideway": a back-reference only the dictionary resolves. */
+const DICTIONARY_PROBE = new Uint8Array([42, 129, 80, 0, 0, 0, 0, 255, 255]);
+let dictionaryWorks: boolean | undefined;
+
+/**
+ * Whether `inflateRawSync` honours `dictionary`: Node and Bun do; Deno 2's `node:zlib` ignores it
+ * for raw streams (and fails on the peer's references into it: "invalid distance too far back").
+ * Probed once, on the first message that needs the history.
+ */
+export function inflateTakesDictionary(): boolean {
+  if (dictionaryWorks === undefined) {
+    const dictionary = new TextEncoder().encode("tideway");
+    try {
+      const out = inflateRawSync(DICTIONARY_PROBE, { finishFlush: constants.Z_SYNC_FLUSH, dictionary });
+      dictionaryWorks = new TextDecoder().decode(out) === "tideway";
+    } catch {
+      dictionaryWorks = false;
+    }
+  }
+  return dictionaryWorks;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -19,9 +19,9 @@ import {
   ServerProtocol,
 } from "@tideway/core";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { PerMessageDeflateOptions, WebSocket as WsSocket } from "ws";
-import { SlidingWindow, ZlibCodec } from "../src/deflate.js";
+import { inflateTakesDictionary, SlidingWindow, withStoredPrefix, ZlibCodec } from "../src/deflate.js";
 import {
   type BinaryType,
   type CloseInfo,
@@ -223,6 +223,84 @@ describe("ZlibCodec", () => {
   it("throws zlib's error on a corrupt stream (the core turns it into DecompressionFailed)", () => {
     const codec = new ZlibCodec(DEFAULTS, false);
     expect(() => codec.decompress(Uint8Array.of(0xff, 0xff, 0xff), true, MiB)).toThrow(/invalid/i);
+  });
+});
+
+describe("ZlibCodec where zlib ignores `dictionary` (Deno 2's node:zlib)", () => {
+  /** deflate.js over a node:zlib whose one-shot functions drop `dictionary`, as Deno's do. */
+  async function codecWithoutDictionaries() {
+    vi.resetModules();
+    vi.doMock("node:zlib", async (importOriginal) => {
+      const zlib = await importOriginal<typeof import("node:zlib")>();
+      const drop = <T extends { dictionary?: unknown }>({ dictionary: _, ...rest }: T) => rest;
+      return {
+        ...zlib,
+        deflateRawSync: (data: Uint8Array, options: Parameters<typeof zlib.deflateRawSync>[1] = {}) =>
+          zlib.deflateRawSync(data, drop(options)),
+        inflateRawSync: (data: Uint8Array, options: Parameters<typeof zlib.inflateRawSync>[1] = {}) =>
+          zlib.inflateRawSync(data, drop(options)),
+      };
+    });
+    try {
+      return await import("../src/deflate.js");
+    } finally {
+      vi.doUnmock("node:zlib");
+      vi.resetModules();
+    }
+  }
+
+  it("a stored block of the history in front resolves the references a dictionary would", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 32 * 1024 }),
+        fc.uint8Array({ maxLength: 4096 }),
+        (history, m) => {
+          const message = Buffer.concat([history.subarray(0, 100), m, history.subarray(-50)]);
+          const compressed = deflateRawSync(message, {
+            dictionary: history,
+            finishFlush: constants.Z_SYNC_FLUSH,
+          });
+          const out = inflateRawSync(withStoredPrefix(history, compressed), {
+            finishFlush: constants.Z_SYNC_FLUSH,
+          });
+          expect(out.subarray(history.length).equals(message)).toBe(true);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it("detects it, and still inflates a peer's references into earlier messages", async () => {
+    expect(inflateTakesDictionary()).toBe(true);
+    const without = await codecWithoutDictionaries();
+    expect(without.inflateTakesDictionary()).toBe(false);
+    const server = new ZlibCodec(DEFAULTS, true);
+    const client = new without.ZlibCodec(DEFAULTS, false);
+    for (let n = 0; n < 20; n++) {
+      const message = Buffer.from(jsonMessage(2000, n));
+      const compressed = server.compress(message);
+      expect(compressed.length).toBeLessThan(message.length / 4); // it references earlier messages
+      expect(Buffer.from(client.decompress(compressed, true, MiB)).equals(message)).toBe(true);
+    }
+  });
+
+  it("keeps maxOutput for the message alone, the history in front not counted", async () => {
+    const without = await codecWithoutDictionaries();
+    const server = new ZlibCodec(DEFAULTS, true);
+    const client = new without.ZlibCodec(DEFAULTS, false);
+    const first = Buffer.from(jsonMessage(30_000, 0));
+    client.decompress(server.compress(first), true, MiB);
+    const exact = Buffer.alloc(1000, 7);
+    expect(client.decompress(server.compress(exact), true, 1000).length).toBe(1000);
+    const error = (() => {
+      try {
+        client.decompress(server.compress(Buffer.alloc(20_000, 7)), true, 1000);
+      } catch (e) {
+        return e;
+      }
+    })();
+    // The fresh module graph has its own copy of the core: compare codes, not classes.
+    expect(error).toMatchObject({ code: ErrorCodes.PayloadTooBig, closeCode: 1009 });
   });
 });
 
