@@ -30,6 +30,8 @@ export {
   ProviderError,
   ProxyError,
   SendQueueFullError,
+  StreamInterruptedError,
+  StreamSourceError,
   type TidewayError,
   type TidewayErrorCode,
   TooManyRedirectsError,
@@ -45,6 +47,7 @@ export type {
   SendOptions,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
+export { createWebSocketStream } from "./node-duplex.js";
 export {
   type BinaryType,
   DEFAULT_CLOSE_TIMEOUT,
@@ -66,7 +69,9 @@ export {
   type ReconnectOptions,
   type RetryContext,
 } from "./reconnect.js";
+export type { SendSource, StreamChunk } from "./stream-send.js";
 export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
+export { type StreamableClient, toWebStreams, type WebStreams } from "./web-streams.js";
 export {
   WebSocket,
   type WebSocketBinaryType,
