@@ -26,7 +26,7 @@ export type SendSource = AsyncIterable<StreamChunk> | ReadableStream<StreamChunk
  * Bytes the socket may hold, not yet handed to the OS, before a streamed send stops pulling its
  * source: enough to keep the kernel fed between two chunks, small against the message.
  */
-export const STREAM_BUFFER_BYTES = 512 * 1024;
+export const STREAM_BUFFER_BYTES = 1024 * 1024;
 
 /** The close reason of a connection failed by a source: no detail of the user's error on the wire. */
 const SOURCE_FAILED_REASON = "streamed message failed";
