@@ -42,7 +42,9 @@ function toPayload(data: SendData): Uint8Array | string {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("send() accepts a string, an ArrayBuffer or an ArrayBufferView");
+  throw new TypeError(
+    "send() accepts a string, an ArrayBuffer, an ArrayBufferView, or an async iterable or ReadableStream of them",
+  );
 }
 
 /** Size of a received message for the water marks: bytes for binary, code units for text. */

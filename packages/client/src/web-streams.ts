@@ -7,9 +7,13 @@ import type { SendData } from "./events.js";
 
 /** What the stream adapters need of a client: a {@link WebSocketClient} of any `binaryType` is one. */
 export interface StreamableClient<M> {
+  /** Sends one message; the writing side waits for it. */
   send(data: SendData): Promise<void>;
+  /** Closes cleanly: what closing the writing side does. */
   close(): Promise<void>;
+  /** Drops the connection: what aborting (destroying with an error) does. */
   terminate(): void;
+  /** The received messages: the reading side pulls them one at a time. */
   [Symbol.asyncIterator](): AsyncIterator<M, undefined>;
 }
 
