@@ -61,10 +61,17 @@ function chunksOf(source: SendSource): AsyncIterator<unknown> {
   };
 }
 
-/** Releases a source that will not be read: a Node Readable is destroyed, a ReadableStream cancelled. */
+/** Ends an iterator early: a Node Readable is destroyed, a ReadableStream cancelled. What it throws is ignored. */
+function releaseIterator(iterator: AsyncIterator<unknown>): void {
+  Promise.resolve()
+    .then(() => iterator.return?.())
+    .catch(noop);
+}
+
+/** Releases a source that will not be read. */
 function release(source: SendSource): void {
   try {
-    chunksOf(source).return?.().catch(noop);
+    releaseIterator(chunksOf(source));
   } catch {
     // A stream already locked by its owner: theirs to release.
   }
@@ -157,6 +164,11 @@ async function streamMessage(
           carry = chunk.slice(-1);
           chunk = chunk.slice(0, -1);
         }
+      } else if (carry !== "") {
+        // Bytes after a held half pair: it stays lone (U+FFFD), and goes first.
+        conn.sendFragment(carry, binary, fragments === 0, false).catch(noop);
+        fragments++;
+        carry = "";
       }
       if (chunk.length === 0) continue;
       // A fragment nobody awaits: a failure also ends the connection, which the last one reports.
@@ -174,8 +186,7 @@ async function streamMessage(
       if (fragments > 0) conn.fail(error, SOURCE_FAILED_REASON);
       throw error;
     }
-    // Release the source: a Node Readable is destroyed, a ReadableStream cancelled.
-    iterator?.return?.().catch(noop);
+    if (iterator !== undefined) releaseIterator(iterator);
     throw new StreamInterruptedError(fragments, err);
   }
 }

@@ -67,6 +67,15 @@ describe("a streamed send", () => {
     expect(payloadOf(s.frames).toString("utf8")).toBe("a\u{1F600}bc\uFFFD");
   });
 
+  it("sends a held half pair before bytes that follow it in a text message", async () => {
+    const s = await frameCounter();
+    const c = client(s.server.url);
+    await c.connect();
+    await c.send(chunks<string | Uint8Array>(["a\uD83D", Buffer.from("b")]));
+    await waitFor(() => s.messages === 1);
+    expect(payloadOf(s.frames).toString("utf8")).toBe("a\uFFFDb");
+  });
+
   it("lets the binary option decide the frame type whatever the chunks are", async () => {
     const s = await frameCounter();
     const c = client(s.server.url);
