@@ -62,6 +62,17 @@ describe("examples", () => {
     expect(Number(match?.[2])).toBeLessThan(64);
   });
 
+  it("stream-upload.ts uploads a file as one streamed message, then text from a generator and the streams adapter", async () => {
+    const { code, stdout, stderr } = await run("stream-upload.ts");
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const file = /file \(sha256 (\w+)\): binary, 8388608 bytes, sha256 (\w+)/.exec(stdout);
+    expect(file?.[2]).toBe(file?.[1]);
+    expect(stdout).toContain("lines: text, 8890 bytes");
+    expect(stdout).toContain("writer: text, 17 bytes");
+    expect(stdout).toContain("closed: readyState 3");
+  });
+
   it("graphql-subscription.ts runs graphql-ws on the WebSocket facade; the subscription resumes after a server restart", async () => {
     const { code, stdout, stderr } = await run("graphql-subscription.ts");
     expect(stderr).toBe("");

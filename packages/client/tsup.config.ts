@@ -4,16 +4,20 @@ import { defineConfig } from "tsup";
 /**
  * The browser build's differences: platform-browser.ts in place of platform.ts (the Node transport),
  * diagnostics-channels-browser.ts in place of diagnostics-channels.ts (node:diagnostics_channel),
- * stream-inflate-browser.ts in place of stream-inflate.ts (node:zlib).
+ * stream-inflate-browser.ts in place of stream-inflate.ts (node:zlib), node-duplex-browser.ts in
+ * place of node-duplex.ts (node:stream).
  */
 const browserPlatform = {
   name: "tideway-browser-platform",
   setup(build: {
     onResolve(o: { filter: RegExp }, cb: (a: { importer: string; path: string }) => { path: string }): void;
   }) {
-    build.onResolve({ filter: /^\.\/(platform|diagnostics-channels|stream-inflate)\.js$/ }, (args) => ({
-      path: join(dirname(args.importer), args.path.replace(/\.js$/, "-browser.ts")),
-    }));
+    build.onResolve(
+      { filter: /^\.\/(platform|diagnostics-channels|stream-inflate|node-duplex)\.js$/ },
+      (args) => ({
+        path: join(dirname(args.importer), args.path.replace(/\.js$/, "-browser.ts")),
+      }),
+    );
   },
 };
 

@@ -147,6 +147,40 @@ async function sendAll(
   return s.size < 1024 ? { rate: s.count / seconds } : { throughput: (s.size * s.count) / 1e6 / seconds };
 }
 
+/**
+ * `count` messages of `size` bytes, each streamed from an async generator of `chunk`-byte pieces
+ * (one buffer per message, yielded again and again: both libraries copy it as they mask it); the
+ * sink checks that the fragments of each message add up and verifies every byte.
+ */
+async function sendStreamed(
+  adapter: Adapter,
+  base: string,
+  s: Extract<Scenario, { kind: "send-stream" }>,
+  ms: number,
+): Promise<Metrics> {
+  const conn = await adapter.connect(`${base}/sink?size=${s.size}&count=${s.count}&fragments=1`);
+  if (conn.sendStream === undefined) {
+    await conn.close();
+    throw new Error(`${adapter.name} cannot stream a send`);
+  }
+  const verdict = sinkVerdict(conn, s.count, s.size * s.count);
+  verdict.catch(() => {}); // observed below, after the loop
+  async function* pieces(seq: number): AsyncGenerator<Uint8Array> {
+    const piece = new Uint8Array(s.chunk).fill(patternByte(seq));
+    for (let at = 0; at < s.size; at += s.chunk)
+      yield at + s.chunk <= s.size ? piece : piece.subarray(0, s.size - at);
+  }
+  let sent = 0;
+  const start = performance.now();
+  const loop = async () => {
+    for (; sent < s.count; sent++) await conn.sendStream?.(pieces(sent));
+  };
+  await withDeadline(loop(), ms, () => `streamed ${sent} of ${s.count} messages`);
+  const end = await withDeadline(verdict, ms, () => `no verdict from the sink after ${s.count} messages`);
+  await conn.close();
+  return { throughput: (s.size * s.count) / 1e6 / ((end - start) / 1000) };
+}
+
 async function echo(
   adapter: Adapter,
   base: string,
@@ -396,6 +430,8 @@ function measureOnce(adapter: Adapter, base: string, scenario: Scenario, ms: num
       return receive(adapter, base, scenario, ms);
     case "send":
       return sendAll(adapter, base, scenario, ms);
+    case "send-stream":
+      return sendStreamed(adapter, base, scenario, ms);
     case "echo":
       return echo(adapter, base, scenario, ms);
     case "idle":

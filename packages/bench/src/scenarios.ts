@@ -50,6 +50,14 @@ export type Scenario =
       readonly payload: RecvPayload;
     })
   | (Base & { readonly kind: "send"; readonly size: number; readonly count: number })
+  // One message of `size` bytes per send, streamed as fragments of `chunk` bytes from an async
+  // source (Tideway: send(asyncIterable); ws: send(chunk, { fin: false }), then an empty FIN frame).
+  | (Base & {
+      readonly kind: "send-stream";
+      readonly size: number;
+      readonly chunk: number;
+      readonly count: number;
+    })
   | (Base & { readonly kind: "echo"; readonly size: number; readonly count: number; readonly warmup: number })
   | (Base & { readonly kind: "idle"; readonly connections: number })
   | (Base & { readonly kind: "handshake"; readonly count: number })
@@ -196,6 +204,19 @@ function send(size: number, count: number): Scenario {
   };
 }
 
+function sendStream(size: number, chunk: number, count: number): Scenario {
+  return {
+    id: `send-stream-${size}`,
+    title: `send ${sizeLabel(size)} streamed in ${sizeLabel(chunk)} fragments`,
+    kind: "send-stream",
+    size,
+    chunk,
+    count,
+    metrics: BYTE_RATE,
+    notApplicable: { undici: "the WHATWG WebSocket API sends whole messages only" },
+  };
+}
+
 /** Compressed JSON: 1200 B is a typical feed message (msg/s), 64 KiB a snapshot (MB/s of JSON). */
 function deflate(direction: "recv" | "send", size: number, count: number): Scenario {
   return {
@@ -284,6 +305,7 @@ export function fullScenarios(): Scenario[] {
     send(KiB, 120_000),
     send(64 * KiB, 8_000),
     send(MiB, 512),
+    sendStream(64 * MiB, 64 * KiB, 8),
     echo(20_000, 1_000),
     idle(2_000),
     idle(10_000),
@@ -316,6 +338,7 @@ export function quickScenarios(): Scenario[] {
     recv(KiB, 20_000, true),
     send(16, 30_000),
     send(64 * KiB, 2_000),
+    sendStream(64 * MiB, 64 * KiB, 2),
     echo(2_000, 1_000), // the full warm-up: with 200 rounds, p50 was 4x the full run's
     idle(2_000),
     handshake(200),

@@ -4,7 +4,8 @@
 //                                  M prebuilt frames of N bytes (binary; ASCII text when text=1;
 //                                  mixed 1- to 4-byte UTF-8 text when text=utf8)
 //   /sink?size=N&count=M           reads M binary frames of N bytes, verifies every byte against
-//                                  the payload pattern, then answers "ok M BYTES" (or "error: ...")
+//                                  the payload pattern, then answers "ok M BYTES" (or "error: ...");
+//                                  with &fragments=1 each message may come as fragments (streamed)
 //   /recv-deflate?size=N&count=M   permessage-deflate: after "go", sends M distinct JSON text
 //                                  messages of N bytes, compressed in order with one context
 //   /sink-deflate?size=N&count=M   permessage-deflate: reads M compressed JSON text messages of N
@@ -207,11 +208,16 @@ class Session implements FrameSink {
   ) {
     this.reader = new FrameReader(this, deflate);
     if (path === "/sink") {
-      this.patternSink = new PatternSink(Number(params.get("size")), Number(params.get("count")), {
-        control: (opcode, payload) => this.control(opcode, payload),
-        done: (count, bytes) => this.write(serverFrame(OPCODE_TEXT, Buffer.from(`ok ${count} ${bytes}`))),
-        fail: (reason) => this.fail(reason),
-      });
+      this.patternSink = new PatternSink(
+        Number(params.get("size")),
+        Number(params.get("count")),
+        {
+          control: (opcode, payload) => this.control(opcode, payload),
+          done: (count, bytes) => this.write(serverFrame(OPCODE_TEXT, Buffer.from(`ok ${count} ${bytes}`))),
+          fail: (reason) => this.fail(reason),
+        },
+        params.get("fragments") === "1",
+      );
     }
     if (path === "/sink-deflate") {
       const size = Number(params.get("size"));

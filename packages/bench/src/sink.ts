@@ -8,7 +8,7 @@
 // so masked it has period 4); segments of REFERENCE_MIN bytes and more are compared by memcmp
 // against a reference filled with those 4 bytes, which keeps large frames at GB/s.
 import { patternByte } from "./payload.js";
-import { OPCODE_BINARY, OPCODE_CLOSE } from "./wire.js";
+import { OPCODE_BINARY, OPCODE_CLOSE, OPCODE_CONTINUATION } from "./wire.js";
 
 /** From this segment length on, one native compare beats the byte loop (it needs a subarray). */
 const REFERENCE_MIN = 256;
@@ -42,11 +42,19 @@ export class PatternSink {
   private seq = 0;
   private verified = 0;
   private failed = false;
+  /** `fragmented`: the current data frame ends its message; the message's payload bytes so far. */
+  private fin = true;
+  private messageBytes = 0;
 
+  /**
+   * `fragmented`: each message may arrive as a binary frame and continuations (a streamed send),
+   * whose lengths add up to `size`; otherwise each message is one binary frame of `size` bytes.
+   */
   constructor(
     private readonly size: number,
     private readonly count: number,
     private readonly events: PatternSinkEvents,
+    private readonly fragmented = false,
   ) {
     this.reference = Buffer.allocUnsafe(Math.min(size, REFERENCE_WINDOW) + 4);
   }
@@ -119,14 +127,26 @@ export class PatternSink {
       for (let i = 0; i < 4; i++) e[i] = src[maskAt + i]!;
       this.control = [];
     } else {
-      if (opcode !== OPCODE_BINARY || !fin || length !== this.size) {
-        return this.fail(`message ${this.seq}: opcode ${opcode} fin ${fin} length ${length}`);
-      }
+      const whole = this.fragmented
+        ? this.fragmentFits(opcode, fin, length)
+        : opcode === OPCODE_BINARY && fin && length === this.size;
+      if (!whole) return this.fail(`message ${this.seq}: opcode ${opcode} fin ${fin} length ${length}`);
       const want = patternByte(this.seq);
       for (let i = 0; i < 4; i++) e[i] = want ^ src[maskAt + i]!;
     }
     if (length === 0) this.endFrame();
     return pos;
+  }
+
+  /** A fragment in its place: binary first, continuations after, and `size` bytes when FIN comes. */
+  private fragmentFits(opcode: number, fin: boolean, length: number): boolean {
+    const first = this.messageBytes === 0 && this.fin;
+    const total = this.messageBytes + length;
+    if (opcode !== (first ? OPCODE_BINARY : OPCODE_CONTINUATION) || total > this.size) return false;
+    if (fin && total !== this.size) return false;
+    this.fin = fin;
+    this.messageBytes = fin ? 0 : total;
+    return true;
   }
 
   /** Checks `length` payload bytes of `chunk` from `pos` against the expected masked pattern. */
@@ -168,9 +188,10 @@ export class PatternSink {
       this.events.control(this.opcode, Buffer.from(this.control));
       return;
     }
+    this.referenceFor = -1; // the next frame has another mask
+    if (!this.fin) return;
     this.verified += this.size;
     this.seq++;
-    this.referenceFor = -1;
     if (this.seq === this.count) this.events.done(this.seq, this.verified);
     else if (this.seq > this.count) this.fail(`more than ${this.count} messages`);
   }

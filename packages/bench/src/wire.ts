@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 /** RFC 6455 section 1.3: the GUID appended to Sec-WebSocket-Key before hashing. */
 const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+export const OPCODE_CONTINUATION = 0x0;
 export const OPCODE_TEXT = 0x1;
 export const OPCODE_BINARY = 0x2;
 export const OPCODE_CLOSE = 0x8;

@@ -135,6 +135,24 @@ describe.each([
     expect((await measure(adapter, base, send(1024 * 1024, 8), 10_000)).throughput).toBeGreaterThan(0);
   });
 
+  it("streams messages as fragments the sink verifies byte for byte (undici cannot: it refuses)", async () => {
+    const adapter = await load();
+    const s: Scenario = {
+      id: "t",
+      title: "t",
+      kind: "send-stream",
+      size: 4 * 1024 * 1024,
+      chunk: 64 * 1024,
+      count: 2,
+      metrics: [],
+    };
+    if (_name === "undici") {
+      await expect(measure(adapter, base, s, 10_000)).rejects.toThrow("cannot stream a send");
+      return;
+    }
+    expect((await measure(adapter, base, s, 10_000)).throughput).toBeGreaterThan(0);
+  });
+
   it("receives compressed JSON (permessage-deflate, context takeover) in order", async () => {
     const adapter = await load();
     expect((await measure(adapter, base, deflate("recv-deflate", 1200, 500), 10_000)).rate).toBeGreaterThan(

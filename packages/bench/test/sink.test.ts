@@ -41,13 +41,38 @@ function stream(size: number, count: number): Uint8Array {
   return concat(frames);
 }
 
-function run(size: number, count: number, chunks: Uint8Array[]) {
+/** A masked client frame with FIN as given. */
+function fragment(opcode: number, payload: Uint8Array, fin: boolean, seed = 0): Uint8Array {
+  const frame = clientFrame(opcode, payload, seed);
+  if (!fin) frame[0] = frame[0]! & 0x7f;
+  return frame;
+}
+
+/** `count` messages of `size` bytes, each as fragments of `piece` bytes and an empty FIN frame. */
+function fragmentedStream(size: number, count: number, piece: number): Uint8Array {
+  const frames: Uint8Array[] = [];
+  for (let seq = 0; seq < count; seq++) {
+    const payload = binaryPayloads(size)[seq % 4]!;
+    for (let at = 0; at < size; at += piece) {
+      frames.push(fragment(at === 0 ? 0x2 : 0x0, payload.subarray(at, at + piece), false, seq + at));
+    }
+    frames.push(fragment(0x0, new Uint8Array(0), true, seq));
+  }
+  return concat(frames);
+}
+
+function run(size: number, count: number, chunks: Uint8Array[], fragmented = false) {
   const events: string[] = [];
-  const sink = new PatternSink(size, count, {
-    control: (opcode, payload) => events.push(`control ${opcode} ${[...payload].join(",")}`),
-    done: (n, bytes) => events.push(`done ${n} ${bytes}`),
-    fail: (reason) => events.push(`fail ${reason}`),
-  });
+  const sink = new PatternSink(
+    size,
+    count,
+    {
+      control: (opcode, payload) => events.push(`control ${opcode} ${[...payload].join(",")}`),
+      done: (n, bytes) => events.push(`done ${n} ${bytes}`),
+      fail: (reason) => events.push(`fail ${reason}`),
+    },
+    fragmented,
+  );
   for (const chunk of chunks) sink.push(chunk);
   return events;
 }
@@ -109,5 +134,25 @@ describe("PatternSink", () => {
     ]);
     const surplus = concat([clientFrame(0x2, payloads[0]!), clientFrame(0x2, payloads[1]!)]);
     expect(run(16, 1, [surplus])).toEqual(["done 1 16", "fail more than 1 messages"]);
+  });
+
+  it("verifies fragmented messages when told to, at every split point, and fails a short or reordered one", () => {
+    const bytes = fragmentedStream(300, 3, 128);
+    for (let cut = 0; cut <= bytes.length; cut += 5) {
+      expect(run(300, 3, [bytes.subarray(0, cut), bytes.subarray(cut)], true)).toEqual(["done 3 900"]);
+    }
+    // Without the flag, a fragment is a wrong message.
+    expect(run(300, 3, [bytes])).toEqual(["fail message 0: opcode 2 fin false length 128"]);
+    const payload = binaryPayloads(300)[0]!;
+    const short = concat([
+      fragment(0x2, payload.subarray(0, 128), false),
+      fragment(0x0, payload.subarray(128, 200), true),
+    ]);
+    expect(run(300, 1, [short], true)).toEqual(["fail message 0: opcode 0 fin true length 72"]);
+    const continuationFirst = fragment(0x0, payload, true);
+    expect(run(300, 1, [continuationFirst], true)).toEqual(["fail message 0: opcode 0 fin true length 300"]);
+    const corrupt = fragmentedStream(300, 1, 128);
+    corrupt[20] = corrupt[20]! ^ 1;
+    expect(run(300, 1, [corrupt], true)[0]).toMatch(/^fail message 0: payload differs/);
   });
 });

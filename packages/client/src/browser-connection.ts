@@ -206,8 +206,18 @@ export class BrowserConnection implements ClientConnection {
     return this.closed;
   }
 
-  fail(error: Error): void {
+  fail(error: Error, _reason?: string): void {
     if (this.#state === State.Open) this.#failWith(error);
+  }
+
+  /** Never called: the browser build refuses streamed sends (platform-browser.ts, `streamedSends`). */
+  sendFragment(_data: string | Uint8Array, _binary: boolean, _first: boolean, _fin: boolean): Promise<void> {
+    return Promise.reject(new TypeError("a browser's WebSocket sends whole messages only"));
+  }
+
+  /** Never called, as sendFragment. */
+  drained(_limit: number): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Never called: the browser build refuses `receive: "stream"` (platform-browser.ts). */

@@ -28,12 +28,22 @@ export interface ClientConnection {
   open(signal?: AbortSignal): Promise<UpgradeResponse>;
   /** Sends one message; resolves once it is handed on, rejects if the connection ends first. */
   send(data: string | Uint8Array, binary: boolean): Promise<void>;
+  /**
+   * Sends one fragment of a streamed message (`first`: its opening frame; `fin`: its last). Only
+   * where the platform says `streamedSends`.
+   */
+  sendFragment(data: string | Uint8Array, binary: boolean, first: boolean, fin: boolean): Promise<void>;
+  /** Resolves once fewer than `limit` bytes wait to be handed to the network (or the connection is gone). */
+  drained(limit: number): Promise<void>;
   /** A round trip to the server, in ms. */
   ping(): Promise<number>;
   /** Starts the closing handshake; resolves when the connection is gone. */
   close(code?: number, reason?: string): Promise<CloseInfo>;
-  /** Fails the open connection (`onOpen` threw): `error` is how it ended. */
-  fail(error: Error): void;
+  /**
+   * Fails the open connection (`onOpen` threw, a streamed send's source failed): `error` is how it
+   * ended; `reason` goes in the close frame where the platform sends one.
+   */
+  fail(error: Error, reason?: string): void;
   /** Fails the open connection with the error's close code (a streamed message broke a rule). */
   failReceive(error: ProtocolError): void;
   /** Drops the connection now, without a closing handshake. */
@@ -68,6 +78,8 @@ export interface ConnectionHandlers {
  * browsers and workers). The build picks one: the browser entry's bundle has no Node transport.
  */
 export interface Platform {
+  /** `send()` may take a stream (fragments on the wire): false where a WebSocket sends whole messages. */
+  readonly streamedSends: boolean;
   /**
    * Checks what the core or the platform cannot do with these options, at construction: throws a
    * TypeError naming the option. Returns a protocol built from them, kept for the first attempt, if

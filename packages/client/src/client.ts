@@ -20,6 +20,7 @@ import { MessageQueue } from "./message-queue.js";
 import { type ReceivedStream, StreamReceiver } from "./message-stream.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
+import { isSendSource, type SendSource, StreamedSends } from "./stream-send.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -51,7 +52,9 @@ function toPayload(data: SendData): Uint8Array | string {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("send() accepts a string, an ArrayBuffer or an ArrayBufferView");
+  throw new TypeError(
+    "send() accepts a string, an ArrayBuffer, an ArrayBufferView, or an async iterable or ReadableStream of them",
+  );
 }
 
 /** Size of a received message for the water marks: bytes for binary, code units for text. */
@@ -220,6 +223,8 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
 {
   readonly #lifecycle: Lifecycle;
   readonly #inbox: Inbox;
+  /** Made by the first streamed send: orders whole messages behind streamed ones. */
+  #streamed: StreamedSends | undefined;
 
   /**
    * `url`: `ws:`, `wss:` (`http:`/`https:` are mapped to them), `ws+unix:`, or a function (sync or
@@ -260,9 +265,9 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
         return ReadyState.CONNECTING;
     }
   }
-  /** Bytes queued while disconnected plus bytes the socket has not handed to the OS yet. */
+  /** Bytes queued while disconnected or behind a streamed message, plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
-    return this.#lifecycle.bufferedAmount;
+    return this.#lifecycle.bufferedAmount + (this.#streamed?.waitingBytes ?? 0);
   }
   /** Last measured ping round trip, in ms. */
   get latency(): number | undefined {
@@ -293,10 +298,36 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
    * SendQueueFullError) and goes out after what `onOpen` sent. Rejects with InvalidStateError once the
    * client is closing or closed. Throws TypeError for other data types. The promise may be ignored: a
    * failed send is never an unhandled rejection; sends of one tick share one promise.
+   *
+   * `data` may also be a {@link SendSource} (an async iterable, a Node `Readable`, a WHATWG
+   * `ReadableStream`): one message sent chunk by chunk as fragments, pulled as the socket drains, and
+   * resolved when its last fragment is written (docs/client.md, "Streaming"). Whole messages sent
+   * meanwhile wait until it has ended. Rejects with StreamSourceError (the source threw: the
+   * connection is failed with 1011) or StreamInterruptedError (the connection ended or the client
+   * closed first: nothing is resent).
    */
-  send(data: SendData, options: SendOptions = {}): Promise<void> {
+  send(data: SendData | SendSource, options: SendOptions = {}): Promise<void> {
+    if (typeof data !== "string" && isSendSource(data)) {
+      if (!platform.streamedSends) {
+        return Promise.reject(
+          new TypeError(
+            "send() from a stream is not available in a browser: a WebSocket sends whole messages",
+          ),
+        );
+      }
+      const lifecycle = this.#lifecycle;
+      this.#streamed ??= new StreamedSends({
+        send: (payload, binary) => lifecycle.send(payload, binary),
+        whenOpen: () => lifecycle.whenOpen(),
+        maxQueuedBytes: lifecycle.options.maxQueuedBytes,
+      });
+      return this.#streamed.stream(data, options.binary);
+    }
     const payload = toPayload(data);
-    return this.#lifecycle.send(payload, options.binary ?? typeof payload !== "string");
+    const binary = options.binary ?? typeof payload !== "string";
+    const streamed = this.#streamed;
+    if (streamed?.busy === true) return streamed.after(payload, binary);
+    return this.#lifecycle.send(payload, binary);
   }
 
   /** Sends a ping and resolves with the round trip in ms. Rejects unless open. */
@@ -312,11 +343,13 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
    */
   close(code: number = CloseCode.Normal, reason = ""): Promise<void> {
     checkCloseArgs(code, reason);
+    this.#streamed?.interrupt("the client is closing");
     return this.#lifecycle.close(code, reason);
   }
 
   /** Destroys the connection at once, without a close handshake, and stops reconnecting. */
   terminate(): void {
+    this.#streamed?.interrupt("the client was terminated");
     this.#lifecycle.terminate();
   }
 

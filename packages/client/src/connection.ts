@@ -478,6 +478,49 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
       else this.#protocol.sendText(data);
       length = data.length;
     }
+    return this.#queued(length);
+  }
+
+  /**
+   * Queues one fragment of a streamed message (stream-send.ts): the `first` one as a text or binary
+   * frame, the others as continuations; `fin` ends the message. Resolves, rejects and throws as send().
+   */
+  sendFragment(data: string | Uint8Array, binary: boolean, first: boolean, fin: boolean): Promise<void> {
+    const protocol = this.#protocol;
+    if (first && !binary && typeof data === "string") {
+      protocol.sendText(data, fin);
+      return this.#queued(Buffer.byteLength(data));
+    }
+    const bytes = typeof data === "string" ? nodeUtf8.encode(data) : data;
+    if (!first) protocol.sendContinuation(bytes, fin);
+    else if (binary) protocol.sendBinary(bytes, fin);
+    else protocol.sendText(bytes, fin);
+    return this.#queued(bytes.length);
+  }
+
+  /**
+   * Resolves once less than `limit` bytes wait to be handed to the OS (at once if so now), or the
+   * socket is gone: a streamed send pulls its next chunk only then.
+   */
+  drained(limit: number): Promise<void> {
+    const socket = this.#socket;
+    if (this.bufferedAmount < limit || socket === undefined || socket.destroyed) return Promise.resolve();
+    if (this.#unflushed > 0) this.#flush();
+    // "drain" comes only after a write() that returned false; a socket below its own mark is writable.
+    if (socket.writableLength < limit || !socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        resolve();
+      };
+      socket.on("drain", done);
+      socket.on("close", done);
+    });
+  }
+
+  /** Counts a frame just queued in the protocol; returns the promise of the batch it joins. */
+  #queued(length: number): Promise<void> {
     // Counted as bytes on the wire (a masked header is 6, 8 or 14 bytes), like the socket's own
     // writableLength, so that FLUSH_BYTES matches what the protocol's 16 KiB block holds.
     this.#unflushed += length + (length < 126 ? 6 : length < 65_536 ? 8 : 14);
@@ -526,9 +569,12 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
     if (this.#protocol.state === State.Open) this.#failWith(error, error.closeCode);
   }
 
-  /** Fails the open connection with 1011 (`onOpen` threw): `error` is how it ended. */
-  fail(error: Error): void {
-    if (this.#protocol.state === State.Open) this.#failWith(error, CloseCode.InternalError);
+  /**
+   * Fails the open connection with 1011 (`onOpen` threw, a streamed send's source failed): `error` is
+   * how it ended; `reason` goes in the close frame (default: the error's message).
+   */
+  fail(error: Error, reason?: string): void {
+    if (this.#protocol.state === State.Open) this.#failWith(error, CloseCode.InternalError, reason);
   }
 
   /** Destroys the socket now, without a close handshake. */
@@ -583,10 +629,10 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
   }
 
   /** Fails the connection from this side: close frame with `code`, then wait for the server to close TCP. */
-  #failWith(error: Error, code: number): void {
+  #failWith(error: Error, code: number, reason = error.message): void {
     this.#error ??= error;
     this.#guard(() => this.#h.onError(this, error));
-    this.#protocol.fail(code, error.message);
+    this.#protocol.fail(code, reason);
     this.#process();
   }
 

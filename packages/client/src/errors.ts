@@ -34,6 +34,10 @@ export const ClientErrorCodes = {
   Provider: "WS_ERR_PROVIDER",
   /** Browser build: the consumer fell more than `maxBufferedBytes` behind a socket that cannot pause. */
   ReceiveBufferFull: "WS_ERR_RECEIVE_BUFFER_FULL",
+  /** The source of a streamed `send()` threw (or gave a chunk that is not bytes or a string). */
+  StreamSource: "WS_ERR_STREAM_SOURCE",
+  /** The connection ended, or the client closed, before a streamed `send()` had sent its last fragment. */
+  StreamInterrupted: "WS_ERR_STREAM_INTERRUPTED",
 } as const;
 /** One of the {@link ClientErrorCodes}. */
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];
@@ -226,6 +230,45 @@ export class ProviderError extends ClientError {
 }
 
 /**
+ * The source of a streamed `send()` threw, or gave a chunk that is neither bytes nor a string: `cause`
+ * is what it threw. The message cannot be completed, so the client fails the connection with
+ * `closeCode` 1011 (as Python websockets does); the reconnect verdict follows `cause`, as for a
+ * {@link ProviderError}. The close frame says only "streamed message failed", never the cause.
+ */
+export class StreamSourceError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.StreamSource;
+  /** The close code the client fails the connection with. */
+  readonly closeCode = 1011;
+  constructor(cause: unknown) {
+    super(
+      ClientErrorCodes.StreamSource,
+      `The source of a streamed message failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * A streamed `send()` stopped before its last fragment: the connection ended (`cause` is a
+ * {@link ConnectionClosedError}), or `close()`, `terminate()` or `reconnect()` was called (`cause` is
+ * an `InvalidStateError`). The fragments already sent are lost with the connection; nothing is
+ * resent. `fragmentsSent` says how far it got.
+ */
+export class StreamInterruptedError extends ClientError {
+  declare readonly code: typeof ClientErrorCodes.StreamInterrupted;
+  /** Fragments written before the interruption (0: nothing of the message reached the wire). */
+  readonly fragmentsSent: number;
+  constructor(fragmentsSent: number, cause: unknown) {
+    super(
+      ClientErrorCodes.StreamInterrupted,
+      `Streamed message interrupted after ${fragmentsSent} fragment(s): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.fragmentsSent = fragmentsSent;
+  }
+}
+
+/**
  * The errors the client raises, as one union: its own ({@link ClientError} and subclasses) and the
  * core's it lets through (a failed upgrade, a peer breaking the protocol, a call in the wrong state).
  * Comparing `code` narrows it to one class: `if (err.code === "WS_ERR_PROXY") err.status`.
@@ -241,6 +284,8 @@ export type TidewayError =
   | ProxyError
   | ReceiveBufferFullError
   | SendQueueFullError
+  | StreamInterruptedError
+  | StreamSourceError
   | TooManyRedirectsError
   | HandshakeError
   | UnexpectedResponseError

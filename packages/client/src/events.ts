@@ -78,7 +78,10 @@ export type SendData = string | ArrayBuffer | ArrayBufferView;
 
 /** How `send()` frames the data. */
 export interface SendOptions {
-  /** Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must be UTF-8). */
+  /**
+   * Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must
+   * be UTF-8). For a streamed message, unset means the first chunk's type decides (a string: text).
+   */
   binary?: boolean;
 }
 

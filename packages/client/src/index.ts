@@ -45,6 +45,8 @@ export {
   ProxyError,
   ReceiveBufferFullError,
   SendQueueFullError,
+  StreamInterruptedError,
+  StreamSourceError,
   type TidewayError,
   type TidewayErrorCode,
   TooManyRedirectsError,
@@ -66,6 +68,7 @@ export {
   type StreamChunk,
   type StreamKind,
 } from "./message-stream.js";
+export { createWebSocketStream } from "./node-duplex.js";
 export type { Logger } from "./observe.js";
 export {
   type BinaryType,
@@ -89,7 +92,9 @@ export {
   type ReconnectOptions,
   type RetryContext,
 } from "./reconnect.js";
+export type { SendChunk, SendSource } from "./stream-send.js";
 export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
+export { type StreamableClient, toWebStreams, type WebStreams } from "./web-streams.js";
 export {
   WebSocket,
   type WebSocketBinaryType,

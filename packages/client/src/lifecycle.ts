@@ -254,6 +254,21 @@ export class Lifecycle implements ConnectionHandlers {
     return queued;
   }
 
+  /**
+   * The open connection, now or once the next one has run `onOpen` (after the queued sends): where a
+   * streamed send goes. Rejects once the client is closing or closed.
+   */
+  whenOpen(): Promise<ClientConnection> {
+    const phase = this.#phase;
+    if (phase === "closing" || phase === "closed") {
+      return rejected(new InvalidStateError("cannot send: the client is closed"));
+    }
+    const conn = this.#conn;
+    if (phase === "open" && conn !== undefined && conn.state === State.Open) return Promise.resolve(conn);
+    this.#opening ??= deferred();
+    return this.#opening.promise.then(() => this.whenOpen());
+  }
+
   ping(): Promise<number> {
     const conn = this.#conn;
     if (this.#phase !== "open" || conn === undefined || conn.state !== State.Open) {

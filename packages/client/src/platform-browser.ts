@@ -36,6 +36,7 @@ function accepted(name: keyof ResolvedOptions, o: ResolvedOptions): boolean {
 }
 
 export const platform: Platform = {
+  streamedSends: false,
   prepare(o: ResolvedOptions): undefined {
     for (const [name, instead] of UNSUPPORTED) {
       if (Object.hasOwn(o, name) && !accepted(name, o)) {

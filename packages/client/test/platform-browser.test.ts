@@ -38,6 +38,8 @@ describe("the browser platform's option check", () => {
     ["maxRedirects", { maxRedirects: 3 }],
     ["forwardHeaders", { forwardHeaders: ["cookie"] }],
     ["maxPayload", { maxPayload: 1024 }],
+    ["receive", { receive: "stream" }],
+    ["maxStreamedPayload", { maxStreamedPayload: 1024 }],
     ["maxHeadSize", { maxHeadSize: 1024 }],
     ["binaryType", { binaryType: "buffer" }],
   ] as const)("throws a TypeError naming %s, which a browser cannot honour", (name, o) => {
@@ -62,6 +64,14 @@ describe("the browser platform's option check", () => {
         maxBufferedBytes: 1024,
       }),
     ).not.toThrow();
+  });
+
+  it("rejects a send() from a stream with a TypeError: a browser's WebSocket sends whole messages", async () => {
+    const client = new WebSocketClient("wss://example.test/", { reconnect: false });
+    async function* source() {
+      yield "never sent";
+    }
+    await expect(client.send(source())).rejects.toThrow(/not available in a browser/);
   });
 
   it("makes the WebSocketClient constructor throw, not a later connect()", () => {

@@ -17,7 +17,7 @@ interface TidewayClient {
   on(event: "message", listener: (data: string | Uint8Array) => void): unknown;
   on(event: "close", listener: (...args: unknown[]) => void): unknown;
   on(event: "error", listener: (error: unknown) => void): unknown;
-  send(data: Uint8Array | string): Promise<void>;
+  send(data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void>;
   readonly bufferedAmount: number;
   close(): Promise<unknown>;
   [Symbol.asyncIterator](): AsyncIterator<string | Uint8Array>;
@@ -103,6 +103,12 @@ class TidewayConnection implements BenchConnection {
       return undefined;
     }
     return this.client.send(data);
+  }
+
+  /** The client pulls the chunks itself as its socket drains, and resolves once the last is written. */
+  sendStream(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    if (this.error !== undefined) throw this.error;
+    return this.client.send(chunks);
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,12 @@ export interface BenchConnection {
    * send the next message at once, or a promise to await first (so a fast path allocates nothing).
    */
   send(data: Uint8Array | string): Promise<void> | undefined;
+  /**
+   * Sends one message made of `chunks`, each as a fragment, pulling the next one under the shared
+   * backpressure policy; resolves once the last fragment is handed over. Absent: the library cannot
+   * fragment a send.
+   */
+  sendStream?(chunks: AsyncIterable<Uint8Array>): Promise<void>;
   /** Starts the closing handshake and resolves when the connection is closed. */
   close(): Promise<void>;
 }

@@ -55,6 +55,26 @@ class WsConnection implements BenchConnection {
     });
   }
 
+  /** `fin: false` sends of each chunk under the shared policy, then an empty FIN frame. */
+  async sendStream(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const socket = this.socket;
+    for await (const chunk of chunks) {
+      if (this.error !== undefined) throw this.error;
+      if (socket.bufferedAmount < SEND_HIGH_WATER_MARK)
+        socket.send(chunk, { binary: true, fin: false }, this.onSent);
+      else {
+        await new Promise<void>((resolve, reject) =>
+          socket.send(chunk, { binary: true, fin: false }, (error) => (error ? reject(error) : resolve())),
+        );
+      }
+    }
+    await new Promise<void>((resolve, reject) =>
+      socket.send(new Uint8Array(0), { binary: true, fin: true }, (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
+  }
+
   private readonly onSent = (error?: Error) => {
     if (error) this.error ??= error;
   };
