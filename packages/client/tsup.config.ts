@@ -1,15 +1,25 @@
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineConfig } from "tsup";
 
-/** The browser build's one difference: platform-browser.ts in place of platform.ts (the Node transport). */
+/**
+ * The browser build's one difference: a module with a `-browser.ts` sibling is replaced by it
+ * (platform-browser.ts for the Node transport, node-options-browser.ts for the Node-only options,
+ * redirect-browser.ts for redirects), so none of the Node-only code ships to a browser.
+ */
 const browserPlatform = {
   name: "tideway-browser-platform",
   setup(build: {
-    onResolve(o: { filter: RegExp }, cb: (a: { importer: string }) => { path: string }): void;
+    onResolve(
+      o: { filter: RegExp },
+      cb: (a: { importer: string; path: string }) => { path: string } | undefined,
+    ): void;
   }) {
-    build.onResolve({ filter: /^\.\/platform\.js$/ }, (args) => ({
-      path: join(dirname(args.importer), "platform-browser.ts"),
-    }));
+    build.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
+      const browser = join(dirname(args.importer), args.path.replace(/\.js$/, "-browser.ts"));
+      // The browser module itself may import the module it replaces (for its types or a shared part).
+      return browser !== args.importer && existsSync(browser) ? { path: browser } : undefined;
+    });
   },
 };
 
