@@ -12,11 +12,7 @@ export const platform: Platform = {
   prepare(o: ResolvedOptions): undefined {
     // The other options a browser cannot honour are refused as they are resolved (node-options-browser.ts).
     if (o.providers?.headers !== undefined) throw unsupported("headers");
-    if (o.binaryType === "buffer") {
-      throw new TypeError(
-        'Option binaryType "buffer" is not available in a browser: use "uint8array" or "arraybuffer"',
-      );
-    }
+    if (o.binaryType === "buffer") throw unsupported('binaryType "buffer"');
     return undefined;
   },
   newConnection: (o, handlers) => new BrowserConnection(o, handlers),
