@@ -4,35 +4,51 @@
  * them by name, so that a browser bundle carries none of these checks.
  */
 import { DEFAULT_MAX_PAYLOAD } from "@tideway/core";
-import { resolveDeflateOptions } from "./deflate-options.js";
+import {
+  type PerMessageDeflateClientOptions,
+  type ResolvedDeflateOptions,
+  resolveDeflateOptions,
+} from "./deflate-options.js";
 import { finite, number } from "./option-checks.js";
-import type { ResolvedOptions, WebSocketClientOptions } from "./options.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
+import type { CreateConnection, TlsOptions } from "./transport.js";
+
+/**
+ * The Node-only options as given: their documentation is `WebSocketClientOptions`'s (options.ts),
+ * which the compiler keeps in step with these (options.ts passes its options here).
+ */
+export interface NodeOptionsInput {
+  readonly origin?: string;
+  readonly tls?: TlsOptions;
+  readonly maxPayload?: number;
+  readonly maxHeadSize?: number;
+  readonly proxy?: string | URL | false;
+  readonly followRedirects?: boolean;
+  readonly maxRedirects?: number;
+  readonly forwardHeaders?: readonly string[];
+  readonly socketPath?: string;
+  readonly createConnection?: CreateConnection;
+  readonly perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
+}
 
 /** What this module resolves; a key left undefined takes the default (options.ts). */
-export type NodeOptions = Partial<
-  Pick<
-    ResolvedOptions,
-    | "origin"
-    | "tls"
-    | "maxPayload"
-    | "maxHeadSize"
-    | "proxy"
-    | "followRedirects"
-    | "maxRedirects"
-    | "forwardHeaders"
-    | "socketPath"
-    | "createConnection"
-    | "perMessageDeflate"
-  >
->;
+export interface NodeOptions {
+  readonly origin?: string | undefined;
+  readonly tls?: TlsOptions | undefined;
+  readonly maxPayload?: number;
+  readonly maxHeadSize?: number | undefined;
+  readonly proxy?: string | URL | false | undefined;
+  readonly followRedirects?: boolean;
+  readonly maxRedirects?: number | undefined;
+  readonly forwardHeaders?: ReadonlySet<string> | undefined;
+  readonly socketPath?: string | undefined;
+  readonly createConnection?: CreateConnection | undefined;
+  readonly perMessageDeflate?: ResolvedDeflateOptions;
+}
 
 /** The Node-only options, validated; `unixSocketPath` is the socket path of a ws+unix: URL. */
-export function resolveNodeOptions(
-  o: WebSocketClientOptions,
-  unixSocketPath: string | undefined,
-): NodeOptions {
+export function resolveNodeOptions(o: NodeOptionsInput, unixSocketPath: string | undefined): NodeOptions {
   return {
     origin: o.origin,
     tls: o.tls,
@@ -75,7 +91,7 @@ export function parseUnixUrl(input: string | URL): { url: URL; socketPath: strin
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The network options (docs/client.md, Networks), validated. */
-function resolveNetworkOptions(o: WebSocketClientOptions, unixSocketPath: string | undefined): NodeOptions {
+function resolveNetworkOptions(o: NodeOptionsInput, unixSocketPath: string | undefined): NodeOptions {
   if (o.proxy !== undefined && o.proxy !== false) parseProxy(o.proxy); // throws TypeError
   if (o.followRedirects !== undefined && typeof o.followRedirects !== "boolean") {
     throw new TypeError("Option followRedirects must be a boolean");
