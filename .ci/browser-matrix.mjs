@@ -122,7 +122,12 @@ try {
     );
   }
   await page.goto(`${origin}/examples/browser/index.html`);
-  const inPage = await page.evaluate(() => globalThis.results);
+  // Where the runtime has WebSocketStream, the client's checks below run over it (stream-socket.ts).
+  const stream = await page.evaluate(() => typeof globalThis.WebSocketStream);
+  const streamCheck = { check: "WebSocketStream exists: the client runs over it", ok: stream === "function" };
+  if (!streamCheck.ok) streamCheck.error = `typeof WebSocketStream is ${stream}`;
+  const pageResults = await page.evaluate(() => globalThis.results);
+  const inPage = [streamCheck, ...pageResults];
   const inWorker = await page.evaluate(
     (url) =>
       new Promise((resolve, reject) => {
@@ -145,7 +150,7 @@ try {
       );
     }
   }
-  if (checks.length === 0 || inPage.length === 0 || inWorker.length === 0 || pageErrors.length > 0) {
+  if (checks.length === 0 || pageResults.length === 0 || inWorker.length === 0 || pageErrors.length > 0) {
     failed++;
     console.log(`FAIL chromium: no checks ran, or the page threw: ${pageErrors.join(" | ")}`);
   }

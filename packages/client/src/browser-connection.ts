@@ -18,9 +18,13 @@ import {
 } from "./errors.js";
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
+import { StreamSocket, webSocketStream } from "./stream-socket.js";
 
 /** The WHATWG `WebSocket` constructor (the global one, or a stand-in in tests). */
 export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocket;
+
+/** A WebSocket, or a StreamSocket (stream-socket.ts), whose `send()` resolves when written. */
+type Socket = WebSocket | StreamSocket;
 
 /** What a browser connection may be given besides the options: for tests. */
 export interface BrowserConnectionDeps {
@@ -50,7 +54,7 @@ export class BrowserConnection implements ClientConnection {
   readonly #clock: Clock;
   readonly #WebSocket: WebSocketConstructor;
   readonly #heartbeat: AppHeartbeat | undefined;
-  #ws: WebSocket | undefined;
+  #ws: Socket | undefined;
   #state: State = State.Connecting;
   #opened = false;
   #paused = false;
@@ -70,7 +74,12 @@ export class BrowserConnection implements ClientConnection {
     this.#o = o;
     this.#h = handlers;
     this.#clock = deps.clock ?? systemClock;
-    this.#WebSocket = deps.WebSocket ?? globalThis.WebSocket;
+    // Over WebSocketStream where the runtime has it (Chromium): reads that stop, writes that are awaited.
+    this.#WebSocket =
+      deps.WebSocket ??
+      (webSocketStream() !== undefined
+        ? (StreamSocket as unknown as WebSocketConstructor)
+        : globalThis.WebSocket);
     const hb = o.appHeartbeat;
     if (hb !== undefined) {
       const conn = this;
@@ -136,7 +145,7 @@ export class BrowserConnection implements ClientConnection {
       () => this.#failHandshake(new HandshakeTimeoutError(timeout)),
       timeout,
     );
-    let ws: WebSocket;
+    let ws: Socket;
     try {
       ws = new this.#WebSocket(this.#o.href, [...this.#o.protocols]);
     } catch (err) {
@@ -170,12 +179,15 @@ export class BrowserConnection implements ClientConnection {
       return Promise.reject(new InvalidStateError("cannot send: the connection is not open"));
     }
     try {
-      if (typeof data === "string") ws.send(binary ? utf8.encode(data) : data);
-      else ws.send(binary ? data : strictUtf8.decode(data));
+      // A StreamSocket's send() resolves when written; a WebSocket's returns nothing.
+      return Promise.resolve(
+        typeof data === "string"
+          ? ws.send(binary ? utf8.encode(data) : data)
+          : ws.send(binary ? data : strictUtf8.decode(data)),
+      ).then(ignore);
     } catch (err) {
       return Promise.reject(err);
     }
-    return Promise.resolve();
   }
 
   /** With `appHeartbeat`: a beat's round trip in ms. A browser cannot send a ping frame. */
@@ -235,14 +247,20 @@ export class BrowserConnection implements ClientConnection {
     }
   }
 
-  /** The consumer is past `highWaterMark`: count what arrives until it resumes (the socket keeps reading). */
+  /**
+   * The consumer is past `highWaterMark`: over a WebSocketStream, stop reading; over a WebSocket
+   * (which keeps reading), count what arrives until it resumes.
+   */
   pause(): void {
     this.#paused = true;
+    // Only a StreamSocket: some stand-ins for WebSocket (`ws`) have a pause() of another meaning.
+    if (this.#ws instanceof StreamSocket) this.#ws.pause();
   }
 
   resume(): void {
     this.#paused = false;
     this.#behind = 0;
+    if (this.#ws instanceof StreamSocket) this.#ws.resume();
   }
 
   #onOpen(ws: WebSocket): void {

@@ -30,7 +30,9 @@ export interface PerMessageDeflateClientOptions extends ZlibDeflateOptions {
 }
 
 /** The resolved default (`true` or no option): one frozen object for every client. */
-const DEFAULT_DEFLATE: ResolvedDeflateOptions = Object.freeze({ threshold: DEFAULT_DEFLATE_THRESHOLD });
+export const DEFAULT_DEFLATE: ResolvedDeflateOptions = Object.freeze({
+  threshold: DEFAULT_DEFLATE_THRESHOLD,
+});
 
 /** `perMessageDeflate` after validation: the settings, or false (not offered). */
 export type ResolvedDeflateOptions =

@@ -1,14 +1,15 @@
 import { DEFAULT_MAX_PAYLOAD, type UpgradeResponse } from "@tideway/core";
 import { type AppHeartbeatOptions, type ResolvedAppHeartbeat, resolveAppHeartbeat } from "./app-heartbeat.js";
 import {
+  DEFAULT_DEFLATE,
   type PerMessageDeflateClientOptions,
   type ResolvedDeflateOptions,
-  resolveDeflateOptions,
 } from "./deflate-options.js";
 import type { BinaryType, OpenSession } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
+import { parseUnixUrl, resolveNodeOptions } from "./node-options.js";
 import { checkLogger, type Logger } from "./observe.js";
-import { parseProxy } from "./proxy-url.js";
+import { finite, number } from "./option-checks.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
 import type { CreateConnection, TlsOptions } from "./transport.js";
@@ -235,48 +236,6 @@ export function parseUrl(input: string | URL): URL {
   return url;
 }
 
-/**
- * `ws+unix:///path/to.sock:/request/path?query` (the `ws` convention; `wss+unix:` for TLS): the
- * socket path, and the ws:/wss: URL the request is built from, with Host "localhost". A URL without
- * ":/request/path" requests "/". Returns undefined for other schemes.
- */
-export function parseUnixUrl(input: string | URL): { url: URL; socketPath: string } | undefined {
-  const text = String(input);
-  const scheme = /^(wss?)\+unix:/i.exec(text);
-  if (scheme === null) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch (cause) {
-    throw new TypeError(`Invalid URL: ${redactUrl(text)}`, { cause });
-  }
-  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${redactUrl(text)}`);
-  const pathname = decodeURIComponent(url.pathname);
-  const colon = pathname.indexOf(":");
-  const socketPath = colon < 0 ? pathname : pathname.slice(0, colon);
-  const requestPath = colon < 0 ? "/" : pathname.slice(colon + 1) || "/";
-  if (socketPath === "") throw new TypeError(`A ws+unix: URL needs a socket path: ${redactUrl(text)}`);
-  const base = `${(scheme[1] as string).toLowerCase()}://localhost`;
-  return {
-    url: new URL(`${requestPath.startsWith("/") ? "" : "/"}${requestPath}${url.search}`, base),
-    socketPath,
-  };
-}
-
-function number(name: string, value: number | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value < min) {
-    throw new TypeError(`Option ${name} must be a number >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function finite(name: string, value: number | undefined, fallback: number, min = 0): number {
-  const n = number(name, value, fallback, min);
-  if (!Number.isFinite(n)) throw new TypeError(`Option ${name} must be finite, got ${n}`);
-  return n;
-}
-
 /** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
 
@@ -321,7 +280,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   forwardHeaders: FORWARD_NONE,
   socketPath: undefined,
   createConnection: undefined,
-  perMessageDeflate: resolveDeflateOptions(undefined),
+  perMessageDeflate: DEFAULT_DEFLATE,
   appHeartbeat: undefined,
   maxBufferedBytes: undefined,
   logger: undefined,
@@ -394,12 +353,10 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new TypeError("Option signal must be an AbortSignal");
   }
-  const network = resolveNetworkOptions(o, unix?.socketPath);
-  const values: Omit<ResolvedOptions, "href" | "url"> = {
+  const values: Partial<Omit<ResolvedOptions, "href" | "url">> = {
     headers: typeof o.headers === "function" ? undefined : o.headers,
     protocols,
     providers,
-    origin: o.origin,
     heartbeat,
     reconnect,
     shouldReconnect: o.shouldReconnect,
@@ -407,22 +364,13 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     binaryType,
     handshakeTimeout: finite("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1),
     closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
-    maxPayload: finite("maxPayload", o.maxPayload, DEFAULT_MAX_PAYLOAD, 1),
     maxQueuedBytes: number("maxQueuedBytes", o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
     receive: receiveMode(o.receive),
     maxStreamedPayload: streamedLimit(o.maxStreamedPayload),
     highWaterMark,
     lowWaterMark,
-    tls: o.tls,
     signal: o.signal,
-    maxHeadSize: o.maxHeadSize === undefined ? undefined : finite("maxHeadSize", o.maxHeadSize, 0, 1),
-    proxy: network.proxy,
-    followRedirects: network.followRedirects,
-    maxRedirects: network.maxRedirects,
-    forwardHeaders: network.forwardHeaders,
-    socketPath: network.socketPath,
-    createConnection: network.createConnection,
-    perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
+    ...resolveNodeOptions(o, unix?.socketPath),
     appHeartbeat: resolveAppHeartbeat(o.appHeartbeat),
     maxBufferedBytes:
       o.maxBufferedBytes === undefined ? undefined : finite("maxBufferedBytes", o.maxBufferedBytes, 0, 1),
@@ -433,7 +381,8 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
   const defaults = RESOLVED_DEFAULTS as unknown as Record<string, unknown>;
   const own = values as unknown as Record<string, unknown>;
   for (const key in own) {
-    if (own[key] !== defaults[key]) resolved[key] = own[key];
+    // An option left undefined (not given) takes the default.
+    if (own[key] !== undefined && own[key] !== defaults[key]) resolved[key] = own[key];
   }
   return resolved as unknown as ResolvedOptions;
 }
@@ -533,50 +482,5 @@ function resolveProviders(input: UrlInput, o: WebSocketClientOptions): Providers
     ...(url !== undefined ? { url } : {}),
     ...(headers !== undefined ? { headers } : {}),
     ...(protocols !== undefined ? { protocols } : {}),
-  };
-}
-
-/** An HTTP field name: a token (RFC 9110 section 5.1). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** The network options (docs/client.md, Networks), validated. */
-function resolveNetworkOptions(
-  o: WebSocketClientOptions,
-  unixSocketPath: string | undefined,
-): Pick<
-  ResolvedOptions,
-  "proxy" | "followRedirects" | "maxRedirects" | "forwardHeaders" | "socketPath" | "createConnection"
-> {
-  if (o.proxy !== undefined && o.proxy !== false) parseProxy(o.proxy); // throws TypeError
-  if (o.followRedirects !== undefined && typeof o.followRedirects !== "boolean") {
-    throw new TypeError("Option followRedirects must be a boolean");
-  }
-  const maxRedirects = number("maxRedirects", o.maxRedirects, DEFAULT_MAX_REDIRECTS);
-  if (!Number.isInteger(maxRedirects)) throw new TypeError("Option maxRedirects must be an integer");
-  const forwardHeaders = o.forwardHeaders ?? [];
-  if (
-    !Array.isArray(forwardHeaders) ||
-    !forwardHeaders.every((h) => typeof h === "string" && HEADER_NAME.test(h))
-  ) {
-    throw new TypeError("Option forwardHeaders must be an array of header names");
-  }
-  if (o.socketPath !== undefined && (typeof o.socketPath !== "string" || o.socketPath === "")) {
-    throw new TypeError("Option socketPath must be a non-empty string");
-  }
-  if (o.socketPath !== undefined && unixSocketPath !== undefined) {
-    throw new TypeError("Give the socket path either in a ws+unix: URL or as socketPath, not both");
-  }
-  if (o.createConnection !== undefined && typeof o.createConnection !== "function") {
-    throw new TypeError("Option createConnection must be a function");
-  }
-  return {
-    proxy: o.proxy,
-    followRedirects: o.followRedirects ?? false,
-    maxRedirects,
-    // The shared default unless given: no Set per client.
-    forwardHeaders:
-      forwardHeaders.length === 0 ? FORWARD_NONE : new Set(forwardHeaders.map((h) => h.toLowerCase())),
-    socketPath: unixSocketPath ?? o.socketPath,
-    createConnection: o.createConnection,
   };
 }

@@ -6,6 +6,7 @@ import type { ConnectionHandlers } from "../src/client-connection.js";
 import type { CloseInfo } from "../src/errors.js";
 import type { Message } from "../src/events.js";
 import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
+import { FakeWebSocketStream } from "./helpers/fake-websocket-stream.js";
 import { deadUrl, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
 
 useCleanups();
@@ -19,7 +20,7 @@ interface Recorded {
   closes: Array<{ info: CloseInfo; error: Error | undefined }>;
 }
 
-function connection(url: string, o: WebSocketClientOptions = {}) {
+function connection(url: string, o: WebSocketClientOptions = {}, deps = { WebSocket: StandIn }) {
   const log: Recorded = { messages: [], events: [], closes: [] };
   const handlers: ConnectionHandlers = {
     client: {},
@@ -31,7 +32,7 @@ function connection(url: string, o: WebSocketClientOptions = {}) {
     onError: (_c, e) => log.events.push(`error:${(e as { code?: string }).code ?? e.message}`),
     onClose: (_c, info, error) => log.closes.push({ info, error }),
   };
-  const conn = new BrowserConnection(resolveOptions(url, o), handlers, { WebSocket: StandIn });
+  const conn = new BrowserConnection(resolveOptions(url, o), handlers, deps);
   return { conn, log };
 }
 
@@ -209,5 +210,36 @@ describe("BrowserConnection", () => {
     conn.terminate();
     expect(conn.ended).toMatchObject({ code: 1006, initiatedByUser: true });
     expect(log.closes).toHaveLength(1);
+  });
+});
+
+describe("BrowserConnection over a WebSocketStream (where the runtime has one)", () => {
+  it("stops reading while paused, and send() resolves only once the write is done", async () => {
+    (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeWebSocketStream;
+    try {
+      const { conn, log } = connection("wss://a.test/", {}, {} as { WebSocket: WebSocketConstructor });
+      const opening = conn.open();
+      const stream = FakeWebSocketStream.last as FakeWebSocketStream;
+      stream.accept();
+      await within(opening, 3000, "open");
+      conn.pause();
+      for (const m of ["1", "2", "3"]) stream.receive(m);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(log.messages).toEqual(["1"]);
+      conn.resume();
+      await until(() => log.messages.length === 3, "the messages held while paused");
+      let sent = false;
+      const sending = conn.send("out", false).then(() => {
+        sent = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(sent).toBe(false);
+      expect(conn.bufferedAmount).toBe(3);
+      stream.pendingWrites.shift()?.();
+      await sending;
+      expect(stream.written).toEqual(["out"]);
+    } finally {
+      delete (globalThis as { WebSocketStream?: unknown }).WebSocketStream;
+    }
   });
 });

@@ -5,8 +5,10 @@ import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
 import { platform } from "../src/platform-browser.js";
 import { take, useCleanups, within, wsServer } from "./helpers/harness.js";
 
-// The whole client as the browser build assembles it: platform-browser.ts in place of platform.ts.
+// The whole client as the browser build assembles it: platform-browser.ts and node-options-browser.ts
+// in place of their Node modules (redirect-browser.ts only ends what followRedirects would start).
 vi.mock("../src/platform.js", () => import("../src/platform-browser.js"));
+vi.mock("../src/node-options.js", () => import("../src/node-options-browser.js"));
 
 useCleanups();
 

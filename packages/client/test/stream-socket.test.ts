@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StreamSocket } from "../src/stream-socket.js";
+import { FakeWebSocketStream } from "./helpers/fake-websocket-stream.js";
+
+beforeEach(() => {
+  (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeWebSocketStream;
+});
+afterEach(() => {
+  delete (globalThis as { WebSocketStream?: unknown }).WebSocketStream;
+});
+
+/** Lets the streams' promise chains run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function open(protocols: string[] = []) {
+  const socket = new StreamSocket("wss://a.test/", protocols);
+  const stream = FakeWebSocketStream.last as FakeWebSocketStream;
+  const log: { events: string[]; messages: (string | ArrayBuffer)[] } = { events: [], messages: [] };
+  socket.onopen = () => log.events.push("open");
+  socket.onerror = () => log.events.push("error");
+  socket.onclose = (e) => log.events.push(`close ${e.code} ${e.reason} ${e.wasClean}`);
+  socket.onmessage = (e) => log.messages.push(e.data);
+  return { socket, stream, log };
+}
+
+describe("StreamSocket", () => {
+  it("opens with the agreed subprotocol and delivers text and bytes (as an ArrayBuffer)", async () => {
+    const { socket, stream, log } = open(["chat"]);
+    expect(stream.protocols).toEqual(["chat"]);
+    stream.accept("chat");
+    await settle();
+    expect(log.events).toEqual(["open"]);
+    expect(socket.protocol).toBe("chat");
+    stream.receive("hi");
+    stream.receive(new Uint8Array([9, 1, 2, 3]).subarray(1));
+    await settle();
+    expect(log.messages[0]).toBe("hi");
+    expect(new Uint8Array(log.messages[1] as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
+  it("reads nothing past the message in flight while paused, and the rest once resumed", async () => {
+    const { socket, stream, log } = open();
+    stream.accept();
+    await settle();
+    socket.pause();
+    for (const m of ["1", "2", "3"]) stream.receive(m);
+    await settle();
+    expect(log.messages).toEqual(["1"]);
+    socket.resume();
+    await settle();
+    expect(log.messages).toEqual(["1", "2", "3"]);
+  });
+
+  it("send() resolves when the write is done, and counts it in bufferedAmount until then", async () => {
+    const { socket, stream } = open();
+    stream.accept();
+    await settle();
+    let done = false;
+    const sent = socket.send(new Uint8Array(5)).then(() => {
+      done = true;
+    });
+    await settle();
+    expect(done).toBe(false);
+    expect(socket.bufferedAmount).toBe(5);
+    stream.pendingWrites.shift()?.();
+    await sent;
+    expect(socket.bufferedAmount).toBe(0);
+    expect(stream.written).toEqual([new Uint8Array(5)]);
+  });
+
+  it("a close is reported with the server's code and reason; close() passes its own", async () => {
+    const { socket, stream, log } = open();
+    stream.accept();
+    await settle();
+    socket.close(4000, "bye");
+    await settle();
+    expect(stream.closedWith).toEqual({ closeCode: 4000, reason: "bye" });
+    expect(log.events).toEqual(["open", "close 4000 bye true"]);
+  });
+
+  it("a connection that fails before opening reports an error, then an unclean close", async () => {
+    const { stream, log } = open();
+    stream.fail();
+    await settle();
+    expect(log.events).toEqual(["error", "close 1006  false"]);
+  });
+});
