@@ -149,7 +149,7 @@ class Inbox implements LifecycleHost {
       response,
       send(data, options = {}) {
         const payload = toPayload(data);
-        return conn.send(payload, options.binary ?? typeof payload !== "string");
+        return conn.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
       },
       ping: () => conn.ping(),
     };
@@ -260,7 +260,11 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
    */
   send(data: SendData, options: SendOptions = {}): Promise<void> {
     const payload = toPayload(data);
-    return this.#lifecycle.send(payload, options.binary ?? typeof payload !== "string");
+    return this.#lifecycle.send(
+      payload,
+      options.binary ?? typeof payload !== "string",
+      options.compress !== false,
+    );
   }
 
   /** Sends a ping and resolves with the round trip in ms. Rejects unless open. */

@@ -430,16 +430,16 @@ export class Connection implements ReadTarget {
    * Queues one message and writes it. Resolves when the frame was handed to the OS, rejects with a
    * ConnectionClosedError if the connection ends first. Throws InvalidStateError unless OPEN.
    */
-  send(data: string | Uint8Array, binary: boolean): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
     // A string goes to the core as it is: it encodes small text straight into its output.
     let length: number;
     if (typeof data === "string") {
-      if (binary) this.#protocol.sendBinary(nodeUtf8.encode(data));
-      else this.#protocol.sendText(data);
+      if (binary) this.#protocol.sendBinary(nodeUtf8.encode(data), true, compress);
+      else this.#protocol.sendText(data, true, compress);
       length = Buffer.byteLength(data);
     } else {
-      if (binary) this.#protocol.sendBinary(data);
-      else this.#protocol.sendText(data);
+      if (binary) this.#protocol.sendBinary(data, true, compress);
+      else this.#protocol.sendText(data, true, compress);
       length = data.length;
     }
     // Counted as bytes on the wire (a masked header is 6, 8 or 14 bytes), like the socket's own

@@ -77,6 +77,11 @@ export type SendData = string | ArrayBuffer | ArrayBufferView;
 export interface SendOptions {
   /** Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must be UTF-8). */
   binary?: boolean;
+  /**
+   * `false` sends this message uncompressed even when permessage-deflate is negotiated (data already
+   * compressed, or too small to gain). Default `true`: compressed when at or over the `threshold`.
+   */
+  compress?: boolean;
 }
 
 /**

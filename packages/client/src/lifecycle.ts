@@ -69,6 +69,7 @@ interface Rare {
 interface QueuedSend {
   readonly data: string | Uint8Array;
   readonly binary: boolean;
+  readonly compress: boolean;
   readonly size: number;
   resolve(): void;
   reject(error: unknown): void;
@@ -218,13 +219,14 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** Writes on the open connection, or queues until the next one has run `onOpen`. */
-  send(data: string | Uint8Array, binary: boolean): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
     const phase = this.#phase;
     if (phase === "closing" || phase === "closed") {
       return rejected(new InvalidStateError("cannot send: the client is closed"));
     }
     const conn = this.#conn;
-    if (phase === "open" && conn !== undefined && conn.state === State.Open) return conn.send(data, binary);
+    if (phase === "open" && conn !== undefined && conn.state === State.Open)
+      return conn.send(data, binary, compress);
     const size = typeof data === "string" ? utf8.encode(data).length : data.byteLength;
     if (this.#queuedBytes + size > this.#o.maxQueuedBytes) {
       return rejected(new SendQueueFullError(this.#queuedBytes, size, this.#o.maxQueuedBytes));
@@ -233,7 +235,7 @@ export class Lifecycle implements ConnectionHandlers {
     // caller may reuse meanwhile.
     const copy = typeof data === "string" ? data : data.slice();
     const queued = new Promise<void>((resolve, reject) => {
-      (this.#sendQueue ??= []).push({ data: copy, binary, size, resolve, reject });
+      (this.#sendQueue ??= []).push({ data: copy, binary, compress, size, resolve, reject });
       this.#queuedBytes += size;
     });
     queued.catch(noop);
@@ -607,7 +609,7 @@ export class Lifecycle implements ConnectionHandlers {
     while (queue !== undefined && queue.length > 0 && conn.state === State.Open) {
       const item = queue.shift() as QueuedSend;
       this.#queuedBytes -= item.size;
-      conn.send(item.data, item.binary).then(item.resolve, item.reject);
+      conn.send(item.data, item.binary, item.compress).then(item.resolve, item.reject);
     }
   }
 

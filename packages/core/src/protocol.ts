@@ -204,13 +204,16 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     return this.state === State.Closing;
   }
 
-  /** Queues a text frame. `data` may be a string or UTF-8 bytes. Throws InvalidStateError unless OPEN. */
-  sendText(data: string | Uint8Array, fin = true): void {
+  /**
+   * Queues a text frame. `data` may be a string or UTF-8 bytes. `compress: false` sends this message
+   * uncompressed even with permessage-deflate negotiated. Throws InvalidStateError unless OPEN.
+   */
+  sendText(data: string | Uint8Array, fin = true, compress = true): void {
     this.checkCanSendData(false);
     const encodeInto = this.utf8.encodeInto;
     if (
       typeof data === "string" &&
-      this.codec === undefined &&
+      (this.codec === undefined || !compress) &&
       encodeInto !== undefined &&
       this.output.text(data, fin, encodeInto)
     ) {
@@ -218,22 +221,23 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
       return;
     }
     const bytes = typeof data === "string" ? this.utf8.encode(data) : data;
-    this.sendData(Opcode.Text, bytes, fin);
+    this.sendData(Opcode.Text, bytes, fin, compress);
   }
 
   /**
    * Queues a binary frame. The payload is copied (and masked) into the output: `data` may be reused.
    * With permessage-deflate negotiated, a whole message (`fin`) of `threshold` bytes or more is
-   * compressed, synchronously; fragmented sends are never compressed.
+   * compressed, synchronously, unless `compress` is false; fragmented sends are never compressed.
    */
-  sendBinary(data: Uint8Array, fin = true): void {
+  sendBinary(data: Uint8Array, fin = true, compress = true): void {
     this.checkCanSendData(false);
-    this.sendData(Opcode.Binary, data, fin);
+    this.sendData(Opcode.Binary, data, fin, compress);
   }
 
-  private sendData(opcode: number, bytes: Uint8Array, fin: boolean): void {
-    // RSV1 is per message (RFC 7692 section 6): a message below the threshold goes out plain.
-    if (this.codec !== undefined && fin && bytes.length >= this.deflateThreshold) {
+  private sendData(opcode: number, bytes: Uint8Array, fin: boolean, compress: boolean): void {
+    // RSV1 is per message (RFC 7692 section 6): a message below the threshold, or sent with
+    // `compress: false`, goes out plain.
+    if (this.codec !== undefined && compress && fin && bytes.length >= this.deflateThreshold) {
       this.output.frame(opcode, this.codec.compress(bytes), true, true);
     } else {
       this.output.frame(opcode, bytes, fin);
