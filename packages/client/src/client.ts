@@ -6,7 +6,15 @@
 import { ClientProtocol, CloseCode, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import { type Connection, protocolOptions } from "./connection.js";
-import type { ClientEvents, EmittedEvents, Message, OpenSession, SendData, SendOptions } from "./events.js";
+import type {
+  ClientEvents,
+  ControlData,
+  EmittedEvents,
+  Message,
+  OpenSession,
+  SendData,
+  SendOptions,
+} from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
@@ -34,6 +42,18 @@ function checkCloseArgs(code: number | undefined, reason: string | undefined): v
   if (reason !== undefined && utf8.encode(reason).length > 123) {
     throw new RangeError("A close reason is at most 123 bytes of UTF-8 (RFC 6455 section 5.5)");
   }
+}
+
+/** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
+function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
+  if (data === undefined) return undefined;
+  const payload = toPayload(data);
+  const bytes = typeof payload === "string" ? utf8.encode(payload) : payload.slice();
+  // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 section 5.5).
+  if (bytes.byteLength > 125) {
+    throw new RangeError(`A ping or pong payload is at most 125 bytes, got ${bytes.byteLength}`);
+  }
+  return bytes;
 }
 
 function toPayload(data: SendData): Uint8Array | string {
@@ -151,7 +171,7 @@ class Inbox implements LifecycleHost {
         const payload = toPayload(data);
         return conn.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
       },
-      ping: () => conn.ping(),
+      ping: (data) => conn.ping(controlPayload(data)),
     };
     return onOpen(session, response);
   }
@@ -267,9 +287,21 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
     );
   }
 
-  /** Sends a ping and resolves with the round trip in ms. Rejects unless open. */
-  ping(): Promise<number> {
-    return this.#lifecycle.ping();
+  /**
+   * Sends a ping and resolves with the round trip in ms once its pong arrives (the "pong" event
+   * reports it too). `data` (text as UTF-8, or bytes; at most 125 bytes) is the payload; without it
+   * the client uses one of its own. Rejects unless open. Throws RangeError at once over 125 bytes.
+   */
+  ping(data?: ControlData): Promise<number> {
+    return this.#lifecycle.ping(controlPayload(data));
+  }
+
+  /**
+   * Sends an unsolicited pong (RFC 6455 section 5.5.3: a unidirectional heartbeat; no answer is
+   * expected) with `data` as its payload. Throws InvalidStateError unless open, RangeError over 125 bytes.
+   */
+  pong(data?: ControlData): void {
+    this.#lifecycle.pong(controlPayload(data));
   }
 
   /**

@@ -460,9 +460,15 @@ export class Connection implements ReadTarget {
     return batch.promise;
   }
 
-  /** Sends a ping and resolves with the round trip in ms. */
-  ping(): Promise<number> {
-    return (this.#heartbeat ?? this.#lateHeartbeat()).ping();
+  /** Sends a ping (`data`, or the heartbeat's own payload) and resolves with the round trip in ms. */
+  ping(data?: Uint8Array): Promise<number> {
+    return (this.#heartbeat ?? this.#lateHeartbeat()).ping(data);
+  }
+
+  /** Sends an unsolicited pong now. Throws InvalidStateError unless OPEN, RangeError over 125 bytes. */
+  pong(data?: Uint8Array): void {
+    this.#protocol.sendPong(data);
+    this.#flush();
   }
 
   /**

@@ -73,6 +73,9 @@ export type EmittedEvents = Omit<ClientEvents, "error"> & { error: (error: Error
 /** What `send()` accepts: text, or bytes in any form (sent as binary unless `{ binary: false }`). */
 export type SendData = string | ArrayBuffer | ArrayBufferView;
 
+/** A ping or pong payload: text (sent as UTF-8) or bytes, at most 125 bytes (RFC 6455 section 5.5). */
+export type ControlData = string | ArrayBuffer | ArrayBufferView;
+
 /** How `send()` frames the data. */
 export interface SendOptions {
   /** Force the frame type: `true` sends a string as binary (UTF-8); `false` sends bytes as text (must be UTF-8). */
@@ -94,6 +97,6 @@ export interface OpenSession {
   readonly response: UpgradeResponse;
   /** Sends on this connection now. Rejects if it is no longer open. */
   send(data: SendData, options?: SendOptions): Promise<void>;
-  /** Pings on this connection; resolves with the round trip in ms. */
-  ping(): Promise<number>;
+  /** Pings on this connection (with `data` as the payload, if given); resolves with the round trip in ms. */
+  ping(data?: ControlData): Promise<number>;
 }

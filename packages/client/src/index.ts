@@ -37,6 +37,7 @@ export {
 export type {
   BinaryMessageTypes,
   ClientEvents,
+  ControlData,
   Message,
   OpenSession,
   ReconnectingInfo,

@@ -242,12 +242,20 @@ export class Lifecycle implements ConnectionHandlers {
     return queued;
   }
 
-  ping(): Promise<number> {
+  ping(data?: Uint8Array): Promise<number> {
     const conn = this.#conn;
     if (this.#phase !== "open" || conn === undefined || conn.state !== State.Open) {
       return rejected(new InvalidStateError("cannot ping: the client is not open"));
     }
-    return conn.ping();
+    return conn.ping(data);
+  }
+
+  pong(data?: Uint8Array): void {
+    const conn = this.#conn;
+    if (this.#phase !== "open" || conn === undefined || conn.state !== State.Open) {
+      throw new InvalidStateError("cannot pong: the client is not open");
+    }
+    conn.pong(data);
   }
 
   /** any -> closing -> closed: the closing handshake, then the end of the run. */

@@ -494,6 +494,38 @@ describe("sending", () => {
     expect(rtt).toBeGreaterThanOrEqual(0);
     expect(c.latency).toBe(rtt);
   });
+
+  it("ping(data) sends the payload, the server's pong to it is reported, and pong(data) reaches the server", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    const ws = server.clients[0]!;
+    const seenPings: string[] = [];
+    const seenPongs: string[] = [];
+    ws.on("ping", (data) => seenPings.push(data.toString()));
+    ws.on("pong", (data) => seenPongs.push(data.toString()));
+    const pongs: string[] = [];
+    c.on("pong", (data) => pongs.push(Buffer.from(data).toString()));
+    const rtt = await c.ping("hello");
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    await c.ping(Uint8Array.of(0x62, 0x79, 0x74, 0x65, 0x73));
+    expect(seenPings).toEqual(["hello", "bytes"]);
+    expect(pongs).toEqual(["hello", "bytes"]);
+    c.pong("unsolicited");
+    c.pong();
+    await waitFor(() => seenPongs.length === 2, 2000, "the two pongs");
+    expect(seenPongs).toEqual(["unsolicited", ""]);
+  });
+
+  it("ping(data) and pong(data) refuse payloads over 125 bytes at once, and pong() needs an open client", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    expect(() => c.pong("x")).toThrow(/not open/);
+    await c.connect();
+    expect(() => c.ping("x".repeat(126))).toThrow(RangeError);
+    expect(() => c.pong(new Uint8Array(126))).toThrow(/at most 125 bytes/);
+    expect(await c.ping("é".repeat(62))).toBeGreaterThanOrEqual(0); // 124 bytes of UTF-8
+  });
 });
 
 describe("closing", () => {
