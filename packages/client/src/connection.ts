@@ -133,6 +133,7 @@ export type ConnectionOptions = Pick<
   | "proxy"
   | "socketPath"
   | "createConnection"
+  | "socket"
   // Compression (deflate.ts).
   | "perMessageDeflate"
 > & { clock?: Clock };
@@ -353,13 +354,14 @@ export class Connection implements ReadTarget {
     // abort or the handshake timer cancels the transport through this controller.
     const transport = new AbortController();
     this.#transport = transport;
-    const { url, tls, proxy, socketPath, createConnection } = this.#o;
+    const { url, tls, proxy, socketPath, createConnection, socket } = this.#o;
     openTransport({
       url,
       tls,
       proxy,
       socketPath,
       createConnection,
+      socket,
       readTarget: this,
       signal: transport.signal,
     }).then(

@@ -113,12 +113,11 @@ function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boole
  * MessageReader#read). One state object and one closure per socket (Node calls `buffer` without a
  * `this`, `callback` on the socket), lighter per idle connection than closures over the target.
  */
-export function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
-  if (target === undefined || !onreadCallsSocket) return net.connect({ host, port });
+export function connectTcp(options: net.TcpNetConnectOpts, target: ReadTarget | undefined): net.Socket {
+  if (target === undefined || !onreadCallsSocket) return net.connect(options);
   const reads: DirectReads = { target, direct: false, big: false, owns: false };
   const socket: DirectSocket = net.connect({
-    host,
-    port,
+    ...options,
     onread: { buffer: () => nextReadBuffer(reads), callback: onDirectRead },
   });
   socket[kReads] = reads;

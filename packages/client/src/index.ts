@@ -67,7 +67,7 @@ export {
   type ReconnectOptions,
   type RetryContext,
 } from "./reconnect.js";
-export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
+export type { CreateConnection, CreateConnectionOptions, SocketOptions, TlsOptions } from "./transport.js";
 export {
   WebSocket,
   type WebSocketBinaryType,

@@ -9,7 +9,7 @@ import type { HeartbeatOptions } from "./heartbeat.js";
 import { parseProxy } from "./proxy.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
-import type { CreateConnection, TlsOptions } from "./transport.js";
+import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js";
 
 export type { BinaryType } from "./events.js";
 
@@ -95,6 +95,22 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   socketPath?: string;
   /** Custom transport: returns the stream to run on (TLS already, for wss:). Proxy and socketPath are then ignored. */
   createConnection?: CreateConnection;
+  /**
+   * Local IP address to connect from (`net.connect`'s `localAddress`), for ws: and wss:, to the
+   * server or to the proxy. Default: the OS chooses.
+   */
+  localAddress?: string;
+  /**
+   * IP version of the address the host name is resolved to: 4 or 6 (`net.connect`'s `family`).
+   * Applies to the server's host, or to the proxy's (and to the server's for socks5/socks4, which
+   * resolve it locally). Default: either.
+   */
+  family?: 4 | 6;
+  /**
+   * Resolves host names instead of `dns.lookup` (`net.connect`'s `lookup`, same signature): the
+   * server's host, or the proxy's (and the server's for socks5/socks4). Default `dns.lookup`.
+   */
+  lookup?: NonNullable<SocketOptions["lookup"]>;
 
   // --- Compression (docs/client.md, "Compression") ---
   /**
@@ -161,6 +177,8 @@ export interface ResolvedOptions {
   readonly forwardHeaders: ReadonlySet<string>;
   readonly socketPath: string | undefined;
   readonly createConnection: CreateConnection | undefined;
+  /** `localAddress`, `family` and `lookup`, or undefined when none is set. */
+  readonly socket: SocketOptions | undefined;
   // Compression.
   readonly perMessageDeflate: ResolvedDeflateOptions;
 }
@@ -269,6 +287,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   forwardHeaders: FORWARD_NONE,
   socketPath: undefined,
   createConnection: undefined,
+  socket: undefined,
   perMessageDeflate: resolveDeflateOptions(undefined),
 };
 
@@ -365,6 +384,7 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     forwardHeaders: network.forwardHeaders,
     socketPath: network.socketPath,
     createConnection: network.createConnection,
+    socket: network.socket,
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
   };
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
@@ -403,6 +423,9 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "createConnection",
   "forwardHeaders",
   "perMessageDeflate",
+  "localAddress",
+  "family",
+  "lookup",
 ] satisfies (keyof WebSocketClientOptions)[]);
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
   "interval",
@@ -464,7 +487,13 @@ function resolveNetworkOptions(
   unixSocketPath: string | undefined,
 ): Pick<
   ResolvedOptions,
-  "proxy" | "followRedirects" | "maxRedirects" | "forwardHeaders" | "socketPath" | "createConnection"
+  | "proxy"
+  | "followRedirects"
+  | "maxRedirects"
+  | "forwardHeaders"
+  | "socketPath"
+  | "createConnection"
+  | "socket"
 > {
   if (o.proxy !== undefined && o.proxy !== false) parseProxy(o.proxy); // throws TypeError
   if (o.followRedirects !== undefined && typeof o.followRedirects !== "boolean") {
@@ -497,5 +526,22 @@ function resolveNetworkOptions(
       forwardHeaders.length === 0 ? FORWARD_NONE : new Set(forwardHeaders.map((h) => h.toLowerCase())),
     socketPath: unixSocketPath ?? o.socketPath,
     createConnection: o.createConnection,
+    socket: resolveSocketOptions(o),
   };
+}
+
+/** `localAddress`, `family`, `lookup`, validated; undefined when none is given (the common case). */
+function resolveSocketOptions(o: WebSocketClientOptions): SocketOptions | undefined {
+  const { localAddress, family, lookup } = o;
+  if (localAddress === undefined && family === undefined && lookup === undefined) return undefined;
+  if (localAddress !== undefined && (typeof localAddress !== "string" || localAddress === "")) {
+    throw new TypeError("Option localAddress must be a non-empty string (an IP address)");
+  }
+  if (family !== undefined && family !== 4 && family !== 6) {
+    throw new TypeError(`Option family must be 4 or 6, got ${String(family)}`);
+  }
+  if (lookup !== undefined && typeof lookup !== "function") {
+    throw new TypeError("Option lookup must be a function, as dns.lookup");
+  }
+  return { localAddress, family, lookup };
 }
