@@ -6,6 +6,8 @@
 import { ClientProtocol, CloseCode, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import { type Connection, protocolOptions } from "./connection.js";
+import type { ConnectionInfo } from "./connection-info.js";
+import type { CloseInfo } from "./errors.js";
 import type {
   ClientEvents,
   ControlData,
@@ -259,6 +261,23 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   /** The last handshake's response. */
   get response(): UpgradeResponse | undefined {
     return this.#lifecycle.response;
+  }
+  /**
+   * The current connection attempt or open connection: its `id` (new on every attempt) and, once
+   * TCP/TLS is up (from the "connect" event), the socket's addresses. Still defined in the "close"
+   * listeners of that connection; undefined before the first attempt, while waiting to reconnect and
+   * once closed.
+   */
+  get connectionInfo(): ConnectionInfo | undefined {
+    return this.#lifecycle.connectionInfo;
+  }
+  /**
+   * How the last connection that had opened ended (`code`, `reason`, `wasClean`...), as the "close"
+   * event reported it: set from that event on, kept while waiting to reconnect, after `close()` and
+   * through the next connection; undefined until a connection has closed.
+   */
+  get lastClose(): CloseInfo | undefined {
+    return this.#lifecycle.lastClose;
   }
 
   /**

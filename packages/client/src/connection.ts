@@ -20,6 +20,13 @@ import {
   type WsEvent,
 } from "@tideway/core";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import {
+  type ConnectionInfo,
+  connectionInfo,
+  nextAttempt,
+  type SocketAddresses,
+  socketAddresses,
+} from "./connection-info.js";
 import { deflateProtocolOptions } from "./deflate.js";
 import { type ReadTarget, socketClosed } from "./direct-reads.js";
 import {
@@ -241,6 +248,10 @@ export class Connection implements ReadTarget {
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   /** How the connection ended, once it has. */
   #endInfo: CloseInfo | undefined;
+  /** This attempt's number in the process: its id in logs (connection-info.ts). */
+  readonly #attempt = nextAttempt();
+  /** The socket's addresses, taken when it connected (a closed socket no longer has them). */
+  #addresses: SocketAddresses | undefined;
 
   /** `protocol`: one already built from `protocolOptions(o)` and never used, else a new one. */
   constructor(o: ConnectionOptions, handlers: ConnectionHandlers, protocol?: ClientProtocol) {
@@ -320,6 +331,10 @@ export class Connection implements ReadTarget {
   get latency(): number | undefined {
     return this.#heartbeat?.latency;
   }
+  /** Its id and, once the transport is up, the socket's addresses. */
+  get info(): ConnectionInfo {
+    return connectionInfo(this.#attempt, this.#addresses);
+  }
   /** How the connection ended, once it has. */
   get ended(): CloseInfo | undefined {
     return this.#endInfo;
@@ -386,6 +401,7 @@ export class Connection implements ReadTarget {
       return;
     }
     this.#socket = socket;
+    this.#addresses = socketAddresses(socket);
     (socket as Owned)[kConnection] = this;
     socket.on("error", onSocket.error);
     socket.on("close", onSocket.close);

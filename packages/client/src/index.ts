@@ -15,6 +15,7 @@ export {
   WebSocketError,
 } from "@tideway/core";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
+export type { ConnectionInfo } from "./connection-info.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate.js";
 export {
   AbortedError,

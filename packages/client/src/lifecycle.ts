@@ -15,6 +15,7 @@ import {
 import pRetry from "p-retry";
 import { type Clock, createSystemClock } from "./clock.js";
 import { Connection, type ConnectionHandlers } from "./connection.js";
+import type { ConnectionInfo } from "./connection-info.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -64,6 +65,8 @@ interface Rare {
   closing?: Promise<void> | undefined;
   /** Errors already emitted by onError, so onClose does not emit them twice. */
   errorReported?: WeakSet<Error>;
+  /** How the last connection that had opened ended. */
+  lastClose?: CloseInfo | undefined;
 }
 
 interface QueuedSend {
@@ -199,6 +202,13 @@ export class Lifecycle implements ConnectionHandlers {
   }
   get latency(): number | undefined {
     return this.#conn?.latency ?? this.#latency;
+  }
+  /** The attempt under way or the open connection: its id and addresses. */
+  get connectionInfo(): ConnectionInfo | undefined {
+    return this.#conn?.info;
+  }
+  get lastClose(): CloseInfo | undefined {
+    return this.#rare?.lastClose;
   }
   /** Bytes queued while disconnected plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
@@ -653,6 +663,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   onClose(conn: Connection, info: CloseInfo, error: Error | undefined): void {
+    this.#rareState().lastClose = info;
     const abnormal = !info.wasClean && !info.initiatedByUser;
     this.#host.emit("close", info);
     if (abnormal && error === undefined) this.#host.emit("error", new ConnectionClosedError(info));
