@@ -84,13 +84,56 @@ class Inbox implements LifecycleHost {
   #queue: MessageQueue<Message> | undefined;
   /** How the run ended while there was no queue: a queue made later starts ended that way. */
   #queueEnd: { error: unknown } | undefined;
+  /** `client.pause()` was called and `resume()` not yet: nothing is delivered, nothing read. */
+  #userPaused = false;
+  /**
+   * Messages parsed after `pause()` (the rest of the read in progress), delivered in order on
+   * `resume()`; made on first use. The run's end waits behind them (`#heldEnd`).
+   */
+  #held: Message[] | undefined;
+  #heldEnd: { error: unknown } | undefined;
 
   constructor(client: EventEmitter<EmittedEvents>) {
     this.#client = client;
   }
 
   get readingPaused(): boolean {
-    return this.#queue?.paused === true;
+    return this.#userPaused || this.#queue?.paused === true;
+  }
+
+  get userPaused(): boolean {
+    return this.#userPaused;
+  }
+
+  /** `client.pause()`: stop reading and delivering until `resume()`. */
+  pause(): void {
+    if (this.#userPaused) return;
+    this.#userPaused = true;
+    this.lifecycle.pause();
+  }
+
+  /**
+   * `client.resume()`: the held messages first, in a microtask (never from inside the caller), then
+   * reading again, unless the iterator's queue still holds reading back.
+   */
+  resume(): void {
+    if (!this.#userPaused) return;
+    this.#userPaused = false;
+    if ((this.#held?.length ?? 0) > 0 || this.#heldEnd !== undefined)
+      queueMicrotask(() => this.#deliverHeld());
+    if (this.#queue?.paused !== true) this.lifecycle.resume();
+  }
+
+  #deliverHeld(): void {
+    const held = this.#held;
+    while (held !== undefined && held.length > 0 && !this.#userPaused) {
+      this.deliver(held.shift() as Message);
+    }
+    const end = this.#heldEnd;
+    if (end !== undefined && (held === undefined || held.length === 0) && !this.#userPaused) {
+      this.#heldEnd = undefined;
+      this.ended(end.error);
+    }
   }
 
   /** The message queue, made now if needed. */
@@ -107,7 +150,8 @@ class Inbox implements LifecycleHost {
           inbox.lifecycle.pause();
         },
         onResume() {
-          inbox.lifecycle.resume();
+          // A user's pause() holds reading back on its own: only its resume() lifts it.
+          if (!inbox.#userPaused) inbox.lifecycle.resume();
         },
       });
       this.#queue = queue;
@@ -134,6 +178,10 @@ class Inbox implements LifecycleHost {
 
   /** A message: to the listeners, and to the queue when there are none or an iterator is active. */
   deliver(data: Message): void {
+    if (this.#userPaused) {
+      (this.#held ??= []).push(data);
+      return;
+    }
     const client = this.#client;
     const hasListeners = client.listenerCount("message") > 0;
     if (!hasListeners || this.iterators > 0) this.messages().push(data);
@@ -149,6 +197,10 @@ class Inbox implements LifecycleHost {
 
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
   ended(error: unknown): void {
+    if (this.#held !== undefined && this.#held.length > 0) {
+      this.#heldEnd ??= { error }; // after the held messages, on resume()
+      return;
+    }
     const queue = this.#queue;
     if (queue === undefined) this.#queueEnd ??= { error };
     else if (!queue.ended) {
@@ -161,6 +213,7 @@ class Inbox implements LifecycleHost {
   restarted(): void {
     if (this.#queue?.ended) this.#queue = undefined;
     this.#queueEnd = undefined;
+    this.#heldEnd = undefined; // the held messages of the last run go on to the new run's queue
   }
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
@@ -346,6 +399,30 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   reconnect(delayMs = 0): void {
     if (!(delayMs >= 0)) throw new RangeError(`reconnect delay must be >= 0, got ${delayMs}`);
     this.#lifecycle.reconnect(delayMs);
+  }
+
+  /**
+   * Stops reading from the socket (TCP pushes back on the server) and delivering messages: no
+   * "message" event and nothing new for the iterator until {@link resume}. The messages of the read
+   * in progress are held, in order. Holds across reconnects (a new connection starts paused) and
+   * after `close()`. Pings from the server are not answered meanwhile (they are not read), and the
+   * heartbeat is suspended, so a paused connection is never declared dead.
+   */
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  /**
+   * Delivers the held messages in order (in a microtask, not from inside this call), then reads
+   * again, unless the iterator's own backpressure (`highWaterMark`) still holds reading back.
+   */
+  resume(): void {
+    this.#inbox.resume();
+  }
+
+  /** True between {@link pause} and {@link resume}. */
+  get isPaused(): boolean {
+    return this.#inbox.userPaused;
   }
 
   /** Async iteration over received messages; `break` does not close the client. */
