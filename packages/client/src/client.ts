@@ -16,6 +16,7 @@ import type {
   OpenSession,
   SendData,
   SendOptions,
+  TextAs,
 } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
@@ -248,9 +249,9 @@ class Inbox implements LifecycleHost {
  * verification, a server that does not speak WebSocket). Once a connection has opened, drops are
  * retried per `reconnect.retries` (default: for ever). Pass `reconnect: false` to never retry.
  */
-export class WebSocketClient<B extends BinaryType = "uint8array">
-  extends EventEmitter<ClientEvents<B>>
-  implements AsyncIterable<Message<B>>
+export class WebSocketClient<B extends BinaryType = "uint8array", T extends TextAs = "string">
+  extends EventEmitter<ClientEvents<B, T>>
+  implements AsyncIterable<Message<B, T>>
 {
   readonly #lifecycle: Lifecycle;
   readonly #inbox: Inbox;
@@ -259,7 +260,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
    * `url`: `ws:`, `wss:` (`http:`/`https:` are mapped to them), `ws+unix:`, or a function (sync or
    * async) called before every attempt. Throws TypeError for an invalid URL or option, naming it.
    */
-  constructor(url: UrlInput, options: WebSocketClientOptions<B> = {}) {
+  constructor(url: UrlInput, options: WebSocketClientOptions<B, T> = {}) {
     super();
     const o = resolveOptions(url, options);
     let spare: ClientProtocol;
@@ -426,7 +427,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   }
 
   /** Async iteration over received messages; `break` does not close the client. */
-  [Symbol.asyncIterator](): AsyncIterator<Message<B>, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<Message<B, T>, undefined> {
     const inbox = this.#inbox;
     inbox.iterators++;
     let active = true;
@@ -461,7 +462,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
       [Symbol.asyncIterator]: () => iterator,
     };
     // The queue holds what this client's binaryType produces.
-    return iterator as AsyncIterator<Message<B>, undefined>;
+    return iterator as AsyncIterator<Message<B, T>, undefined>;
   }
 
   /** `await using client = await connect(url)` closes it at the end of the scope. */
@@ -471,10 +472,10 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
 }
 
 /** Creates a client and connects it: `await using ws = await connect(url)`. Rejects (and cleans up) if connecting fails. */
-export async function connect<B extends BinaryType = "uint8array">(
+export async function connect<B extends BinaryType = "uint8array", T extends TextAs = "string">(
   url: UrlInput,
-  options?: WebSocketClientOptions<B>,
-): Promise<WebSocketClient<B>> {
+  options?: WebSocketClientOptions<B, T>,
+): Promise<WebSocketClient<B, T>> {
   const client = new WebSocketClient(url, options);
   try {
     await client.connect();

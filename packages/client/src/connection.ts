@@ -50,6 +50,7 @@ import {
   release,
   toWrites,
 } from "./send-path.js";
+import { textBytes } from "./text-bytes.js";
 import { openTransport, type Transport } from "./transport.js";
 
 /**
@@ -136,6 +137,7 @@ export type ConnectionOptions = Pick<
   | "closeTimeout"
   | "heartbeat"
   | "binaryType"
+  | "textAs"
   // Networks (transport.ts): how the stream is opened.
   | "proxy"
   | "socketPath"
@@ -158,6 +160,7 @@ export function protocolOptions(o: ConnectionOptions): ConstructorParameters<typ
     randomFill,
     allocate: o.binaryType === "buffer" ? Buffer.allocUnsafe : allocateUnzeroed,
     allocateFrame: allocateOutput,
+    ...(o.textAs === "bytes" ? { decodeText: false } : {}),
     ...(o.perMessageDeflate !== false
       ? { perMessageDeflate: deflateProtocolOptions(o.perMessageDeflate) }
       : {}),
@@ -627,6 +630,7 @@ export class Connection implements ReadTarget {
         // Messages straight to the handler, the other events through #dispatch's switch.
         if (event.type === "binary") h.onMessage(toBinary(event.data, binaryType));
         else if (event.type === "text") h.onMessage(event.data);
+        else if (event.type === "utf8") h.onMessage(textBytes(event.data));
         else this.#dispatch(event);
       } catch (err) {
         // The client's handlers catch listener errors themselves; this is a last line of defence.
@@ -644,7 +648,7 @@ export class Connection implements ReadTarget {
   }
 
   /** The events other than messages (#process hands those over itself), inside its try/catch. */
-  #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" }>): void {
+  #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" | "utf8" }>): void {
     switch (event.type) {
       case "open":
         this.#opened = true;

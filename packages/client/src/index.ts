@@ -45,6 +45,8 @@ export type {
   RedirectInfo,
   SendData,
   SendOptions,
+  TextAs,
+  TextMessageTypes,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
 export {
@@ -68,6 +70,7 @@ export {
   type ReconnectOptions,
   type RetryContext,
 } from "./reconnect.js";
+export { TextBytes } from "./text-bytes.js";
 export type { CreateConnection, CreateConnectionOptions, SocketOptions, TlsOptions } from "./transport.js";
 export {
   WebSocket,

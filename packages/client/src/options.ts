@@ -4,7 +4,7 @@ import {
   type ResolvedDeflateOptions,
   resolveDeflateOptions,
 } from "./deflate.js";
-import type { BinaryType, OpenSession } from "./events.js";
+import type { BinaryType, OpenSession, TextAs } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
 import { parseProxy } from "./proxy.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
@@ -22,8 +22,8 @@ export type PerAttempt<T> = T | (() => T | Promise<T>);
 /** The URL a client connects to: `ws:`, `wss:`, `http:`, `https:`, `ws+unix:`; or a function giving one per attempt. */
 export type UrlInput = PerAttempt<string | URL>;
 
-/** The client's options; `B` is the `binaryType` given, which types the messages. */
-export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
+/** The client's options; `B` is the `binaryType` given and `T` the `textAs`, which type the messages. */
+export interface WebSocketClientOptions<B extends BinaryType = BinaryType, T extends TextAs = "string"> {
   /**
    * Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are
    * rejected. A function is called before every attempt (a fresh token on each reconnect); what it
@@ -52,6 +52,12 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   onOpen?: (session: OpenSession, response: UpgradeResponse) => void | Promise<void>;
   /** Type of binary messages. Default "uint8array". */
   binaryType?: B;
+  /**
+   * Type of text messages: `"string"` (default) decodes them; `"bytes"` hands them over as
+   * {@link TextBytes}, their UTF-8 bytes, validated by the core but not decoded (a relay forwarding
+   * text as it came). Validation is never skipped.
+   */
+  textAs?: T;
   /** Bound on the WHOLE opening handshake: DNS, TCP, TLS and the HTTP upgrade. Default 10 s. */
   handshakeTimeout?: number;
   /** After a close frame, how long to wait for the server to close TCP before destroying. Default 5 s. */
@@ -160,6 +166,7 @@ export interface ResolvedOptions {
   readonly shouldReconnect: ((reason: unknown, context: RetryContext) => boolean) | undefined;
   readonly onOpen: WebSocketClientOptions["onOpen"];
   readonly binaryType: BinaryType;
+  readonly textAs: TextAs;
   readonly handshakeTimeout: number;
   readonly closeTimeout: number;
   readonly maxPayload: number;
@@ -272,6 +279,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   shouldReconnect: undefined,
   onOpen: undefined,
   binaryType: "uint8array",
+  textAs: "string",
   handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
   closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   maxPayload: DEFAULT_MAX_PAYLOAD,
@@ -295,7 +303,10 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
  * Validates options and applies defaults. Every problem is a TypeError, thrown at once. The result
  * inherits the defaults from RESOLVED_DEFAULTS and owns only `href` and the options that differ.
  */
-export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}): ResolvedOptions {
+export function resolveOptions(
+  input: UrlInput,
+  o: WebSocketClientOptions<BinaryType, TextAs> = {},
+): ResolvedOptions {
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
   checkKeys("options", o, OPTION_NAMES);
   const providers = resolveProviders(input, o);
@@ -311,6 +322,10 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     throw new TypeError(
       `Option binaryType must be "uint8array", "arraybuffer" or "buffer", got ${String(binaryType)}`,
     );
+  }
+  const textAs = o.textAs ?? "string";
+  if (textAs !== "string" && textAs !== "bytes") {
+    throw new TypeError(`Option textAs must be "string" or "bytes", got ${String(textAs)}`);
   }
   let heartbeat: HeartbeatOptions | false = false;
   if (o.heartbeat === undefined) heartbeat = DEFAULT_HEARTBEAT;
@@ -369,6 +384,7 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     shouldReconnect: o.shouldReconnect,
     onOpen: o.onOpen,
     binaryType,
+    textAs,
     handshakeTimeout: finite("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1),
     closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
     maxPayload: finite("maxPayload", o.maxPayload, DEFAULT_MAX_PAYLOAD, 1),
@@ -407,6 +423,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "shouldReconnect",
   "onOpen",
   "binaryType",
+  "textAs",
   "handshakeTimeout",
   "closeTimeout",
   "maxPayload",
@@ -466,7 +483,10 @@ export function checkHeaders(value: HeaderList): HeaderList {
 }
 
 /** The per-attempt functions among the URL, `headers` and `protocols`, or undefined if none. */
-function resolveProviders(input: UrlInput, o: WebSocketClientOptions): Providers | undefined {
+function resolveProviders(
+  input: UrlInput,
+  o: WebSocketClientOptions<BinaryType, TextAs>,
+): Providers | undefined {
   const url = typeof input === "function" ? input : undefined;
   const headers = typeof o.headers === "function" ? o.headers : undefined;
   const protocols = typeof o.protocols === "function" ? o.protocols : undefined;
@@ -483,7 +503,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The network options (docs/client.md, Networks), validated. */
 function resolveNetworkOptions(
-  o: WebSocketClientOptions,
+  o: WebSocketClientOptions<BinaryType, TextAs>,
   unixSocketPath: string | undefined,
 ): Pick<
   ResolvedOptions,
@@ -531,7 +551,7 @@ function resolveNetworkOptions(
 }
 
 /** `localAddress`, `family`, `lookup`, validated; undefined when none is given (the common case). */
-function resolveSocketOptions(o: WebSocketClientOptions): SocketOptions | undefined {
+function resolveSocketOptions(o: WebSocketClientOptions<BinaryType, TextAs>): SocketOptions | undefined {
   const { localAddress, family, lookup } = o;
   if (localAddress === undefined && family === undefined && lookup === undefined) return undefined;
   if (localAddress !== undefined && (typeof localAddress !== "string" || localAddress === "")) {

@@ -45,6 +45,7 @@ it("exports exactly the public API", () => {
       "HeartbeatTimeoutError",
       "ReadyState",
       "SendQueueFullError",
+      "TextBytes",
       "WebSocket",
       "WebSocketClient",
       "webSocketClass",

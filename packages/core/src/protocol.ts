@@ -53,6 +53,11 @@ export interface ProtocolOptions {
    * The Node client does, and so masks into memory that is already mapped and cached.
    */
   allocateFrame?: (size: number) => Uint8Array;
+  /**
+   * `false`: a text message is reported as a `utf8` event carrying its UTF-8 bytes, validated but
+   * not decoded (a relay that forwards text as it came). Default `true`: a `text` event with a string.
+   */
+  decodeText?: boolean;
 }
 
 /** An option that must be a non-negative integer, or its default when absent. */
@@ -89,6 +94,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
   /** The `limit` of the receiveData call in progress. */
   protected receiveLimit = Number.POSITIVE_INFINITY;
   private readonly allocate: ((size: number) => Uint8Array) | undefined;
+  private readonly decodeText: boolean;
   /**
    * The frame reader, made when the first bytes after the handshake arrive (receiveFrames), so that
    * a connection that received nothing since the 101 holds none (idle connections stay small).
@@ -111,6 +117,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     this.maxPayload = checkLimit("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD);
     this.maxFragments = checkLimit("maxFragments", options.maxFragments, DEFAULT_MAX_FRAGMENTS);
     this.allocate = options.allocate;
+    this.decodeText = options.decodeText ?? true;
     const allocateFrame = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
     const writer = new FrameWriter({
@@ -395,6 +402,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
       utf8: this.utf8,
       ...(this.allocate !== undefined ? { allocate: this.allocate } : {}),
       ...(this.codec !== undefined ? { codec: this.codec } : {}),
+      ...(this.decodeText ? {} : { decodeText: false }),
     });
   }
 }
