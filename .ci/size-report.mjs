@@ -11,7 +11,7 @@ import { build } from "esbuild";
  * The budget of `import { WebSocketClient }` in min+gzip bytes: what the browser build weighs today
  * plus a margin, so that growth is a decision. The goal is 10 KB (docs/runtimes.md, "Size").
  */
-const LIMIT = 16.5 * 1024;
+const LIMIT = 17 * 1024;
 
 const root = new URL("..", import.meta.url).pathname;
 /** Resolved from examples/, which depends on @tideway/client as an app would: its "browser" condition. */

@@ -8,6 +8,7 @@ import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
 import { AppHeartbeat } from "./app-heartbeat.js";
 import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { type ConnectionInfo, connectionInfo, nextAttempt } from "./connection-info.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -19,6 +20,7 @@ import {
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
 import { StreamSocket, webSocketStream } from "./stream-socket.js";
+import { textBytes } from "./text-bytes.js";
 
 /** The WHATWG `WebSocket` constructor (the global one, or a stand-in in tests). */
 export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocket;
@@ -70,6 +72,8 @@ export class BrowserConnection implements ClientConnection {
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   #endInfo: CloseInfo | undefined;
 
+  readonly #attempt = nextAttempt();
+
   constructor(o: ResolvedOptions, handlers: ConnectionHandlers, deps: BrowserConnectionDeps = {}) {
     this.#o = o;
     this.#h = handlers;
@@ -105,6 +109,10 @@ export class BrowserConnection implements ClientConnection {
   }
   get latency(): number | undefined {
     return this.#heartbeat?.latency;
+  }
+  /** An id per attempt; a browser's WebSocket tells no socket address. */
+  get info(): ConnectionInfo {
+    return connectionInfo(this.#attempt, undefined);
   }
   get ended(): CloseInfo | undefined {
     return this.#endInfo;
@@ -191,7 +199,11 @@ export class BrowserConnection implements ClientConnection {
   }
 
   /** With `appHeartbeat`: a beat's round trip in ms. A browser cannot send a ping frame. */
-  ping(): Promise<number> {
+  /** The application-level heartbeat's round trip (`appHeartbeat`); `data` cannot go in a browser's ping. */
+  ping(data?: Uint8Array): Promise<number> {
+    if (data !== undefined) {
+      return Promise.reject(new TypeError("ping(data): a browser cannot send ping frames"));
+    }
     if (this.#heartbeat !== undefined) return this.#heartbeat.ping();
     return Promise.reject(
       new TypeError(
@@ -230,6 +242,11 @@ export class BrowserConnection implements ClientConnection {
   /** Never called, as sendFragment. */
   drained(_limit: number): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** A browser cannot send pong frames. */
+  pong(_data?: Uint8Array): void {
+    throw new TypeError("pong(): a browser cannot send pong frames");
   }
 
   /** Never called: the browser build refuses `receive: "stream"` (platform-browser.ts). */
@@ -298,6 +315,15 @@ export class BrowserConnection implements ClientConnection {
           ? (data as ArrayBuffer)
           : new Uint8Array(data as ArrayBuffer);
     if (this.#heartbeat?.received(message)) return;
+    // textAs "bytes": the browser has decoded the text already; its bytes again, as on Node.
+    if (typeof message === "string" && this.#o.textAs === "bytes") {
+      this.#deliver(textBytes(utf8.encode(message)));
+      return;
+    }
+    this.#deliver(message);
+  }
+
+  #deliver(message: Message): void {
     if (this.#paused) {
       this.#behind += sizeOf(message);
       const limit = this.#o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;

@@ -4,6 +4,7 @@
  * platform module (platform.ts, platform-browser.ts) makes them.
  */
 import type { ClientProtocol, ProtocolError, State, UpgradeResponse } from "@tideway/core";
+import type { ConnectionInfo } from "./connection-info.js";
 import type { CloseInfo } from "./errors.js";
 import type { Message, MessagePart } from "./events.js";
 import type { ResolvedOptions } from "./options.js";
@@ -26,8 +27,13 @@ export interface ClientConnection {
   readonly closed: Promise<CloseInfo>;
   /** Connects and runs the opening handshake; resolves with the response. */
   open(signal?: AbortSignal): Promise<UpgradeResponse>;
-  /** Sends one message; resolves once it is handed on, rejects if the connection ends first. */
-  send(data: string | Uint8Array, binary: boolean): Promise<void>;
+  /** This connection's id and, where the platform knows them, its socket's addresses. */
+  readonly info: ConnectionInfo;
+  /**
+   * Sends one message; resolves once it is handed on, rejects if the connection ends first.
+   * `compress` false: never compressed (where the platform compresses at all).
+   */
+  send(data: string | Uint8Array, binary: boolean, compress?: boolean): Promise<void>;
   /**
    * Sends one fragment of a streamed message (`first`: its opening frame; `fin`: its last). Only
    * where the platform says `streamedSends`.
@@ -35,8 +41,10 @@ export interface ClientConnection {
   sendFragment(data: string | Uint8Array, binary: boolean, first: boolean, fin: boolean): Promise<void>;
   /** Resolves once fewer than `limit` bytes wait to be handed to the network (or the connection is gone). */
   drained(limit: number): Promise<void>;
-  /** A round trip to the server, in ms. */
-  ping(): Promise<number>;
+  /** A round trip to the server, in ms; `data` is the ping's payload where the platform sends ping frames. */
+  ping(data?: Uint8Array): Promise<number>;
+  /** Sends an unsolicited pong now (where the platform sends control frames; else a TypeError). */
+  pong(data?: Uint8Array): void;
   /** Starts the closing handshake; resolves when the connection is gone. */
   close(code?: number, reason?: string): Promise<CloseInfo>;
   /**

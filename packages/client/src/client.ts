@@ -6,14 +6,18 @@
 import { CloseCode, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
+import type { ConnectionInfo } from "./connection-info.js";
+import type { CloseInfo } from "./errors.js";
 import type {
   ClientEvents,
+  ControlData,
   EmittedEvents,
   Message,
   MessagePart,
   OpenSession,
   SendData,
   SendOptions,
+  TextAs,
 } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
@@ -47,6 +51,18 @@ function checkCloseArgs(code: number | undefined, reason: string | undefined): v
   }
 }
 
+/** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
+function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
+  if (data === undefined) return undefined;
+  const payload = toPayload(data);
+  const bytes = typeof payload === "string" ? utf8.encode(payload) : payload.slice();
+  // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 section 5.5).
+  if (bytes.byteLength > 125) {
+    throw new RangeError(`A ping or pong payload is at most 125 bytes, got ${bytes.byteLength}`);
+  }
+  return bytes;
+}
+
 function toPayload(data: SendData): Uint8Array | string {
   if (typeof data === "string") return data;
   if (data instanceof Uint8Array) return data;
@@ -77,13 +93,21 @@ class Inbox implements LifecycleHost {
   #queueEnd: { error: unknown } | undefined;
   /** With `receive: "stream"`: where messages go instead of the queue (message-stream.ts). */
   streams: StreamReceiver | undefined;
+  /** `client.pause()` was called and `resume()` not yet: nothing is delivered, nothing read. */
+  #userPaused = false;
+  /**
+   * Messages parsed after `pause()` (the rest of the read in progress), delivered in order on
+   * `resume()`; made on first use. The run's end waits behind them (`#heldEnd`).
+   */
+  #held: Message[] | undefined;
+  #heldEnd: { error: unknown } | undefined;
 
   constructor(client: EventEmitter<EmittedEvents>) {
     this.#client = client;
   }
 
   get readingPaused(): boolean {
-    return this.#queue?.paused === true || this.streams?.paused === true;
+    return this.#userPaused || this.#queue?.paused === true || this.streams?.paused === true;
   }
 
   /** `receive: "stream"`: messages are handed out as streams from now on. */
@@ -96,7 +120,9 @@ class Inbox implements LifecycleHost {
       maxPayload: o.maxPayload,
       maxStreamedPayload: o.maxStreamedPayload,
       pause: () => lifecycle.pause(),
-      resume: () => lifecycle.resume(),
+      resume: () => {
+        if (!this.#userPaused) lifecycle.resume();
+      },
       failReceive: (error) => lifecycle.failReceive(error),
     });
   }
@@ -113,6 +139,41 @@ class Inbox implements LifecycleHost {
     return this.#client;
   }
 
+  get userPaused(): boolean {
+    return this.#userPaused;
+  }
+
+  /** `client.pause()`: stop reading and delivering until `resume()`. */
+  pause(): void {
+    if (this.#userPaused) return;
+    this.#userPaused = true;
+    this.lifecycle.pause();
+  }
+
+  /**
+   * `client.resume()`: the held messages first, in a microtask (never from inside the caller), then
+   * reading again, unless the iterator's queue still holds reading back.
+   */
+  resume(): void {
+    if (!this.#userPaused) return;
+    this.#userPaused = false;
+    if ((this.#held?.length ?? 0) > 0 || this.#heldEnd !== undefined)
+      queueMicrotask(() => this.#deliverHeld());
+    if (this.#queue?.paused !== true && this.streams?.paused !== true) this.lifecycle.resume();
+  }
+
+  #deliverHeld(): void {
+    const held = this.#held;
+    while (held !== undefined && held.length > 0 && !this.#userPaused) {
+      this.deliver(held.shift() as Message);
+    }
+    const end = this.#heldEnd;
+    if (end !== undefined && (held === undefined || held.length === 0) && !this.#userPaused) {
+      this.#heldEnd = undefined;
+      this.ended(end.error);
+    }
+  }
+
   /** The message queue, made now if needed. */
   messages(): MessageQueue<Message> {
     let queue = this.#queue;
@@ -127,7 +188,8 @@ class Inbox implements LifecycleHost {
           inbox.lifecycle.pause();
         },
         onResume() {
-          inbox.lifecycle.resume();
+          // A user's pause() holds reading back on its own: only its resume() lifts it.
+          if (!inbox.#userPaused) inbox.lifecycle.resume();
         },
       });
       this.#queue = queue;
@@ -154,6 +216,10 @@ class Inbox implements LifecycleHost {
 
   /** A message: to the listeners, and to the queue when there are none or an iterator is active. */
   deliver(data: Message): void {
+    if (this.#userPaused) {
+      (this.#held ??= []).push(data);
+      return;
+    }
     const client = this.#client;
     const hasListeners = client.listenerCount("message") > 0;
     if (!hasListeners || this.iterators > 0) this.messages().push(data);
@@ -169,6 +235,10 @@ class Inbox implements LifecycleHost {
 
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
   ended(error: unknown): void {
+    if (this.#held !== undefined && this.#held.length > 0) {
+      this.#heldEnd ??= { error }; // after the held messages, on resume()
+      return;
+    }
     this.streams?.ended(error);
     const queue = this.#queue;
     if (queue === undefined) this.#queueEnd ??= { error };
@@ -183,6 +253,7 @@ class Inbox implements LifecycleHost {
     this.streams?.restarted();
     if (this.#queue?.ended) this.#queue = undefined;
     this.#queueEnd = undefined;
+    this.#heldEnd = undefined; // the held messages of the last run go on to the new run's queue
   }
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
@@ -193,9 +264,9 @@ class Inbox implements LifecycleHost {
       response,
       send(data, options = {}) {
         const payload = toPayload(data);
-        return conn.send(payload, options.binary ?? typeof payload !== "string");
+        return conn.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
       },
-      ping: () => conn.ping(),
+      ping: (data) => conn.ping(controlPayload(data)),
     };
     return onOpen(session, response);
   }
@@ -217,9 +288,9 @@ class Inbox implements LifecycleHost {
  * verification, a server that does not speak WebSocket). Once a connection has opened, drops are
  * retried per `reconnect.retries` (default: for ever). Pass `reconnect: false` to never retry.
  */
-export class WebSocketClient<B extends BinaryType = "uint8array">
-  extends EventEmitter<ClientEvents<B>>
-  implements AsyncIterable<Message<B>>
+export class WebSocketClient<B extends BinaryType = "uint8array", T extends TextAs = "string">
+  extends EventEmitter<ClientEvents<B, T>>
+  implements AsyncIterable<Message<B, T>>
 {
   readonly #lifecycle: Lifecycle;
   readonly #inbox: Inbox;
@@ -230,7 +301,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
    * `url`: `ws:`, `wss:` (`http:`/`https:` are mapped to them), `ws+unix:`, or a function (sync or
    * async) called before every attempt. Throws TypeError for an invalid URL or option, naming it.
    */
-  constructor(url: UrlInput, options: WebSocketClientOptions<B> = {}) {
+  constructor(url: UrlInput, options: WebSocketClientOptions<B, T> = {}) {
     super();
     const o = resolveOptions(url, options);
     // What the platform cannot do with these options throws here, not at connect.
@@ -281,6 +352,23 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   get response(): UpgradeResponse | undefined {
     return this.#lifecycle.response;
   }
+  /**
+   * The current connection attempt or open connection: its `id` (new on every attempt) and, once
+   * TCP/TLS is up (from the "connect" event), the socket's addresses. Still defined in the "close"
+   * listeners of that connection; undefined before the first attempt, while waiting to reconnect and
+   * once closed.
+   */
+  get connectionInfo(): ConnectionInfo | undefined {
+    return this.#lifecycle.connectionInfo;
+  }
+  /**
+   * How the last connection that had opened ended (`code`, `reason`, `wasClean`...), as the "close"
+   * event reported it: set from that event on, kept while waiting to reconnect, after `close()` and
+   * through the next connection; undefined until a connection has closed.
+   */
+  get lastClose(): CloseInfo | undefined {
+    return this.#lifecycle.lastClose;
+  }
 
   /**
    * Connects (if not already) and resolves with the handshake response once the connection is open
@@ -317,7 +405,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
       }
       const lifecycle = this.#lifecycle;
       this.#streamed ??= new StreamedSends({
-        send: (payload, binary) => lifecycle.send(payload, binary),
+        send: (payload, binary, compress) => lifecycle.send(payload, binary, compress),
         whenOpen: () => lifecycle.whenOpen(),
         maxQueuedBytes: lifecycle.options.maxQueuedBytes,
       });
@@ -325,14 +413,27 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
     }
     const payload = toPayload(data);
     const binary = options.binary ?? typeof payload !== "string";
+    const compress = options.compress !== false;
     const streamed = this.#streamed;
-    if (streamed?.busy === true) return streamed.after(payload, binary);
-    return this.#lifecycle.send(payload, binary);
+    if (streamed?.busy === true) return streamed.after(payload, binary, compress);
+    return this.#lifecycle.send(payload, binary, compress);
   }
 
-  /** Sends a ping and resolves with the round trip in ms. Rejects unless open. */
-  ping(): Promise<number> {
-    return this.#lifecycle.ping();
+  /**
+   * Sends a ping and resolves with the round trip in ms once its pong arrives (the "pong" event
+   * reports it too). `data` (text as UTF-8, or bytes; at most 125 bytes) is the payload; without it
+   * the client uses one of its own. Rejects unless open. Throws RangeError at once over 125 bytes.
+   */
+  ping(data?: ControlData): Promise<number> {
+    return this.#lifecycle.ping(controlPayload(data));
+  }
+
+  /**
+   * Sends an unsolicited pong (RFC 6455 section 5.5.3: a unidirectional heartbeat; no answer is
+   * expected) with `data` as its payload. Throws InvalidStateError unless open, RangeError over 125 bytes.
+   */
+  pong(data?: ControlData): void {
+    this.#lifecycle.pong(controlPayload(data));
   }
 
   /**
@@ -386,10 +487,34 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
   }
 
   /**
+   * Stops reading from the socket (TCP pushes back on the server) and delivering messages: no
+   * "message" event and nothing new for the iterator until {@link resume}. The messages of the read
+   * in progress are held, in order. Holds across reconnects (a new connection starts paused) and
+   * after `close()`. Pings from the server are not answered meanwhile (they are not read), and the
+   * heartbeat is suspended, so a paused connection is never declared dead.
+   */
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  /**
+   * Delivers the held messages in order (in a microtask, not from inside this call), then reads
+   * again, unless the iterator's own backpressure (`highWaterMark`) still holds reading back.
+   */
+  resume(): void {
+    this.#inbox.resume();
+  }
+
+  /** True between {@link pause} and {@link resume}. */
+  get isPaused(): boolean {
+    return this.#inbox.userPaused;
+  }
+
+  /**
    * Async iteration over received messages; `break` does not close the client. Throws a TypeError
    * with `receive: "stream"`: use {@link WebSocketClient.streams} then.
    */
-  [Symbol.asyncIterator](): AsyncIterator<Message<B>, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<Message<B, T>, undefined> {
     const inbox = this.#inbox;
     if (inbox.streams !== undefined) {
       throw new TypeError('This client receives streams (receive: "stream"): iterate client.streams()');
@@ -427,7 +552,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
       [Symbol.asyncIterator]: () => iterator,
     };
     // The queue holds what this client's binaryType produces.
-    return iterator as AsyncIterator<Message<B>, undefined>;
+    return iterator as AsyncIterator<Message<B, T>, undefined>;
   }
 
   /** `await using client = await connect(url)` closes it at the end of the scope. */
@@ -437,10 +562,10 @@ export class WebSocketClient<B extends BinaryType = "uint8array">
 }
 
 /** Creates a client and connects it: `await using ws = await connect(url)`. Rejects (and cleans up) if connecting fails. */
-export async function connect<B extends BinaryType = "uint8array">(
+export async function connect<B extends BinaryType = "uint8array", T extends TextAs = "string">(
   url: UrlInput,
-  options?: WebSocketClientOptions<B>,
-): Promise<WebSocketClient<B>> {
+  options?: WebSocketClientOptions<B, T>,
+): Promise<WebSocketClient<B, T>> {
   const client = new WebSocketClient(url, options);
   try {
     await client.connect();

@@ -23,6 +23,13 @@ import {
 } from "@tideway/core";
 import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import {
+  type ConnectionInfo,
+  connectionInfo,
+  nextAttempt,
+  type SocketAddresses,
+  socketAddresses,
+} from "./connection-info.js";
 import { deflateProtocolOptions } from "./deflate.js";
 import { type ReadTarget, socketClosed } from "./direct-reads.js";
 import {
@@ -46,6 +53,7 @@ import {
   release,
   toWrites,
 } from "./send-path.js";
+import { textBytes } from "./text-bytes.js";
 import { openTransport, type Transport } from "./transport.js";
 import { decodeValidUtf8 } from "./utf8-decode.js";
 
@@ -113,10 +121,12 @@ export type ConnectionOptions = Pick<
   | "closeTimeout"
   | "heartbeat"
   | "binaryType"
+  | "textAs"
   // Networks (transport.ts): how the stream is opened.
   | "proxy"
   | "socketPath"
   | "createConnection"
+  | "socket"
   // Compression (deflate.ts).
   | "perMessageDeflate"
   // Diagnostics (observe.ts).
@@ -139,6 +149,7 @@ export function protocolOptions(o: ConnectionOptions): ConstructorParameters<typ
     randomFill,
     allocate: o.binaryType === "buffer" ? Buffer.allocUnsafe : allocateUnzeroed,
     allocateFrame: allocateOutput,
+    ...(o.textAs === "bytes" ? { decodeText: false } : {}),
     ...(o.perMessageDeflate !== false
       ? { perMessageDeflate: deflateProtocolOptions(o.perMessageDeflate) }
       : {}),
@@ -239,6 +250,10 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   /** How the connection ended, once it has. */
   #endInfo: CloseInfo | undefined;
+  /** This attempt's number in the process: its id in logs (connection-info.ts). */
+  readonly #attempt = nextAttempt();
+  /** The socket's addresses, taken when it connected (a closed socket no longer has them). */
+  #addresses: SocketAddresses | undefined;
 
   /** `protocol`: one already built from `protocolOptions(o)` and never used, else a new one. */
   constructor(o: ConnectionOptions, handlers: ConnectionHandlers, protocol?: ClientProtocol) {
@@ -354,6 +369,10 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
   get latency(): number | undefined {
     return this.#heartbeat?.latency;
   }
+  /** Its id and, once the transport is up, the socket's addresses. */
+  get info(): ConnectionInfo {
+    return connectionInfo(this.#attempt, this.#addresses);
+  }
   /** How the connection ended, once it has. */
   get ended(): CloseInfo | undefined {
     return this.#endInfo;
@@ -388,13 +407,14 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
     // abort or the handshake timer cancels the transport through this controller.
     const transport = new AbortController();
     this.#transport = transport;
-    const { url, tls, proxy, socketPath, createConnection } = this.#o;
+    const { url, tls, proxy, socketPath, createConnection, socket } = this.#o;
     openTransport({
       url,
       tls,
       proxy,
       socketPath,
       createConnection,
+      socket,
       readTarget: this,
       signal: transport.signal,
     }).then(
@@ -419,6 +439,7 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
       return;
     }
     this.#socket = socket;
+    this.#addresses = socketAddresses(socket);
     (socket as Owned)[kConnection] = this;
     socket.on("error", onSocket.error);
     socket.on("close", onSocket.close);
@@ -466,16 +487,16 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
    * Queues one message and writes it. Resolves when the frame was handed to the OS, rejects with a
    * ConnectionClosedError if the connection ends first. Throws InvalidStateError unless OPEN.
    */
-  send(data: string | Uint8Array, binary: boolean): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
     // A string goes to the core as it is: it encodes small text straight into its output.
     let length: number;
     if (typeof data === "string") {
-      if (binary) this.#protocol.sendBinary(nodeUtf8.encode(data));
-      else this.#protocol.sendText(data);
+      if (binary) this.#protocol.sendBinary(nodeUtf8.encode(data), true, compress);
+      else this.#protocol.sendText(data, true, compress);
       length = Buffer.byteLength(data);
     } else {
-      if (binary) this.#protocol.sendBinary(data);
-      else this.#protocol.sendText(data);
+      if (binary) this.#protocol.sendBinary(data, true, compress);
+      else this.#protocol.sendText(data, true, compress);
       length = data.length;
     }
     return this.#queued(length);
@@ -539,9 +560,15 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
     return batch.promise;
   }
 
-  /** Sends a ping and resolves with the round trip in ms. */
-  ping(): Promise<number> {
-    return (this.#heartbeat ?? this.#lateHeartbeat()).ping();
+  /** Sends a ping (`data`, or the heartbeat's own payload) and resolves with the round trip in ms. */
+  ping(data?: Uint8Array): Promise<number> {
+    return (this.#heartbeat ?? this.#lateHeartbeat()).ping(data);
+  }
+
+  /** Sends an unsolicited pong now. Throws InvalidStateError unless OPEN, RangeError over 125 bytes. */
+  pong(data?: Uint8Array): void {
+    this.#protocol.sendPong(data);
+    this.#flush();
   }
 
   /**
@@ -698,6 +725,7 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
         // Messages straight to the handler, the other events through #dispatch's switch.
         if (event.type === "binary") h.onMessage(toBinary(event.data, binaryType));
         else if (event.type === "text") h.onMessage(event.data);
+        else if (event.type === "utf8") h.onMessage(textBytes(event.data));
         else this.#dispatch(event);
       } catch (err) {
         // The client's handlers catch listener errors themselves; this is a last line of defence.
@@ -716,7 +744,7 @@ export class Connection implements ReadTarget, ClientConnection, HeartbeatWheelM
   }
 
   /** The events other than messages (#process hands those over itself), inside its try/catch. */
-  #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" }>): void {
+  #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" | "utf8" }>): void {
     switch (event.type) {
       case "open":
         observe.upgradeResponse(this.#h, this.#o, event.response);

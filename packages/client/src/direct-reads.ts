@@ -114,12 +114,11 @@ function onDirectRead(this: DirectSocket, nread: number, buf: Uint8Array): boole
  * without a `this`, `callback` on the socket), lighter per idle connection than closures over the
  * target; a bound function (~48 B) is lighter than an arrow function and its context (~96 B).
  */
-export function connectTcp(host: string, port: number, target: ReadTarget | undefined): net.Socket {
-  if (target === undefined || !onreadCallsSocket) return net.connect({ host, port });
+export function connectTcp(options: net.TcpNetConnectOpts, target: ReadTarget | undefined): net.Socket {
+  if (target === undefined || !onreadCallsSocket) return net.connect(options);
   const reads: DirectReads = { target, direct: false, big: false, owns: false };
   const socket: DirectSocket = net.connect({
-    host,
-    port,
+    ...options,
     onread: { buffer: nextReadBuffer.bind(reads), callback: onDirectRead },
   });
   socket[kReads] = reads;

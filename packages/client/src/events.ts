@@ -5,6 +5,7 @@
 import type { Buffer } from "node:buffer";
 import type { UpgradeResponse, WsEvent } from "@tideway/core";
 import type { CloseInfo, TidewayError } from "./errors.js";
+import type { TextBytes } from "./text-bytes.js";
 
 /** How binary messages are handed to the user. */
 export type BinaryType = "uint8array" | "arraybuffer" | "buffer";
@@ -23,11 +24,23 @@ export interface BinaryMessageTypes {
   buffer: Buffer;
 }
 
+/** How text messages are handed to the user: decoded strings, or their UTF-8 bytes (relays). */
+export type TextAs = "string" | "bytes";
+
+/** The type of a text message for each `textAs`. */
+export interface TextMessageTypes {
+  string: string;
+  bytes: TextBytes;
+}
+
 /**
- * A received message: text as a string, binary per `binaryType` (`B`). `Message` alone is any of
- * them; a client made with `{ binaryType: "arraybuffer" }` yields `Message<"arraybuffer">`.
+ * A received message: text as a string (or a {@link TextBytes} with `textAs: "bytes"`, `T`), binary
+ * per `binaryType` (`B`). `Message` alone is a string or any binary type; a client made with
+ * `{ binaryType: "arraybuffer" }` yields `Message<"arraybuffer">`.
  */
-export type Message<B extends BinaryType = BinaryType> = string | BinaryMessageTypes[B];
+export type Message<B extends BinaryType = BinaryType, T extends TextAs = "string"> =
+  | TextMessageTypes[T]
+  | BinaryMessageTypes[B];
 
 /** What "reconnecting" reports before each wait. */
 export interface ReconnectingInfo {
@@ -39,14 +52,17 @@ export interface ReconnectingInfo {
   readonly error: unknown;
 }
 
-/** The events of a client whose `binaryType` is `B`, for eventemitter3's typed `on` / `once` / `off`. */
-export interface ClientEvents<B extends BinaryType = BinaryType> {
+/**
+ * The events of a client whose `binaryType` is `B` and `textAs` is `T`, for eventemitter3's typed
+ * `on` / `once` / `off`.
+ */
+export interface ClientEvents<B extends BinaryType = BinaryType, T extends TextAs = "string"> {
   /** TCP (or TLS) established; the upgrade request is on its way (Workerman `onConnect`). */
   connect: () => void;
   /** Handshake done, on every (re)connect (Workerman `onWebSocketConnect`). `onOpen` runs after it. */
   open: (response: UpgradeResponse) => void;
-  /** A message: string for text, `binaryType` for binary. */
-  message: (data: Message<B>) => void;
+  /** A message: string (or TextBytes, per `textAs`) for text, `binaryType` for binary. */
+  message: (data: Message<B, T>) => void;
   /** A ping from the server, with its payload; the client has already answered it. */
   ping: (data: Uint8Array) => void;
   /** A pong, with its payload (the answer to a heartbeat ping, a `ping()`, or unsolicited). */
@@ -76,6 +92,9 @@ export type MessagePart = Extract<WsEvent, { type: "message-start" | "message-ch
 /** What `send()` accepts: text, or bytes in any form (sent as binary unless `{ binary: false }`). */
 export type SendData = string | ArrayBuffer | ArrayBufferView;
 
+/** A ping or pong payload: text (sent as UTF-8) or bytes, at most 125 bytes (RFC 6455 section 5.5). */
+export type ControlData = string | ArrayBuffer | ArrayBufferView;
+
 /** How `send()` frames the data. */
 export interface SendOptions {
   /**
@@ -83,6 +102,11 @@ export interface SendOptions {
    * be UTF-8). For a streamed message, unset means the first chunk's type decides (a string: text).
    */
   binary?: boolean;
+  /**
+   * `false` sends this message uncompressed even when permessage-deflate is negotiated (data already
+   * compressed, or too small to gain). Default `true`: compressed when at or over the `threshold`.
+   */
+  compress?: boolean;
 }
 
 /**
@@ -95,6 +119,6 @@ export interface OpenSession {
   readonly response: UpgradeResponse;
   /** Sends on this connection now. Rejects if it is no longer open. */
   send(data: SendData, options?: SendOptions): Promise<void>;
-  /** Pings on this connection; resolves with the round trip in ms. */
-  ping(): Promise<number>;
+  /** Pings on this connection (with `data` as the payload, if given); resolves with the round trip in ms. */
+  ping(data?: ControlData): Promise<number>;
 }

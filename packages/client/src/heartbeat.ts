@@ -142,6 +142,14 @@ interface Outstanding {
   readonly sentAt: number;
   /** Present for `ping()` calls; absent for heartbeat pings. */
   readonly settle?: { resolve(rtt: number): void; reject(err: Error): void };
+  /** The caller's own payload (`ping(data)`): its pong is the one that echoes it. */
+  readonly data?: Uint8Array;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 type State = "idle" | "running" | "dead" | "stopped";
@@ -275,8 +283,10 @@ export class Heartbeat {
   onPong(payload: Uint8Array): void {
     if (this.#state !== "running") return;
     const seq = this.#parse(payload);
-    if (seq === undefined) return;
-    const index = this.#outstanding.findIndex((p) => p.seq === seq);
+    const index =
+      seq === undefined
+        ? this.#outstanding.findIndex((p) => p.data !== undefined && sameBytes(p.data, payload))
+        : this.#outstanding.findIndex((p) => p.seq === seq && p.data === undefined);
     if (index < 0) return;
     const matched = this.#outstanding[index]!;
     const rtt = this.#clock.now() - matched.sentAt;
@@ -333,9 +343,10 @@ export class Heartbeat {
    * stopped: with the stop reason, or the peer was declared dead), with a RangeError if
    * {@link MAX_OUTSTANDING_USER_PINGS} pings are already waiting, or with what `sendPing` threw.
    * Later rejects with the stop reason if `stop()` is called first. Works while paused: the pong is
-   * read after `resume()`.
+   * read after `resume()`. `data` (at most 125 bytes, kept, not copied) replaces the heartbeat's own
+   * payload: the pong that echoes it answers this ping.
    */
-  ping(): Promise<number> {
+  ping(data?: Uint8Array): Promise<number> {
     if (this.#state !== "running") {
       return Promise.reject(
         this.#state === "stopped" && this.#stopReason
@@ -349,11 +360,11 @@ export class Heartbeat {
       );
     }
     return new Promise<number>((resolve, reject) => {
-      const entry: Outstanding = this.#newEntry({ resolve, reject });
+      const entry: Outstanding = this.#newEntry({ resolve, reject }, data);
       this.#userPings++;
       this.#track(entry);
       try {
-        this.#sendPing(this.#payload(entry.seq));
+        this.#sendPing(data ?? this.#payload(entry.seq));
       } catch (err) {
         this.#outstanding.splice(this.#outstanding.indexOf(entry), 1);
         this.#userPings--;
@@ -364,9 +375,10 @@ export class Heartbeat {
     });
   }
 
-  #newEntry(settle?: Outstanding["settle"]): Outstanding {
+  #newEntry(settle?: Outstanding["settle"], data?: Uint8Array): Outstanding {
     const seq = this.#nextSeq;
     this.#nextSeq = (this.#nextSeq + 1) >>> 0;
+    if (data !== undefined) return { seq, sentAt: this.#clock.now(), settle, data };
     return settle ? { seq, sentAt: this.#clock.now(), settle } : { seq, sentAt: this.#clock.now() };
   }
 

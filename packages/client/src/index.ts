@@ -17,6 +17,7 @@ export {
 } from "@tideway/core";
 export type { AppHeartbeatOptions } from "./app-heartbeat.js";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
+export type { ConnectionInfo } from "./connection-info.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate-options.js";
 export {
   type ChannelMessageBase,
@@ -54,12 +55,15 @@ export {
 export type {
   BinaryMessageTypes,
   ClientEvents,
+  ControlData,
   Message,
   OpenSession,
   ReconnectingInfo,
   RedirectInfo,
   SendData,
   SendOptions,
+  TextAs,
+  TextMessageTypes,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
 export {
@@ -93,7 +97,8 @@ export {
   type RetryContext,
 } from "./reconnect.js";
 export type { SendChunk, SendSource } from "./stream-send.js";
-export type { CreateConnection, CreateConnectionOptions, TlsOptions } from "./transport.js";
+export { TextBytes } from "./text-bytes.js";
+export type { CreateConnection, CreateConnectionOptions, SocketOptions, TlsOptions } from "./transport.js";
 export { type StreamableClient, toWebStreams, type WebStreams } from "./web-streams.js";
 export {
   WebSocket,

@@ -16,6 +16,7 @@ import {
 import pRetry from "p-retry";
 import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { type Clock, createSystemClock } from "./clock.js";
+import type { ConnectionInfo } from "./connection-info.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -73,11 +74,14 @@ interface Rare {
   closing?: Promise<void> | undefined;
   /** Errors already emitted by onError, so onClose does not emit them twice. */
   errorReported?: WeakSet<Error>;
+  /** How the last connection that had opened ended. */
+  lastClose?: CloseInfo | undefined;
 }
 
 interface QueuedSend {
   readonly data: string | Uint8Array;
   readonly binary: boolean;
+  readonly compress: boolean;
   readonly size: number;
   resolve(): void;
   reject(error: unknown): void;
@@ -213,6 +217,13 @@ export class Lifecycle implements ConnectionHandlers {
   get latency(): number | undefined {
     return this.#conn?.latency ?? this.#latency;
   }
+  /** The attempt under way or the open connection: its id and addresses. */
+  get connectionInfo(): ConnectionInfo | undefined {
+    return this.#conn?.info;
+  }
+  get lastClose(): CloseInfo | undefined {
+    return this.#rare?.lastClose;
+  }
   /** Bytes queued while disconnected plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
     return this.#queuedBytes + (this.#conn?.bufferedAmount ?? 0);
@@ -232,13 +243,14 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /** Writes on the open connection, or queues until the next one has run `onOpen`. */
-  send(data: string | Uint8Array, binary: boolean): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
     const phase = this.#phase;
     if (phase === "closing" || phase === "closed") {
       return rejected(new InvalidStateError("cannot send: the client is closed"));
     }
     const conn = this.#conn;
-    if (phase === "open" && conn !== undefined && conn.state === State.Open) return conn.send(data, binary);
+    if (phase === "open" && conn !== undefined && conn.state === State.Open)
+      return conn.send(data, binary, compress);
     const size = typeof data === "string" ? utf8.encode(data).length : data.byteLength;
     if (this.#queuedBytes + size > this.#o.maxQueuedBytes) {
       return rejected(new SendQueueFullError(this.#queuedBytes, size, this.#o.maxQueuedBytes));
@@ -247,7 +259,7 @@ export class Lifecycle implements ConnectionHandlers {
     // caller may reuse meanwhile.
     const copy = typeof data === "string" ? data : data.slice();
     const queued = new Promise<void>((resolve, reject) => {
-      (this.#sendQueue ??= []).push({ data: copy, binary, size, resolve, reject });
+      (this.#sendQueue ??= []).push({ data: copy, binary, compress, size, resolve, reject });
       this.#queuedBytes += size;
     });
     queued.catch(noop);
@@ -269,12 +281,20 @@ export class Lifecycle implements ConnectionHandlers {
     return this.#opening.promise.then(() => this.whenOpen());
   }
 
-  ping(): Promise<number> {
+  ping(data?: Uint8Array): Promise<number> {
     const conn = this.#conn;
     if (this.#phase !== "open" || conn === undefined || conn.state !== State.Open) {
       return rejected(new InvalidStateError("cannot ping: the client is not open"));
     }
-    return conn.ping();
+    return conn.ping(data);
+  }
+
+  pong(data?: Uint8Array): void {
+    const conn = this.#conn;
+    if (this.#phase !== "open" || conn === undefined || conn.state !== State.Open) {
+      throw new InvalidStateError("cannot pong: the client is not open");
+    }
+    conn.pong(data);
   }
 
   /** any -> closing -> closed: the closing handshake, then the end of the run. */
@@ -647,7 +667,7 @@ export class Lifecycle implements ConnectionHandlers {
     while (queue !== undefined && queue.length > 0 && conn.state === State.Open) {
       const item = queue.shift() as QueuedSend;
       this.#queuedBytes -= item.size;
-      conn.send(item.data, item.binary).then(item.resolve, item.reject);
+      conn.send(item.data, item.binary, item.compress).then(item.resolve, item.reject);
     }
   }
 
@@ -696,6 +716,7 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void {
+    this.#rareState().lastClose = info;
     const abnormal = !info.wasClean && !info.initiatedByUser;
     this.#host.connectionEnded(error ?? new ConnectionClosedError(info));
     this.#host.emit("close", info);

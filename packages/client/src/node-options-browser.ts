@@ -27,6 +27,9 @@ const UNSUPPORTED: ReadonlyArray<keyof WebSocketClientOptions> = [
   "maxHeadSize",
   "receive",
   "maxStreamedPayload",
+  "localAddress",
+  "family",
+  "lookup",
 ];
 
 /** The values of those options that are what a browser does anyway. */

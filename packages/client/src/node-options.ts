@@ -12,7 +12,7 @@ import {
 import { finite, number } from "./option-checks.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
-import type { CreateConnection, TlsOptions } from "./transport.js";
+import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js";
 
 /**
  * The Node-only options as given: their documentation is `WebSocketClientOptions`'s (options.ts),
@@ -30,6 +30,9 @@ export interface NodeOptionsInput {
   readonly socketPath?: string;
   readonly createConnection?: CreateConnection;
   readonly perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
+  readonly localAddress?: string;
+  readonly family?: 4 | 6;
+  readonly lookup?: SocketOptions["lookup"];
 }
 
 /** What this module resolves; a key left undefined takes the default (options.ts). */
@@ -45,6 +48,7 @@ export interface NodeOptions {
   readonly socketPath?: string | undefined;
   readonly createConnection?: CreateConnection | undefined;
   readonly perMessageDeflate?: ResolvedDeflateOptions;
+  readonly socket?: SocketOptions | undefined;
 }
 
 /** The Node-only options, validated; `unixSocketPath` is the socket path of a ws+unix: URL. */
@@ -124,5 +128,22 @@ function resolveNetworkOptions(o: NodeOptionsInput, unixSocketPath: string | und
       forwardHeaders.length === 0 ? undefined : new Set(forwardHeaders.map((h) => h.toLowerCase())),
     socketPath: unixSocketPath ?? o.socketPath,
     createConnection: o.createConnection,
+    socket: resolveSocketOptions(o),
   };
+}
+
+/** `localAddress`, `family`, `lookup`, validated; undefined when none is given (the common case). */
+function resolveSocketOptions(o: NodeOptionsInput): SocketOptions | undefined {
+  const { localAddress, family, lookup } = o;
+  if (localAddress === undefined && family === undefined && lookup === undefined) return undefined;
+  if (localAddress !== undefined && (typeof localAddress !== "string" || localAddress === "")) {
+    throw new TypeError("Option localAddress must be a non-empty string (an IP address)");
+  }
+  if (family !== undefined && family !== 4 && family !== 6) {
+    throw new TypeError(`Option family must be 4 or 6, got ${String(family)}`);
+  }
+  if (lookup !== undefined && typeof lookup !== "function") {
+    throw new TypeError("Option lookup must be a function, as dns.lookup");
+  }
+  return { localAddress, family, lookup };
 }

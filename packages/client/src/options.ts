@@ -5,14 +5,14 @@ import {
   type PerMessageDeflateClientOptions,
   type ResolvedDeflateOptions,
 } from "./deflate-options.js";
-import type { BinaryType, OpenSession } from "./events.js";
+import type { BinaryType, OpenSession, TextAs } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
 import { parseUnixUrl, resolveNodeOptions } from "./node-options.js";
 import { checkLogger, type Logger } from "./observe.js";
 import { finite, number } from "./option-checks.js";
 import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
-import type { CreateConnection, TlsOptions } from "./transport.js";
+import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js";
 
 export type { BinaryType } from "./events.js";
 
@@ -25,8 +25,8 @@ export type PerAttempt<T> = T | (() => T | Promise<T>);
 /** The URL a client connects to: `ws:`, `wss:`, `http:`, `https:`, `ws+unix:`; or a function giving one per attempt. */
 export type UrlInput = PerAttempt<string | URL>;
 
-/** The client's options; `B` is the `binaryType` given, which types the messages. */
-export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
+/** The client's options; `B` is the `binaryType` given and `T` the `textAs`, which type the messages. */
+export interface WebSocketClientOptions<B extends BinaryType = BinaryType, T extends TextAs = "string"> {
   /**
    * Extra headers on the upgrade request (Cookie, Authorization...). Handshake-owned names are
    * rejected. A function is called before every attempt (a fresh token on each reconnect); what it
@@ -55,6 +55,12 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   onOpen?: (session: OpenSession, response: UpgradeResponse) => void | Promise<void>;
   /** Type of binary messages. Default "uint8array". */
   binaryType?: B;
+  /**
+   * Type of text messages: `"string"` (default) decodes them; `"bytes"` hands them over as
+   * {@link TextBytes}, their UTF-8 bytes, validated by the core but not decoded (a relay forwarding
+   * text as it came). Validation is never skipped.
+   */
+  textAs?: T;
   /** Bound on the WHOLE opening handshake: DNS, TCP, TLS and the HTTP upgrade. Default 10 s. */
   handshakeTimeout?: number;
   /** After a close frame, how long to wait for the server to close TCP before destroying. Default 5 s. */
@@ -111,6 +117,22 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType> {
   socketPath?: string;
   /** Custom transport: returns the stream to run on (TLS already, for wss:). Proxy and socketPath are then ignored. */
   createConnection?: CreateConnection;
+  /**
+   * Local IP address to connect from (`net.connect`'s `localAddress`), for ws: and wss:, to the
+   * server or to the proxy. Default: the OS chooses.
+   */
+  localAddress?: string;
+  /**
+   * IP version of the address the host name is resolved to: 4 or 6 (`net.connect`'s `family`).
+   * Applies to the server's host, or to the proxy's (and to the server's for socks5/socks4, which
+   * resolve it locally). Default: either.
+   */
+  family?: 4 | 6;
+  /**
+   * Resolves host names instead of `dns.lookup` (`net.connect`'s `lookup`, same signature): the
+   * server's host, or the proxy's (and the server's for socks5/socks4). Default `dns.lookup`.
+   */
+  lookup?: NonNullable<SocketOptions["lookup"]>;
 
   // --- Compression (docs/client.md, "Compression") ---
   /**
@@ -187,6 +209,7 @@ export interface ResolvedOptions {
   readonly shouldReconnect: ((reason: unknown, context: RetryContext) => boolean) | undefined;
   readonly onOpen: WebSocketClientOptions["onOpen"];
   readonly binaryType: BinaryType;
+  readonly textAs: TextAs;
   readonly handshakeTimeout: number;
   readonly closeTimeout: number;
   readonly maxPayload: number;
@@ -206,6 +229,8 @@ export interface ResolvedOptions {
   readonly forwardHeaders: ReadonlySet<string>;
   readonly socketPath: string | undefined;
   readonly createConnection: CreateConnection | undefined;
+  /** `localAddress`, `family` and `lookup`, or undefined when none is set. */
+  readonly socket: SocketOptions | undefined;
   // Compression.
   readonly perMessageDeflate: ResolvedDeflateOptions;
   // Browsers and workers.
@@ -263,6 +288,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   shouldReconnect: undefined,
   onOpen: undefined,
   binaryType: "uint8array",
+  textAs: "string",
   handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
   closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   maxPayload: DEFAULT_MAX_PAYLOAD,
@@ -280,6 +306,7 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
   forwardHeaders: FORWARD_NONE,
   socketPath: undefined,
   createConnection: undefined,
+  socket: undefined,
   perMessageDeflate: DEFAULT_DEFLATE,
   appHeartbeat: undefined,
   maxBufferedBytes: undefined,
@@ -290,7 +317,10 @@ const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
  * Validates options and applies defaults. Every problem is a TypeError, thrown at once. The result
  * inherits the defaults from RESOLVED_DEFAULTS and owns only `href` and the options that differ.
  */
-export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}): ResolvedOptions {
+export function resolveOptions(
+  input: UrlInput,
+  o: WebSocketClientOptions<BinaryType, TextAs> = {},
+): ResolvedOptions {
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
   checkKeys("options", o, OPTION_NAMES);
   const providers = resolveProviders(input, o);
@@ -306,6 +336,10 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     throw new TypeError(
       `Option binaryType must be "uint8array", "arraybuffer" or "buffer", got ${String(binaryType)}`,
     );
+  }
+  const textAs = o.textAs ?? "string";
+  if (textAs !== "string" && textAs !== "bytes") {
+    throw new TypeError(`Option textAs must be "string" or "bytes", got ${String(textAs)}`);
   }
   let heartbeat: HeartbeatOptions | false = false;
   if (o.heartbeat === undefined) heartbeat = DEFAULT_HEARTBEAT;
@@ -362,6 +396,7 @@ export function resolveOptions(input: UrlInput, o: WebSocketClientOptions = {}):
     shouldReconnect: o.shouldReconnect,
     onOpen: o.onOpen,
     binaryType,
+    textAs,
     handshakeTimeout: finite("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1),
     closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
     maxQueuedBytes: number("maxQueuedBytes", o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
@@ -412,6 +447,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "shouldReconnect",
   "onOpen",
   "binaryType",
+  "textAs",
   "handshakeTimeout",
   "closeTimeout",
   "maxPayload",
@@ -433,6 +469,9 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "appHeartbeat",
   "maxBufferedBytes",
   "logger",
+  "localAddress",
+  "family",
+  "lookup",
 ] satisfies (keyof WebSocketClientOptions)[]);
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
   "interval",
@@ -473,7 +512,10 @@ export function checkHeaders(value: HeaderList): HeaderList {
 }
 
 /** The per-attempt functions among the URL, `headers` and `protocols`, or undefined if none. */
-function resolveProviders(input: UrlInput, o: WebSocketClientOptions): Providers | undefined {
+function resolveProviders(
+  input: UrlInput,
+  o: WebSocketClientOptions<BinaryType, TextAs>,
+): Providers | undefined {
   const url = typeof input === "function" ? input : undefined;
   const headers = typeof o.headers === "function" ? o.headers : undefined;
   const protocols = typeof o.protocols === "function" ? o.protocols : undefined;

@@ -116,21 +116,43 @@ const SOCKS5_REPLIES: Record<string, number> = {
 };
 const SOCKS4_REPLIES: Record<string, number> = { Failed: 91, Rejected: 92, RejectedIdent: 93 };
 
+/** The first address a user's `lookup` (callback style, as `net.connect` takes it) gives for `host`. */
+function lookupWith(
+  resolve: net.LookupFunction,
+  host: string,
+  options: { family?: number },
+): Promise<string> {
+  return new Promise((done, fail) => {
+    resolve(host, options, (err, address) => {
+      const first = typeof address === "string" ? address : address?.[0]?.address;
+      if (err || first === undefined) fail(err ?? new Error(`no address for ${host}`));
+      else done(first);
+    });
+  });
+}
+
 /**
  * Opens a SOCKS tunnel to `host:port` on `socket` (already connected to the proxy). socks5h and
  * socks4a send the host name for the proxy to resolve; socks5 and socks4 resolve it here first
- * (socks4: IPv4 only). Rejects with a {@link ProxyError} carrying `socksReply` or `authFailed`.
+ * (socks4: IPv4 only), with the client's `lookup` and `family` if given. Rejects with a
+ * {@link ProxyError} carrying `socksReply` or `authFailed`.
  */
 export async function socksConnect(
   socket: Duplex,
   proxy: ProxyConfig,
   host: string,
   port: number,
+  dns: { readonly lookup?: net.LookupFunction | undefined; readonly family?: 4 | 6 | undefined } = {},
 ): Promise<void> {
   let destination = host;
   if ((proxy.kind === "socks5" || proxy.kind === "socks4") && net.isIP(host) === 0) {
     try {
-      destination = (await lookup(host, proxy.kind === "socks4" ? { family: 4 } : {})).address;
+      const family = proxy.kind === "socks4" ? 4 : dns.family;
+      const options = family === undefined ? {} : { family };
+      destination =
+        dns.lookup === undefined
+          ? (await lookup(host, options)).address
+          : await lookupWith(dns.lookup, host, options);
     } catch (cause) {
       throw new ProxyError(proxy.display, `Could not resolve ${host} for ${proxy.kind}: ${String(cause)}`, {
         cause,

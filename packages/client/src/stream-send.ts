@@ -193,8 +193,8 @@ async function streamMessage(
 
 /** What the streamed sends need from the client around them. */
 export interface StreamHost {
-  /** Sends a whole message (the client's usual path). */
-  send(data: string | Uint8Array, binary: boolean): Promise<void>;
+  /** Sends a whole message (the client's usual path); `compress` false: never compressed. */
+  send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void>;
   /** The open connection, now or once the next one is open; rejects once the client is closed. */
   whenOpen(): Promise<Connection>;
   /** Bytes that whole messages may hold while they wait (the client's `maxQueuedBytes`). */
@@ -268,7 +268,7 @@ export class StreamedSends {
   }
 
   /** A whole message sent while a streamed one is under way: it goes out once that one has ended. */
-  after(data: string | Uint8Array, binary: boolean): Promise<void> {
+  after(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
     const size = typeof data === "string" ? utf8.encode(data).length : data.byteLength;
     const limit = this.#host.maxQueuedBytes;
     if (this.#waitingBytes + size > limit) {
@@ -281,7 +281,7 @@ export class StreamedSends {
     this.#waitingBytes += size;
     const sent = (this.#tail as Promise<void>).then(() => {
       this.#waitingBytes -= size;
-      return this.#host.send(copy, binary);
+      return this.#host.send(copy, binary, compress);
     });
     sent.catch(noop);
     return sent;

@@ -16,6 +16,19 @@ import { type ProxyConfig, parseProxy } from "./proxy-url.js";
 /** Options passed through to `tls.connect` (ca, cert, key, rejectUnauthorized, ...). */
 export type TlsOptions = Omit<tls.ConnectionOptions, "host" | "port" | "socket" | "path">;
 
+/**
+ * How the client's own TCP connection is made, as `net.connect` takes them: to the server, or to the
+ * proxy when there is one. Unix sockets and `createConnection` ignore them.
+ */
+export interface SocketOptions {
+  /** The local address to connect from (a local interface's IP). Default: the OS chooses. */
+  readonly localAddress?: string | undefined;
+  /** The IP version of the server's address looked up: 4 or 6. Default: either (0). */
+  readonly family?: 4 | 6 | undefined;
+  /** Resolves host names instead of `dns.lookup` (same signature). Default `dns.lookup`. */
+  readonly lookup?: net.LookupFunction | undefined;
+}
+
 /** The duplex stream a connection runs on: a plain or TLS socket, or a custom Duplex. */
 export type Transport = Duplex;
 
@@ -49,6 +62,8 @@ export interface TransportOptions {
   readonly socketPath?: string | undefined;
   /** Replaces everything above. */
   readonly createConnection?: CreateConnection | undefined;
+  /** How our own TCP connection (to the server or to the proxy) is made. */
+  readonly socket?: SocketOptions | undefined;
   /** Aborting destroys whatever is being connected; the promise then rejects. */
   readonly signal?: AbortSignal | undefined;
   /** The environment for the default proxy. Default `process.env`. */
@@ -191,9 +206,12 @@ async function connect(o: TransportOptions, use: <T extends Duplex>(s: T) => T):
   }
 
   const proxy = selectProxy(o);
+  const tcp = tcpOptions(o.socket);
   if (proxy === undefined) {
     const socket = use(
-      secure ? tls.connect({ ...tlsFor(host, o.tls), host, port }) : connectTcp(host, port, o.readTarget),
+      secure
+        ? tls.connect({ ...tlsFor(host, o.tls), ...tcp, host, port })
+        : connectTcp({ ...tcp, host, port }, o.readTarget),
     );
     await once(socket, secure ? "secureConnect" : "connect", connectError);
     // Frames are small and latency-sensitive; the connection coalesces writes itself (cork/uncork).
@@ -207,10 +225,11 @@ async function connect(o: TransportOptions, use: <T extends Duplex>(s: T) => T):
     proxy.kind === "https"
       ? tls.connect({
           ...tlsFor(proxy.host, withoutSni(o.tls)),
+          ...tcp,
           host: proxy.host,
           port: proxy.port,
         })
-      : net.connect({ host: proxy.host, port: proxy.port });
+      : net.connect({ ...tcp, host: proxy.host, port: proxy.port });
   use(toProxy);
   await once(
     toProxy,
@@ -222,12 +241,24 @@ async function connect(o: TransportOptions, use: <T extends Duplex>(s: T) => T):
   );
   toProxy.setNoDelay(true);
   if (proxy.kind === "http" || proxy.kind === "https") await httpConnect(toProxy, proxy, host, port);
-  else await socksConnect(toProxy, proxy, host, port);
+  else await socksConnect(toProxy, proxy, host, port, o.socket);
   if (!secure) return toProxy;
   // wss: through the tunnel, TLS end to end with the server; the proxy sees only ciphertext.
   const socket = use(tls.connect({ ...tlsFor(host, o.tls), socket: toProxy }));
   await once(socket, "secureConnect", connectError);
   return socket;
+}
+
+/** The socket options that are set, as `net.connect` options (no `undefined` values). */
+function tcpOptions(o: SocketOptions | undefined): net.TcpSocketConnectOpts | undefined {
+  if (o === undefined) return undefined;
+  const { localAddress, family, lookup } = o;
+  return {
+    port: 0, // overridden by the caller: only the shape of TcpSocketConnectOpts needs it
+    ...(localAddress !== undefined ? { localAddress } : {}),
+    ...(family !== undefined ? { family } : {}),
+    ...(lookup !== undefined ? { lookup } : {}),
+  };
 }
 
 /** `tls` options for the proxy's own TLS: a `servername` the user set is the server's, not the proxy's. */

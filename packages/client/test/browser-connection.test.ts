@@ -4,8 +4,9 @@ import { WebSocket as WsWebSocket } from "ws";
 import { BrowserConnection, type WebSocketConstructor } from "../src/browser-connection.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
 import type { CloseInfo } from "../src/errors.js";
-import type { Message } from "../src/events.js";
-import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
+import type { Message, TextAs } from "../src/events.js";
+import { type BinaryType, resolveOptions, type WebSocketClientOptions } from "../src/options.js";
+import { TextBytes } from "../src/text-bytes.js";
 import { FakeWebSocketStream } from "./helpers/fake-websocket-stream.js";
 import { deadUrl, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
 
@@ -20,7 +21,11 @@ interface Recorded {
   closes: Array<{ info: CloseInfo; error: Error | undefined }>;
 }
 
-function connection(url: string, o: WebSocketClientOptions = {}, deps = { WebSocket: StandIn }) {
+function connection(
+  url: string,
+  o: WebSocketClientOptions<BinaryType, TextAs> = {},
+  deps = { WebSocket: StandIn },
+) {
   const log: Recorded = { messages: [], events: [], closes: [] };
   const handlers: ConnectionHandlers = {
     client: {},
@@ -74,6 +79,31 @@ describe("BrowserConnection", () => {
     await until(() => log.messages.length === 1, "echo");
     expect(log.messages[0]).toEqual(new Uint8Array([9]));
     expect(log.messages[0]).toBeInstanceOf(Uint8Array);
+  });
+
+  it('textAs "bytes": a text message arrives as TextBytes of its UTF-8, a binary one as a Uint8Array', async () => {
+    const server = await wsServer();
+    const { conn, log } = connection(server.url, { textAs: "bytes" });
+    await conn.open();
+    await conn.send("héllo", false);
+    await conn.send(new Uint8Array([9]), true);
+    await until(() => log.messages.length === 2, "two echoes");
+    expect(log.messages[0]).toBeInstanceOf(TextBytes);
+    expect(new TextDecoder().decode(log.messages[0] as Uint8Array)).toBe("héllo");
+    expect(log.messages[1]).not.toBeInstanceOf(TextBytes);
+    expect(log.messages[1]).toEqual(new Uint8Array([9]));
+  });
+
+  it("has an id per connection and no socket address; ping(data) rejects and pong() throws a TypeError", async () => {
+    const server = await wsServer();
+    const first = connection(server.url).conn;
+    const second = connection(server.url).conn;
+    await first.open();
+    expect(first.info.id).not.toBe(second.info.id);
+    expect(first.info.remoteAddress).toBeUndefined();
+    await expect(first.ping(new Uint8Array([1]))).rejects.toThrow(TypeError);
+    expect(() => first.pong()).toThrow(TypeError);
+    second.terminate();
   });
 
   it("sends a close code a browser refuses (1001-1014) as 1000", async () => {

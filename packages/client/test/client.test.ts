@@ -420,6 +420,83 @@ describe("messages", () => {
   });
 });
 
+describe("pause() and resume()", () => {
+  it("paused, the client reads nothing (the server's sends back up) and emits no message; resume delivers all in order", async () => {
+    const server = await wsServer({ echo: false });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const count = 320; // 20 MiB
+    const c = client(server.url);
+    const got: number[] = [];
+    c.on("message", (m) => got.push(Buffer.from(m as Uint8Array).readUInt32BE(0)));
+    await c.connect();
+    c.pause();
+    expect(c.isPaused).toBe(true);
+    const ws = server.clients[0]!;
+    for (let i = 0; i < count; i++) {
+      chunk.writeUInt32BE(i, 0);
+      ws.send(Buffer.from(chunk));
+    }
+    await sleep(200);
+    expect(got).toEqual([]);
+    // (Unpaused, the client drains 20 MiB from loopback in well under 200 ms.)
+    expect(ws.bufferedAmount).toBeGreaterThan(4 * 2 ** 20);
+    c.resume();
+    expect(c.isPaused).toBe(false);
+    await waitFor(() => got.length === count, 5000, "every message after resume()");
+    expect(got).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(ws.bufferedAmount).toBe(0);
+  });
+
+  it("holds the rest of a read when a listener pauses, and a pause made in a listener stops the next event", async () => {
+    const server = await wsServer({ echo: false });
+    const c = client(server.url);
+    const got: string[] = [];
+    c.on("message", (m) => {
+      got.push(m as string);
+      if (m === "2") c.pause();
+    });
+    await c.connect();
+    // One write: the five messages arrive in one read, parsed together.
+    const frames = ["1", "2", "3", "4", "5"].map((t) => serverFrame(0x1, t));
+    (server.clients[0] as unknown as { _socket: net.Socket })._socket.write(Buffer.concat(frames));
+    await waitFor(() => got.length === 2, 2000, "two messages");
+    await sleep(50);
+    expect(got).toEqual(["1", "2"]);
+    c.resume();
+    expect(got).toEqual(["1", "2"]); // not from inside resume()
+    await waitFor(() => got.length === 5, 2000, "the held messages");
+    expect(got).toEqual(["1", "2", "3", "4", "5"]);
+  });
+
+  it("composes with the iterator's backpressure and holds across a reconnect", async () => {
+    const server = await wsServer({ echo: false });
+    const c = client(server.url, { highWaterMark: 1024, reconnect: { minTimeout: 20, maxTimeout: 20 } });
+    await c.connect();
+    const it = c[Symbol.asyncIterator]();
+    // The server restarts (1012 is retried); paused while waiting, the new connection starts paused.
+    // (A connection paused while open reads nothing, so it would not see the close until resumed.)
+    c.once("reconnecting", () => c.pause());
+    const reopened = nextEvent(c, "open");
+    server.clients[0]!.close(1012, "restart");
+    await reopened;
+    expect(c.isPaused).toBe(true);
+    for (let i = 0; i < 20; i++) server.clients[1]!.send(`m${i}`.padEnd(200, "."));
+    let next: IteratorResult<unknown> | undefined;
+    void it.next().then((r) => {
+      next = r;
+    });
+    await sleep(100);
+    expect(next).toBeUndefined();
+    c.resume();
+    await waitFor(() => next !== undefined, 2000, "the pending next() after resume()");
+    // 4000 bytes through a queue of highWaterMark 1024: the queue pauses and resumes reading too.
+    const rest = await within(take(it, 19), 3000, "the other 19");
+    expect([next?.value, ...rest].map((m) => (m as string).split(".")[0])).toEqual(
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+    );
+  });
+});
+
 describe("sending", () => {
   it("queues sends made before connect() and flushes them in order after onOpen's", async () => {
     const server = await wsServer({ echo: false });
@@ -493,6 +570,38 @@ describe("sending", () => {
     const rtt = await c.ping();
     expect(rtt).toBeGreaterThanOrEqual(0);
     expect(c.latency).toBe(rtt);
+  });
+
+  it("ping(data) sends the payload, the server's pong to it is reported, and pong(data) reaches the server", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    await c.connect();
+    const ws = server.clients[0]!;
+    const seenPings: string[] = [];
+    const seenPongs: string[] = [];
+    ws.on("ping", (data) => seenPings.push(data.toString()));
+    ws.on("pong", (data) => seenPongs.push(data.toString()));
+    const pongs: string[] = [];
+    c.on("pong", (data) => pongs.push(Buffer.from(data).toString()));
+    const rtt = await c.ping("hello");
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    await c.ping(Uint8Array.of(0x62, 0x79, 0x74, 0x65, 0x73));
+    expect(seenPings).toEqual(["hello", "bytes"]);
+    expect(pongs).toEqual(["hello", "bytes"]);
+    c.pong("unsolicited");
+    c.pong();
+    await waitFor(() => seenPongs.length === 2, 2000, "the two pongs");
+    expect(seenPongs).toEqual(["unsolicited", ""]);
+  });
+
+  it("ping(data) and pong(data) refuse payloads over 125 bytes at once, and pong() needs an open client", async () => {
+    const server = await wsServer();
+    const c = client(server.url);
+    expect(() => c.pong("x")).toThrow(/not open/);
+    await c.connect();
+    expect(() => c.ping("x".repeat(126))).toThrow(RangeError);
+    expect(() => c.pong(new Uint8Array(126))).toThrow(/at most 125 bytes/);
+    expect(await c.ping("é".repeat(62))).toBeGreaterThanOrEqual(0); // 124 bytes of UTF-8
   });
 });
 

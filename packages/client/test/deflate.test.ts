@@ -570,6 +570,34 @@ describe("against a ws server with compression", () => {
     expect(await echo(c, ["x".repeat(5000)])).toEqual(["x".repeat(5000)]);
   });
 
+  it("sends a message with compress: false uncompressed (RSV1 clear), the others compressed", async () => {
+    const server = await startWsServer({ perMessageDeflate: { threshold: 0 } });
+    cleanups.push(() => server.close());
+    const c = client(server.url, { perMessageDeflate: { threshold: 0 } });
+    await c.connect();
+    const serverSide = server.clients[0] as WsSocket & { _socket: net.Socket };
+    // The first byte of each frame as it reaches the server: FIN, RSV1 and the opcode.
+    const firstBytes: number[] = [];
+    let atFrameStart = true;
+    serverSide._socket.on("data", (chunk: Buffer) => {
+      if (atFrameStart) firstBytes.push(chunk[0] as number);
+      atFrameStart = false;
+    });
+    const sendOne = async (data: string | Uint8Array, options: { compress?: boolean }) => {
+      atFrameStart = true;
+      const got = new Promise((resolve) => serverSide.once("message", resolve));
+      await c.send(data, options);
+      return got;
+    };
+    const text = "z".repeat(4000);
+    const bytes = new Uint8Array(4000).fill(9);
+    expect(String(await sendOne(text, { compress: false }))).toBe(text);
+    expect(Buffer.from((await sendOne(bytes, { compress: false })) as Buffer)).toEqual(Buffer.from(bytes));
+    await sendOne(text, {});
+    await sendOne(bytes, { compress: true });
+    expect(firstBytes.map((b) => b.toString(16))).toEqual(["81", "82", "c1", "c2"]);
+  });
+
   it("offers permessage-deflate; client_max_window_bits by default", async () => {
     const server = await startWsServer({ perMessageDeflate: false });
     cleanups.push(() => server.close());

@@ -187,6 +187,27 @@ describe("Heartbeat pongs", () => {
     expect(hb.outstandingPings).toBe(0);
   });
 
+  it("ping(data) sends the caller's payload and resolves on the pong that echoes it", async () => {
+    const { clock, hb, pings } = setup({ interval: 0 });
+    hb.start();
+    const data = Uint8Array.of(1, 2, 3);
+    const withData = hb.ping(data);
+    expect(pings[0]!.payload).toBe(data);
+    const plain = hb.ping();
+    clock.advance(7);
+    let settled = false;
+    void withData.then(() => (settled = true));
+    hb.onPong(Uint8Array.of(1, 2, 4)); // another payload: not its pong
+    hb.onPong(pings[1]!.payload.slice(0, 8).fill(0)); // not ours either
+    await flush();
+    expect(settled).toBe(false);
+    hb.onPong(Uint8Array.of(1, 2, 3));
+    await expect(withData).resolves.toBe(7);
+    expect(hb.outstandingPings).toBe(1);
+    hb.onPong(pings[1]!.payload);
+    await expect(plain).resolves.toBe(7);
+  });
+
   it("ignores unsolicited pongs with unknown payloads", () => {
     const { clock, hb, deaths, last } = setup();
     hb.start();

@@ -53,6 +53,7 @@ it("exports exactly the public API", () => {
       "StreamSourceError",
       "createWebSocketStream",
       "toWebStreams",
+      "TextBytes",
       "WebSocket",
       "WebSocketClient",
       "webSocketClass",

@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { type AddressInfo, createServer } from "node:net";
+import { type AddressInfo, createServer, type LookupFunction } from "node:net";
 import { Duplex } from "node:stream";
 import { HandshakeError } from "@tideway/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -412,6 +412,24 @@ describe("through SOCKS5", () => {
         port: server.port,
         username: undefined,
       },
+    ]);
+  });
+
+  it("socks5 with lookup: the user's lookup resolves the proxy's host and the server's", async () => {
+    const before = socks.requests.length;
+    const looked: string[] = [];
+    const byName: LookupFunction = (hostname, options, callback) => {
+      looked.push(hostname);
+      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+      else callback(null, "127.0.0.1", 4);
+    };
+    const url = `ws://server.test:${ws.port}`;
+    expect(await echoThrough(url, { proxy: `socks5://proxy.test:${socks.port}`, lookup: byName })).toBe(
+      "hello through the proxy",
+    );
+    expect(looked).toEqual(["proxy.test", "server.test"]);
+    expect(socks.requests.slice(before)).toMatchObject([
+      { addressType: 1, host: "127.0.0.1", port: ws.port },
     ]);
   });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocketServer } from "ws";
 import { connect, WebSocketClient } from "../src/client.js";
 import { ConnectError, HandshakeTimeoutError } from "../src/errors.js";
+import type { WebSocketClientOptions } from "../src/options.js";
 import type { CreateConnectionOptions } from "../src/transport.js";
 import { startWsServer, type WsTestServer } from "./helpers/servers.js";
 
@@ -187,5 +188,66 @@ describe("createConnection", () => {
     expect(
       () => new WebSocketClient("ws://x", { createConnection: "net" as unknown as () => Duplex }),
     ).toThrow(TypeError);
+  });
+});
+
+describe("socket options: localAddress, family, lookup", () => {
+  let ws: WsTestServer;
+  let ws6: WsTestServer;
+  beforeAll(async () => {
+    ws = await startWsServer();
+    ws6 = await startWsServer({ host: "::1" });
+  });
+  afterAll(async () => {
+    await ws.close();
+    await ws6.close();
+  });
+
+  /** Connects, checks one echo, closes; resolves with the server-side remote address. */
+  async function echoFrom(server: WsTestServer, url: string, o: WebSocketClientOptions) {
+    const client = await connect(url, { reconnect: false, heartbeat: false, proxy: false, ...o });
+    const reply = new Promise((resolve) => client.once("message", resolve));
+    await client.send("hi");
+    expect(await reply).toBe("hi");
+    const remoteAddress = server.requests.at(-1)?.socket.remoteAddress;
+    await client.close();
+    return remoteAddress;
+  }
+
+  it("connects from localAddress: the server sees it", async () => {
+    // All of 127.0.0.0/8 is loopback on Linux: 127.0.0.2 differs from what the OS would choose.
+    expect(await echoFrom(ws, ws.url, { localAddress: "127.0.0.2" })).toBe("127.0.0.2");
+    expect(await echoFrom(ws, ws.url, { localAddress: "127.0.0.1" })).toBe("127.0.0.1");
+  });
+
+  it("resolves the host with lookup, called with the host name and the family", async () => {
+    const calls: { hostname: string; family: unknown }[] = [];
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      calls.push({ hostname, family: options.family });
+      // Answers by family: 6 gets the IPv6 loopback, where only ws6 listens on this port.
+      const address = options.family === 6 ? "::1" : "127.0.0.1";
+      const family = options.family === 6 ? 6 : 4;
+      if (options.all) callback(null, [{ address, family }]);
+      else callback(null, address, family);
+    };
+    const url = `ws://tideway.test:${ws.port}/`;
+    expect(await echoFrom(ws, url, { lookup })).toBe("127.0.0.1");
+    expect(calls[0]?.hostname).toBe("tideway.test");
+    const url6 = `ws://tideway.test:${ws6.port}/`;
+    expect(await echoFrom(ws6, url6, { lookup, family: 6 })).toBe("::1");
+    expect(calls.at(-1)).toEqual({ hostname: "tideway.test", family: 6 });
+    expect(ws6.requests.at(-1)?.headers.host).toBe(`tideway.test:${ws6.port}`);
+  });
+
+  it("connects to ::1 with family: 6", async () => {
+    expect(await echoFrom(ws6, ws6.url, { family: 6 })).toBe("::1");
+  });
+
+  it("validates the options", () => {
+    expect(() => new WebSocketClient("ws://h/", { localAddress: "" })).toThrow(/localAddress/);
+    expect(() => new WebSocketClient("ws://h/", { family: 5 as 4 })).toThrow(/family must be 4 or 6/);
+    expect(() => new WebSocketClient("ws://h/", { lookup: "dns" as never })).toThrow(
+      /lookup must be a function/,
+    );
   });
 });

@@ -14,6 +14,8 @@ export interface UpgradeResponse extends HttpResponse {
  * - `open`: the handshake completed (client role: the 101 response was valid).
  * - `text` / `binary`: one whole message. `binary.data` may alias the bytes passed to `receiveData`
  *   when the message arrived whole in one chunk (no copy): do not reuse those bytes afterwards.
+ * - `utf8`: a text message as its UTF-8 bytes, validated and not decoded, instead of `text` when the
+ *   protocol was made with `decodeText: false` (relays). Its `data` may alias as `binary.data`.
  * - `ping` / `pong`: a control frame. The core already queued the pong that answers a ping.
  * - `close`: the peer's close frame. `code` is 1005 when the frame had no body. The core already
  *   queued the echo if this side had not sent a close frame yet.
@@ -32,6 +34,7 @@ export type WsEvent =
   | Readonly<{ type: "open"; response: UpgradeResponse }>
   | Readonly<{ type: "text"; data: string }>
   | Readonly<{ type: "binary"; data: Uint8Array }>
+  | Readonly<{ type: "utf8"; data: Uint8Array }>
   | Readonly<{ type: "ping"; data: Uint8Array }>
   | Readonly<{ type: "pong"; data: Uint8Array }>
   | Readonly<{ type: "close"; code: number; reason: string }>

@@ -68,6 +68,11 @@ export interface ProtocolOptions {
    * `Infinity` for no limit. Default unlimited: a streamed message costs no memory per byte.
    */
   maxStreamedPayload?: number;
+  /**
+   * `false`: a text message is reported as a `utf8` event carrying its UTF-8 bytes, validated but
+   * not decoded (a relay that forwards text as it came). Default `true`: a `text` event with a string.
+   */
+  decodeText?: boolean;
 }
 
 /** An option that must be a non-negative integer, or its default when absent. */
@@ -106,6 +111,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
   /** The `limit` of the receiveData call in progress. */
   protected receiveLimit = Number.POSITIVE_INFINITY;
   private readonly allocate: ((size: number) => Uint8Array) | undefined;
+  private readonly decodeText: boolean;
   /**
    * The frame reader, made when the first bytes after the handshake arrive (receiveFrames), so that
    * a connection that received nothing since the 101 holds none (idle connections stay small).
@@ -133,6 +139,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
         ? Number.POSITIVE_INFINITY
         : checkLimit("maxStreamedPayload", options.maxStreamedPayload, Number.POSITIVE_INFINITY);
     this.allocate = options.allocate;
+    this.decodeText = options.decodeText ?? true;
     const allocateFrame = options.allocateFrame ?? options.allocate ?? ((size) => new Uint8Array(size));
     // "A client MUST mask all frames that it sends to the server" (RFC 6455 section 5.1).
     const writer = new FrameWriter({
@@ -226,13 +233,16 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     return this.state === State.Closing;
   }
 
-  /** Queues a text frame. `data` may be a string or UTF-8 bytes. Throws InvalidStateError unless OPEN. */
-  sendText(data: string | Uint8Array, fin = true): void {
+  /**
+   * Queues a text frame. `data` may be a string or UTF-8 bytes. `compress: false` sends this message
+   * uncompressed even with permessage-deflate negotiated. Throws InvalidStateError unless OPEN.
+   */
+  sendText(data: string | Uint8Array, fin = true, compress = true): void {
     this.checkCanSendData(false);
     const encodeInto = this.utf8.encodeInto;
     if (
       typeof data === "string" &&
-      this.codec === undefined &&
+      (this.codec === undefined || !compress) &&
       encodeInto !== undefined &&
       this.output.text(data, fin, encodeInto)
     ) {
@@ -240,22 +250,23 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
       return;
     }
     const bytes = typeof data === "string" ? this.utf8.encode(data) : data;
-    this.sendData(Opcode.Text, bytes, fin);
+    this.sendData(Opcode.Text, bytes, fin, compress);
   }
 
   /**
    * Queues a binary frame. The payload is copied (and masked) into the output: `data` may be reused.
    * With permessage-deflate negotiated, a whole message (`fin`) of `threshold` bytes or more is
-   * compressed, synchronously; fragmented sends are never compressed.
+   * compressed, synchronously, unless `compress` is false; fragmented sends are never compressed.
    */
-  sendBinary(data: Uint8Array, fin = true): void {
+  sendBinary(data: Uint8Array, fin = true, compress = true): void {
     this.checkCanSendData(false);
-    this.sendData(Opcode.Binary, data, fin);
+    this.sendData(Opcode.Binary, data, fin, compress);
   }
 
-  private sendData(opcode: number, bytes: Uint8Array, fin: boolean): void {
-    // RSV1 is per message (RFC 7692 section 6): a message below the threshold goes out plain.
-    if (this.codec !== undefined && fin && bytes.length >= this.deflateThreshold) {
+  private sendData(opcode: number, bytes: Uint8Array, fin: boolean, compress: boolean): void {
+    // RSV1 is per message (RFC 7692 section 6): a message below the threshold, or sent with
+    // `compress: false`, goes out plain.
+    if (this.codec !== undefined && compress && fin && bytes.length >= this.deflateThreshold) {
       this.output.frame(opcode, this.codec.compress(bytes), true, true);
     } else {
       this.output.frame(opcode, bytes, fin);
@@ -414,6 +425,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
       ...(this.allocate !== undefined ? { allocate: this.allocate } : {}),
       ...(this.codec !== undefined ? { codec: this.codec } : {}),
       ...(this.streamMessages ? { streamMessages: true, maxStreamedPayload: this.maxStreamedPayload } : {}),
+      ...(this.decodeText ? {} : { decodeText: false }),
     });
   }
 }

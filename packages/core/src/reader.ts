@@ -62,6 +62,8 @@ export interface ReaderOptions {
   streamMessages?: boolean;
   /** With `streamMessages`: the largest message, in payload bytes on the wire. Default unlimited. */
   maxStreamedPayload?: number;
+  /** `false`: text messages are `utf8` events (validated bytes) instead of decoded `text`. Default true. */
+  decodeText?: boolean;
 }
 
 // Parser states. Each names what the drive loop waits for next.
@@ -116,6 +118,7 @@ export class MessageReader {
   readonly #maxFragments: number;
   readonly #isValidUtf8: (bytes: Uint8Array) => boolean;
   readonly #decodeUtf8: (bytes: Uint8Array) => string;
+  readonly #decodeText: boolean;
   readonly #allocate: (size: number) => Uint8Array;
   readonly #allowRsv1: boolean;
   readonly #codec: MessageCodec | undefined;
@@ -210,6 +213,7 @@ export class MessageReader {
     this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#isValidUtf8 = options.utf8.isValid;
     this.#decodeUtf8 = options.utf8.decode;
+    this.#decodeText = options.decodeText ?? true;
     this.#allocate = options.allocate ?? allocateZeroed;
     this.#codec = options.codec;
     this.#allowRsv1 = options.codec !== undefined;
@@ -461,7 +465,7 @@ export class MessageReader {
         out.push({ type: "binary", data });
       } else {
         if (!this.#isValidUtf8(data)) fail(ErrorCodes.InvalidUtf8, "Invalid UTF-8 in a text message");
-        out.push({ type: "text", data: this.#decodeUtf8(data) });
+        out.push(this.#decodeText ? { type: "text", data: this.#decodeUtf8(data) } : { type: "utf8", data });
       }
       budget -= length;
       pos = end;
@@ -797,7 +801,11 @@ export class MessageReader {
       this.#messageOpcode = 0;
       this.#budget -= data.length;
       out.push(
-        opcode === Opcode.Binary ? { type: "binary", data } : { type: "text", data: this.#decodeUtf8(data) },
+        opcode === Opcode.Binary
+          ? { type: "binary", data }
+          : this.#decodeText
+            ? { type: "text", data: this.#decodeUtf8(data) }
+            : { type: "utf8", data },
       );
       return;
     }
@@ -854,7 +862,8 @@ export class MessageReader {
     this.#messageOpcode = 0;
     this.#budget -= length;
     if (messageOpcode === Opcode.Binary) out.push({ type: "binary", data: whole });
-    else out.push({ type: "text", data: this.#decodeUtf8(whole) });
+    else if (this.#decodeText) out.push({ type: "text", data: this.#decodeUtf8(whole) });
+    else out.push({ type: "utf8", data: whole });
   }
 
   #compressedFrame(data: Uint8Array, out: WsEvent[]): void {

@@ -298,6 +298,23 @@ describe("ClientProtocol and ServerProtocol with permessage-deflate", () => {
     expect(client.eventsReceived()).toEqual([{ type: "text", data: "from the server" }]);
   });
 
+  it("sends a message plain (RSV1 clear) when told not to compress it, whatever its size", () => {
+    const { client, server } = openPair({ threshold: 4 });
+    client.sendText("abcdefgh", true, false);
+    client.sendBinary(Uint8Array.of(1, 2, 3, 4, 5), true, false);
+    client.sendText(enc("bytes as text"), true, false);
+    client.sendText("compressed");
+    const wire = client.dataToSend() as Uint8Array[];
+    expect(rsv1Bits(wire)).toEqual([false, false, false, true]);
+    for (const frame of wire) server.receiveData(frame);
+    expect(server.eventsReceived()).toEqual([
+      { type: "text", data: "abcdefgh" },
+      { type: "binary", data: Uint8Array.of(1, 2, 3, 4, 5) },
+      { type: "text", data: "bytes as text" },
+      { type: "text", data: "compressed" },
+    ]);
+  });
+
   it("never compresses fragmented sends", () => {
     const { client, server } = openPair({ threshold: 0 });
     client.sendText("frag", false);

@@ -46,7 +46,7 @@ function expectBetweenFrames(r: MessageReader, masked = false): void {
 type Plain = { type: string; data?: string; code?: number; reason?: string };
 function plain(events: WsEvent[]): Plain[] {
   return events.map((e) => {
-    if (e.type === "binary" || e.type === "ping" || e.type === "pong") {
+    if (e.type === "binary" || e.type === "utf8" || e.type === "ping" || e.type === "pong") {
       return { type: e.type, data: toHex(e.data) };
     }
     return { ...e } as Plain;
@@ -262,6 +262,26 @@ describe("MessageReader: messages and control frames", () => {
   });
 });
 
+describe("MessageReader: text as bytes (decodeText: false)", () => {
+  const o = { decodeText: false };
+  it("reports text messages as utf8 events with their bytes: one frame, fragments, compressed", () => {
+    const hello = toHex(enc("héllo"));
+    const spaced = hello.replace(/(..)(?!$)/g, "$1 ");
+    feedAllSplits(hex(`81 06 ${spaced}`), [{ type: "utf8", data: hello }], o);
+    feedAllSplits(hex("01 02 68 c3 80 04 a9 6c 6c 6f"), [{ type: "utf8", data: hello }], o);
+    feedAllSplits(hex(`c1 06 ${spaced}`), [{ type: "utf8", data: hello }], { ...o, codec: identityCodec });
+  });
+
+  it("leaves binary and control frames as they are, and decodes text by default", () => {
+    expect(feed([hex("82 01 ff 89 01 70 81 01 61")], o)).toEqual([
+      { type: "binary", data: "ff" },
+      { type: "ping", data: "70" },
+      { type: "utf8", data: "61" },
+    ]);
+    expect(feed([hex("81 01 61")])).toEqual([{ type: "text", data: "a" }]);
+  });
+});
+
 describe("MessageReader: random messages round-trip through encodeFrame and random chunking", () => {
   const message = fc.oneof(
     fc.record({ type: fc.constant("text" as const), text: fc.string({ unit: "binary", maxLength: 300 }) }),
@@ -401,6 +421,13 @@ describe("MessageReader: malformed input fails with the right error and close co
   it.each(cases)("%s", (_name, bytes, code, closeCode, o = {}) => {
     expectFailureAllSplits(hex(bytes), code, closeCode, o);
   });
+
+  it.each(cases.filter(([, , code]) => code === ErrorCodes.InvalidUtf8))(
+    "%s, with decodeText: false",
+    (_name, bytes, code, closeCode) => {
+      expectFailureAllSplits(hex(bytes), code, closeCode, { decodeText: false });
+    },
+  );
 
   it("says what went wrong in the message, with the code and close code", () => {
     const rows: Array<[string, Options, ErrorCode, number, string]> = [
