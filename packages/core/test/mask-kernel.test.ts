@@ -4,21 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { OUTPUT, renderMaskKernelModule } from "../scripts/build-mask-kernel.js";
 import { mask, maskInto, maskIntoWords, maskWords, SIMD_MIN } from "../src/mask.js";
 import { compileMaskKernel, type MaskKernel, maskKernel } from "../src/mask-kernel.js";
-
-/** The RFC 6455 section 5.3 definition, one byte at a time: the oracle. */
-function referenceMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Array {
-  return data.map((b, i) => b ^ key[(i + keyOffset) % 4]!);
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 1;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+import { randomBytes, referenceMask } from "./helpers/mask-oracle.js";
 
 /** The first index where `a` and `b` differ, -1 when equal (toEqual is too slow on 64 KiB arrays). */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {

@@ -1,21 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MaskKeys, mask, maskInto, unmask } from "../src/mask.js";
-
-/** The RFC 6455 section 5.3 definition, one byte at a time: the oracle. */
-function referenceMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): Uint8Array {
-  return data.map((b, i) => b ^ key[(i + keyOffset) % 4]!);
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 1;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+import { randomBytes, referenceMask } from "./helpers/mask-oracle.js";
 
 describe("mask", () => {
   const key = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
