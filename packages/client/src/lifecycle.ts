@@ -29,7 +29,7 @@ import * as observe from "./observe.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { Backoff, DEFAULT_RECONNECT, isRetryable, serverRetryAfter } from "./reconnect.js";
-import { type Hop, nextHop, redirectInfo } from "./redirect.js";
+import { followRedirects, type Hop } from "./redirect.js";
 
 /**
  * - `idle`: never started. `connecting`: an attempt runs (transport, upgrade). `waiting`: a backoff
@@ -437,35 +437,25 @@ export class Lifecycle implements ConnectionHandlers {
   async #attempt(signal: AbortSignal): Promise<ClientConnection> {
     try {
       signal.throwIfAborted();
-      let hop = this.#o.providers === undefined ? this.#fixedTarget() : await this.#target();
-      for (let redirects = 0; ; redirects++) {
-        let conn: ClientConnection;
-        try {
-          conn = this.#newConnection(hop, redirects);
-        } catch (err) {
-          // What the core refuses in a provided value (a forbidden header, a bad subprotocol token).
-          const o = this.#o.providers;
-          if (o === undefined) throw err;
-          throw new ProviderError(o.protocols !== undefined ? "protocols" : "headers", err);
-        }
-        try {
-          return await this.#open(conn, signal);
-        } catch (err) {
-          let next: Hop | undefined;
-          let failure = err;
-          if (this.#o.followRedirects && !signal.aborted) {
-            try {
-              next = nextHop(hop, err, redirects, this.#o.maxRedirects, this.#o.forwardHeaders);
-            } catch (redirectError) {
-              failure = redirectError;
-            }
+      const hop = this.#o.providers === undefined ? this.#fixedTarget() : await this.#target();
+      return await followRedirects(
+        hop,
+        this.#o,
+        signal,
+        (target, redirects) => {
+          let conn: ClientConnection;
+          try {
+            conn = this.#newConnection(target, redirects);
+          } catch (err) {
+            // What the core refuses in a provided value (a forbidden header, a bad subprotocol token).
+            const o = this.#o.providers;
+            if (o === undefined) throw err;
+            throw new ProviderError(o.protocols !== undefined ? "protocols" : "headers", err);
           }
-          if (next === undefined) throw failure;
-          const status = (err as { status: number }).status;
-          this.#host.emit("redirect", redirectInfo(hop.url, next.url, status));
-          hop = { ...next, protocols: hop.protocols };
-        }
-      }
+          return this.#open(conn, signal);
+        },
+        (info) => this.#host.emit("redirect", info),
+      );
     } catch (err) {
       if (!signal.aborted && !(err instanceof Error && this.#rare?.errorReported?.has(err))) {
         this.#emitError(err as Error);

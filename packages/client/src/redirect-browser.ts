@@ -1,12 +1,15 @@
 /**
  * The browser build's redirect.ts (tsup.config.ts swaps them): a browser's WebSocket follows no
- * redirect (the option is refused, node-options-browser.ts), so there is never a next hop.
+ * redirect (the option is refused, node-options-browser.ts), so the attempt's failure stands.
  */
-import type { Hop } from "./redirect.js";
+import type { followRedirects as follow, Hop } from "./redirect.js";
 
-export { type Hop, redirectInfo } from "./redirect.js";
+export type { Hop } from "./redirect.js";
 
-/** Never a hop to follow: the failure stands. */
-export function nextHop(_hop: Hop, _error: unknown): undefined {
-  return undefined;
-}
+/** The one attempt, on the first hop: there is never a next one. */
+export const followRedirects = (<H extends Hop, T>(
+  hop: H,
+  _o: unknown,
+  _signal: unknown,
+  attempt: (hop: H, redirects: number) => Promise<T>,
+): Promise<T> => attempt(hop, 0)) as typeof follow;

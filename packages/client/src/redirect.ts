@@ -1,6 +1,6 @@
 /**
  * Following redirects of the upgrade request, as pure functions: where a 3xx points, and what of the
- * request survives the hop. The client (client.ts) opens one connection per hop.
+ * request survives the hop, and the loop that follows them (`followRedirects`): one connection per hop.
  */
 import { UnexpectedResponseError } from "@tideway/core";
 import { InvalidRedirectError, TooManyRedirectsError } from "./errors.js";
@@ -93,4 +93,36 @@ export function nextHop(
     url.password = hop.url.password;
   }
   return { url, headers: hop.headers, socketPath: hop.socketPath };
+}
+
+/**
+ * Runs `attempt` on `hop`, then, while `o.followRedirects` allows, on each hop a redirect answer
+ * points to (reported by `onRedirect` first). What ends the chain is thrown: the attempt's failure,
+ * or a TooManyRedirectsError or InvalidRedirectError.
+ */
+export async function followRedirects<H extends Hop, T>(
+  hop: H,
+  o: ResolvedOptions,
+  signal: AbortSignal,
+  attempt: (hop: H, redirects: number) => Promise<T>,
+  onRedirect: (info: RedirectInfo) => void,
+): Promise<T> {
+  for (let redirects = 0; ; redirects++) {
+    try {
+      return await attempt(hop, redirects);
+    } catch (err) {
+      let next: Hop | undefined;
+      let failure = err;
+      if (o.followRedirects && !signal.aborted) {
+        try {
+          next = nextHop(hop, err, redirects, o.maxRedirects, o.forwardHeaders);
+        } catch (redirectError) {
+          failure = redirectError;
+        }
+      }
+      if (next === undefined) throw failure;
+      onRedirect(redirectInfo(hop.url, next.url, (err as UnexpectedResponseError).status));
+      hop = { ...hop, ...next };
+    }
+  }
 }
