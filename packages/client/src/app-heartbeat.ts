@@ -7,6 +7,7 @@
 import type { Clock, TimerHandle } from "./clock.js";
 import { HeartbeatTimeoutError } from "./errors.js";
 import type { Message } from "./events.js";
+import { finite } from "./option-checks.js";
 
 /** The `appHeartbeat` option (browser build): a message of your protocol that proves the peer alive. */
 export interface AppHeartbeatOptions {
@@ -29,16 +30,6 @@ const DEFAULT_TIMEOUT = 10_000;
 
 const NAMES: ReadonlySet<string> = new Set(["message", "isReply", "interval", "timeout"]);
 
-function milliseconds(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-    throw new TypeError(
-      `Option appHeartbeat.${name} must be a finite number >= ${min}, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
 /** Validates `appHeartbeat`; every problem is a TypeError naming the field. */
 export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): ResolvedAppHeartbeat | undefined {
   if (o === undefined) return undefined;
@@ -54,8 +45,8 @@ export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): Resolve
   return {
     message: m,
     isReply: o.isReply,
-    interval: milliseconds("interval", o.interval, DEFAULT_INTERVAL, 0),
-    timeout: milliseconds("timeout", o.timeout, DEFAULT_TIMEOUT, 1),
+    interval: finite("appHeartbeat.interval", o.interval, DEFAULT_INTERVAL, 0),
+    timeout: finite("appHeartbeat.timeout", o.timeout, DEFAULT_TIMEOUT, 1),
   };
 }
 

@@ -68,7 +68,7 @@ export class BrowserConnection implements ClientConnection {
   #timer: TimerHandle | undefined;
   /** The attempt awaiting the handshake, until it opens or fails. */
   #handshake: { resolve(r: UpgradeResponse): void; reject(e: Error): void } | undefined;
-  /** The attempt awaiting the handshake, until it opens or fails. */ #closed: Promise<CloseInfo> | undefined;
+  #closed: Promise<CloseInfo> | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   #endInfo: CloseInfo | undefined;
 
@@ -198,7 +198,6 @@ export class BrowserConnection implements ClientConnection {
     }
   }
 
-  /** With `appHeartbeat`: a beat's round trip in ms. A browser cannot send a ping frame. */
   /** The application-level heartbeat's round trip (`appHeartbeat`); `data` cannot go in a browser's ping. */
   ping(data?: Uint8Array): Promise<number> {
     if (data !== undefined) {

@@ -39,6 +39,9 @@ describe("resolveAppHeartbeat", () => {
       /appHeartbeat.interval/,
     );
     expect(() => resolveAppHeartbeat({ message: "p", isReply, timeout: 0 })).toThrow(/appHeartbeat.timeout/);
+    expect(() => resolveAppHeartbeat({ message: "p", isReply, interval: Number.POSITIVE_INFINITY })).toThrow(
+      /appHeartbeat.interval must be finite/,
+    );
     expect(() => resolveAppHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
       /Unknown option: appHeartbeat.every/,
     );
