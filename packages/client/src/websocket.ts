@@ -75,9 +75,12 @@ class FallbackCloseEvent extends Event implements CloseEvent {
   }
 }
 
-const CloseEventClass: new (type: string, init: CloseEventInit) => CloseEvent =
-  (globalThis as { CloseEvent?: new (type: string, init: CloseEventInit) => CloseEvent }).CloseEvent ??
-  FallbackCloseEvent;
+/** The runtime's CloseEvent or our own, looked up when a facade closes, not at load (so bundles can drop it). */
+function closeEvent(init: CloseEventInit): CloseEvent {
+  const Native = (globalThis as { CloseEvent?: new (type: string, init: CloseEventInit) => CloseEvent })
+    .CloseEvent;
+  return Native !== undefined ? new Native("close", init) : new FallbackCloseEvent("close", init);
+}
 
 /** Node has no global ErrorEvent; undici's WebSocket dispatches one with the same two fields. */
 class WebSocketErrorEvent extends Event implements ErrorEvent {
@@ -470,9 +473,7 @@ export class WebSocket extends EventTarget {
   #closed(info: CloseInfo): void {
     if (this.#readyState === CLOSED) return;
     this.#readyState = CLOSED;
-    this.dispatchEvent(
-      new CloseEventClass("close", { code: info.code, reason: info.reason, wasClean: info.wasClean }),
-    );
+    this.dispatchEvent(closeEvent({ code: info.code, reason: info.reason, wasClean: info.wasClean }));
   }
 
   /** The client will try again: a reconnecting socket is CONNECTING again, one error per attempt. */
