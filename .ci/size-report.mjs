@@ -3,9 +3,11 @@
 // 9). Tideway's browser build next to PartySocket and reconnecting-websocket, measured the same way.
 // Fails (exit 1) when Tideway's WebSocketClient is over its budget, or its bundle imports a `node:`
 // module (a Node transport leaking into the browser build). Run after the build; `--json` prints the
-// figures as JSON.
+// figures as JSON; `--modules` prints where the bytes of `import { WebSocketClient }` come from, per
+// source module (the same bundle built from the sources, as tsup.config.ts swaps the browser modules).
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { browserModules } from "../packages/client/browser-modules.mjs";
 
 /**
  * The budget of `import { WebSocketClient }` in min+gzip bytes: what the browser build weighs today
@@ -51,6 +53,42 @@ async function measure(code, from = root) {
     .filter((i) => i.path.startsWith("node:"))
     .map((i) => i.path);
   return { minified: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length, nodeImports };
+}
+
+if (process.argv.includes("--modules")) {
+  const client = new URL("../packages/client", import.meta.url).pathname;
+  const result = await build({
+    stdin: {
+      contents: `export { WebSocketClient } from "./src/index.ts";`,
+      resolveDir: client,
+      loader: "ts",
+    },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    conditions: ["browser"],
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    plugins: [browserModules],
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  const bytes = result.outputFiles[0].contents;
+  console.log("| module | minified bytes |\n|---|---|");
+  for (const [path, input] of Object.entries(output.inputs).sort(
+    (a, b) => b[1].bytesInOutput - a[1].bytesInOutput,
+  )) {
+    if (input.bytesInOutput > 0)
+      console.log(
+        `| ${path.replace(/^(\.\.\/)+node_modules\/\.pnpm\/[^/]+\/node_modules\//, "")} | ${input.bytesInOutput} |`,
+      );
+  }
+  console.log(
+    `| total (from the sources) | ${bytes.length} minified, ${gzipSync(bytes, { level: 9 }).length} min+gzip |`,
+  );
+  process.exit(0);
 }
 
 const rows = [];

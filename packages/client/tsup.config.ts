@@ -1,29 +1,5 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { defineConfig } from "tsup";
-
-/**
- * The browser build's one difference: a module with a `-browser.ts` sibling is replaced by it
- * (platform-browser.ts for the Node transport, node-options-browser.ts for the Node-only options,
- * redirect-browser.ts for redirects, diagnostics-channels-browser.ts, stream-inflate-browser.ts and
- * node-duplex-browser.ts for node:diagnostics_channel, node:zlib and node:stream), so none of the
- * Node-only code ships to a browser.
- */
-const browserPlatform = {
-  name: "tideway-browser-platform",
-  setup(build: {
-    onResolve(
-      o: { filter: RegExp },
-      cb: (a: { importer: string; path: string }) => { path: string } | undefined,
-    ): void;
-  }) {
-    build.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
-      const browser = join(dirname(args.importer), args.path.replace(/\.js$/, "-browser.ts"));
-      // The browser module itself may import the module it replaces (for its types or a shared part).
-      return browser !== args.importer && existsSync(browser) ? { path: browser } : undefined;
-    });
-  },
-};
+import { browserModules } from "./browser-modules.mjs";
 
 export default defineConfig([
   {
@@ -52,6 +28,6 @@ export default defineConfig([
     target: "es2022",
     platform: "browser",
     noExternal: ["p-retry", "is-network-error"],
-    esbuildPlugins: [browserPlatform],
+    esbuildPlugins: [browserModules],
   },
 ]);
