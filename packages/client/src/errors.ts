@@ -46,10 +46,13 @@ export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientError
 export type TidewayErrorCode = ErrorCode | ClientErrorCode;
 
 /** Base of the client's own errors; `code` is one of {@link ClientErrorCodes}. */
-export class ClientError extends WebSocketError<ClientErrorCode> {}
+export class ClientError extends WebSocketError<ClientErrorCode> {
+  static override name = "ClientError";
+}
 
 /** The transport could not be established. `cause` is the Node error (`ECONNREFUSED`, `ENOTFOUND`, TLS...). */
 export class ConnectError extends ClientError {
+  static override name = "ConnectError";
   declare readonly code: typeof ClientErrorCodes.Connect;
   constructor(message: string, options?: { cause?: unknown }) {
     super(ClientErrorCodes.Connect, message, options);
@@ -58,6 +61,7 @@ export class ConnectError extends ClientError {
 
 /** The whole opening handshake (TCP, TLS, HTTP upgrade) took longer than `handshakeTimeout`. */
 export class HandshakeTimeoutError extends ClientError {
+  static override name = "HandshakeTimeoutError";
   declare readonly code: typeof ClientErrorCodes.HandshakeTimeout;
   readonly timeout: number;
   constructor(timeout: number) {
@@ -87,6 +91,7 @@ export interface CloseInfo {
  * abnormally. Carries the close codes, like websockets' `ConnectionClosedError`.
  */
 export class ConnectionClosedError extends ClientError {
+  static override name = "ConnectionClosedError";
   declare readonly code: typeof ClientErrorCodes.ConnectionClosed;
   readonly closeCode: number;
   readonly reason: string;
@@ -109,6 +114,7 @@ export class ConnectionClosedError extends ClientError {
 
 /** The server did not answer a ping in time; the client fails the connection with 1011 and reconnects. */
 export class HeartbeatTimeoutError extends ClientError {
+  static override name = "HeartbeatTimeoutError";
   declare readonly code: typeof ClientErrorCodes.HeartbeatTimeout;
   /** The close code the client fails the connection with: RFC 6455 has none for it; 1011 as websockets' keepalive. */
   readonly closeCode = 1011;
@@ -125,6 +131,7 @@ export class HeartbeatTimeoutError extends ClientError {
  * rather than hold an unbounded backlog.
  */
 export class ReceiveBufferFullError extends ClientError {
+  static override name = "ReceiveBufferFullError";
   declare readonly code: typeof ClientErrorCodes.ReceiveBufferFull;
   readonly limit: number;
   constructor(buffered: number, limit: number) {
@@ -138,6 +145,7 @@ export class ReceiveBufferFullError extends ClientError {
 
 /** A `send()` made while disconnected did not fit in `maxQueuedBytes`. Nothing was queued. */
 export class SendQueueFullError extends ClientError {
+  static override name = "SendQueueFullError";
   declare readonly code: typeof ClientErrorCodes.SendQueueFull;
   constructor(queued: number, size: number, limit: number) {
     super(
@@ -149,6 +157,7 @@ export class SendQueueFullError extends ClientError {
 
 /** The options' `signal` aborted connecting; `cause` is `signal.reason`. */
 export class AbortedError extends ClientError {
+  static override name = "AbortedError";
   declare readonly code: typeof ClientErrorCodes.Aborted;
   constructor(reason: unknown) {
     super(ClientErrorCodes.Aborted, "The operation was aborted", { cause: reason });
@@ -164,6 +173,7 @@ export class AbortedError extends ClientError {
  * proxy rejected the username/password or accepted none of the offered methods.
  */
 export class ProxyError extends ClientError {
+  static override name = "ProxyError";
   declare readonly code: typeof ClientErrorCodes.Proxy;
   /** The proxy URL, without credentials. */
   readonly proxy: string;
@@ -189,6 +199,7 @@ export class ProxyError extends ClientError {
 
 /** More than `maxRedirects` redirects were followed. `to` is the redirect that was refused. */
 export class TooManyRedirectsError extends ClientError {
+  static override name = "TooManyRedirectsError";
   declare readonly code: typeof ClientErrorCodes.TooManyRedirects;
   readonly maxRedirects: number;
   readonly to: string;
@@ -201,6 +212,7 @@ export class TooManyRedirectsError extends ClientError {
 
 /** A 3xx to follow has no `Location`, or one that is not a http:, https:, ws: or wss: URL. */
 export class InvalidRedirectError extends ClientError {
+  static override name = "InvalidRedirectError";
   declare readonly code: typeof ClientErrorCodes.InvalidRedirect;
   readonly status: number;
   readonly location: string | undefined;
@@ -216,6 +228,7 @@ export class InvalidRedirectError extends ClientError {
  * client refuses, before an attempt. `cause` is what it threw; the reconnect verdict follows it.
  */
 export class ProviderError extends ClientError {
+  static override name = "ProviderError";
   declare readonly code: typeof ClientErrorCodes.Provider;
   /** Which option's function failed. */
   readonly option: "url" | "headers" | "protocols";
@@ -236,6 +249,7 @@ export class ProviderError extends ClientError {
  * {@link ProviderError}. The close frame says only "streamed message failed", never the cause.
  */
 export class StreamSourceError extends ClientError {
+  static override name = "StreamSourceError";
   declare readonly code: typeof ClientErrorCodes.StreamSource;
   /** The close code the client fails the connection with. */
   readonly closeCode = 1011;
@@ -255,6 +269,7 @@ export class StreamSourceError extends ClientError {
  * resent. `fragmentsSent` says how far it got.
  */
 export class StreamInterruptedError extends ClientError {
+  static override name = "StreamInterruptedError";
   declare readonly code: typeof ClientErrorCodes.StreamInterrupted;
   /** Fragments written before the interruption (0: nothing of the message reached the wire). */
   readonly fragmentsSent: number;

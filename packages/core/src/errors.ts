@@ -72,6 +72,8 @@ const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
  * package built on the core (the Node client) add its own codes and keep `code` a literal union.
  */
 export class WebSocketError<Code extends string = ErrorCode> extends Error {
+  // Each class names itself: a minifier renames classes, and `name` must survive it.
+  static override name = "WebSocketError";
   readonly code: Code;
   constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -85,6 +87,7 @@ export class WebSocketError<Code extends string = ErrorCode> extends Error {
  * frame when it fails the connection: 1002 (protocol error), 1007 (invalid data) or 1009 (too big).
  */
 export class ProtocolError extends WebSocketError {
+  static override name = "ProtocolError";
   readonly closeCode: number;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -107,6 +110,7 @@ export interface HttpResponse {
  * is sent (the connection never opened). `response` is set when a response head was parsed.
  */
 export class HandshakeError extends WebSocketError {
+  static override name = "HandshakeError";
   readonly response: HttpResponse | undefined;
   constructor(code: ErrorCode, message: string, response?: HttpResponse, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -120,6 +124,7 @@ export class HandshakeError extends WebSocketError {
  * to retry (5xx, 429 with Retry-After) or give up (4xx).
  */
 export class UnexpectedResponseError extends HandshakeError {
+  static override name = "UnexpectedResponseError";
   declare readonly code: typeof ErrorCodes.UnexpectedResponse;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -139,6 +144,7 @@ export class UnexpectedResponseError extends HandshakeError {
 
 /** Local misuse: sending after close, closing twice with other arguments, a bad argument. */
 export class InvalidStateError extends WebSocketError {
+  static override name = "InvalidStateError";
   declare readonly code: typeof ErrorCodes.InvalidState;
   constructor(message: string) {
     super(ErrorCodes.InvalidState, message);
