@@ -46,22 +46,31 @@ export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientError
 export type TidewayErrorCode = ErrorCode | ClientErrorCode;
 
 /** Base of the client's own errors; `code` is one of {@link ClientErrorCodes}. */
-export class ClientError extends WebSocketError<ClientErrorCode> {}
+export class ClientError extends WebSocketError<ClientErrorCode> {
+  // As in the core's errors: a name of its own, `declare`d fields, and codes as literals checked
+  // against ClientErrorCodes by `satisfies`, so a bundle that never reads that table drops it.
+  static override name = "ClientError";
+}
 
 /** The transport could not be established. `cause` is the Node error (`ECONNREFUSED`, `ENOTFOUND`, TLS...). */
 export class ConnectError extends ClientError {
+  static override name = "ConnectError";
   declare readonly code: typeof ClientErrorCodes.Connect;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(ClientErrorCodes.Connect, message, options);
+    super("WS_ERR_CONNECT" satisfies typeof ClientErrorCodes.Connect, message, options);
   }
 }
 
 /** The whole opening handshake (TCP, TLS, HTTP upgrade) took longer than `handshakeTimeout`. */
 export class HandshakeTimeoutError extends ClientError {
+  static override name = "HandshakeTimeoutError";
   declare readonly code: typeof ClientErrorCodes.HandshakeTimeout;
-  readonly timeout: number;
+  declare readonly timeout: number;
   constructor(timeout: number) {
-    super(ClientErrorCodes.HandshakeTimeout, `Opening handshake timed out after ${timeout} ms`);
+    super(
+      "WS_ERR_HANDSHAKE_TIMEOUT" satisfies typeof ClientErrorCodes.HandshakeTimeout,
+      `Opening handshake timed out after ${timeout} ms`,
+    );
     this.timeout = timeout;
   }
 }
@@ -87,15 +96,16 @@ export interface CloseInfo {
  * abnormally. Carries the close codes, like websockets' `ConnectionClosedError`.
  */
 export class ConnectionClosedError extends ClientError {
+  static override name = "ConnectionClosedError";
   declare readonly code: typeof ClientErrorCodes.ConnectionClosed;
-  readonly closeCode: number;
-  readonly reason: string;
-  readonly wasClean: boolean;
-  readonly sent: CloseInfo["sent"];
-  readonly received: CloseInfo["received"];
+  declare readonly closeCode: number;
+  declare readonly reason: string;
+  declare readonly wasClean: boolean;
+  declare readonly sent: CloseInfo["sent"];
+  declare readonly received: CloseInfo["received"];
   constructor(info: CloseInfo, options?: { cause?: unknown; message?: string }) {
     super(
-      ClientErrorCodes.ConnectionClosed,
+      "WS_ERR_CONNECTION_CLOSED" satisfies typeof ClientErrorCodes.ConnectionClosed,
       options?.message ?? `Connection closed: ${info.code}${info.reason ? ` ${info.reason}` : ""}`,
       options,
     );
@@ -109,12 +119,16 @@ export class ConnectionClosedError extends ClientError {
 
 /** The server did not answer a ping in time; the client fails the connection with 1011 and reconnects. */
 export class HeartbeatTimeoutError extends ClientError {
+  static override name = "HeartbeatTimeoutError";
   declare readonly code: typeof ClientErrorCodes.HeartbeatTimeout;
   /** The close code the client fails the connection with: RFC 6455 has none for it; 1011 as websockets' keepalive. */
   readonly closeCode = 1011;
-  readonly elapsed: number;
+  declare readonly elapsed: number;
   constructor(elapsed: number) {
-    super(ClientErrorCodes.HeartbeatTimeout, `No pong received for ${Math.round(elapsed)} ms`);
+    super(
+      "WS_ERR_HEARTBEAT_TIMEOUT" satisfies typeof ClientErrorCodes.HeartbeatTimeout,
+      `No pong received for ${Math.round(elapsed)} ms`,
+    );
     this.elapsed = elapsed;
   }
 }
@@ -125,11 +139,12 @@ export class HeartbeatTimeoutError extends ClientError {
  * rather than hold an unbounded backlog.
  */
 export class ReceiveBufferFullError extends ClientError {
+  static override name = "ReceiveBufferFullError";
   declare readonly code: typeof ClientErrorCodes.ReceiveBufferFull;
-  readonly limit: number;
+  declare readonly limit: number;
   constructor(buffered: number, limit: number) {
     super(
-      ClientErrorCodes.ReceiveBufferFull,
+      "WS_ERR_RECEIVE_BUFFER_FULL" satisfies typeof ClientErrorCodes.ReceiveBufferFull,
       `The consumer is ${buffered} bytes behind, past maxBufferedBytes (${limit}): reading cannot pause in a browser`,
     );
     this.limit = limit;
@@ -138,10 +153,11 @@ export class ReceiveBufferFullError extends ClientError {
 
 /** A `send()` made while disconnected did not fit in `maxQueuedBytes`. Nothing was queued. */
 export class SendQueueFullError extends ClientError {
+  static override name = "SendQueueFullError";
   declare readonly code: typeof ClientErrorCodes.SendQueueFull;
   constructor(queued: number, size: number, limit: number) {
     super(
-      ClientErrorCodes.SendQueueFull,
+      "WS_ERR_SEND_QUEUE_FULL" satisfies typeof ClientErrorCodes.SendQueueFull,
       `Send queue full: ${queued} bytes queued + ${size} > maxQueuedBytes (${limit})`,
     );
   }
@@ -149,9 +165,12 @@ export class SendQueueFullError extends ClientError {
 
 /** The options' `signal` aborted connecting; `cause` is `signal.reason`. */
 export class AbortedError extends ClientError {
+  static override name = "AbortedError";
   declare readonly code: typeof ClientErrorCodes.Aborted;
   constructor(reason: unknown) {
-    super(ClientErrorCodes.Aborted, "The operation was aborted", { cause: reason });
+    super("WS_ERR_ABORTED" satisfies typeof ClientErrorCodes.Aborted, "The operation was aborted", {
+      cause: reason,
+    });
   }
 }
 
@@ -164,19 +183,20 @@ export class AbortedError extends ClientError {
  * proxy rejected the username/password or accepted none of the offered methods.
  */
 export class ProxyError extends ClientError {
+  static override name = "ProxyError";
   declare readonly code: typeof ClientErrorCodes.Proxy;
   /** The proxy URL, without credentials. */
-  readonly proxy: string;
-  readonly status: number | undefined;
-  readonly socksReply: number | undefined;
-  readonly authFailed: boolean;
+  declare readonly proxy: string;
+  declare readonly status: number | undefined;
+  declare readonly socksReply: number | undefined;
+  declare readonly authFailed: boolean;
   constructor(
     proxy: string,
     message: string,
     details: { status?: number; socksReply?: number; authFailed?: boolean; cause?: unknown } = {},
   ) {
     super(
-      ClientErrorCodes.Proxy,
+      "WS_ERR_PROXY" satisfies typeof ClientErrorCodes.Proxy,
       message,
       details.cause === undefined ? undefined : { cause: details.cause },
     );
@@ -189,11 +209,15 @@ export class ProxyError extends ClientError {
 
 /** More than `maxRedirects` redirects were followed. `to` is the redirect that was refused. */
 export class TooManyRedirectsError extends ClientError {
+  static override name = "TooManyRedirectsError";
   declare readonly code: typeof ClientErrorCodes.TooManyRedirects;
-  readonly maxRedirects: number;
-  readonly to: string;
+  declare readonly maxRedirects: number;
+  declare readonly to: string;
   constructor(maxRedirects: number, to: string) {
-    super(ClientErrorCodes.TooManyRedirects, `Too many redirects (maxRedirects is ${maxRedirects}): ${to}`);
+    super(
+      "WS_ERR_TOO_MANY_REDIRECTS" satisfies typeof ClientErrorCodes.TooManyRedirects,
+      `Too many redirects (maxRedirects is ${maxRedirects}): ${to}`,
+    );
     this.maxRedirects = maxRedirects;
     this.to = to;
   }
@@ -201,11 +225,15 @@ export class TooManyRedirectsError extends ClientError {
 
 /** A 3xx to follow has no `Location`, or one that is not a http:, https:, ws: or wss: URL. */
 export class InvalidRedirectError extends ClientError {
+  static override name = "InvalidRedirectError";
   declare readonly code: typeof ClientErrorCodes.InvalidRedirect;
-  readonly status: number;
-  readonly location: string | undefined;
+  declare readonly status: number;
+  declare readonly location: string | undefined;
   constructor(status: number, location: string | undefined, reason: string) {
-    super(ClientErrorCodes.InvalidRedirect, `Cannot follow redirect ${status}: ${reason}`);
+    super(
+      "WS_ERR_INVALID_REDIRECT" satisfies typeof ClientErrorCodes.InvalidRedirect,
+      `Cannot follow redirect ${status}: ${reason}`,
+    );
     this.status = status;
     this.location = location;
   }
@@ -216,12 +244,13 @@ export class InvalidRedirectError extends ClientError {
  * client refuses, before an attempt. `cause` is what it threw; the reconnect verdict follows it.
  */
 export class ProviderError extends ClientError {
+  static override name = "ProviderError";
   declare readonly code: typeof ClientErrorCodes.Provider;
   /** Which option's function failed. */
-  readonly option: "url" | "headers" | "protocols";
+  declare readonly option: "url" | "headers" | "protocols";
   constructor(option: "url" | "headers" | "protocols", cause: unknown) {
     super(
-      ClientErrorCodes.Provider,
+      "WS_ERR_PROVIDER" satisfies typeof ClientErrorCodes.Provider,
       `The ${option} function failed: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
@@ -236,12 +265,13 @@ export class ProviderError extends ClientError {
  * {@link ProviderError}. The close frame says only "streamed message failed", never the cause.
  */
 export class StreamSourceError extends ClientError {
+  static override name = "StreamSourceError";
   declare readonly code: typeof ClientErrorCodes.StreamSource;
   /** The close code the client fails the connection with. */
   readonly closeCode = 1011;
   constructor(cause: unknown) {
     super(
-      ClientErrorCodes.StreamSource,
+      "WS_ERR_STREAM_SOURCE" satisfies typeof ClientErrorCodes.StreamSource,
       `The source of a streamed message failed: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
@@ -255,12 +285,13 @@ export class StreamSourceError extends ClientError {
  * resent. `fragmentsSent` says how far it got.
  */
 export class StreamInterruptedError extends ClientError {
+  static override name = "StreamInterruptedError";
   declare readonly code: typeof ClientErrorCodes.StreamInterrupted;
   /** Fragments written before the interruption (0: nothing of the message reached the wire). */
-  readonly fragmentsSent: number;
+  declare readonly fragmentsSent: number;
   constructor(fragmentsSent: number, cause: unknown) {
     super(
-      ClientErrorCodes.StreamInterrupted,
+      "WS_ERR_STREAM_INTERRUPTED" satisfies typeof ClientErrorCodes.StreamInterrupted,
       `Streamed message interrupted after ${fragmentsSent} fragment(s): ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );

@@ -1,27 +1,23 @@
 /**
  * The reconnect policy as pure functions: whether a failure is worth another attempt
  * ({@link isRetryable}, by error class), how long to wait ({@link Backoff}, with jitter), and what a
- * server's Retry-After asks for. The lifecycle (lifecycle.ts) applies them to every outage.
+ * server's Retry-After asks for. The lifecycle (lifecycle.ts) applies them to every outage. The
+ * rules on failures only Node reports (HTTP status, Retry-After, proxy, redirects, system codes) are
+ * node-verdict.ts's, which the browser build leaves out.
  */
-import {
-  HandshakeError,
-  InvalidStateError,
-  ProtocolError,
-  UnexpectedResponseError,
-  WebSocketError,
-} from "@tideway/core";
+import { HandshakeError, InvalidStateError, ProtocolError, WebSocketError } from "@tideway/core";
 import {
   AbortedError,
   ConnectError,
   ConnectionClosedError,
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
-  InvalidRedirectError,
   ProviderError,
-  ProxyError,
   SendQueueFullError,
-  TooManyRedirectsError,
 } from "./errors.js";
+import { decideNodeError, decideSystemCode } from "./node-verdict.js";
+
+export { serverRetryAfter } from "./node-verdict.js";
 
 /**
  * How waits are spread (AWS Architecture Blog, "Exponential Backoff and Jitter"):
@@ -130,62 +126,6 @@ export class Backoff {
 }
 
 /**
- * Upper bound on a server's Retry-After: one hour. A server asking for more is probably misconfigured
- * (or means "days"); waiting an hour and asking again costs one request, while honouring a huge value
- * would leave the client silently offline.
- */
-export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
-
-/** An HTTP-date starts with a day name: "Sun, 06 Nov 1994 ...", "Sunday, 06-Nov-94 ...", "Sun Nov  6 ...". */
-const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i;
-
-/**
- * The wait a `Retry-After` header asks for, in ms, or undefined if there is none or it is invalid.
- * "Retry-After = HTTP-date / delay-seconds" (RFC 9110 section 10.2.3), where delay-seconds is
- * `1*DIGIT` (so "1.5" and "-1" are invalid). A date in the past means 0. Capped at
- * {@link MAX_RETRY_AFTER_MS}. The header name is matched case-insensitively.
- */
-export function retryAfterMs(headers: Record<string, string>, now: number = Date.now()): number | undefined {
-  const value = headerValue(headers, "retry-after")?.trim();
-  if (value === undefined || value === "") return undefined;
-  let ms: number;
-  if (/^\d+$/.test(value)) {
-    ms = Number(value) * 1000;
-  } else if (HTTP_DATE_START.test(value)) {
-    // HTTP-dates are always GMT; the asctime form does not say so, and Date.parse would read it as
-    // local time.
-    const date = Date.parse(/GMT$/i.test(value) ? value : `${value} GMT`);
-    if (Number.isNaN(date)) return undefined;
-    ms = Math.max(0, date - now);
-  } else {
-    return undefined;
-  }
-  return Math.min(ms, MAX_RETRY_AFTER_MS);
-}
-
-function headerValue(headers: Record<string, string>, name: string): string | undefined {
-  let value: unknown = headers[name];
-  if (value === undefined) {
-    for (const key of Object.keys(headers)) {
-      if (key.toLowerCase() === name) {
-        value = headers[key];
-        break;
-      }
-    }
-  }
-  // Node's IncomingHttpHeaders may hold arrays; the first value wins.
-  if (Array.isArray(value)) value = value[0];
-  return typeof value === "string" ? value : undefined;
-}
-
-/** The Retry-After of a 429 or 503 handshake answer (the statuses RFC 9110 gives it a meaning for). */
-export function serverRetryAfter(reason: unknown): number | undefined {
-  if (!(reason instanceof UnexpectedResponseError)) return undefined;
-  if (reason.status !== 429 && reason.status !== 503) return undefined;
-  return retryAfterMs(reason.headers as Record<string, string>);
-}
-
-/**
  * Close codes after which a new connection may well succeed (RFC 6455 section 7.4.1 and the IANA
  * registry). Every other code is a deliberate end (1000, 1005), a fault that reconnecting reproduces
  * (1002 protocol error, 1003/1007 bad data, 1008 policy, 1009 too big, 1010 missing extension,
@@ -199,39 +139,6 @@ const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
   1013, // Try Again Later: overload.
   1014, // Bad Gateway: an intermediary could not reach the upstream.
 ]);
-
-/**
- * System error codes of transient network failures (Node's, and undici's socket error). ENOTFOUND is
- * retried only once a connection has opened: before that it is most likely a typo, and `connect()`
- * fails at once; later it is what an offline laptop or a DNS rollout looks like.
- */
-const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "ENETRESET",
-  "EADDRNOTAVAIL",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "ERR_TLS_HANDSHAKE_TIMEOUT",
-]);
-
-/** TLS certificate and protocol failures: an expired, self-signed or mismatched certificate stays so. */
-const TLS_CODE = /CERT|^ERR_TLS_|^ERR_SSL_|^UNABLE_TO_|HOSTNAME_MISMATCH|^EPROTO$/;
-
-/** Whether an HTTP status answering the upgrade request is worth another attempt. */
-function isRetryableStatus(status: number): boolean {
-  if (status === 408 || status === 429) return true; // Request Timeout, Too Many Requests.
-  // 501 Not Implemented and 505 HTTP Version Not Supported describe the server, not its load.
-  if (status >= 500 && status <= 599) return status !== 501 && status !== 505;
-  return false; // 3xx (redirects not followed), 4xx: the same request gets the same answer.
-}
 
 /** What the verdict may depend on besides the failure itself. */
 export interface RetryContext {
@@ -266,7 +173,8 @@ export interface RetryContext {
  * | anything else: its `cause` (up to 8 levels), else | no |
  *
  * Unknown errors default to "no": a reconnect loop must not hide a bug behind retries. Pass your own
- * `shouldReconnect` (which may call this one) to retry more.
+ * `shouldReconnect` (which may call this one) to retry more. A browser reports no HTTP status, proxy,
+ * redirect, system or TLS code: there, the other rows decide.
  */
 export function isRetryable(reason: unknown, context: RetryContext = {}): boolean {
   return decide(reason, context, 0) ?? false;
@@ -277,26 +185,17 @@ function decide(reason: unknown, context: RetryContext, depth: number): boolean 
   if (depth > 8 || reason === null || typeof reason !== "object") return undefined;
   if (reason instanceof AbortedError) return false;
   if (reason instanceof HandshakeTimeoutError || reason instanceof HeartbeatTimeoutError) return true;
-  if (reason instanceof UnexpectedResponseError) return isRetryableStatus(reason.status);
-  // The stream ended before the handshake was done. Before any connection opened it is most likely not
-  // a WebSocket server at all (a TLS port reached with ws:, another service); later, a server restarting.
-  if (reason instanceof WebSocketError && reason.code === "WS_ERR_UNEXPECTED_EOF") {
-    return context.everOpened === true;
-  }
+  // Status, end of stream mid-handshake, proxy and redirects: none happen in a browser.
+  const node = decideNodeError(reason, context.everOpened === true, (cause) =>
+    decide(cause, context, depth + 1),
+  );
+  if (node !== undefined) return node;
   if (reason instanceof HandshakeError) return false;
-  if (reason instanceof ProxyError) return decideProxy(reason, context, depth);
   if (reason instanceof ConnectError) return decide(reason.cause, context, depth + 1) ?? true;
   if (reason instanceof ConnectionClosedError) return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
   if (reason instanceof ProtocolError) return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
   if (reason instanceof ProviderError) return decide(reason.cause, context, depth + 1) ?? false;
-  if (
-    reason instanceof TooManyRedirectsError ||
-    reason instanceof InvalidRedirectError ||
-    reason instanceof SendQueueFullError ||
-    reason instanceof InvalidStateError
-  ) {
-    return false;
-  }
+  if (reason instanceof SendQueueFullError || reason instanceof InvalidStateError) return false;
   if (reason instanceof WebSocketError) return decide(reason.cause, context, depth + 1) ?? false;
   return decideForeign(reason as ForeignFields, context, depth);
 }
@@ -317,9 +216,8 @@ function decideForeign(r: ForeignFields, context: RetryContext, depth: number): 
   if (r.name === "AbortError") return false;
   if (r.name === "TimeoutError") return true;
   if (typeof r.code === "string") {
-    if (TRANSIENT_SYSTEM_CODES.has(r.code)) return true;
-    if (r.code === "ENOTFOUND") return context.everOpened === true;
-    if (TLS_CODE.test(r.code)) return false;
+    const system = decideSystemCode(r.code, context.everOpened === true);
+    if (system !== undefined) return system;
   }
   // A CloseInfo: the close code, or an unclean end without one.
   if (typeof r.code === "number") return RETRYABLE_CLOSE_CODES.has(r.code);
@@ -330,19 +228,4 @@ function decideForeign(r: ForeignFields, context: RetryContext, depth: number): 
     if (verdicts.includes(false)) return false;
   }
   return decide(r.cause, context, depth + 1);
-}
-
-/** SOCKS5 replies a retry cannot change: 2 not allowed by ruleset, 7 command / 8 address type not supported. */
-const FATAL_SOCKS_REPLIES: ReadonlySet<number> = new Set([2, 7, 8]);
-
-/**
- * A proxy that refused us (407 credentials, 403 policy, bad SOCKS credentials) answers the same
- * again; a proxy that could not reach the server (502, SOCKS "host unreachable") or that we could
- * not reach may do better next time.
- */
-function decideProxy(r: ProxyError, context: RetryContext, depth: number): boolean {
-  if (r.authFailed) return false;
-  if (r.status !== undefined) return isRetryableStatus(r.status);
-  if (r.socksReply !== undefined) return !FATAL_SOCKS_REPLIES.has(r.socksReply);
-  return decide(r.cause, context, depth + 1) ?? true;
 }

@@ -44,20 +44,9 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /**
  * The close code to send for each peer error: the ONE place where errors map to close codes
- * (RFC 6455 section 7.4.1). Codes not listed here do not close with a frame.
+ * (RFC 6455 section 7.4.1). Any other code is a protocol error: 1002 (see {@link ProtocolError}).
  */
 const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
-  WS_ERR_INVALID_OPCODE: CloseCode.ProtocolError,
-  WS_ERR_UNEXPECTED_RSV: CloseCode.ProtocolError,
-  WS_ERR_CONTROL_FRAME_TOO_BIG: CloseCode.ProtocolError,
-  WS_ERR_FRAGMENTED_CONTROL_FRAME: CloseCode.ProtocolError,
-  WS_ERR_UNEXPECTED_CONTINUATION: CloseCode.ProtocolError,
-  WS_ERR_EXPECTED_CONTINUATION: CloseCode.ProtocolError,
-  WS_ERR_MASKED_FRAME: CloseCode.ProtocolError,
-  WS_ERR_UNMASKED_FRAME: CloseCode.ProtocolError,
-  WS_ERR_INVALID_PAYLOAD_LENGTH: CloseCode.ProtocolError,
-  WS_ERR_INVALID_CLOSE_CODE: CloseCode.ProtocolError,
-  WS_ERR_INVALID_CLOSE_PAYLOAD: CloseCode.ProtocolError,
   WS_ERR_INVALID_UTF8: CloseCode.InvalidPayload,
   WS_ERR_DECOMPRESSION_FAILED: CloseCode.InvalidPayload,
   WS_ERR_PAYLOAD_TOO_BIG: CloseCode.MessageTooBig,
@@ -72,11 +61,15 @@ const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
  * package built on the core (the Node client) add its own codes and keep `code` a literal union.
  */
 export class WebSocketError<Code extends string = ErrorCode> extends Error {
-  readonly code: Code;
+  // Each class names itself, since a minifier renames classes. Fields are `declare`d and set in the
+  // constructor (not also emitted as class fields); codes are literals checked against ErrorCodes
+  // by `satisfies`, so a bundle that never reads that table drops it.
+  static override name = "WebSocketError";
+  declare readonly code: Code;
   constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
     this.code = code;
+    this.name = new.target.name;
   }
 }
 
@@ -85,7 +78,8 @@ export class WebSocketError<Code extends string = ErrorCode> extends Error {
  * frame when it fails the connection: 1002 (protocol error), 1007 (invalid data) or 1009 (too big).
  */
 export class ProtocolError extends WebSocketError {
-  readonly closeCode: number;
+  static override name = "ProtocolError";
+  declare readonly closeCode: number;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.closeCode = CLOSE_CODE_FOR[code] ?? CloseCode.ProtocolError;
@@ -107,7 +101,8 @@ export interface HttpResponse {
  * is sent (the connection never opened). `response` is set when a response head was parsed.
  */
 export class HandshakeError extends WebSocketError {
-  readonly response: HttpResponse | undefined;
+  static override name = "HandshakeError";
+  declare readonly response: HttpResponse | undefined;
   constructor(code: ErrorCode, message: string, response?: HttpResponse, options?: { cause?: unknown }) {
     super(code, message, options);
     this.response = response;
@@ -120,14 +115,15 @@ export class HandshakeError extends WebSocketError {
  * to retry (5xx, 429 with Retry-After) or give up (4xx).
  */
 export class UnexpectedResponseError extends HandshakeError {
+  static override name = "UnexpectedResponseError";
   declare readonly code: typeof ErrorCodes.UnexpectedResponse;
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
+  declare readonly status: number;
+  declare readonly headers: Readonly<Record<string, string>>;
   /** The first bytes of the body (bounded; see `maxErrorBodySize`). */
-  readonly body: Uint8Array;
+  declare readonly body: Uint8Array;
   constructor(response: HttpResponse, body: Uint8Array) {
     super(
-      ErrorCodes.UnexpectedResponse,
+      "WS_ERR_UNEXPECTED_RESPONSE" satisfies typeof ErrorCodes.UnexpectedResponse,
       `Unexpected server response: ${response.status} ${response.statusText}`.trimEnd(),
       response,
     );
@@ -139,8 +135,9 @@ export class UnexpectedResponseError extends HandshakeError {
 
 /** Local misuse: sending after close, closing twice with other arguments, a bad argument. */
 export class InvalidStateError extends WebSocketError {
+  static override name = "InvalidStateError";
   declare readonly code: typeof ErrorCodes.InvalidState;
   constructor(message: string) {
-    super(ErrorCodes.InvalidState, message);
+    super("WS_ERR_INVALID_STATE" satisfies typeof ErrorCodes.InvalidState, message);
   }
 }

@@ -45,7 +45,8 @@ const LF = 0x0a;
 const SP = 0x20;
 const HTTP_1_ = "HTTP/1.";
 
-const invalid = (message: string): HandshakeError => new HandshakeError(ErrorCodes.InvalidHttp, message);
+const invalid = (message: string): HandshakeError =>
+  new HandshakeError("WS_ERR_INVALID_HTTP" satisfies typeof ErrorCodes.InvalidHttp, message);
 
 /**
  * Finds the end of the head across chunks. Like h11's ReceiveBuffer it never re-scans: each byte is
