@@ -167,12 +167,13 @@ export class BrowserConnection implements ClientConnection {
     ws.onopen = () => this.#onOpen(ws);
     ws.onmessage = (event) => this.#onMessage(event.data);
     ws.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
+    // After open, the close event that follows says how it ended (its code decides a reconnect); an
+    // error of our own there would be a plain Error, which the verdict never retries.
     ws.onerror = () => {
-      this.#error ??= this.#opened
-        ? new Error("WebSocket error")
-        : new ConnectError(
-            `Connection to ${this.#o.url.host} failed (refused, TLS, or an answer other than 101: a browser does not tell which)`,
-          );
+      if (!this.#opened)
+        this.#error ??= new ConnectError(
+          `Connection to ${this.#o.url.host} failed (refused, TLS, or an answer other than 101: a browser does not tell which)`,
+        );
     };
     return handshake.finally(() => signal?.removeEventListener("abort", onAbort));
   }

@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
 import { BrowserConnection, type WebSocketConstructor } from "../src/browser-connection.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
-import type { CloseInfo } from "../src/errors.js";
+import { type CloseInfo, ConnectionClosedError } from "../src/errors.js";
 import type { Message, TextAs } from "../src/events.js";
 import { type BinaryType, resolveOptions, type WebSocketClientOptions } from "../src/options.js";
+import { isRetryable } from "../src/reconnect.js";
 import { TextBytes } from "../src/text-bytes.js";
 import { FakeWebSocketStream } from "./helpers/fake-websocket-stream.js";
 import { deadUrl, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
@@ -129,6 +130,20 @@ describe("BrowserConnection", () => {
       initiatedByUser: false,
     });
     expect(log.closes[0]?.info.received).toEqual({ code: 4001, reason: "kicked" });
+  });
+
+  it("an error event after open leaves the close to decide: the drop stays retryable", async () => {
+    const server = await wsServer();
+    const { conn, log } = connection(server.url);
+    await conn.open();
+    // Text that is not UTF-8: the stand-in fails the connection, an "error" event then a 1006 close.
+    const peer = server.clients[0] as unknown as { _socket: { write(b: Uint8Array): void } };
+    peer._socket.write(new Uint8Array([0x81, 0x02, 0xc3, 0x28]));
+    await until(() => log.closes.length === 1, "close");
+    expect(log.closes[0]?.info).toMatchObject({ code: 1006, wasClean: false, initiatedByUser: false });
+    // A plain Error here would be the verdict's "do not retry": the client would stop for good.
+    expect(log.closes[0]?.error).toBeUndefined();
+    expect(isRetryable(new ConnectionClosedError(log.closes[0]?.info as CloseInfo))).toBe(true);
   });
 
   it("rejects with a ConnectError when nothing listens", async () => {
