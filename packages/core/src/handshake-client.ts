@@ -246,13 +246,13 @@ class KeptResponse implements UpgradeResponse {
     headers: {
       enumerable: true,
       get(this: KeptResponse) {
-        return this.#parsed().headers;
+        return KeptResponse.#parsed(this).headers;
       },
     },
     rawHeaders: {
       enumerable: true,
       get(this: KeptResponse) {
-        return this.#parsed().rawHeaders;
+        return KeptResponse.#parsed(this).rawHeaders;
       },
     },
   };
@@ -268,8 +268,9 @@ class KeptResponse implements UpgradeResponse {
     this.extensions = response.extensions;
   }
 
-  #parsed(): ReturnType<typeof parseHeadFields> {
-    return (this.#fields ??= parseHeadFields(this.#text));
+  // Static: a private instance method would add a brand to every instance.
+  static #parsed(r: KeptResponse): ReturnType<typeof parseHeadFields> {
+    return (r.#fields ??= parseHeadFields(r.#text));
   }
 }
 
