@@ -88,7 +88,7 @@ export interface ChannelMessages {
 
 /** The full name of every channel the client publishes on, by short name. */
 export const DIAGNOSTICS_CHANNELS: Readonly<{ [K in keyof ChannelMessages]: `tideway:client:${K}` }> =
-  Object.freeze({
+  /* @__PURE__ */ Object.freeze({
     "upgrade-request": "tideway:client:upgrade-request",
     "upgrade-response": "tideway:client:upgrade-response",
     open: "tideway:client:open",

@@ -1,12 +1,13 @@
 /**
  * What the client reports to observers at each step of its lifecycle and handshake: the diagnostics
- * channels (diagnostics.ts) and the `logger` option. The lifecycle and the connection call one function
- * per step; each builds its message or log line only when a channel has a subscriber or a logger is
- * set, so a client nobody observes pays a check per step and nothing per message.
+ * channels (diagnostics-channels.ts publishes) and the `logger` option. The lifecycle and the connection
+ * call one function per step; each builds its message or log line only when a channel has a subscriber
+ * or a logger is set, so a client nobody observes pays a check per step and nothing per message.
  */
 import type { HttpResponse, UpgradeResponse } from "@tideway/core";
 import { RequestHeadParser } from "@tideway/core/internals";
-import { hasSubscribers, publish } from "./diagnostics-channels.js";
+import type { Source } from "./diagnostics-channels.js";
+import * as channels from "./diagnostics-channels.js";
 import type { CloseInfo } from "./errors.js";
 import type { ReconnectingInfo } from "./events.js";
 import { redactHeaders, redactUrl } from "./redact.js";
@@ -38,11 +39,6 @@ export function checkLogger(value: unknown): Logger {
     throw new TypeError("Option logger must be an object with debug, info, warn and error methods");
   }
   return value as Logger;
-}
-
-/** Who a report is about: the lifecycle's host or the connection's handlers hold the client. */
-interface Source {
-  readonly client: object;
 }
 
 /** A connection's options: the attempt's URL and the logger. */
@@ -78,50 +74,29 @@ function logHeaders(logger: Logger, direction: ">" | "<", headers: ReadonlyArray
 
 /** An attempt starts (idle/waiting -> connecting). Logged only. */
 export function connecting(logger: Logger | undefined, url: string): void {
-  if (logger !== undefined) log(logger, "debug", "connecting to %s", redactUrl(url));
+  if (logger) log(logger, "debug", "connecting to %s", redactUrl(url));
 }
 
 /** TCP (or TLS) is up and `request` (the core's upgrade request bytes) is being written. */
 export function upgradeRequest(source: Source, o: Target, request: Uint8Array | undefined): void {
   const logger = o.logger;
-  const subscribed = hasSubscribers("upgrade-request");
-  if ((!subscribed && logger === undefined) || request === undefined) return;
+  if ((!logger && !channels.hasSubscribers("upgrade-request")) || request === undefined) return;
   const head = new RequestHeadParser({ maxHeadSize: request.length }).push(request)?.request;
   if (head === undefined) return;
-  const headers = redactHeaders(head.rawHeaders);
-  if (subscribed) {
-    publish("upgrade-request", {
-      client: source.client,
-      method: head.method,
-      url: redactUrl(o.url),
-      headers,
-    });
-  }
-  if (logger !== undefined) {
+  channels.upgradeRequest(source, o.url, head);
+  if (logger) {
     log(logger, "debug", "> %s %s %s", head.method, head.target, head.version);
-    logHeaders(logger, ">", headers);
+    logHeaders(logger, ">", redactHeaders(head.rawHeaders));
   }
 }
 
 /** The server answered the upgrade request: a 101, or a refusal (a handshake error's response). */
 export function upgradeResponse(source: Source, o: Target, response: HttpResponse): void {
+  channels.upgradeResponse(source, o.url, response);
   const logger = o.logger;
-  const subscribed = hasSubscribers("upgrade-response");
-  if (!subscribed && logger === undefined) return;
-  const headers = redactHeaders(response.rawHeaders);
-  const { status, statusText } = response;
-  if (subscribed) {
-    publish("upgrade-response", {
-      client: source.client,
-      url: redactUrl(o.url),
-      status,
-      statusText,
-      headers,
-    });
-  }
-  if (logger !== undefined) {
-    log(logger, "debug", "< HTTP/1.1 %d %s", status, statusText);
-    logHeaders(logger, "<", headers);
+  if (logger) {
+    log(logger, "debug", "< HTTP/1.1 %d %s", response.status, response.statusText);
+    logHeaders(logger, "<", redactHeaders(response.rawHeaders));
   }
 }
 
@@ -132,17 +107,14 @@ export function open(
   url: string,
   response: UpgradeResponse,
 ): void {
-  if (hasSubscribers("open")) {
-    const { protocol, extensions } = response;
-    publish("open", { client: source.client, url: redactUrl(url), protocol, extensions });
-  }
-  if (logger !== undefined) log(logger, "info", "connection open: %s", redactUrl(url));
+  channels.open(source, url, response);
+  if (logger) log(logger, "info", "connection open: %s", redactUrl(url));
 }
 
 /** A connection that had opened is gone. */
 export function close(source: Source, logger: Logger | undefined, info: CloseInfo): void {
-  if (hasSubscribers("close")) publish("close", { client: source.client, info });
-  if (logger !== undefined)
+  channels.close(source, info);
+  if (logger)
     log(
       logger,
       "info",
@@ -155,14 +127,14 @@ export function close(source: Source, logger: Logger | undefined, info: CloseInf
 
 /** The client emits an "error" event. */
 export function error(source: Source, logger: Logger | undefined, err: Error): void {
-  if (hasSubscribers("error")) publish("error", { client: source.client, error: err });
-  if (logger !== undefined) log(logger, "error", "failed: %s", describe(err));
+  channels.error(source, err);
+  if (logger) log(logger, "error", "failed: %s", describe(err));
 }
 
 /** connecting/open -> waiting: the backoff before the next attempt. */
 export function reconnecting(source: Source, logger: Logger | undefined, info: ReconnectingInfo): void {
-  if (hasSubscribers("reconnecting")) publish("reconnecting", { client: source.client, ...info });
-  if (logger !== undefined)
+  channels.reconnecting(source, info);
+  if (logger)
     log(
       logger,
       "warn",
@@ -175,24 +147,24 @@ export function reconnecting(source: Source, logger: Logger | undefined, info: R
 
 /** A ping frame from the server (the core already queued the pong). */
 export function ping(source: Source, logger: Logger | undefined, data: Uint8Array): void {
-  if (hasSubscribers("ping")) publish("ping", { client: source.client, data });
-  if (logger !== undefined) log(logger, "debug", "< ping (%d bytes)", data.length);
+  channels.ping(source, data);
+  if (logger) log(logger, "debug", "< ping (%d bytes)", data.length);
 }
 
 /** A pong frame from the server. */
 export function pong(source: Source, logger: Logger | undefined, data: Uint8Array): void {
-  if (hasSubscribers("pong")) publish("pong", { client: source.client, data });
-  if (logger !== undefined) log(logger, "debug", "< pong (%d bytes)", data.length);
+  channels.pong(source, data);
+  if (logger) log(logger, "debug", "< pong (%d bytes)", data.length);
 }
 
 /** any -> closing: `close()` was called. Logged only. */
 export function closing(logger: Logger | undefined, code: number, reason: string): void {
-  if (logger !== undefined) log(logger, "debug", "closing: code %d, reason %s", code, JSON.stringify(reason));
+  if (logger) log(logger, "debug", "closing: code %d, reason %s", code, JSON.stringify(reason));
 }
 
 /** -> closed: the run is over, cleanly or with the error the iterator throws. Logged only. */
 export function closed(logger: Logger | undefined, err: unknown): void {
-  if (logger === undefined) return;
+  if (!logger) return;
   if (err === undefined) log(logger, "debug", "client closed");
   else log(logger, "debug", "client closed after %s", describe(err));
 }

@@ -22,7 +22,7 @@ export async function renderMaskKernelModule(): Promise<string> {
       "// Generated from mask-kernel.wat by scripts/build-mask-kernel.ts: do not edit.",
       "",
       "/** The compiled masking kernel (WebAssembly with SIMD), in hexadecimal. */",
-      "export const MASK_KERNEL_WASM_HEX: string = [",
+      "export const MASK_KERNEL_WASM_HEX: string = /* @__PURE__ */ [",
       ...lines,
       '].join("");',
       "",

@@ -6,8 +6,13 @@
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /** Sextet value of each ASCII code, -1 for characters outside the alphabet. */
-const DECODE = new Int8Array(128).fill(-1);
-for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+function decodeTable(): Int8Array {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < ALPHABET.length; i++) table[ALPHABET.charCodeAt(i)] = i;
+  return table;
+}
+
+const DECODE = /* @__PURE__ */ decodeTable();
 
 export function encodeBase64(bytes: Uint8Array): string {
   let out = "";

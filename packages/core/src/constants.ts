@@ -46,7 +46,7 @@ export const MAX_CLOSE_REASON_BYTES = 123;
  * Large enough for any sane application message; small enough that a hostile peer cannot make a
  * client buffer gigabytes. Lower it for streams of small messages.
  */
-export const DEFAULT_MAX_PAYLOAD = 100 * 2 ** 20;
+export const DEFAULT_MAX_PAYLOAD = 104_857_600;
 
 /**
  * Default most frames one received data message may take: 1,048,576 (2^20). Memory follows the
@@ -55,13 +55,13 @@ export const DEFAULT_MAX_PAYLOAD = 100 * 2 ** 20;
  * second. Generous for real senders (a 100 MiB message in 128-byte fragments fits); `ws` servers
  * allow 16,384 and `ws` clients have no limit.
  */
-export const DEFAULT_MAX_FRAGMENTS = 2 ** 20;
+export const DEFAULT_MAX_FRAGMENTS = 1_048_576;
 
 /**
  * Default limit on the size of an HTTP head (status line plus headers) in the upgrade handshake:
  * 16 KiB, as h11 and Node's own HTTP parser (`--max-http-header-size`).
  */
-export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
+export const DEFAULT_MAX_HEAD_SIZE = 16_384;
 
-/** Default limit on the body of a non-101 response that the core keeps for the error report. */
-export const DEFAULT_MAX_ERROR_BODY = 4 * 1024;
+/** Default limit on the body of a non-101 response that the core keeps for the error report: 4 KiB. */
+export const DEFAULT_MAX_ERROR_BODY = 4_096;

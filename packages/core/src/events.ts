@@ -52,7 +52,7 @@ export interface EndOfStream {
   readonly type: "eof";
 }
 /** The one {@link EndOfStream} value. */
-export const END_OF_STREAM: EndOfStream = Object.freeze({ type: "eof" });
+export const END_OF_STREAM: EndOfStream = /* @__PURE__ */ Object.freeze({ type: "eof" });
 
 /** One item of outgoing data: bytes to write, or the signal to end the transport. */
 export type Outgoing = Uint8Array | EndOfStream;

@@ -221,9 +221,6 @@ export function validateUpgradeResponse(res: HttpResponse, o: ResponseExpectatio
 
 const SWITCHING = "Switching Protocols";
 
-/** The own enumerable getters of a {@link KeptResponse}, defined in its static block. */
-let keptFields: PropertyDescriptorMap;
-
 /**
  * The 101 response as a client keeps it for the life of the connection: the head's text, parsed
  * again into `headers` and `rawHeaders` when first read (then kept). They are own enumerable getters
@@ -241,33 +238,39 @@ class KeptResponse implements UpgradeResponse {
   readonly #text: string;
   #fields: ReturnType<typeof parseHeadFields> | undefined;
 
+  /**
+   * The own enumerable getters of every instance. A static field rather than a static block, which
+   * would be run at load and so keep this class and the HTTP parser in bundles that never use them.
+   */
+  static readonly #parsedFields: PropertyDescriptorMap = {
+    headers: {
+      enumerable: true,
+      get(this: KeptResponse) {
+        return KeptResponse.#parsed(this).headers;
+      },
+    },
+    rawHeaders: {
+      enumerable: true,
+      get(this: KeptResponse) {
+        return KeptResponse.#parsed(this).rawHeaders;
+      },
+    },
+  };
+
   /** `text`: the head `response` was parsed from (ResponseTextParser). */
   constructor(response: UpgradeResponse, text: string) {
     this.#text = text;
     this.status = response.status;
     // The usual reason phrase as a constant rather than a slice of the head: 32 B per connection.
     this.statusText = response.statusText === SWITCHING ? SWITCHING : response.statusText;
-    Object.defineProperties(this, keptFields);
+    Object.defineProperties(this, KeptResponse.#parsedFields);
     this.protocol = response.protocol;
     this.extensions = response.extensions;
   }
 
-  static {
-    const fields = (r: KeptResponse) => (r.#fields ??= parseHeadFields(r.#text));
-    keptFields = {
-      headers: {
-        enumerable: true,
-        get(this: KeptResponse) {
-          return fields(this).headers;
-        },
-      },
-      rawHeaders: {
-        enumerable: true,
-        get(this: KeptResponse) {
-          return fields(this).rawHeaders;
-        },
-      },
-    };
+  // Static: a private instance method would add a brand to every instance.
+  static #parsed(r: KeptResponse): ReturnType<typeof parseHeadFields> {
+    return (r.#fields ??= parseHeadFields(r.#text));
   }
 }
 

@@ -5,11 +5,16 @@ import { ErrorCodes, HandshakeError } from "./errors.js";
  * and the `Sec-WebSocket-Extensions` list. Pure functions over strings.
  */
 
-/** tchar of RFC 7230 section 3.2.6, as a lookup table over ASCII. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  TCHAR[c.charCodeAt(0)] = 1;
+/** tchar of RFC 7230 section 3.2.6, as a lookup table over ASCII: 1 for a tchar. */
+function tokenCharTable(): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+    table[c.charCodeAt(0)] = 1;
+  }
+  return table;
 }
+
+const TCHAR = /* @__PURE__ */ tokenCharTable();
 
 /** True for a byte (or char code) allowed in a token. */
 export function isTokenChar(code: number): boolean {

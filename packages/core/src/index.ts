@@ -3,7 +3,9 @@
  * constants, and permessage-deflate negotiation, for any JavaScript runtime (docs/core.md). Exports
  * only; every runtime name is listed in test/exports.test.ts. The primitives they are built from
  * (frames, masking, the reader and writer, the handshake and HTTP pieces) are in
- * "@tideway/core/internals" (src/internals.ts).
+ * "@tideway/core/internals" (src/internals.ts). Module-level code of the core only builds values
+ * that esbuild can tell are pure (literals, or marked `@__PURE__`), so that a bundle keeps no more of
+ * the core than it uses, even from the built one's shared chunk (test/tree-shaking.test.ts).
  * @module @tideway/core
  */
 

@@ -1,7 +1,7 @@
 // Generated from mask-kernel.wat by scripts/build-mask-kernel.ts: do not edit.
 
 /** The compiled masking kernel (WebAssembly with SIMD), in hexadecimal. */
-export const MASK_KERNEL_WASM_HEX: string = [
+export const MASK_KERNEL_WASM_HEX: string = /* @__PURE__ */ [
   "0061736d0100000001070160037f7f7f00030201000503010001071102066d65",
   "6d6f72790200046d61736b00000aca0101c70102017f017b2002fd1121042000",
   "20014140716a210302400340200020034f0d0120002000fd0004002004fd51fd",

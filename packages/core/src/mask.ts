@@ -9,8 +9,13 @@
  */
 import { maskKernel } from "./mask-kernel.js";
 
+/** Whether this platform is little-endian: a 32-bit word's lowest byte comes first in memory. */
+function isLittleEndian(): boolean {
+  return new Uint8Array(new Uint32Array([0x01020304]).buffer)[0] === 0x04;
+}
+
 /** Byte order of this platform, for building the 32-bit key word that matches the byte order in memory. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([0x01020304]).buffer)[0] === 0x04;
+const LITTLE_ENDIAN = /* @__PURE__ */ isLittleEndian();
 
 /**
  * Below this length a byte loop wins: creating the Int32Array view costs about as much as XORing a few

@@ -16,7 +16,7 @@ import type { FrameWriter } from "./writer.js";
  * Largest block small frames share, and the largest frame written into one. A connection that sent
  * holds one block (see room()); a bigger frame leaves in pieces of its own (see frame()).
  */
-const BLOCK_SIZE = 16 * 1024;
+const BLOCK_SIZE = 16_384; // 16 KiB
 
 /** Size of a connection's first block (see room()). */
 const FIRST_BLOCK = 1024;
@@ -25,7 +25,7 @@ const FIRST_BLOCK = 1024;
  * Largest piece of a big frame's payload in one buffer: a multiple of 4 (each piece starts at key
  * phase 0), few enough writes per MiB, and small enough to stay in a core's L2 cache when reused.
  */
-const PIECE_SIZE = 64 * 1024;
+const PIECE_SIZE = 65_536; // 64 KiB
 
 export class OutputBuffer {
   private items: Outgoing[] = [];

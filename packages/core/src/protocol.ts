@@ -430,13 +430,13 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
   }
 }
 
-export const EMPTY = new Uint8Array(0);
+export const EMPTY = /* @__PURE__ */ new Uint8Array(0);
 
 /**
  * The least payload still to come for which {@link Protocol.receiveBuffer} offers a buffer: a read
  * into a smaller one would save little copying and cost an extra, short read at the frame's end.
  */
-const MIN_RECEIVE_BUFFER = 16 * 1024;
+const MIN_RECEIVE_BUFFER = 16_384; // 16 KiB
 
 function checkControlPayload(data: Uint8Array): Uint8Array {
   if (data.length > MAX_CONTROL_PAYLOAD) {

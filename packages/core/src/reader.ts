@@ -80,10 +80,10 @@ const PAYLOAD = 4;
 /** A ProtocolError was thrown: the connection is failed, nothing more is parsed. */
 const DEAD = 5;
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = /* @__PURE__ */ new Uint8Array(0);
 
 /** The empty list of message parts, shared by all readers: replaced (never pushed to) by the first part. */
-const NO_PARTS = Object.freeze([]) as unknown as Uint8Array[];
+const NO_PARTS = /* @__PURE__ */ Object.freeze([]) as unknown as Uint8Array[];
 
 /**
  * Parts of a fragmented message at least this big are kept as they came (a view, ~100 B of heap:
@@ -91,17 +91,17 @@ const NO_PARTS = Object.freeze([]) as unknown as Uint8Array[];
  */
 const KEPT_PART = 1024;
 const FIRST_BLOCK = 1024;
-const BLOCK_SIZE = 64 * 1024;
+const BLOCK_SIZE = 65_536; // 64 KiB
 
 /** A 64-bit length split across chunks, gathered and read in one step: shared by all readers. */
-const LENGTH_SCRATCH = new Uint8Array(8);
+const LENGTH_SCRATCH = /* @__PURE__ */ new Uint8Array(8);
 
 /**
  * payloadRegion allocates a frame's payload buffer as soon as its header is read up to this size;
  * beyond it, once 1/16 of the payload has arrived. A peer that announces a frame and sends nothing
  * pins at most this much per connection (or 16 times what it sent).
  */
-const EAGER_ALLOCATION = 1024 * 1024;
+const EAGER_ALLOCATION = 1_048_576; // 1 MiB
 
 function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: string): never {
   throw new ProtocolError(code, message);
@@ -911,7 +911,7 @@ function inflateFrame(codec: MessageCodec, data: Uint8Array, fin: boolean, budge
 const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** The one `message-end` event: it carries nothing. */
-const MESSAGE_END: WsEvent = Object.freeze({ type: "message-end" });
+const MESSAGE_END: WsEvent = /* @__PURE__ */ Object.freeze({ type: "message-end" });
 
 /**
  * `length` bytes of `chunk` from `start`, without copying. A plain Uint8Array gets its view from the

@@ -226,9 +226,9 @@ export class Utf8ChunkDecoder {
   }
 }
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 /** Not fatal: the reader only decodes bytes it has validated. `ignoreBOM` keeps a leading U+FEFF. */
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const decoder = /* @__PURE__ */ new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The core's one UTF-8 encoder (lone surrogates become U+FFFD). */
 export function encodeUtf8(text: string): Uint8Array {
