@@ -234,7 +234,7 @@ export class BrowserConnection implements ClientConnection {
     if (this.#state === State.Open) this.#failWith(error);
   }
 
-  /** Never called: the browser build refuses streamed sends (platform-browser.ts, `streamedSends`). */
+  /** Never called: the browser build refuses streamed sends (stream-send-browser.ts). */
   sendFragment(_data: string | Uint8Array, _binary: boolean, _first: boolean, _fin: boolean): Promise<void> {
     return Promise.reject(new TypeError("a browser's WebSocket sends whole messages only"));
   }

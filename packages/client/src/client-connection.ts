@@ -35,8 +35,8 @@ export interface ClientConnection {
    */
   send(data: string | Uint8Array, binary: boolean, compress?: boolean): Promise<void>;
   /**
-   * Sends one fragment of a streamed message (`first`: its opening frame; `fin`: its last). Only
-   * where the platform says `streamedSends`.
+   * Sends one fragment of a streamed message (`first`: its opening frame; `fin`: its last). Never
+   * called in the browser build, whose stream-send-browser.ts refuses streamed sends.
    */
   sendFragment(data: string | Uint8Array, binary: boolean, first: boolean, fin: boolean): Promise<void>;
   /** Resolves once fewer than `limit` bytes wait to be handed to the network (or the connection is gone). */
@@ -86,8 +86,6 @@ export interface ConnectionHandlers {
  * browsers and workers). The build picks one: the browser entry's bundle has no Node transport.
  */
 export interface Platform {
-  /** `send()` may take a stream (fragments on the wire): false where a WebSocket sends whole messages. */
-  readonly streamedSends: boolean;
   /**
    * Checks what the core or the platform cannot do with these options, at construction: throws a
    * TypeError naming the option. Returns a protocol built from them, kept for the first attempt, if

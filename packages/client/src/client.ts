@@ -24,7 +24,8 @@ import { MessageQueue } from "./message-queue.js";
 import { type ReceivedStream, StreamReceiver } from "./message-stream.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
-import { isSendSource, type SendSource, StreamedSends } from "./stream-send.js";
+import { isSendSource, type SendSource } from "./send-source.js";
+import { StreamedSends } from "./stream-send.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -396,13 +397,6 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    */
   send(data: SendData | SendSource, options: SendOptions = {}): Promise<void> {
     if (typeof data !== "string" && isSendSource(data)) {
-      if (!platform.streamedSends) {
-        return Promise.reject(
-          new TypeError(
-            "send() from a stream is not available in a browser: a WebSocket sends whole messages",
-          ),
-        );
-      }
       const lifecycle = this.#lifecycle;
       this.#streamed ??= new StreamedSends({
         send: (payload, binary, compress) => lifecycle.send(payload, binary, compress),

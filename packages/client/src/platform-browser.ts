@@ -9,7 +9,6 @@ import { unsupported } from "./node-options-browser.js";
 import type { ResolvedOptions } from "./options.js";
 
 export const platform: Platform = {
-  streamedSends: false,
   prepare(o: ResolvedOptions): undefined {
     // The other options a browser cannot honour are refused as they are resolved (node-options-browser.ts).
     if (o.providers?.headers !== undefined) throw unsupported("headers");

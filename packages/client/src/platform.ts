@@ -14,7 +14,6 @@ const BROWSER_ONLY: ReadonlyArray<readonly [keyof ResolvedOptions, string]> = [
 ];
 
 export const platform: Platform = {
-  streamedSends: true,
   prepare(o: ResolvedOptions): ClientProtocol | undefined {
     for (const [name, instead] of BROWSER_ONLY) {
       if (o[name] !== undefined)

@@ -1,13 +1,23 @@
 /**
- * The browser build's stream-send.ts (tsup.config.ts puts it in place): a browser's WebSocket sends
- * whole messages only, so `send()` of a stream is refused (platform-browser.ts, `streamedSends`) and
- * no streamed send is ever made there.
+ * The browser build's stream-send.ts (browser-modules.mjs puts it in place): a browser's WebSocket
+ * sends whole messages only, so `send()` of a stream is refused here, the one place that says so.
  */
-export { isSendSource } from "./stream-send.js";
+import type { StreamedSends as NodeStreamedSends } from "./stream-send.js";
 
-/** Never constructed in a browser: throws if it were. */
-export class StreamedSends {
-  constructor() {
-    throw new TypeError("send() from a stream is not available in a browser");
+export { isSendSource } from "./send-source.js";
+
+/** The surface client.ts uses, with no stream ever under way: whole messages go straight out. */
+export class StreamedSends
+  implements Pick<NodeStreamedSends, "busy" | "waitingBytes" | "stream" | "interrupt">
+{
+  readonly busy = false;
+  readonly waitingBytes = 0;
+
+  stream(): Promise<void> {
+    return Promise.reject(
+      new TypeError("send() from a stream is not available in a browser: a WebSocket sends whole messages"),
+    );
   }
+
+  interrupt(): void {}
 }

@@ -12,15 +12,9 @@ import {
   StreamInterruptedError,
   StreamSourceError,
 } from "./errors.js";
+import type { SendSource } from "./send-source.js";
 
-/** A chunk of a streamed message: bytes in any form, or text. */
-export type SendChunk = string | ArrayBuffer | ArrayBufferView;
-
-/**
- * What `send()` streams: an async iterable (an async generator, a Node `Readable`) or a WHATWG
- * `ReadableStream` of chunks.
- */
-export type SendSource = AsyncIterable<SendChunk> | ReadableStream<SendChunk>;
+export { isSendSource, type SendChunk, type SendSource } from "./send-source.js";
 
 /**
  * Bytes the socket may hold, not yet handed to the OS, before a streamed send stops pulling its
@@ -33,15 +27,6 @@ const SOURCE_FAILED_REASON = "streamed message failed";
 
 const noop = (): void => {};
 const utf8 = new TextEncoder();
-
-/** Whether `data` is something to stream rather than a whole message. */
-export function isSendSource(data: unknown): data is SendSource {
-  if (data === null || typeof data !== "object") return false;
-  return (
-    typeof (data as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function" ||
-    typeof (data as Partial<ReadableStream>).getReader === "function"
-  );
-}
 
 /**
  * The chunks of a source, pulled one at a time. A ReadableStream is read through its reader (older

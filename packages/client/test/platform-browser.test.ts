@@ -5,10 +5,11 @@ import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
 import { platform } from "../src/platform-browser.js";
 import { take, useCleanups, within, wsServer } from "./helpers/harness.js";
 
-// The whole client as the browser build assembles it: platform-browser.ts and node-options-browser.ts
-// in place of their Node modules (redirect-browser.ts only ends what followRedirects would start).
+// The whole client as the browser build assembles it: platform-browser.ts, node-options-browser.ts and
+// stream-send-browser.ts in place of their Node modules (redirect-browser.ts only ends what followRedirects would start).
 vi.mock("../src/platform.js", () => import("../src/platform-browser.js"));
 vi.mock("../src/node-options.js", () => import("../src/node-options-browser.js"));
+vi.mock("../src/stream-send.js", () => import("../src/stream-send-browser.js"));
 
 useCleanups();
 
