@@ -4,7 +4,7 @@
  */
 import type { Hop } from "./redirect.js";
 
-export { type Hop, redirectInfo } from "./redirect.js";
+export { DEFAULT_MAX_REDIRECTS, type Hop, redirectInfo } from "./redirect.js";
 
 /** Never a hop to follow: the failure stands. */
 export function nextHop(_hop: Hop, _error: unknown): undefined {
