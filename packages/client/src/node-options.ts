@@ -8,7 +8,7 @@ import { DEFAULT_MAX_PAYLOAD } from "@tideway/core";
 import { DEFAULT_DEFLATE, resolveDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
-import { checkKeys, finite, fn, invalid, number, oneOf } from "./option-checks.js";
+import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
 import type { ResolvedOptions, WebSocketClientOptions } from "./options.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
@@ -168,7 +168,7 @@ function resolveNetworkOptions(o: NodeOptionsInput, unixSocketPath: string | und
     forwardHeaders:
       forwardHeaders.length === 0 ? undefined : new Set(forwardHeaders.map((h) => h.toLowerCase())),
     socketPath: unixSocketPath ?? o.socketPath,
-    createConnection: fn("createConnection", o.createConnection),
+    createConnection: callable("createConnection", o.createConnection),
     socket: resolveSocketOptions(o),
   };
 }
@@ -181,6 +181,6 @@ function resolveSocketOptions(o: NodeOptionsInput): SocketOptions | undefined {
     throw invalid("localAddress", "a non-empty string (an IP address)");
   }
   oneOf("family", family, [4, 6]);
-  fn("lookup", lookup, "a function, as dns.lookup");
+  callable("lookup", lookup, "a function, as dns.lookup");
   return { localAddress, family, lookup };
 }

@@ -34,7 +34,7 @@ export function oneOf<T>(name: string, value: T, allowed: readonly NoInfer<Exclu
 }
 
 /** `value` when not given or a function; otherwise a TypeError saying it must be `expected`. */
-export function fn<T>(name: string, value: T, expected = "a function"): T {
+export function callable<T>(name: string, value: T, expected = "a function"): T {
   if (value !== undefined && typeof value !== "function") throw invalid(name, expected);
   return value;
 }
