@@ -54,6 +54,11 @@ export function resolveNodeOptions(o: NodeOptionsInput): NodeOptions {
   return NODE_DEFAULTS;
 }
 
+/** Never reached: a `headers` function is refused with the options. */
+export function checkHeaders(): never {
+  throw unsupported("headers");
+}
+
 /** A ws+unix: URL names a socket path, which a browser cannot open. */
 export function parseUnixUrl(input: string | URL): undefined {
   if (/^wss?\+unix:/i.test(String(input))) throw unsupported("socketPath");

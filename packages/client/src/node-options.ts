@@ -9,7 +9,7 @@ import { DEFAULT_DEFLATE, resolveDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
 import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
-import type { ResolvedOptions, WebSocketClientOptions } from "./options.js";
+import type { HeaderList, ResolvedOptions, WebSocketClientOptions } from "./options.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
 import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";
@@ -84,6 +84,14 @@ export function resolveNodeOptions(o: NodeOptionsInput, unixSocketPath: string |
     ...resolveNetworkOptions(o, unixSocketPath),
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
   };
+}
+
+/** Headers given by a `headers` function, after checking their shape (the core checks names and values). */
+export function checkHeaders(value: HeaderList): HeaderList {
+  if (typeof value !== "object" || value === null) {
+    throw invalid("headers", "a record or a list of [name, value] pairs");
+  }
+  return value;
 }
 
 /** The `heartbeat` option, validated: undefined (the default), `false`, or both fields set. */

@@ -3,7 +3,13 @@ import { type AppHeartbeatOptions, type ResolvedAppHeartbeat, resolveAppHeartbea
 import type { PerMessageDeflateClientOptions, ResolvedDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, OpenSession, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
-import { NODE_DEFAULTS, NODE_OPTION_NAMES, parseUnixUrl, resolveNodeOptions } from "./node-options.js";
+import {
+  checkHeaders,
+  NODE_DEFAULTS,
+  NODE_OPTION_NAMES,
+  parseUnixUrl,
+  resolveNodeOptions,
+} from "./node-options.js";
 import { checkLogger, type Logger } from "./observe.js";
 import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions, type RetryContext } from "./reconnect.js";
@@ -13,7 +19,7 @@ import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js
 
 export type { BinaryType } from "./events.js";
 // Their homes are the modules that apply them; exported from here too.
-export { DEFAULT_HEARTBEAT, DEFAULT_MAX_REDIRECTS };
+export { checkHeaders, DEFAULT_HEARTBEAT, DEFAULT_MAX_REDIRECTS };
 
 /** Headers as a record or as name-value pairs (repeated names allowed). */
 export type HeaderList = Record<string, string> | ReadonlyArray<readonly [string, string]>;
@@ -409,14 +415,6 @@ export function normalizeProtocols(value: string | readonly string[]): readonly 
   if (typeof value === "string") return [value];
   if (!Array.isArray(value)) throw invalid("protocols", "a string or an array of strings");
   return [...value];
-}
-
-/** Headers as given, after checking their shape (the core checks names and values). */
-export function checkHeaders(value: HeaderList): HeaderList {
-  if (typeof value !== "object" || value === null) {
-    throw invalid("headers", "a record or a list of [name, value] pairs");
-  }
-  return value;
 }
 
 /** The per-attempt functions among the URL, `headers` and `protocols`, or undefined if none. */

@@ -25,6 +25,10 @@ describe("the browser build's node-options", () => {
     expect(standIn.NODE_DEFAULTS).toEqual({});
   });
 
+  it("refuses headers in checkHeaders too, which a refused headers function never reaches", () => {
+    expect(() => standIn.checkHeaders()).toThrow(/Option headers is not available/);
+  });
+
   it("refuses a ws+unix: URL as a socket path", () => {
     expect(() => standIn.parseUnixUrl("ws+unix:///tmp/s.sock")).toThrow(/Option socketPath is not available/);
     expect(standIn.parseUnixUrl(url)).toBeUndefined();

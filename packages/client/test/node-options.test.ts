@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_HEARTBEAT, DEFAULT_MAX_REDIRECTS, WebSocketClient } from "../src/index.js";
-import { NODE_DEFAULTS, NODE_OPTION_NAMES, parseUnixUrl, resolveNodeOptions } from "../src/node-options.js";
+import {
+  checkHeaders,
+  NODE_DEFAULTS,
+  NODE_OPTION_NAMES,
+  parseUnixUrl,
+  resolveNodeOptions,
+} from "../src/node-options.js";
 import { resolveOptions } from "../src/options.js";
 
 const resolve = (o: Parameters<typeof resolveNodeOptions>[0]) => resolveNodeOptions(o, undefined);
@@ -64,6 +70,16 @@ describe("resolveNodeOptions", () => {
     expect(() =>
       resolveOptions("ws://127.0.0.1:1/", Object.fromEntries(NODE_OPTION_NAMES.map((n) => [n, undefined]))),
     ).not.toThrow();
+  });
+});
+
+describe("checkHeaders", () => {
+  it("passes a record or a list of pairs as given, and refuses anything else", () => {
+    const pairs = [["a", "b"]] as const;
+    expect(checkHeaders(pairs)).toBe(pairs);
+    expect(() => checkHeaders(null as never)).toThrow(
+      new TypeError("Option headers must be a record or a list of [name, value] pairs"),
+    );
   });
 });
 
