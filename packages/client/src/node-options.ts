@@ -107,6 +107,7 @@ function resolveHeartbeat(
   };
 }
 
+/** `maxStreamedPayload`, validated; undefined for the default, `Infinity`. */
 function streamedLimit(value: unknown): number | undefined {
   if (value === undefined || value === Number.POSITIVE_INFINITY) return undefined;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
