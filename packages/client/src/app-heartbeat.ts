@@ -24,7 +24,7 @@ export interface AppHeartbeatOptions {
 /** `appHeartbeat` after validation. */
 export type ResolvedAppHeartbeat = Readonly<Required<AppHeartbeatOptions>>;
 
-/** Defaults of `interval` and `timeout`: the ping-frame heartbeat's (options.ts `DEFAULT_HEARTBEAT`). */
+/** Defaults of `interval` and `timeout`: the ping-frame heartbeat's (heartbeat.ts `DEFAULT_HEARTBEAT`). */
 const DEFAULT_INTERVAL = 30_000;
 const DEFAULT_TIMEOUT = 10_000;
 

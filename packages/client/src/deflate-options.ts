@@ -30,7 +30,7 @@ export interface PerMessageDeflateClientOptions extends ZlibDeflateOptions {
 }
 
 /** The resolved default (`true` or no option): one frozen object for every client. */
-export const DEFAULT_DEFLATE: ResolvedDeflateOptions = Object.freeze({
+export const DEFAULT_DEFLATE: ResolvedDeflateOptions = /* @__PURE__ */ Object.freeze({
   threshold: DEFAULT_DEFLATE_THRESHOLD,
 });
 

@@ -126,6 +126,16 @@ export interface HeartbeatOptions {
 }
 
 /**
+ * Heartbeat defaults: a ping every 30 s when idle is below the usual 60 s idle timeouts of proxies and
+ * load balancers (nginx `proxy_read_timeout`, AWS ALB); 10 s to answer tolerates a busy server while
+ * still noticing a dead peer within 40 s. Pure, so a bundle that does not use it drops it.
+ */
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = /* @__PURE__ */ Object.freeze({
+  interval: 30_000,
+  timeout: 10_000,
+});
+
+/**
  * At most this many `ping()` calls may wait for their pong at once; the next one is rejected with a
  * `RangeError` and sends nothing. Rejecting the newest (rather than dropping the oldest) tells the
  * caller who floods, at once, and never fails a promise someone else is awaiting; and a ping that is

@@ -1,66 +1,119 @@
 /**
- * The options only the Node build honours (networks, TLS, compression, limits of the core): their
- * validation. The browser build replaces this module with node-options-browser.ts, which refuses
- * them by name, so that a browser bundle carries none of these checks.
+ * The options only the Node build honours (request headers, the ping heartbeat, streamed receives,
+ * networks, TLS, compression, limits of the core): their defaults and validation. The browser build
+ * replaces this module with node-options-browser.ts, which refuses them by name, so that a browser
+ * bundle carries none of these checks.
  */
 import { DEFAULT_MAX_PAYLOAD } from "@tideway/core";
-import {
-  type PerMessageDeflateClientOptions,
-  type ResolvedDeflateOptions,
-  resolveDeflateOptions,
-} from "./deflate-options.js";
-import { finite, number } from "./option-checks.js";
+import { DEFAULT_DEFLATE, resolveDeflateOptions } from "./deflate-options.js";
+import type { BinaryType, TextAs } from "./events.js";
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
+import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
+import type { HeaderList, ResolvedOptions, WebSocketClientOptions } from "./options.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
-import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js";
+import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";
+import type { SocketOptions } from "./transport.js";
+
+/** The names of the options resolved here: options.ts counts them among the known options. */
+export const NODE_OPTION_NAMES = [
+  "headers",
+  "origin",
+  "heartbeat",
+  "tls",
+  "proxy",
+  "socketPath",
+  "createConnection",
+  "perMessageDeflate",
+  "followRedirects",
+  "maxRedirects",
+  "forwardHeaders",
+  "maxPayload",
+  "maxHeadSize",
+  "receive",
+  "maxStreamedPayload",
+  "localAddress",
+  "family",
+  "lookup",
+] as const satisfies readonly (keyof WebSocketClientOptions)[];
+
+/** The Node-only options as given: their documentation is `WebSocketClientOptions`'s (options.ts). */
+export type NodeOptionsInput = Pick<
+  WebSocketClientOptions<BinaryType, TextAs>,
+  (typeof NODE_OPTION_NAMES)[number]
+>;
+
+/** The resolved options this module owns (`socket` holds `localAddress`, `family` and `lookup`). */
+type NodeOptionKey =
+  | Exclude<(typeof NODE_OPTION_NAMES)[number], "localAddress" | "family" | "lookup">
+  | "socket";
+
+/** What this module resolves; a key left undefined takes the default (NODE_DEFAULTS). */
+export type NodeOptions = { readonly [K in NodeOptionKey]?: ResolvedOptions[K] | undefined };
+
+/** `forwardHeaders` by default: a cross-origin redirect keeps none of the user's headers. */
+const FORWARD_NONE: ReadonlySet<string> = new Set();
 
 /**
- * The Node-only options as given: their documentation is `WebSocketClientOptions`'s (options.ts),
- * which the compiler keeps in step with these (options.ts passes its options here).
+ * The defaults of the Node-only options that have one, for options.ts's prototype of defaults. Free of
+ * side effects (`Infinity`, pure defaults), so that a browser bundle, which never reads it, drops it.
  */
-export interface NodeOptionsInput {
-  readonly origin?: string;
-  readonly tls?: TlsOptions;
-  readonly maxPayload?: number;
-  readonly maxHeadSize?: number;
-  readonly proxy?: string | URL | false;
-  readonly followRedirects?: boolean;
-  readonly maxRedirects?: number;
-  readonly forwardHeaders?: readonly string[];
-  readonly socketPath?: string;
-  readonly createConnection?: CreateConnection;
-  readonly perMessageDeflate?: boolean | PerMessageDeflateClientOptions;
-  readonly localAddress?: string;
-  readonly family?: 4 | 6;
-  readonly lookup?: SocketOptions["lookup"];
-}
-
-/** What this module resolves; a key left undefined takes the default (options.ts). */
-export interface NodeOptions {
-  readonly origin?: string | undefined;
-  readonly tls?: TlsOptions | undefined;
-  readonly maxPayload?: number;
-  readonly maxHeadSize?: number | undefined;
-  readonly proxy?: string | URL | false | undefined;
-  readonly followRedirects?: boolean;
-  readonly maxRedirects?: number | undefined;
-  readonly forwardHeaders?: ReadonlySet<string> | undefined;
-  readonly socketPath?: string | undefined;
-  readonly createConnection?: CreateConnection | undefined;
-  readonly perMessageDeflate?: ResolvedDeflateOptions;
-  readonly socket?: SocketOptions | undefined;
-}
+export const NODE_DEFAULTS: NodeOptions = {
+  heartbeat: DEFAULT_HEARTBEAT,
+  receive: "message",
+  maxStreamedPayload: Infinity,
+  maxPayload: DEFAULT_MAX_PAYLOAD,
+  followRedirects: false,
+  maxRedirects: DEFAULT_MAX_REDIRECTS,
+  forwardHeaders: FORWARD_NONE,
+  perMessageDeflate: DEFAULT_DEFLATE,
+};
 
 /** The Node-only options, validated; `unixSocketPath` is the socket path of a ws+unix: URL. */
 export function resolveNodeOptions(o: NodeOptionsInput, unixSocketPath: string | undefined): NodeOptions {
   return {
+    // A `headers` function is a provider (options.ts), called per attempt.
+    headers: typeof o.headers === "function" ? undefined : o.headers,
     origin: o.origin,
+    heartbeat: resolveHeartbeat(o.heartbeat),
+    receive: oneOf("receive", o.receive, ["message", "stream"]),
+    maxStreamedPayload: streamedLimit(o.maxStreamedPayload),
     tls: o.tls,
     maxPayload: finite("maxPayload", o.maxPayload, DEFAULT_MAX_PAYLOAD, 1),
     maxHeadSize: o.maxHeadSize === undefined ? undefined : finite("maxHeadSize", o.maxHeadSize, 0, 1),
     ...resolveNetworkOptions(o, unixSocketPath),
     perMessageDeflate: resolveDeflateOptions(o.perMessageDeflate),
   };
+}
+
+/** Headers given by a `headers` function, after checking their shape (the core checks names and values). */
+export function checkHeaders(value: HeaderList): HeaderList {
+  if (typeof value !== "object" || value === null) {
+    throw invalid("headers", "a record or a list of [name, value] pairs");
+  }
+  return value;
+}
+
+/** The `heartbeat` option, validated: undefined (the default), `false`, or both fields set. */
+function resolveHeartbeat(
+  option: Partial<HeartbeatOptions> | false | undefined,
+): HeartbeatOptions | false | undefined {
+  if (option === undefined || option === false) return option;
+  // The fields of the defaults are the known ones.
+  checkKeys("heartbeat", option, Object.keys(DEFAULT_HEARTBEAT));
+  return {
+    interval: finite("heartbeat.interval", option.interval, DEFAULT_HEARTBEAT.interval, 1),
+    timeout: finite("heartbeat.timeout", option.timeout, DEFAULT_HEARTBEAT.timeout, 1),
+  };
+}
+
+/** `maxStreamedPayload`, validated; undefined for the default, `Infinity`. */
+function streamedLimit(value: unknown): number | undefined {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw invalid("maxStreamedPayload", "a positive integer or Infinity", value);
+  }
+  return value;
 }
 
 /**
@@ -98,36 +151,33 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 function resolveNetworkOptions(o: NodeOptionsInput, unixSocketPath: string | undefined): NodeOptions {
   if (o.proxy !== undefined && o.proxy !== false) parseProxy(o.proxy); // throws TypeError
   if (o.followRedirects !== undefined && typeof o.followRedirects !== "boolean") {
-    throw new TypeError("Option followRedirects must be a boolean");
+    throw invalid("followRedirects", "a boolean");
   }
   const maxRedirects = o.maxRedirects === undefined ? undefined : number("maxRedirects", o.maxRedirects, 0);
   if (maxRedirects !== undefined && !Number.isInteger(maxRedirects))
-    throw new TypeError("Option maxRedirects must be an integer");
+    throw invalid("maxRedirects", "an integer");
   const forwardHeaders = o.forwardHeaders ?? [];
   if (
     !Array.isArray(forwardHeaders) ||
     !forwardHeaders.every((h) => typeof h === "string" && HEADER_NAME.test(h))
   ) {
-    throw new TypeError("Option forwardHeaders must be an array of header names");
+    throw invalid("forwardHeaders", "an array of header names");
   }
   if (o.socketPath !== undefined && (typeof o.socketPath !== "string" || o.socketPath === "")) {
-    throw new TypeError("Option socketPath must be a non-empty string");
+    throw invalid("socketPath", "a non-empty string");
   }
   if (o.socketPath !== undefined && unixSocketPath !== undefined) {
     throw new TypeError("Give the socket path either in a ws+unix: URL or as socketPath, not both");
   }
-  if (o.createConnection !== undefined && typeof o.createConnection !== "function") {
-    throw new TypeError("Option createConnection must be a function");
-  }
   return {
     proxy: o.proxy,
-    followRedirects: o.followRedirects ?? false,
+    followRedirects: o.followRedirects,
     maxRedirects,
-    // The shared default (options.ts) unless given: no Set per client.
+    // The shared default unless given: no Set per client.
     forwardHeaders:
       forwardHeaders.length === 0 ? undefined : new Set(forwardHeaders.map((h) => h.toLowerCase())),
     socketPath: unixSocketPath ?? o.socketPath,
-    createConnection: o.createConnection,
+    createConnection: callable("createConnection", o.createConnection),
     socket: resolveSocketOptions(o),
   };
 }
@@ -137,13 +187,9 @@ function resolveSocketOptions(o: NodeOptionsInput): SocketOptions | undefined {
   const { localAddress, family, lookup } = o;
   if (localAddress === undefined && family === undefined && lookup === undefined) return undefined;
   if (localAddress !== undefined && (typeof localAddress !== "string" || localAddress === "")) {
-    throw new TypeError("Option localAddress must be a non-empty string (an IP address)");
+    throw invalid("localAddress", "a non-empty string (an IP address)");
   }
-  if (family !== undefined && family !== 4 && family !== 6) {
-    throw new TypeError(`Option family must be 4 or 6, got ${String(family)}`);
-  }
-  if (lookup !== undefined && typeof lookup !== "function") {
-    throw new TypeError("Option lookup must be a function, as dns.lookup");
-  }
+  oneOf("family", family, [4, 6]);
+  callable("lookup", lookup, "a function, as dns.lookup");
   return { localAddress, family, lookup };
 }

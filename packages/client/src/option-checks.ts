@@ -1,13 +1,20 @@
 /**
- * The checks every numeric option goes through, shared by the options of all builds (options.ts)
- * and the Node-only ones (node-options.ts).
+ * One checker per kind of option value, shared by the options of all builds (options.ts) and the
+ * Node-only ones (node-options.ts). Each TypeError names the option, what it must be and, where a
+ * value can be shown, what was given.
  */
+
+/** A TypeError: "Option `name` must be `expected`", then ", got `given`" when a value is passed. */
+export function invalid(name: string, expected: string, ...given: [unknown] | []): TypeError {
+  const got = given.length === 0 ? "" : `, got ${String(given[0])}`;
+  return new TypeError(`Option ${name} must be ${expected}${got}`);
+}
 
 /** `value`, or `fallback` when not given; a TypeError naming the option when not a number >= `min`. */
 export function number(name: string, value: number | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || Number.isNaN(value) || value < min) {
-    throw new TypeError(`Option ${name} must be a number >= ${min}, got ${String(value)}`);
+    throw invalid(name, `a number >= ${min}`, value);
   }
   return value;
 }
@@ -15,6 +22,28 @@ export function number(name: string, value: number | undefined, fallback: number
 /** As {@link number}, and finite. */
 export function finite(name: string, value: number | undefined, fallback: number, min = 0): number {
   const n = number(name, value, fallback, min);
-  if (!Number.isFinite(n)) throw new TypeError(`Option ${name} must be finite, got ${n}`);
+  if (!Number.isFinite(n)) throw invalid(name, "finite", n);
   return n;
+}
+
+/** `value` when not given or one of `allowed`; otherwise a TypeError listing them: `"a", "b" or "c"`. */
+export function oneOf<T>(name: string, value: T, allowed: readonly NoInfer<Exclude<T, undefined>>[]): T {
+  if (value === undefined || allowed.includes(value as Exclude<T, undefined>)) return value;
+  const listed = allowed.map((v) => JSON.stringify(v));
+  throw invalid(name, `${listed.slice(0, -1).join(", ")} or ${listed.at(-1)}`, value);
+}
+
+/** `value` when not given or a function; otherwise a TypeError saying it must be `expected`. */
+export function callable<T>(name: string, value: T, expected = "a function"): T {
+  if (value !== undefined && typeof value !== "function") throw invalid(name, expected);
+  return value;
+}
+
+/** Throws a TypeError naming every key of `o` not in `known` (`undefined` values count too). */
+export function checkKeys(where: string, o: object, known: readonly string[]): void {
+  const unknown = Object.keys(o).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    const names = unknown.map((key) => (where === "options" ? key : `${where}.${key}`)).join(", ");
+    throw new TypeError(`Unknown option${unknown.length > 1 ? "s" : ""}: ${names}`);
+  }
 }

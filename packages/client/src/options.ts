@@ -1,20 +1,25 @@
-import { DEFAULT_MAX_PAYLOAD, type UpgradeResponse } from "@tideway/core";
+import type { UpgradeResponse } from "@tideway/core";
 import { type AppHeartbeatOptions, type ResolvedAppHeartbeat, resolveAppHeartbeat } from "./app-heartbeat.js";
-import {
-  DEFAULT_DEFLATE,
-  type PerMessageDeflateClientOptions,
-  type ResolvedDeflateOptions,
-} from "./deflate-options.js";
+import type { PerMessageDeflateClientOptions, ResolvedDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, OpenSession, TextAs } from "./events.js";
-import type { HeartbeatOptions } from "./heartbeat.js";
-import { parseUnixUrl, resolveNodeOptions } from "./node-options.js";
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
+import {
+  checkHeaders,
+  NODE_DEFAULTS,
+  NODE_OPTION_NAMES,
+  parseUnixUrl,
+  resolveNodeOptions,
+} from "./node-options.js";
 import { checkLogger, type Logger } from "./observe.js";
-import { finite, number } from "./option-checks.js";
-import { DEFAULT_RECONNECT, type Jitter, type ReconnectOptions, type RetryContext } from "./reconnect.js";
+import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
+import { DEFAULT_RECONNECT, type ReconnectOptions, type RetryContext } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
+import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";
 import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js";
 
 export type { BinaryType } from "./events.js";
+// Their homes are the modules that apply them; exported from here too.
+export { checkHeaders, DEFAULT_HEARTBEAT, DEFAULT_MAX_REDIRECTS };
 
 /** Headers as a record or as name-value pairs (repeated names allowed). */
 export type HeaderList = Record<string, string> | ReadonlyArray<readonly [string, string]>;
@@ -163,12 +168,6 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType, T ext
   logger?: Logger;
 }
 
-/**
- * Heartbeat defaults: a ping every 30 s when idle is below the usual 60 s idle timeouts of proxies and
- * load balancers (nginx `proxy_read_timeout`, AWS ALB); 10 s to answer tolerates a busy server while
- * still noticing a dead peer within 40 s.
- */
-export const DEFAULT_HEARTBEAT: HeartbeatOptions = Object.freeze({ interval: 30_000, timeout: 10_000 });
 /** 10 s: a connect + TLS + upgrade that takes longer is better retried elsewhere. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** 5 s: a server that answered our close frame closes TCP in milliseconds; past that it is gone. */
@@ -184,9 +183,6 @@ export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
  */
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 2 ** 20;
 
-/** 10 redirects, as `ws` and browsers' fetch (20 there): a longer chain is a loop or a misconfiguration. */
-export const DEFAULT_MAX_REDIRECTS = 10;
-
 /** Functions called before every attempt. */
 export interface Providers {
   readonly url?: () => string | URL | Promise<string | URL>;
@@ -194,7 +190,10 @@ export interface Providers {
   readonly protocols?: () => string | readonly string[] | Promise<string | readonly string[]>;
 }
 
-/** Options after validation and defaults. */
+/**
+ * Options after validation and defaults. The Node-only ones (node-options.ts) stay undefined in the
+ * browser build, which refuses them.
+ */
 export interface ResolvedOptions {
   /** A new URL object on every read (see RESOLVED_PROTOTYPE): read `href` for the text. */
   readonly url: URL;
@@ -264,53 +263,29 @@ export function parseUrl(input: string | URL): URL {
 /** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
 
-/** `forwardHeaders` by default: a cross-origin redirect keeps none of the user's headers. */
-const FORWARD_NONE: ReadonlySet<string> = new Set();
-
 /**
  * The prototype of every resolved options object: the defaults, so that a client holds only the
- * options that differ from them, not a full object per idle connection. Shared objects among them (heartbeat, reconnect, deflate settings) are frozen. Not frozen itself: an own
- * property could not be assigned over a read-only inherited one.
+ * options that differ from them, not a full object per idle connection. Shared objects among them
+ * (heartbeat, reconnect, deflate settings) are frozen. Not frozen itself: an own property could not
+ * be assigned over a read-only inherited one. An option whose default is undefined has no entry.
  *
  * `url` is parsed again from `href` on each read, a few times per connect, instead of a URL object
  * (with its URLContext) kept by every idle client.
  */
-const RESOLVED_DEFAULTS: Omit<ResolvedOptions, "href"> = {
+const RESOLVED_DEFAULTS: Partial<ResolvedOptions> = {
   get url(): URL {
     return new URL((this as unknown as ResolvedOptions).href);
   },
-  headers: undefined,
   protocols: NO_PROTOCOLS,
-  providers: undefined,
-  origin: undefined,
-  heartbeat: DEFAULT_HEARTBEAT,
   reconnect: DEFAULT_RECONNECT,
-  shouldReconnect: undefined,
-  onOpen: undefined,
   binaryType: "uint8array",
   textAs: "string",
   handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
   closeTimeout: DEFAULT_CLOSE_TIMEOUT,
-  maxPayload: DEFAULT_MAX_PAYLOAD,
   maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
-  receive: "message",
-  maxStreamedPayload: Number.POSITIVE_INFINITY,
   highWaterMark: DEFAULT_HIGH_WATER_MARK,
   lowWaterMark: Math.floor(DEFAULT_HIGH_WATER_MARK / 4),
-  tls: undefined,
-  signal: undefined,
-  maxHeadSize: undefined,
-  proxy: undefined,
-  followRedirects: false,
-  maxRedirects: DEFAULT_MAX_REDIRECTS,
-  forwardHeaders: FORWARD_NONE,
-  socketPath: undefined,
-  createConnection: undefined,
-  socket: undefined,
-  perMessageDeflate: DEFAULT_DEFLATE,
-  appHeartbeat: undefined,
-  maxBufferedBytes: undefined,
-  logger: undefined,
+  ...NODE_DEFAULTS,
 };
 
 /**
@@ -329,69 +304,21 @@ export function resolveOptions(
   const url = typeof input === "function" ? new URL("ws://localhost/") : (unix?.url ?? parseUrl(input));
   const protocols =
     o.protocols === undefined || typeof o.protocols === "function"
-      ? NO_PROTOCOLS
+      ? undefined
       : normalizeProtocols(o.protocols);
-  const binaryType = o.binaryType ?? "uint8array";
-  if (binaryType !== "uint8array" && binaryType !== "arraybuffer" && binaryType !== "buffer") {
-    throw new TypeError(
-      `Option binaryType must be "uint8array", "arraybuffer" or "buffer", got ${String(binaryType)}`,
-    );
-  }
-  const textAs = o.textAs ?? "string";
-  if (textAs !== "string" && textAs !== "bytes") {
-    throw new TypeError(`Option textAs must be "string" or "bytes", got ${String(textAs)}`);
-  }
-  let heartbeat: HeartbeatOptions | false = false;
-  if (o.heartbeat === undefined) heartbeat = DEFAULT_HEARTBEAT;
-  else if (o.heartbeat !== false) {
-    checkKeys("heartbeat", o.heartbeat, HEARTBEAT_NAMES);
-    heartbeat = {
-      interval: finite("heartbeat.interval", o.heartbeat?.interval, DEFAULT_HEARTBEAT.interval, 1),
-      timeout: finite("heartbeat.timeout", o.heartbeat?.timeout, DEFAULT_HEARTBEAT.timeout, 1),
-    };
-  }
-  let reconnect: ReconnectOptions | false = false;
-  if (o.reconnect === undefined) reconnect = DEFAULT_RECONNECT;
-  else if (o.reconnect !== false) {
-    const r = o.reconnect ?? {};
-    checkKeys("reconnect", r, RECONNECT_NAMES);
-    const jitter: Jitter = r.jitter ?? DEFAULT_RECONNECT.jitter;
-    if (jitter !== "full" && jitter !== "decorrelated" && jitter !== "none") {
-      throw new TypeError(
-        `Option reconnect.jitter must be "full", "decorrelated" or "none", got ${String(jitter)}`,
-      );
-    }
-    reconnect = {
-      retries: number("reconnect.retries", r.retries, DEFAULT_RECONNECT.retries),
-      initialRetries: number("reconnect.initialRetries", r.initialRetries, DEFAULT_RECONNECT.initialRetries),
-      minTimeout: finite("reconnect.minTimeout", r.minTimeout, DEFAULT_RECONNECT.minTimeout),
-      maxTimeout: number("reconnect.maxTimeout", r.maxTimeout, DEFAULT_RECONNECT.maxTimeout),
-      factor: finite("reconnect.factor", r.factor, DEFAULT_RECONNECT.factor, 1),
-      jitter,
-      stableAfter: number("reconnect.stableAfter", r.stableAfter, DEFAULT_RECONNECT.stableAfter),
-    };
-    if (reconnect.maxTimeout < reconnect.minTimeout) {
-      throw new TypeError("Option reconnect.maxTimeout must be >= reconnect.minTimeout");
-    }
-  }
-  for (const [name, fn] of [
-    ["shouldReconnect", o.shouldReconnect],
-    ["onOpen", o.onOpen],
-  ] as const) {
-    if (fn !== undefined && typeof fn !== "function")
-      throw new TypeError(`Option ${name} must be a function`);
-  }
+  // `null` counts as not given for these two.
+  const binaryType = oneOf("binaryType", o.binaryType ?? undefined, ["uint8array", "arraybuffer", "buffer"]);
+  const textAs = oneOf("textAs", o.textAs ?? undefined, ["string", "bytes"]);
+  const reconnect = resolveReconnect(o.reconnect);
+  callable("shouldReconnect", o.shouldReconnect);
+  callable("onOpen", o.onOpen);
   const highWaterMark = finite("highWaterMark", o.highWaterMark, DEFAULT_HIGH_WATER_MARK, 1);
   const lowWaterMark = finite("lowWaterMark", o.lowWaterMark, Math.floor(highWaterMark / 4));
-  if (lowWaterMark > highWaterMark) throw new TypeError("Option lowWaterMark must be <= highWaterMark");
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError("Option signal must be an AbortSignal");
-  }
+  if (lowWaterMark > highWaterMark) throw invalid("lowWaterMark", "<= highWaterMark");
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid("signal", "an AbortSignal");
   const values: Partial<Omit<ResolvedOptions, "href" | "url">> = {
-    headers: typeof o.headers === "function" ? undefined : o.headers,
     protocols,
     providers,
-    heartbeat,
     reconnect,
     shouldReconnect: o.shouldReconnect,
     onOpen: o.onOpen,
@@ -400,8 +327,6 @@ export function resolveOptions(
     handshakeTimeout: finite("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1),
     closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
     maxQueuedBytes: number("maxQueuedBytes", o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
-    receive: receiveMode(o.receive),
-    maxStreamedPayload: streamedLimit(o.maxStreamedPayload),
     highWaterMark,
     lowWaterMark,
     signal: o.signal,
@@ -413,8 +338,8 @@ export function resolveOptions(
   };
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
   resolved.href = url.href;
-  const defaults = RESOLVED_DEFAULTS as unknown as Record<string, unknown>;
-  const own = values as unknown as Record<string, unknown>;
+  const defaults = RESOLVED_DEFAULTS as Record<string, unknown>;
+  const own = values as Record<string, unknown>;
   for (const key in own) {
     // An option left undefined (not given) takes the default.
     if (own[key] !== undefined && own[key] !== defaults[key]) resolved[key] = own[key];
@@ -422,27 +347,12 @@ export function resolveOptions(
   return resolved as unknown as ResolvedOptions;
 }
 
-function receiveMode(value: unknown): "message" | "stream" {
-  if (value === undefined || value === "message" || value === "stream") return value ?? "message";
-  throw new TypeError(`Option receive must be "message" or "stream", got ${String(value)}`);
-}
-
-function streamedLimit(value: unknown): number {
-  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new TypeError(
-      `Option maxStreamedPayload must be a positive integer or Infinity, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Every option name: a misspelt one is a TypeError, not a silently ignored setting. */
-const OPTION_NAMES: ReadonlySet<string> = new Set([
-  "headers",
+/**
+ * Every option name: a misspelt one is a TypeError, not a silently ignored setting. The Node-only
+ * ones are node-options.ts's, so that the browser build knows them too (and refuses them by name).
+ */
+const OPTION_NAMES: readonly string[] = [
   "protocols",
-  "origin",
-  "heartbeat",
   "reconnect",
   "shouldReconnect",
   "onOpen",
@@ -450,65 +360,61 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "textAs",
   "handshakeTimeout",
   "closeTimeout",
-  "maxPayload",
   "maxQueuedBytes",
-  "receive",
-  "maxStreamedPayload",
   "highWaterMark",
   "lowWaterMark",
-  "tls",
   "signal",
-  "maxHeadSize",
-  "proxy",
-  "followRedirects",
-  "maxRedirects",
-  "socketPath",
-  "createConnection",
-  "forwardHeaders",
-  "perMessageDeflate",
   "appHeartbeat",
   "maxBufferedBytes",
   "logger",
-  "localAddress",
-  "family",
-  "lookup",
-] satisfies (keyof WebSocketClientOptions)[]);
-const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
-  "interval",
-  "timeout",
-] satisfies (keyof HeartbeatOptions)[]);
-const RECONNECT_NAMES: ReadonlySet<string> = new Set([
-  "retries",
-  "initialRetries",
-  "minTimeout",
-  "maxTimeout",
-  "factor",
-  "jitter",
-  "stableAfter",
-] satisfies (keyof ReconnectOptions)[]);
+  ...NODE_OPTION_NAMES,
+] satisfies (keyof WebSocketClientOptions)[];
 
-/** Throws a TypeError naming every key of `o` not in `known` (`undefined` values count too). */
-function checkKeys(where: string, o: object, known: ReadonlySet<string>): void {
-  const unknown = Object.keys(o).filter((key) => !known.has(key));
-  if (unknown.length > 0) {
-    const names = unknown.map((key) => (where === "options" ? key : `${where}.${key}`)).join(", ");
-    throw new TypeError(`Unknown option${unknown.length > 1 ? "s" : ""}: ${names}`);
+/** The numeric fields of `reconnect`: the least value each takes, and whether it must be finite. */
+const RECONNECT_NUMBERS: ReadonlyArray<
+  readonly [Exclude<keyof ReconnectOptions, "jitter">, number, boolean]
+> = [
+  ["retries", 0, false],
+  ["initialRetries", 0, false],
+  ["minTimeout", 0, true],
+  ["maxTimeout", 0, false],
+  ["factor", 1, true],
+  ["stableAfter", 0, false],
+];
+
+/** The `reconnect` option, validated: undefined (the default), `false`, or every field set. */
+function resolveReconnect(
+  option: Partial<ReconnectOptions> | false | undefined,
+): ReconnectOptions | false | undefined {
+  if (option === undefined || option === false) return option;
+  const r = option ?? {};
+  // The fields of the defaults are the known ones.
+  checkKeys("reconnect", r, Object.keys(DEFAULT_RECONNECT));
+  const jitter = oneOf("reconnect.jitter", r.jitter ?? DEFAULT_RECONNECT.jitter, [
+    "full",
+    "decorrelated",
+    "none",
+  ]);
+  const reconnect: ReconnectOptions = { ...DEFAULT_RECONNECT, jitter };
+  for (const [key, min, mustBeFinite] of RECONNECT_NUMBERS) {
+    reconnect[key] = (mustBeFinite ? finite : number)(
+      `reconnect.${key}`,
+      r[key],
+      DEFAULT_RECONNECT[key],
+      min,
+    );
   }
+  if (reconnect.maxTimeout < reconnect.minTimeout) {
+    throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
+  }
+  return reconnect;
 }
 
 /** `protocols` as a list: a string is one subprotocol. Tokens are checked by the core. */
 export function normalizeProtocols(value: string | readonly string[]): readonly string[] {
   if (typeof value === "string") return [value];
-  if (!Array.isArray(value)) throw new TypeError("Option protocols must be a string or an array of strings");
+  if (!Array.isArray(value)) throw invalid("protocols", "a string or an array of strings");
   return [...value];
-}
-
-/** Headers as given, after checking their shape (the core checks names and values). */
-export function checkHeaders(value: HeaderList): HeaderList {
-  if (typeof value !== "object" || value === null) {
-    throw new TypeError("Option headers must be a record or a list of [name, value] pairs");
-  }
-  return value;
 }
 
 /** The per-attempt functions among the URL, `headers` and `protocols`, or undefined if none. */
@@ -516,13 +422,13 @@ function resolveProviders(
   input: UrlInput,
   o: WebSocketClientOptions<BinaryType, TextAs>,
 ): Providers | undefined {
-  const url = typeof input === "function" ? input : undefined;
-  const headers = typeof o.headers === "function" ? o.headers : undefined;
-  const protocols = typeof o.protocols === "function" ? o.protocols : undefined;
-  if (url === undefined && headers === undefined && protocols === undefined) return undefined;
-  return {
-    ...(url !== undefined ? { url } : {}),
-    ...(headers !== undefined ? { headers } : {}),
-    ...(protocols !== undefined ? { protocols } : {}),
-  };
+  let providers: Record<string, unknown> | undefined;
+  for (const [name, value] of [
+    ["url", input],
+    ["headers", o.headers],
+    ["protocols", o.protocols],
+  ] as const) {
+    if (typeof value === "function") (providers ??= {})[name] = value;
+  }
+  return providers as Providers | undefined;
 }

@@ -1,10 +1,10 @@
 /**
- * The browser build's redirect.ts (tsup.config.ts swaps them): a browser's WebSocket follows no
+ * The browser build's redirect.ts (browser-modules.mjs swaps them): a browser's WebSocket follows no
  * redirect (the option is refused, node-options-browser.ts), so the attempt's failure stands.
  */
 import type { followRedirects as follow, Hop } from "./redirect.js";
 
-export type { Hop } from "./redirect.js";
+export { DEFAULT_MAX_REDIRECTS, type Hop } from "./redirect.js";
 
 /** The one attempt, on the first hop: there is never a next one. */
 export const followRedirects = (<H extends Hop, T>(

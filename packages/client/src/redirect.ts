@@ -11,6 +11,9 @@ import { redactUrl } from "./redact.js";
 /** 301, 302, 303, 307, 308: the statuses with a `Location` to follow (RFC 9110 section 15.4). */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
+/** 10 redirects, as `ws` and browsers' fetch (20 there): a longer chain is a loop or a misconfiguration. */
+export const DEFAULT_MAX_REDIRECTS = 10;
+
 /** The "redirect" event of a hop from `from` to `to`; credentials in either URL are left out. */
 export function redirectInfo(from: URL, to: URL, status: number): RedirectInfo {
   return { from: redactUrl(from), to: redactUrl(to), status };
