@@ -49,12 +49,16 @@ export type TidewayErrorCode = ErrorCode | ClientErrorCode;
 export class ClientError extends WebSocketError<ClientErrorCode> {
   // As in the core's errors: a name of its own, `declare`d fields, and codes as literals checked
   // against ClientErrorCodes by `satisfies`, so a bundle that never reads that table drops it.
-  static override name = "ClientError";
+  static override get name(): string {
+    return "ClientError";
+  }
 }
 
 /** The transport could not be established. `cause` is the Node error (`ECONNREFUSED`, `ENOTFOUND`, TLS...). */
 export class ConnectError extends ClientError {
-  static override name = "ConnectError";
+  static override get name(): string {
+    return "ConnectError";
+  }
   declare readonly code: typeof ClientErrorCodes.Connect;
   constructor(message: string, options?: { cause?: unknown }) {
     super("WS_ERR_CONNECT" satisfies typeof ClientErrorCodes.Connect, message, options);
@@ -63,7 +67,9 @@ export class ConnectError extends ClientError {
 
 /** The whole opening handshake (TCP, TLS, HTTP upgrade) took longer than `handshakeTimeout`. */
 export class HandshakeTimeoutError extends ClientError {
-  static override name = "HandshakeTimeoutError";
+  static override get name(): string {
+    return "HandshakeTimeoutError";
+  }
   declare readonly code: typeof ClientErrorCodes.HandshakeTimeout;
   declare readonly timeout: number;
   constructor(timeout: number) {
@@ -96,7 +102,9 @@ export interface CloseInfo {
  * abnormally. Carries the close codes, like websockets' `ConnectionClosedError`.
  */
 export class ConnectionClosedError extends ClientError {
-  static override name = "ConnectionClosedError";
+  static override get name(): string {
+    return "ConnectionClosedError";
+  }
   declare readonly code: typeof ClientErrorCodes.ConnectionClosed;
   declare readonly closeCode: number;
   declare readonly reason: string;
@@ -119,7 +127,9 @@ export class ConnectionClosedError extends ClientError {
 
 /** The server did not answer a ping in time; the client fails the connection with 1011 and reconnects. */
 export class HeartbeatTimeoutError extends ClientError {
-  static override name = "HeartbeatTimeoutError";
+  static override get name(): string {
+    return "HeartbeatTimeoutError";
+  }
   declare readonly code: typeof ClientErrorCodes.HeartbeatTimeout;
   /** The close code the client fails the connection with: RFC 6455 has none for it; 1011 as websockets' keepalive. */
   readonly closeCode = 1011;
@@ -139,7 +149,9 @@ export class HeartbeatTimeoutError extends ClientError {
  * rather than hold an unbounded backlog.
  */
 export class ReceiveBufferFullError extends ClientError {
-  static override name = "ReceiveBufferFullError";
+  static override get name(): string {
+    return "ReceiveBufferFullError";
+  }
   declare readonly code: typeof ClientErrorCodes.ReceiveBufferFull;
   declare readonly limit: number;
   constructor(buffered: number, limit: number) {
@@ -153,7 +165,9 @@ export class ReceiveBufferFullError extends ClientError {
 
 /** A `send()` made while disconnected did not fit in `maxQueuedBytes`. Nothing was queued. */
 export class SendQueueFullError extends ClientError {
-  static override name = "SendQueueFullError";
+  static override get name(): string {
+    return "SendQueueFullError";
+  }
   declare readonly code: typeof ClientErrorCodes.SendQueueFull;
   constructor(queued: number, size: number, limit: number) {
     super(
@@ -165,7 +179,9 @@ export class SendQueueFullError extends ClientError {
 
 /** The options' `signal` aborted connecting; `cause` is `signal.reason`. */
 export class AbortedError extends ClientError {
-  static override name = "AbortedError";
+  static override get name(): string {
+    return "AbortedError";
+  }
   declare readonly code: typeof ClientErrorCodes.Aborted;
   constructor(reason: unknown) {
     super("WS_ERR_ABORTED" satisfies typeof ClientErrorCodes.Aborted, "The operation was aborted", {
@@ -183,7 +199,9 @@ export class AbortedError extends ClientError {
  * proxy rejected the username/password or accepted none of the offered methods.
  */
 export class ProxyError extends ClientError {
-  static override name = "ProxyError";
+  static override get name(): string {
+    return "ProxyError";
+  }
   declare readonly code: typeof ClientErrorCodes.Proxy;
   /** The proxy URL, without credentials. */
   declare readonly proxy: string;
@@ -209,7 +227,9 @@ export class ProxyError extends ClientError {
 
 /** More than `maxRedirects` redirects were followed. `to` is the redirect that was refused. */
 export class TooManyRedirectsError extends ClientError {
-  static override name = "TooManyRedirectsError";
+  static override get name(): string {
+    return "TooManyRedirectsError";
+  }
   declare readonly code: typeof ClientErrorCodes.TooManyRedirects;
   declare readonly maxRedirects: number;
   declare readonly to: string;
@@ -225,7 +245,9 @@ export class TooManyRedirectsError extends ClientError {
 
 /** A 3xx to follow has no `Location`, or one that is not a http:, https:, ws: or wss: URL. */
 export class InvalidRedirectError extends ClientError {
-  static override name = "InvalidRedirectError";
+  static override get name(): string {
+    return "InvalidRedirectError";
+  }
   declare readonly code: typeof ClientErrorCodes.InvalidRedirect;
   declare readonly status: number;
   declare readonly location: string | undefined;
@@ -244,7 +266,9 @@ export class InvalidRedirectError extends ClientError {
  * client refuses, before an attempt. `cause` is what it threw; the reconnect verdict follows it.
  */
 export class ProviderError extends ClientError {
-  static override name = "ProviderError";
+  static override get name(): string {
+    return "ProviderError";
+  }
   declare readonly code: typeof ClientErrorCodes.Provider;
   /** Which option's function failed. */
   declare readonly option: "url" | "headers" | "protocols";
@@ -265,7 +289,9 @@ export class ProviderError extends ClientError {
  * {@link ProviderError}. The close frame says only "streamed message failed", never the cause.
  */
 export class StreamSourceError extends ClientError {
-  static override name = "StreamSourceError";
+  static override get name(): string {
+    return "StreamSourceError";
+  }
   declare readonly code: typeof ClientErrorCodes.StreamSource;
   /** The close code the client fails the connection with. */
   readonly closeCode = 1011;
@@ -285,7 +311,9 @@ export class StreamSourceError extends ClientError {
  * resent. `fragmentsSent` says how far it got.
  */
 export class StreamInterruptedError extends ClientError {
-  static override name = "StreamInterruptedError";
+  static override get name(): string {
+    return "StreamInterruptedError";
+  }
   declare readonly code: typeof ClientErrorCodes.StreamInterrupted;
   /** Fragments written before the interruption (0: nothing of the message reached the wire). */
   declare readonly fragmentsSent: number;

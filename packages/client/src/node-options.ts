@@ -9,7 +9,7 @@ import { DEFAULT_DEFLATE, resolveDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
 import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
-import type { HeaderList, ResolvedOptions, WebSocketClientOptions } from "./options.js";
+import type { HeaderList, ResolvedOptions, WebSocketClientOptions } from "./option-types.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
 import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";

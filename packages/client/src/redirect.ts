@@ -5,7 +5,7 @@
 import { UnexpectedResponseError } from "@tideway/core";
 import { InvalidRedirectError, TooManyRedirectsError } from "./errors.js";
 import type { RedirectInfo } from "./events.js";
-import type { ResolvedOptions } from "./options.js";
+import type { ResolvedOptions } from "./option-types.js";
 import { redactUrl } from "./redact.js";
 
 /** 301, 302, 303, 307, 308: the statuses with a `Location` to follow (RFC 9110 section 15.4). */

@@ -61,10 +61,13 @@ const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
  * package built on the core (the Node client) add its own codes and keep `code` a literal union.
  */
 export class WebSocketError<Code extends string = ErrorCode> extends Error {
-  // Each class names itself, since a minifier renames classes. Fields are `declare`d and set in the
+  // Each class names itself, since a minifier renames classes: with a getter, as the CommonJS build
+  // assigns static fields and a class's `name` is read-only. Fields are `declare`d and set in the
   // constructor (not also emitted as class fields); codes are literals checked against ErrorCodes
   // by `satisfies`, so a bundle that never reads that table drops it.
-  static override name = "WebSocketError";
+  static override get name(): string {
+    return "WebSocketError";
+  }
   declare readonly code: Code;
   constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -78,7 +81,9 @@ export class WebSocketError<Code extends string = ErrorCode> extends Error {
  * frame when it fails the connection: 1002 (protocol error), 1007 (invalid data) or 1009 (too big).
  */
 export class ProtocolError extends WebSocketError {
-  static override name = "ProtocolError";
+  static override get name(): string {
+    return "ProtocolError";
+  }
   declare readonly closeCode: number;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -101,7 +106,9 @@ export interface HttpResponse {
  * is sent (the connection never opened). `response` is set when a response head was parsed.
  */
 export class HandshakeError extends WebSocketError {
-  static override name = "HandshakeError";
+  static override get name(): string {
+    return "HandshakeError";
+  }
   declare readonly response: HttpResponse | undefined;
   constructor(code: ErrorCode, message: string, response?: HttpResponse, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -115,7 +122,9 @@ export class HandshakeError extends WebSocketError {
  * to retry (5xx, 429 with Retry-After) or give up (4xx).
  */
 export class UnexpectedResponseError extends HandshakeError {
-  static override name = "UnexpectedResponseError";
+  static override get name(): string {
+    return "UnexpectedResponseError";
+  }
   declare readonly code: typeof ErrorCodes.UnexpectedResponse;
   declare readonly status: number;
   declare readonly headers: Readonly<Record<string, string>>;
@@ -135,7 +144,9 @@ export class UnexpectedResponseError extends HandshakeError {
 
 /** Local misuse: sending after close, closing twice with other arguments, a bad argument. */
 export class InvalidStateError extends WebSocketError {
-  static override name = "InvalidStateError";
+  static override get name(): string {
+    return "InvalidStateError";
+  }
   declare readonly code: typeof ErrorCodes.InvalidState;
   constructor(message: string) {
     super("WS_ERR_INVALID_STATE" satisfies typeof ErrorCodes.InvalidState, message);
