@@ -133,6 +133,20 @@ describe("syncZlibWorks", () => {
     }
   }
 
+  it("probes with valid input only: no zlib error, whose stack Node formats (loading source maps)", async () => {
+    vi.resetModules();
+    const fresh = await import("../src/zlib-sync.js");
+    const prepare = vi.fn((error: Error) => String(error));
+    const saved = Error.prepareStackTrace;
+    Error.prepareStackTrace = prepare;
+    try {
+      expect(fresh.syncZlibWorks()).toBe(true);
+    } finally {
+      Error.prepareStackTrace = saved;
+    }
+    expect(prepare).not.toHaveBeenCalled();
+  });
+
   it("is false where the stream has no native handle to drive", async () => {
     expect((await withoutInternals()).syncZlibWorks()).toBe(false);
   });
