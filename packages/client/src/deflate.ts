@@ -2,7 +2,7 @@
  * The permessage-deflate codec on `node:zlib` (RFC 7692), synchronous: the core calls it inside
  * `sendText` / `receiveData`, which keeps messages in order for free.
  *
- * Where the runtime allows it (Node: see zlib-sync.ts), {@link ZlibStreamCodec}: one persistent
+ * Where the runtime allows it (Node, Bun: see zlib-sync.ts), {@link ZlibStreamCodec}: one persistent
  * zlib stream per direction and connection, which keeps its own window (context takeover) and is
  * freed when the connection ends. Elsewhere {@link ZlibCodec}, on the public one-shot
  * `deflateRawSync` / `inflateRawSync`, with context takeover emulated by preset dictionaries: a
@@ -200,7 +200,9 @@ export class ZlibStreamCodec implements MessageCodec {
    * the deflate stream (a block with BFINAL set, section 7.2.3.3): "the client MUST decompress each
    * new message using the LZ77 sliding window used to process the last compressed message" (7.2.2).
    */
-  readonly #received: SlidingWindow | undefined;
+  #received: SlidingWindow | undefined;
+  /** Its size, made at the first inflated bytes (an idle connection holds none); 0 without takeover. */
+  readonly #receivedSize: number;
   #deflater: SyncZlibStream | undefined;
   #inflater: SyncZlibStream | undefined;
   /** Compressed bytes of the message being received, so far. */
@@ -217,7 +219,7 @@ export class ZlibStreamCodec implements MessageCodec {
       ...(options.level !== undefined ? { level: options.level } : {}),
       ...(options.memLevel !== undefined ? { memLevel: options.memLevel } : {}),
     };
-    this.#received = this.#receiveReset ? undefined : new SlidingWindow(2 ** receiveBits);
+    this.#receivedSize = this.#receiveReset ? 0 : 2 ** receiveBits;
   }
 
   compress(data: Uint8Array): Uint8Array {
@@ -248,7 +250,7 @@ export class ZlibStreamCodec implements MessageCodec {
         // "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end" (7.2.2).
         const tail = inflater.write(TAIL, maxOutput - out.length);
         if (tail.data.length > 0) out = out.length > 0 ? concat(out, tail.data) : tail.data;
-        this.#received?.append(out);
+        this.#keep(out);
         if (tail.ended) this.#restartInflater();
         else if (this.#receiveReset) inflater.reset();
         return out;
@@ -266,8 +268,13 @@ export class ZlibStreamCodec implements MessageCodec {
       }
       throw error; // the core reports it as DecompressionFailed (1007)
     }
-    this.#received?.append(out);
+    this.#keep(out);
     return out;
+  }
+
+  #keep(inflated: Uint8Array): void {
+    if (this.#receivedSize === 0 || inflated.length === 0) return;
+    (this.#received ??= new SlidingWindow(this.#receivedSize)).append(inflated);
   }
 
   /** Frees the zlib streams: the connection is over, the codec is not used again. */
