@@ -8,7 +8,10 @@ import { DEFAULT_DEFLATE_THRESHOLD } from "@tideway/core";
 export interface ZlibDeflateOptions {
   /** 0..9; default 6 (zlib's Z_DEFAULT_COMPRESSION). Lower is faster, higher smaller. */
   level?: number;
-  /** 1..9; default 8. Memory for the compressor's hash tables (2^(memLevel+9) bytes per call). */
+  /**
+   * 1..9; default 8. Memory for the compressor's hash tables: 2^(memLevel+9) bytes, held per connection
+   * once it sent a compressed message (Node, Bun), or per message (Deno).
+   */
   memLevel?: number;
 }
 

@@ -1,19 +1,19 @@
 /**
- * The permessage-deflate codec on `node:zlib` (RFC 7692), synchronous, with context takeover
- * emulated by preset dictionaries.
+ * The permessage-deflate codec on `node:zlib` (RFC 7692), synchronous: the core calls it inside
+ * `sendText` / `receiveData`, which keeps messages in order for free.
  *
- * Why not a persistent zlib stream: Node 20 has no public synchronous API on `DeflateRaw` /
- * `InflateRaw` objects (the internal `_processChunk` closes the handle after one call), and the
- * asynchronous one costs a thread-pool round trip per message (~150-250 us, versus ~20-90 us here)
- * plus a queue to keep messages in order. The public `deflateRawSync` / `inflateRawSync` take a
- * `dictionary`, and a preset dictionary of the last 2^windowBits bytes of the previous messages is
- * exactly what the peer's decompressor holds in its LZ77 window: our back-references into it are the
- * ones a persistent compressor could make, and the peer's references into its history resolve against
- * the same bytes here. Only compressed messages enter the history: plain (RSV1 clear) messages never
- * pass through the peer's compressor or decompressor.
+ * Where the runtime allows it (Node, Bun: see zlib-sync.ts), {@link ZlibStreamCodec}: one persistent
+ * zlib stream per direction and connection, which keeps its own window (context takeover) and is
+ * freed when the connection ends. Elsewhere {@link ZlibCodec}, on the public one-shot
+ * `deflateRawSync` / `inflateRawSync`, with context takeover emulated by preset dictionaries: a
+ * preset dictionary of the last 2^windowBits bytes of the previous messages is exactly what the
+ * peer's decompressor holds in its LZ77 window, so our back-references into it are the ones a
+ * persistent compressor could make, and the peer's references into its history resolve against the
+ * same bytes here. Only compressed messages enter the history: plain (RSV1 clear) messages never pass
+ * through the peer's compressor or decompressor.
  */
 import { constants as bufferConstants } from "node:buffer";
-import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync } from "node:zlib";
 import {
   type DeflateParams,
   ErrorCodes,
@@ -22,13 +22,16 @@ import {
   ProtocolError,
 } from "@tideway/core";
 import type { ResolvedDeflateOptions, ZlibDeflateOptions } from "./deflate-options.js";
+import { OutputLimitError, SyncZlibStream, syncZlibWorks } from "./zlib-sync.js";
 
 /** The 4 bytes a sync flush ends with, removed on send and appended on receive (section 7.2.1). */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
-/** The last `size` bytes of a byte stream, in a fixed buffer. */
+/** The last `size` bytes of a byte stream, in a fixed buffer used as a ring. */
 export class SlidingWindow {
   readonly #buffer: Uint8Array;
+  /** Where the oldest byte is: 0 until the buffer is full. */
+  #start = 0;
   #length = 0;
 
   constructor(size: number) {
@@ -40,21 +43,38 @@ export class SlidingWindow {
     const size = buffer.length;
     if (data.length >= size) {
       buffer.set(data.subarray(data.length - size));
+      this.#start = 0;
       this.#length = size;
       return;
     }
-    const overflow = this.#length + data.length - size;
-    if (overflow > 0) {
-      buffer.copyWithin(0, overflow, this.#length);
-      this.#length -= overflow;
-    }
-    buffer.set(data, this.#length);
-    this.#length += data.length;
+    const end = (this.#start + this.#length) % size;
+    const first = Math.min(data.length, size - end);
+    buffer.set(data.subarray(0, first), end);
+    if (first < data.length) buffer.set(data.subarray(first), 0);
+    const length = this.#length + data.length;
+    if (length > size) this.#start = (this.#start + length - size) % size;
+    this.#length = Math.min(length, size);
   }
 
   /** The bytes held, oldest first (a view: valid until the next append). */
   get bytes(): Uint8Array {
-    return this.#buffer.subarray(0, this.#length);
+    const buffer = this.#buffer;
+    const start = this.#start;
+    if (start !== 0) {
+      // Full and wrapped: rotate the oldest bytes to the front, through a copy of the shorter part.
+      const size = buffer.length;
+      if (start <= size / 2) {
+        const newest = buffer.slice(0, start);
+        buffer.copyWithin(0, start);
+        buffer.set(newest, size - start);
+      } else {
+        const oldest = buffer.slice(start);
+        buffer.copyWithin(size - start, 0, start);
+        buffer.set(oldest, 0);
+      }
+      this.#start = 0;
+    }
+    return buffer.subarray(0, this.#length);
   }
 }
 
@@ -74,6 +94,7 @@ const zlibBits = (bits: number): number => Math.max(bits, 9);
  */
 const SEND_HISTORY = 8 * 1024;
 
+/** The codec on the one-shot functions, for runtimes where {@link ZlibStreamCodec} cannot work. */
 export class ZlibCodec implements MessageCodec {
   readonly #level: number | undefined;
   readonly #memLevel: number | undefined;
@@ -165,6 +186,148 @@ export class ZlibCodec implements MessageCodec {
 }
 
 /**
+ * The codec on persistent zlib streams (zlib-sync.ts), made on first use: a connection that never
+ * sends or receives a compressed message holds no zlib context. Each stream keeps its window between
+ * messages, so context takeover costs nothing; without it the stream is reset after each message.
+ * {@link close} frees them when the connection ends.
+ */
+export class ZlibStreamCodec implements MessageCodec {
+  readonly #deflateOptions: { windowBits: number; level?: number; memLevel?: number };
+  readonly #sendReset: boolean;
+  readonly #receiveReset: boolean;
+  /**
+   * What we inflated, kept with context takeover to restart the inflater after a message that ended
+   * the deflate stream (a block with BFINAL set, section 7.2.3.3): "the client MUST decompress each
+   * new message using the LZ77 sliding window used to process the last compressed message" (7.2.2).
+   */
+  #received: SlidingWindow | undefined;
+  /** Its size, made at the first inflated bytes (an idle connection holds none); 0 without takeover. */
+  readonly #receivedSize: number;
+  #deflater: SyncZlibStream | undefined;
+  #inflater: SyncZlibStream | undefined;
+  /** Compressed bytes of the message being received, so far. */
+  #messageLength = 0;
+  #closed = false;
+
+  constructor(params: DeflateParams, isServer: boolean, options: ZlibDeflateOptions = {}) {
+    const sendBits = isServer ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    const receiveBits = isServer ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+    this.#sendReset = isServer ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+    this.#receiveReset = isServer ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+    this.#deflateOptions = {
+      windowBits: zlibBits(sendBits),
+      ...(options.level !== undefined ? { level: options.level } : {}),
+      ...(options.memLevel !== undefined ? { memLevel: options.memLevel } : {}),
+    };
+    this.#receivedSize = this.#receiveReset ? 0 : 2 ** receiveBits;
+  }
+
+  compress(data: Uint8Array): Uint8Array {
+    const deflater = (this.#deflater ??= this.#open(createDeflateRaw(this.#deflateOptions)));
+    const out = deflater.write(data).data;
+    if (this.#sendReset) deflater.reset();
+    // zlib writes nothing for a flush right after a flush (an empty message): send the one 0x00 byte
+    // of an empty stored block (section 7.2.3.6), whose 00 00 ff ff the peer appends.
+    if (out.length === 0) return EMPTY_BLOCK;
+    // A sync flush always ends with an empty stored block, 00 00 ff ff: "remove 4 octets" (7.2.1).
+    return out.subarray(0, out.length - TAIL.length);
+  }
+
+  decompress(data: Uint8Array, fin: boolean, maxOutput: number): Uint8Array {
+    // A window at least as large as the peer's is always safe.
+    const inflater = (this.#inflater ??= this.#open(createInflateRaw({ windowBits: 15 })));
+    let out: Uint8Array;
+    try {
+      // Each frame as it comes: the stream resumes wherever the previous one stopped, even mid-block.
+      out = data.length > 0 ? inflater.write(data, maxOutput).data : EMPTY;
+      this.#messageLength += data.length;
+      if (fin) {
+        const empty = this.#messageLength === 0;
+        this.#messageLength = 0;
+        // A message of no bytes at all (not even section 7.2.3.6's 0x00) is empty, as a one-shot
+        // inflate of the tail alone makes it: the tail would leave the stream mid-block.
+        if (empty) return EMPTY;
+        // "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end" (7.2.2).
+        const tail = inflater.write(TAIL, maxOutput - out.length);
+        if (tail.data.length > 0) out = out.length > 0 ? concat(out, tail.data) : tail.data;
+        this.#keep(out);
+        if (tail.ended) this.#restartInflater();
+        else if (this.#receiveReset) inflater.reset();
+        return out;
+      }
+    } catch (error) {
+      if (error instanceof OutputLimitError) {
+        // The stream stopped mid-message: no later message can be inflated with it.
+        this.#inflater = undefined;
+        inflater.close();
+        throw new ProtocolError(
+          ErrorCodes.PayloadTooBig,
+          `Message too big: over ${maxOutput} bytes once inflated`,
+          { cause: error },
+        );
+      }
+      throw error; // the core reports it as DecompressionFailed (1007)
+    }
+    this.#keep(out);
+    return out;
+  }
+
+  #keep(inflated: Uint8Array): void {
+    if (this.#receivedSize === 0 || inflated.length === 0) return;
+    (this.#received ??= new SlidingWindow(this.#receivedSize)).append(inflated);
+  }
+
+  /** Frees the zlib streams: the connection is over, the codec is not used again. */
+  close(): void {
+    this.#closed = true;
+    this.#deflater?.close();
+    this.#inflater?.close();
+    this.#deflater = undefined;
+    this.#inflater = undefined;
+  }
+
+  #open(zlib: ConstructorParameters<typeof SyncZlibStream>[0]): SyncZlibStream {
+    if (this.#closed) {
+      zlib.close();
+      throw new Error("permessage-deflate codec used after its connection ended");
+    }
+    return new SyncZlibStream(zlib);
+  }
+
+  /** The peer ended its deflate stream: its next message is a new one, over the same history. */
+  #restartInflater(): void {
+    const history = this.#received?.bytes;
+    this.#inflater!.close();
+    this.#inflater =
+      history !== undefined && history.length > 0
+        ? this.#open(createInflateRaw({ windowBits: 15, dictionary: history }))
+        : undefined;
+  }
+}
+
+/** `a` then `b`, in one new buffer. */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * The codec for this runtime: on persistent zlib streams where they work synchronously
+ * ({@link syncZlibWorks}), else on the one-shot functions.
+ */
+export function newZlibCodec(
+  params: DeflateParams,
+  isServer: boolean,
+  options?: ZlibDeflateOptions,
+): MessageCodec {
+  return syncZlibWorks()
+    ? new ZlibStreamCodec(params, isServer, options)
+    : new ZlibCodec(params, isServer, options);
+}
+
+/**
  * `data` after one stored (uncompressed, non-final) deflate block holding `history`: inflated, the
  * stored block fills the window exactly as a preset dictionary would, and `data` starts on the byte
  * boundary a stored block ends at, as a message's first block does (RFC 1951 section 3.2.4).
@@ -203,6 +366,8 @@ export function inflateTakesDictionary(): boolean {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A compressed empty message: an empty stored block without its LEN and NLEN (section 7.2.3.6). */
+const EMPTY_BLOCK = new Uint8Array([0x00]);
 const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** The core's permessage-deflate options for the resolved client option: the offer and a zlib codec. */
@@ -229,7 +394,7 @@ function buildProtocolOptions(o: Exclude<ResolvedDeflateOptions, false>): PerMes
     ...(o.memLevel !== undefined ? { memLevel: o.memLevel } : {}),
   };
   return {
-    codecFactory: (params, isServer) => new ZlibCodec(params, isServer, zlib),
+    codecFactory: (params, isServer) => newZlibCodec(params, isServer, zlib),
     threshold: o.threshold,
     ...(o.clientMaxWindowBits !== undefined ? { clientMaxWindowBits: o.clientMaxWindowBits } : {}),
     ...(o.serverMaxWindowBits !== undefined ? { serverMaxWindowBits: o.serverMaxWindowBits } : {}),

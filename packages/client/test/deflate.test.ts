@@ -21,13 +21,21 @@ import {
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { PerMessageDeflateOptions, WebSocket as WsSocket } from "ws";
-import { inflateTakesDictionary, SlidingWindow, withStoredPrefix, ZlibCodec } from "../src/deflate.js";
+import {
+  inflateTakesDictionary,
+  newZlibCodec,
+  SlidingWindow,
+  withStoredPrefix,
+  ZlibCodec,
+  ZlibStreamCodec,
+} from "../src/deflate.js";
 import {
   type BinaryType,
   type CloseInfo,
   WebSocketClient,
   type WebSocketClientOptions,
 } from "../src/index.js";
+import { SyncZlibStream } from "../src/zlib-sync.js";
 import { type PythonServer, startPythonServer } from "./helpers/python-server.js";
 import {
   onUpgradeRequest,
@@ -73,13 +81,37 @@ describe("SlidingWindow", () => {
       expect(Array.from(w.bytes)).toEqual(all.slice(-16));
     }
   });
+
+  it("keeps them when read only now and then (its ring wraps between reads)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.boolean()), { maxLength: 40 }),
+        (steps) => {
+          const all: number[] = [];
+          const w = new SlidingWindow(32);
+          for (const [part, read] of steps) {
+            all.push(...part);
+            w.append(part);
+            if (read) expect(Array.from(w.bytes)).toEqual(all.slice(-32));
+          }
+          expect(Array.from(w.bytes)).toEqual(all.slice(-32));
+        },
+      ),
+    );
+  });
 });
 
-describe("ZlibCodec", () => {
+/** Both codecs: on persistent streams where node:zlib allows it, on one-shot calls elsewhere. */
+const codecs = [
+  ["ZlibStreamCodec", ZlibStreamCodec],
+  ["ZlibCodec", ZlibCodec],
+] as const;
+
+describe.each(codecs)("%s", (_name, Codec) => {
   /** A client codec and a server codec with the same params: what one compresses the other inflates. */
   const pair = (params: Partial<DeflateParams> = {}) => {
     const p = { ...DEFAULTS, ...params };
-    return { client: new ZlibCodec(p, false), server: new ZlibCodec(p, true) };
+    return { client: new Codec(p, false), server: new Codec(p, true) };
   };
 
   it("ends a compressed message without the 00 00 ff ff tail, which a plain inflate puts back", () => {
@@ -123,8 +155,10 @@ describe("ZlibCodec", () => {
       // Split the server's message into frames, as a server may.
       const cut = Math.floor(down.length / 3);
       expect(server === client).toBe(false);
-      expect(client.decompress(down.subarray(0, cut), false, MiB).length).toBe(0);
-      expect(Buffer.from(client.decompress(down.subarray(cut), true, MiB)).equals(message)).toBe(true);
+      // ZlibCodec holds the output until the last frame, ZlibStreamCodec returns it as it comes.
+      const head = client.decompress(down.subarray(0, cut), false, MiB);
+      const rest = client.decompress(down.subarray(cut), true, MiB);
+      expect(Buffer.concat([head, rest]).equals(message)).toBe(true);
     }
     expect(clientBytes).toBeLessThan(plainBytes / 2);
   });
@@ -169,7 +203,7 @@ describe("ZlibCodec", () => {
 
   it("with an 8-bit window, never references more than 256 bytes back (checked by an 8-bit inflater)", () => {
     // zlib uses a 9-bit window for "8"; its distances stay <= 250, so a strict 8-bit peer inflates it.
-    const codec = new ZlibCodec({ ...DEFAULTS, clientMaxWindowBits: 8 }, false);
+    const codec = new Codec({ ...DEFAULTS, clientMaxWindowBits: 8 }, false);
     const history: Buffer[] = [];
     for (let n = 0; n < 50; n++) {
       const message = Buffer.from(jsonMessage(700, n % 3));
@@ -193,7 +227,7 @@ describe("ZlibCodec", () => {
       -4,
     );
     expect(bomb.length).toBeLessThan(20 * 1024);
-    const codec = new ZlibCodec(DEFAULTS, false);
+    const codec = new Codec(DEFAULTS, false);
     // External memory allocated by the inflate stays near the limit: the 10 MiB never exist.
     const before = process.memoryUsage().arrayBuffers;
     let error: unknown;
@@ -209,11 +243,11 @@ describe("ZlibCodec", () => {
     expect(grown).toBeLessThan(3 * MiB);
     // Exactly the limit is fine.
     const exact = deflateRawSync(Buffer.alloc(MiB), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
-    expect(new ZlibCodec(DEFAULTS, false).decompress(exact, true, MiB).length).toBe(MiB);
+    expect(new Codec(DEFAULTS, false).decompress(exact, true, MiB).length).toBe(MiB);
   });
 
   it("inflates messages that end with a BFINAL block, as a peer may send them (section 7.2.3)", () => {
-    const codec = new ZlibCodec(DEFAULTS, false);
+    const codec = new Codec(DEFAULTS, false);
     for (let n = 0; n < 3; n++) {
       const message = Buffer.from(jsonMessage(500, n));
       expect(Buffer.from(codec.decompress(deflateRawSync(message), true, MiB)).equals(message)).toBe(true);
@@ -221,8 +255,54 @@ describe("ZlibCodec", () => {
   });
 
   it("throws zlib's error on a corrupt stream (the core turns it into DecompressionFailed)", () => {
-    const codec = new ZlibCodec(DEFAULTS, false);
+    const codec = new Codec(DEFAULTS, false);
     expect(() => codec.decompress(Uint8Array.of(0xff, 0xff, 0xff), true, MiB)).toThrow(/invalid/i);
+  });
+  it("inflates a message after one that ended the deflate stream (BFINAL), over the same history", () => {
+    const codec = new Codec(DEFAULTS, false);
+    const first = Buffer.from(jsonMessage(800, 1));
+    expect(Buffer.from(codec.decompress(deflateRawSync(first), true, MiB)).equals(first)).toBe(true);
+    // A peer that starts a new stream with the history as preset dictionary, as RFC 7692 allows.
+    const second = Buffer.from(jsonMessage(800, 1).slice(0, 500));
+    const compressed = deflateRawSync(second, { finishFlush: constants.Z_SYNC_FLUSH, dictionary: first });
+    expect(compressed.length).toBeLessThan(30); // a back-reference into the first message
+    expect(Buffer.from(codec.decompress(compressed.subarray(0, -4), true, MiB)).equals(second)).toBe(true);
+  });
+
+  it("with server_no_context_takeover, inflates each message with an empty window", () => {
+    const reference = deflateRawSync(Buffer.from("tideway"), {
+      finishFlush: constants.Z_SYNC_FLUSH,
+      dictionary: Buffer.from("tideway"),
+    }).subarray(0, -4);
+    const first = deflateRawSync(Buffer.from("tideway"), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(
+      0,
+      -4,
+    );
+    const kept = new Codec(DEFAULTS, false);
+    kept.decompress(first, true, MiB);
+    expect(Buffer.from(kept.decompress(reference, true, MiB)).toString()).toBe("tideway");
+    const reset = new Codec({ ...DEFAULTS, serverNoContextTakeover: true }, false);
+    reset.decompress(first, true, MiB);
+    expect(() => reset.decompress(reference, true, MiB)).toThrow(/too far back/);
+  });
+
+  it("inflates a message spread over frames, the output counted per frame", () => {
+    const { client, server } = pair();
+    const message = Buffer.from(jsonMessage(20_000, 3));
+    const compressed = server.compress(message);
+    const cut = Math.floor(compressed.length / 2);
+    const parts = [
+      client.decompress(compressed.subarray(0, cut), false, MiB),
+      client.decompress(compressed.subarray(cut), true, MiB),
+    ];
+    expect(Buffer.concat(parts).equals(message)).toBe(true);
+  });
+
+  it("takes a compressed message of no bytes at all as empty", () => {
+    const { client, server } = pair();
+    expect(client.decompress(new Uint8Array(0), true, 10).length).toBe(0);
+    const message = Buffer.from(jsonMessage(500, 2));
+    expect(Buffer.from(client.decompress(server.compress(message), true, MiB)).equals(message)).toBe(true);
   });
 });
 
@@ -322,113 +402,228 @@ describe("ClientProtocol and ServerProtocol over ZlibCodec (property)", () => {
     fc.integer({ min: 0, max: 40 }).map((n) => jsonMessage(200 + n * 50, n)),
   );
 
-  it("delivers every message, in order, both ways, whatever the parameters and the chunking", () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          threshold: fc.integer({ min: 0, max: 2000 }),
-          clientMaxWindowBits: bits,
-          serverMaxWindowBits: bits,
-          clientNoContextTakeover: fc.boolean(),
-          serverNoContextTakeover: fc.boolean(),
-          level: fc.integer({ min: 0, max: 9 }),
-        }),
-        fc.array(message, { minLength: 1, maxLength: 12 }),
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }),
-        (o, messages, cuts) => {
-          const codecFactory = (params: DeflateParams, isServer: boolean) =>
-            new ZlibCodec(params, isServer, { level: o.level });
-          const client = new ClientProtocol({
-            url: "ws://example.test/",
-            perMessageDeflate: {
-              codecFactory,
-              threshold: o.threshold,
-              clientMaxWindowBits: o.clientMaxWindowBits ?? true,
-              ...(o.serverMaxWindowBits !== undefined ? { serverMaxWindowBits: o.serverMaxWindowBits } : {}),
-              clientNoContextTakeover: o.clientNoContextTakeover,
-              serverNoContextTakeover: o.serverNoContextTakeover,
-            },
-          });
-          const server = new ServerProtocol({ perMessageDeflate: { codecFactory, threshold: o.threshold } });
-          feed(server, bytes(client.dataToSend()), cuts);
-          server.eventsReceived();
-          server.accept();
-          feed(client, bytes(server.dataToSend()), cuts);
-          expect(client.eventsReceived().map((e) => e.type)).toEqual(["open"]);
-          expect(client.deflateParams).toEqual(server.deflateParams);
-          const expected = messages.map((m) =>
-            typeof m === "string" ? { type: "text", data: m } : { type: "binary", data: m },
-          );
-          for (const [from, to] of [
-            [client, server],
-            [server, client],
-          ] as const) {
-            for (const m of messages) {
-              if (typeof m === "string") from.sendText(m);
-              else from.sendBinary(m);
+  it.each(codecs)(
+    "%s: delivers every message, in order, both ways, whatever the parameters and the chunking",
+    (_name, Codec) => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            threshold: fc.integer({ min: 0, max: 2000 }),
+            clientMaxWindowBits: bits,
+            serverMaxWindowBits: bits,
+            clientNoContextTakeover: fc.boolean(),
+            serverNoContextTakeover: fc.boolean(),
+            level: fc.integer({ min: 0, max: 9 }),
+          }),
+          fc.array(message, { minLength: 1, maxLength: 12 }),
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }),
+          (o, messages, cuts) => {
+            const codecFactory = (params: DeflateParams, isServer: boolean) =>
+              new Codec(params, isServer, { level: o.level });
+            const client = new ClientProtocol({
+              url: "ws://example.test/",
+              perMessageDeflate: {
+                codecFactory,
+                threshold: o.threshold,
+                clientMaxWindowBits: o.clientMaxWindowBits ?? true,
+                ...(o.serverMaxWindowBits !== undefined
+                  ? { serverMaxWindowBits: o.serverMaxWindowBits }
+                  : {}),
+                clientNoContextTakeover: o.clientNoContextTakeover,
+                serverNoContextTakeover: o.serverNoContextTakeover,
+              },
+            });
+            const server = new ServerProtocol({
+              perMessageDeflate: { codecFactory, threshold: o.threshold },
+            });
+            feed(server, bytes(client.dataToSend()), cuts);
+            server.eventsReceived();
+            server.accept();
+            feed(client, bytes(server.dataToSend()), cuts);
+            expect(client.eventsReceived().map((e) => e.type)).toEqual(["open"]);
+            expect(client.deflateParams).toEqual(server.deflateParams);
+            const expected = messages.map((m) =>
+              typeof m === "string" ? { type: "text", data: m } : { type: "binary", data: m },
+            );
+            for (const [from, to] of [
+              [client, server],
+              [server, client],
+            ] as const) {
+              for (const m of messages) {
+                if (typeof m === "string") from.sendText(m);
+                else from.sendBinary(m);
+              }
+              feed(to, bytes(from.dataToSend()), cuts);
+              expect(
+                to
+                  .eventsReceived()
+                  .map((e) =>
+                    "data" in e
+                      ? { type: e.type, data: typeof e.data === "string" ? e.data : Uint8Array.from(e.data) }
+                      : e,
+                  ),
+              ).toEqual(expected);
             }
-            feed(to, bytes(from.dataToSend()), cuts);
-            expect(
-              to
-                .eventsReceived()
-                .map((e) =>
-                  "data" in e
-                    ? { type: e.type, data: typeof e.data === "string" ? e.data : Uint8Array.from(e.data) }
-                    : e,
-                ),
-            ).toEqual(expected);
-          }
-        },
-      ),
-      { numRuns: 150 },
-    );
-  });
+            client.receiveEof(); // frees the codecs' zlib streams
+            server.receiveEof();
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+  );
 });
 
 describe("ClientProtocol over ZlibCodec, fed random compressed payloads (fuzz)", () => {
-  it("either delivers a message or fails with a documented error and close code", () => {
-    const documented = new Map<string, number>([
-      [ErrorCodes.DecompressionFailed, 1007],
-      [ErrorCodes.InvalidUtf8, 1007],
-      [ErrorCodes.PayloadTooBig, 1009],
-    ]);
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 200 }),
-        fc.boolean(),
-        fc.integer({ min: 1, max: 4096 }),
-        (payload, text, maxPayload) => {
-          const client = new ClientProtocol({
-            url: "ws://example.test/",
-            maxPayload,
-            perMessageDeflate: { codecFactory: (params, isServer) => new ZlibCodec(params, isServer) },
-          });
-          const request = Buffer.from(client.dataToSend()[0] as Uint8Array).toString("latin1");
-          const key = /Sec-WebSocket-Key: (\S+)/.exec(request)![1]!;
-          const accept = createHash("sha1")
-            .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-            .digest("base64");
-          client.receiveData(
-            Buffer.from(
-              `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
-            ),
-          );
-          client.receiveData(frame(text ? Opcode.Text : Opcode.Binary, payload, { rsv1: true }));
-          const events = client.eventsReceived();
-          expect(events[0]?.type).toBe("open");
-          const last = events[events.length - 1]!;
-          if (last.type === "error") {
-            expect(documented.get(last.error.code), last.error.message).toBe(
-              (last.error as ProtocolError).closeCode,
+  it.each(codecs)(
+    "%s: either delivers a message or fails with a documented error and close code",
+    (_name, Codec) => {
+      const documented = new Map<string, number>([
+        [ErrorCodes.DecompressionFailed, 1007],
+        [ErrorCodes.InvalidUtf8, 1007],
+        [ErrorCodes.PayloadTooBig, 1009],
+      ]);
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.boolean(),
+          fc.integer({ min: 1, max: 4096 }),
+          (payload, text, maxPayload) => {
+            const client = new ClientProtocol({
+              url: "ws://example.test/",
+              maxPayload,
+              perMessageDeflate: { codecFactory: (params, isServer) => new Codec(params, isServer) },
+            });
+            const request = Buffer.from(client.dataToSend()[0] as Uint8Array).toString("latin1");
+            const key = /Sec-WebSocket-Key: (\S+)/.exec(request)![1]!;
+            const accept = createHash("sha1")
+              .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+              .digest("base64");
+            client.receiveData(
+              Buffer.from(
+                `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
+              ),
             );
-            expect(client.closeSent?.code).toBe((last.error as ProtocolError).closeCode);
-          } else {
-            expect(last.type).toBe(text ? "text" : "binary");
-          }
-        },
-      ),
-      { numRuns: 2000 },
-    );
+            client.receiveData(frame(text ? Opcode.Text : Opcode.Binary, payload, { rsv1: true }));
+            const events = client.eventsReceived();
+            expect(events[0]?.type).toBe("open");
+            const last = events[events.length - 1]!;
+            if (last.type === "error") {
+              expect(documented.get(last.error.code), last.error.message).toBe(
+                (last.error as ProtocolError).closeCode,
+              );
+              expect(client.closeSent?.code).toBe((last.error as ProtocolError).closeCode);
+            } else {
+              expect(last.type).toBe(text ? "text" : "binary");
+            }
+            client.receiveEof(); // frees the codec's zlib streams
+          },
+        ),
+        { numRuns: 2000 },
+      );
+    },
+  );
+});
+
+/** A ClientProtocol opened with permessage-deflate over `codecFactory`, by a 101 fed to it. */
+function openClient(codecFactory: (params: DeflateParams, isServer: boolean) => ZlibCodec | ZlibStreamCodec) {
+  const client = new ClientProtocol({ url: "ws://example.test/", perMessageDeflate: { codecFactory } });
+  const request = Buffer.from(client.dataToSend()[0] as Uint8Array).toString("latin1");
+  const key = /Sec-WebSocket-Key: (\S+)/.exec(request)![1]!;
+  const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  client.receiveData(
+    Buffer.from(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`,
+    ),
+  );
+  expect(client.eventsReceived()[0]?.type).toBe("open");
+  return client;
+}
+
+describe("the codec's choice and its end", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** deflate.js over a node:zlib whose streams lack Node's internals, as Bun's own zlib does. */
+  async function deflateWithoutStreamInternals() {
+    vi.resetModules();
+    vi.doMock("node:zlib", async (importOriginal) => {
+      const zlib = await importOriginal<typeof import("node:zlib")>();
+      const bare = <T extends { close(): void }>(stream: T): T => {
+        stream.close();
+        return Object.defineProperty(stream, "_handle", { value: undefined });
+      };
+      return {
+        ...zlib,
+        createInflateRaw: (o?: object) => bare(zlib.createInflateRaw(o)),
+        createDeflateRaw: (o?: object) => bare(zlib.createDeflateRaw(o)),
+      };
+    });
+    try {
+      return await import("../src/deflate.js");
+    } finally {
+      vi.doUnmock("node:zlib");
+      vi.resetModules();
+    }
+  }
+
+  it("is ZlibStreamCodec in Node, ZlibCodec where zlib streams cannot be driven synchronously", async () => {
+    const codec = newZlibCodec(DEFAULTS, false);
+    expect(codec).toBeInstanceOf(ZlibStreamCodec);
+    (codec as ZlibStreamCodec).close();
+    const without = await deflateWithoutStreamInternals();
+    const fallback = without.newZlibCodec(DEFAULTS, false);
+    expect(fallback).toBeInstanceOf(without.ZlibCodec);
+    // And it works: a round trip with a codec of the other kind.
+    const message = Buffer.from(jsonMessage(3000, 4));
+    const server = new ZlibStreamCodec(DEFAULTS, true);
+    expect(Buffer.from(fallback.decompress(server.compress(message), true, MiB)).equals(message)).toBe(true);
+    server.close();
+  });
+
+  it("makes no zlib stream for a connection that compresses nothing", () => {
+    const close = vi.spyOn(SyncZlibStream.prototype, "close");
+    const client = openClient((params, isServer) => new ZlibStreamCodec(params, isServer));
+    client.sendText("small");
+    client.receiveEof();
+    expect(close).not.toHaveBeenCalled();
+  });
+
+  it("closes both zlib streams when the protocol reaches end of stream, and uses them no more", () => {
+    const close = vi.spyOn(SyncZlibStream.prototype, "close");
+    let codec: ZlibStreamCodec | undefined;
+    const client = openClient((params, isServer) => {
+      codec = new ZlibStreamCodec(params, isServer);
+      return codec;
+    });
+    const message = Buffer.from(jsonMessage(2000, 5));
+    client.sendText(message.toString());
+    const peer = new ZlibStreamCodec(DEFAULTS, true);
+    client.receiveData(frame(Opcode.Text, peer.compress(message), { rsv1: true }));
+    expect(client.eventsReceived()).toEqual([{ type: "text", data: message.toString() }]);
+    expect(close).not.toHaveBeenCalled();
+    client.receiveEof();
+    expect(close).toHaveBeenCalledTimes(2);
+    client.receiveEof();
+    expect(close).toHaveBeenCalledTimes(2);
+    expect(() => codec!.compress(message)).toThrow(/after its connection ended/);
+    peer.close();
+  });
+
+  it("the client frees them at every connection's end: none left behind across reconnects", async () => {
+    const server = await startWsServer({ perMessageDeflate: { threshold: 0 } });
+    cleanups.push(() => server.close());
+    const close = vi.spyOn(SyncZlibStream.prototype, "close");
+    for (let n = 1; n <= 3; n++) {
+      const c = client(server.url, { perMessageDeflate: { threshold: 0 } });
+      await c.connect();
+      expect(await echo(c, [jsonMessage(1500, n)])).toEqual([jsonMessage(1500, n)]);
+      const closed = new Promise((resolve) => c.once("close", resolve));
+      c.close();
+      await closed;
+      expect(close).toHaveBeenCalledTimes(2 * n);
+    }
   });
 });
 

@@ -48,6 +48,11 @@ export interface MessageCodec {
    * Any other exception is reported as ProtocolError(DecompressionFailed), close 1007.
    */
   decompress(data: Uint8Array, fin: boolean, maxOutput: number): Uint8Array;
+  /**
+   * The connection is over (the transport reached end of stream): frees what the codec holds, such
+   * as native compression contexts, now rather than at garbage collection. Called once, last.
+   */
+  close?(): void;
 }
 
 /** Builds the codec once the extension is negotiated. `isServer`: which side the codec works for. */

@@ -199,6 +199,7 @@ export abstract class Protocol<E extends WsEvent | Readonly<{ type: "request" }>
     this.state = State.Closed;
     this.discarding = true;
     this.output.end();
+    this.codec?.close?.();
   }
 
   /** Takes the events parsed since the last call. */

@@ -35,6 +35,7 @@ const DEFAULTS: DeflateParams = {
  */
 class XorCodec implements MessageCodec {
   readonly calls: Array<{ length: number; fin: boolean; maxOutput: number }> = [];
+  closed = 0;
   #pending: number[] = [];
   constructor(private readonly streaming = false) {}
   compress(data: Uint8Array): Uint8Array {
@@ -50,6 +51,9 @@ class XorCodec implements MessageCodec {
     if (marker !== 0x42) throw new Error("invalid block type");
     if (rest.length > maxOutput) throw new ProtocolError(ErrorCodes.PayloadTooBig, "too big once inflated");
     return Uint8Array.from(rest, (b) => b ^ 0x5a);
+  }
+  close(): void {
+    this.closed++;
   }
 }
 const xor = (s: string | Uint8Array) => new XorCodec().compress(typeof s === "string" ? enc(s) : s);
@@ -277,6 +281,15 @@ describe("ClientProtocol and ServerProtocol with permessage-deflate", () => {
     ]);
     expect(client.deflateParams).toEqual(DEFAULTS);
     expect(server.deflateParams).toEqual(DEFAULTS);
+  });
+
+  it("closes the codec once, at end of stream", () => {
+    const { client, clientCodecs } = openPair();
+    client.sendText("before the end");
+    expect(clientCodecs[0]!.closed).toBe(0);
+    client.receiveEof();
+    client.receiveEof();
+    expect(clientCodecs[0]!.closed).toBe(1);
   });
 
   it("compresses messages at or over the threshold (RSV1 set) and sends smaller ones plain", () => {
