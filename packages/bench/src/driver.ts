@@ -8,11 +8,12 @@ import type { Results, Run } from "./results.js";
 import type { Scenario } from "./scenarios.js";
 import { rotation } from "./stats.js";
 import type { Job, Outcome } from "./worker.js";
+import { workerBundle } from "./worker-bundle.js";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-/** The tsx loader, resolved from here so that the driver works from any working directory. */
+/** The tsx loader (for the server only), resolved from here so the driver works from any directory. */
 const TSX = import.meta.resolve("tsx");
-/** This package's tsconfig, which has no `paths`: @tideway/* resolve to their built dist/ (build.ts). */
+/** This package's tsconfig, which has no `paths`. */
 const TSCONFIG = here("../tsconfig.json");
 /** Extra time the driver grants a worker beyond its own deadline before killing it. */
 const KILL_GRACE_MS = 15_000;
@@ -30,10 +31,11 @@ export function killChildren(): void {
 /** How much of a worker's own output is kept, to explain a failure. */
 const OUTPUT_TAIL = 2048;
 
-function spawnTs(file: string, env: NodeJS.ProcessEnv, execArgv: string[], pipe: boolean): ChildProcess {
-  const child = fork(here(file), [], {
-    execArgv: ["--import", TSX, ...execArgv],
-    env: { ...env, TSX_TSCONFIG_PATH: TSCONFIG },
+/** Forks `file` with exactly `execArgv` (not the driver's own, which load tsx). */
+function spawn(file: string, env: NodeJS.ProcessEnv, execArgv: string[], pipe: boolean): ChildProcess {
+  const child = fork(file, [], {
+    execArgv,
+    env,
     stdio: ["ignore", pipe ? "pipe" : "inherit", pipe ? "pipe" : "inherit", "ipc"],
   });
   children.add(child);
@@ -52,7 +54,8 @@ export interface ServerProcess {
 
 /** Starts the bench server process. */
 export function startServerProcess(): Promise<ServerProcess> {
-  const child = spawnTs("./server.ts", process.env, [], false);
+  const env = { ...process.env, TSX_TSCONFIG_PATH: TSCONFIG };
+  const child = spawn(here("./server.ts"), env, ["--import", TSX], false);
   const counts: ((count: number) => void)[] = [];
   const connections = () =>
     new Promise<number>((resolve) => {
@@ -97,7 +100,8 @@ export function runJob(job: Job): Promise<Outcome> {
   for (const key of ADAPTER_ENV_KEYS) delete env[key];
   Object.assign(env, adapterEnv(job.adapter));
   // A library's own logging stays out of the report; its tail explains a crash.
-  const child = spawnTs("./worker.ts", env, ["--expose-gc"], true);
+  // Plain node on plain JavaScript: the measured process loads what a user's would (worker-bundle.ts).
+  const child = spawn(workerBundle(), env, ["--expose-gc"], true);
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-OUTPUT_TAIL);

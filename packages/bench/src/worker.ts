@@ -44,7 +44,8 @@ export function checkBuiltClient(resolve: (specifier: string) => string = import
   }
 }
 
-if (process.send !== undefined && process.argv[1]?.endsWith("worker.ts")) {
+// Forked as the bundle worker-bundle.ts builds (see driver.ts), never under a loader.
+if (process.send !== undefined && process.argv[1]?.endsWith("worker.mjs")) {
   // The driver going away ends the worker too, so an interrupted run leaves no process behind.
   process.on("disconnect", () => process.exit(1));
   process.once("message", (job: Job) => {

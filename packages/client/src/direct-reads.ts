@@ -25,10 +25,13 @@ const READ_SIZE = 64 * 1024;
 const TAIL = 16;
 const AFTER_DIRECT_READ = 1024;
 /**
- * Direct reads only for this much payload still to come: below, as at 64 KiB messages, the short
- * read after each direct one and the copy of its bytes cost more than the copy they saved.
+ * A message's direct reads start only with this much payload still to come: below, each message's
+ * fresh buffer filled by the kernel cost more page faults and CPU than the copy saved, from 64 KiB
+ * to 1 MiB messages; above, they keep the peak memory of huge messages down (docs/benchmarks.md).
  */
-const DIRECT_MIN = 128 * 1024;
+const DIRECT_MIN = 4 * 1024 * 1024;
+/** Once a message is read directly, its reads go on so while this much payload is still to come. */
+const DIRECT_GO_ON = 128 * 1024;
 /** A read of at least this many bytes means data is streaming in: see nextReadBuffer. */
 const BIG_READ = 16 * 1024;
 /**
@@ -73,7 +76,7 @@ const onreadCallsSocket = typeof process.versions.bun !== "string";
  */
 function nextReadBuffer(this: DirectReads): Uint8Array {
   const region = this.target.receiveBuffer();
-  if (region !== undefined && region.length >= DIRECT_MIN) {
+  if (region !== undefined && region.length >= (this.direct ? DIRECT_GO_ON : DIRECT_MIN)) {
     this.direct = true;
     return region.subarray(0, region.length - TAIL);
   }
