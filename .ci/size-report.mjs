@@ -37,20 +37,25 @@ const SUBJECTS = [
   { name: "reconnecting-websocket", code: `export { default } from "reconnecting-websocket";` },
 ];
 
+/** How every bundle here is built: as a user's bundler ships it to browsers. */
+const BROWSER_BUNDLE = {
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  conditions: ["browser"],
+  write: false,
+  metafile: true,
+  logLevel: "silent",
+};
+
 async function measure(code, from = root) {
   const result = await build({
+    ...BROWSER_BUNDLE,
     stdin: { contents: code, resolveDir: from, loader: "js" },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    conditions: ["browser"],
     // As a user's bundler sees the packages: no tsconfig.json "paths" to the sources.
     tsconfigRaw: {},
-    write: false,
-    metafile: true,
-    logLevel: "silent",
   });
   const bytes = result.outputFiles[0].contents;
   const nodeImports = Object.values(result.metafile.inputs)
@@ -63,20 +68,12 @@ async function measure(code, from = root) {
 if (process.argv.includes("--modules")) {
   const client = new URL("../packages/client", import.meta.url).pathname;
   const result = await build({
+    ...BROWSER_BUNDLE,
     stdin: {
       contents: `export { WebSocketClient } from "./src/index.ts";`,
       resolveDir: client,
       loader: "ts",
     },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    conditions: ["browser"],
-    write: false,
-    metafile: true,
-    logLevel: "silent",
     plugins: [browserModules],
   });
   const output = Object.values(result.metafile.outputs)[0];

@@ -3,15 +3,14 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { WebSocket as WsWebSocket } from "ws";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { browserModules } from "../browser-modules.mjs";
 import { WebSocketClient } from "../src/client.js";
 import { DIAGNOSTICS_CHANNELS } from "../src/diagnostics.js";
 import type * as node from "../src/diagnostics-channels.js";
 import * as browser from "../src/diagnostics-channels-browser.js";
 import type { Logger } from "../src/observe.js";
-import tsupConfig from "../tsup.config.js";
-import { useCleanups, within, wsServer } from "./helpers/harness.js";
+import { useBrowserWebSocket, useCleanups, within, wsServer } from "./helpers/harness.js";
 
 // The whole client as the browser build assembles it, diagnostics channels included.
 vi.mock("../src/platform.js", () => import("../src/platform-browser.js"));
@@ -20,14 +19,7 @@ vi.mock("../src/diagnostics-channels.js", () => import("../src/diagnostics-chann
 
 useCleanups();
 
-// Node 20 has no global WebSocket: the `ws` package's stands in for the browser's.
-const hadWebSocket = "WebSocket" in globalThis;
-beforeAll(() => {
-  if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = WsWebSocket;
-});
-afterAll(() => {
-  if (!hadWebSocket) delete (globalThis as { WebSocket?: unknown }).WebSocket;
-});
+useBrowserWebSocket();
 
 const unsubscribes: (() => void)[] = [];
 afterEach(() => {
@@ -89,8 +81,6 @@ describe("a browser bundle of WebSocketClient", () => {
   const packageDir = fileURLToPath(new URL("..", import.meta.url));
   const coreSrc = fileURLToPath(new URL("../../core/src", import.meta.url));
 
-  /** The browser build's swap of modules, from tsup.config.ts. */
-  const browserPlatform = (tsupConfig as { esbuildPlugins?: Plugin[] }[])[1]!.esbuildPlugins![0]!;
   /**
    * Every other module resolved here, the core from its sources: esbuild then knows no package's
    * "sideEffects": false and keeps whatever module-level code may have an effect, as in the single
@@ -124,7 +114,7 @@ describe("a browser bundle of WebSocketClient", () => {
       write: false,
       metafile: true,
       logLevel: "silent",
-      plugins: [browserPlatform, sources],
+      plugins: [browserModules, sources],
     });
     const inputs = Object.values(result.metafile.outputs)[0]!.inputs;
     const bytesOf = (path: string) =>

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { WebSocket as WsWebSocket } from "ws";
+import { describe, expect, it, vi } from "vitest";
+import type { WebSocket as WsWebSocket } from "ws";
 import { WebSocketClient } from "../src/client.js";
 import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
 import { platform } from "../src/platform-browser.js";
-import { take, useCleanups, within, wsServer } from "./helpers/harness.js";
+import { take, useBrowserWebSocket, useCleanups, within, wsServer } from "./helpers/harness.js";
 
 // The whole client as the browser build assembles it: platform-browser.ts, node-options-browser.ts and
 // stream-send-browser.ts in place of their Node modules (redirect-browser.ts only ends what followRedirects would start).
@@ -13,14 +13,7 @@ vi.mock("../src/stream-send.js", () => import("../src/stream-send-browser.js"));
 
 useCleanups();
 
-// Node 20 has no global WebSocket: the `ws` package's stands in for the browser's.
-const hadWebSocket = "WebSocket" in globalThis;
-beforeAll(() => {
-  if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = WsWebSocket;
-});
-afterAll(() => {
-  if (!hadWebSocket) delete (globalThis as { WebSocket?: unknown }).WebSocket;
-});
+useBrowserWebSocket();
 
 const prepare = (o: WebSocketClientOptions, url = "wss://example.test/") =>
   platform.prepare(resolveOptions(url, o));

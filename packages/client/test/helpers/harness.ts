@@ -9,7 +9,8 @@ import type net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { WebSocket as WsWebSocket } from "ws";
 import {
   type BinaryType,
   type ClientEvents,
@@ -170,4 +171,15 @@ export async function runChild(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Node 20 has no global WebSocket: the `ws` package's stands in for the browser's in this file's tests. */
+export function useBrowserWebSocket(): void {
+  const hadWebSocket = "WebSocket" in globalThis;
+  beforeAll(() => {
+    if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = WsWebSocket;
+  });
+  afterAll(() => {
+    if (!hadWebSocket) delete (globalThis as { WebSocket?: unknown }).WebSocket;
+  });
 }
