@@ -5,12 +5,19 @@ import {
   checkHeaders,
   NODE_DEFAULTS,
   NODE_OPTION_NAMES,
+  type NodeOptionsInput,
   parseUnixUrl,
   resolveNodeOptions,
 } from "./node-options.js";
 import { checkLogger } from "./observe.js";
 import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
-import type { Providers, ResolvedOptions, UrlInput, WebSocketClientOptions } from "./option-types.js";
+import type {
+  PerAttempt,
+  Providers,
+  ResolvedOptions,
+  UrlInput,
+  WebSocketClientOptions,
+} from "./option-types.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
 import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";
@@ -66,6 +73,60 @@ export function parseUrl(input: string | URL): URL {
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
 
 /**
+ * How an option is checked: a function of the value given (never undefined) and the option's name;
+ * the allowed strings, the first of them the default; or for a number, the least value, 1 if it may
+ * be Infinity, and the default.
+ */
+type Check =
+  | ((value: never, name: string) => unknown)
+  | readonly string[]
+  | readonly [min: number, infinite?: 0 | 1, fallback?: number];
+
+/** A function option, or a TypeError naming it. */
+const fn = (value: unknown, name: string) => callable(name, value);
+
+/**
+ * The options of both builds, checked in this order (`highWaterMark` before `lowWaterMark`, whose
+ * default it gives). The Node-only ones are node-options.ts's.
+ */
+const CHECKS = {
+  protocols: (value: PerAttempt<string | readonly string[]>) =>
+    typeof value === "function" ? undefined : normalizeProtocols(value),
+  binaryType: ["uint8array", "arraybuffer", "buffer"],
+  textAs: ["string", "bytes"],
+  reconnect: resolveReconnect,
+  shouldReconnect: fn,
+  onOpen: fn,
+  highWaterMark: [1, 0, DEFAULT_HIGH_WATER_MARK],
+  // By default a quarter of highWaterMark.
+  lowWaterMark: [0, 0, Math.floor(DEFAULT_HIGH_WATER_MARK / 4)],
+  signal: (value: unknown) => {
+    if (!(value instanceof AbortSignal)) throw invalid("signal", "an AbortSignal");
+    return value;
+  },
+  handshakeTimeout: [1, 0, DEFAULT_HANDSHAKE_TIMEOUT],
+  closeTimeout: [0, 0, DEFAULT_CLOSE_TIMEOUT],
+  maxQueuedBytes: [0, 1, DEFAULT_MAX_QUEUED_BYTES],
+  appHeartbeat: resolveAppHeartbeat,
+  maxBufferedBytes: [1],
+  logger: checkLogger,
+} satisfies { [K in Exclude<keyof WebSocketClientOptions, keyof NodeOptionsInput>]-?: Check };
+
+/** `value` (given) checked as `check` says; a TypeError naming the option `name` otherwise. */
+function checked(name: string, check: Check, value: unknown): unknown {
+  if (typeof check === "function") return check(value as never, name);
+  if (typeof check[0] === "string")
+    return oneOf(name, (value ?? check[0]) as string, check as readonly string[]);
+  return (check[1] ? number : finite)(name, value as number, 0, check[0] as number);
+}
+
+/**
+ * Every option name: a misspelt one is a TypeError, not a silently ignored setting. The Node-only
+ * ones are node-options.ts's, so that the browser build knows them too (and refuses them by name).
+ */
+const OPTION_NAMES: readonly string[] = [...Object.keys(CHECKS), ...NODE_OPTION_NAMES];
+
+/**
  * The prototype of every resolved options object: the defaults, so that a client holds only the
  * options that differ from them, not a full object per idle connection. Shared objects among them
  * (heartbeat, reconnect, deflate settings) are frozen. Not frozen itself: an own property could not
@@ -74,21 +135,19 @@ const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
  * `url` is parsed again from `href` on each read, a few times per connect, instead of a URL object
  * (with its URLContext) kept by every idle client.
  */
-const RESOLVED_DEFAULTS: Partial<ResolvedOptions> = {
+const RESOLVED_DEFAULTS: Record<string, unknown> = {
   get url(): URL {
     return new URL((this as unknown as ResolvedOptions).href);
   },
   protocols: NO_PROTOCOLS,
   reconnect: DEFAULT_RECONNECT,
-  binaryType: "uint8array",
-  textAs: "string",
-  handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
-  closeTimeout: DEFAULT_CLOSE_TIMEOUT,
-  maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
-  highWaterMark: DEFAULT_HIGH_WATER_MARK,
-  lowWaterMark: Math.floor(DEFAULT_HIGH_WATER_MARK / 4),
   ...NODE_DEFAULTS,
 };
+for (const [name, check] of Object.entries(CHECKS) as [string, Check][]) {
+  const fallback =
+    typeof check === "function" ? undefined : typeof check[0] === "string" ? check[0] : check[2];
+  if (fallback !== undefined) RESOLVED_DEFAULTS[name] = fallback;
+}
 
 /**
  * Validates options and applies defaults. Every problem is a TypeError, thrown at once. The result
@@ -100,116 +159,51 @@ export function resolveOptions(
 ): ResolvedOptions {
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
   checkKeys("options", o, OPTION_NAMES);
-  const providers = resolveProviders(input, o);
   // A provided URL is known only per attempt; the protocol built to validate the options uses a stand-in.
   const unix = typeof input === "function" ? undefined : parseUnixUrl(input);
   const url = typeof input === "function" ? new URL("ws://localhost/") : (unix?.url ?? parseUrl(input));
-  const protocols =
-    o.protocols === undefined || typeof o.protocols === "function"
-      ? undefined
-      : normalizeProtocols(o.protocols);
-  // `null` counts as not given for these two.
-  const binaryType = oneOf("binaryType", o.binaryType ?? undefined, ["uint8array", "arraybuffer", "buffer"]);
-  const textAs = oneOf("textAs", o.textAs ?? undefined, ["string", "bytes"]);
-  const reconnect = resolveReconnect(o.reconnect);
-  callable("shouldReconnect", o.shouldReconnect);
-  callable("onOpen", o.onOpen);
-  const highWaterMark = finite("highWaterMark", o.highWaterMark, DEFAULT_HIGH_WATER_MARK, 1);
-  const lowWaterMark = finite("lowWaterMark", o.lowWaterMark, Math.floor(highWaterMark / 4));
-  if (lowWaterMark > highWaterMark) throw invalid("lowWaterMark", "<= highWaterMark");
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid("signal", "an AbortSignal");
-  const values: Partial<Omit<ResolvedOptions, "href" | "url">> = {
-    protocols,
-    providers,
-    reconnect,
-    shouldReconnect: o.shouldReconnect,
-    onOpen: o.onOpen,
-    binaryType,
-    textAs,
-    handshakeTimeout: finite("handshakeTimeout", o.handshakeTimeout, DEFAULT_HANDSHAKE_TIMEOUT, 1),
-    closeTimeout: finite("closeTimeout", o.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
-    maxQueuedBytes: number("maxQueuedBytes", o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
-    highWaterMark,
-    lowWaterMark,
-    signal: o.signal,
-    ...resolveNodeOptions(o, unix?.socketPath),
-    appHeartbeat: resolveAppHeartbeat(o.appHeartbeat),
-    maxBufferedBytes:
-      o.maxBufferedBytes === undefined ? undefined : finite("maxBufferedBytes", o.maxBufferedBytes, 0, 1),
-    logger: o.logger === undefined ? undefined : checkLogger(o.logger),
-  };
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
   resolved.href = url.href;
-  const defaults = RESOLVED_DEFAULTS as Record<string, unknown>;
-  const own = values as Record<string, unknown>;
-  for (const key in own) {
+  const given = o as Record<string, unknown>;
+  const values: Record<string, unknown> = {};
+  for (const [name, check] of Object.entries(CHECKS) as [string, Check][]) {
     // An option left undefined (not given) takes the default.
-    if (own[key] !== undefined && own[key] !== defaults[key]) resolved[key] = own[key];
+    if (given[name] !== undefined) values[name] = checked(name, check, given[name]);
+  }
+  const highWaterMark = (values.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) as number;
+  const lowWaterMark = (values.lowWaterMark ??= Math.floor(highWaterMark / 4)) as number;
+  if (lowWaterMark > highWaterMark) throw invalid("lowWaterMark", "<= highWaterMark");
+  Object.assign(values, resolveNodeOptions(o, unix?.socketPath), { providers: resolveProviders(input, o) });
+  for (const name in values) {
+    if (values[name] !== undefined && values[name] !== resolved[name]) resolved[name] = values[name];
   }
   return resolved as unknown as ResolvedOptions;
 }
 
-/**
- * Every option name: a misspelt one is a TypeError, not a silently ignored setting. The Node-only
- * ones are node-options.ts's, so that the browser build knows them too (and refuses them by name).
- */
-const OPTION_NAMES: readonly string[] = [
-  "protocols",
-  "reconnect",
-  "shouldReconnect",
-  "onOpen",
-  "binaryType",
-  "textAs",
-  "handshakeTimeout",
-  "closeTimeout",
-  "maxQueuedBytes",
-  "highWaterMark",
-  "lowWaterMark",
-  "signal",
-  "appHeartbeat",
-  "maxBufferedBytes",
-  "logger",
-  ...NODE_OPTION_NAMES,
-] satisfies (keyof WebSocketClientOptions)[];
+/** The fields of `reconnect` (jitter's first value is its default); the other defaults are DEFAULT_RECONNECT's. */
+const RECONNECT_CHECKS = {
+  retries: [0, 1],
+  initialRetries: [0, 1],
+  minTimeout: [0],
+  maxTimeout: [0, 1],
+  factor: [1],
+  jitter: ["full", "decorrelated", "none"],
+  stableAfter: [0, 1],
+} satisfies Record<keyof ReconnectOptions, Check>;
 
-/** The numeric fields of `reconnect`: the least value each takes, and whether it must be finite. */
-const RECONNECT_NUMBERS: ReadonlyArray<
-  readonly [Exclude<keyof ReconnectOptions, "jitter">, number, boolean]
-> = [
-  ["retries", 0, false],
-  ["initialRetries", 0, false],
-  ["minTimeout", 0, true],
-  ["maxTimeout", 0, false],
-  ["factor", 1, true],
-  ["stableAfter", 0, false],
-];
-
-/** The `reconnect` option, validated: undefined (the default), `false`, or every field set. */
-function resolveReconnect(
-  option: Partial<ReconnectOptions> | false | undefined,
-): ReconnectOptions | false | undefined {
-  if (option === undefined || option === false) return option;
-  const r = option ?? {};
-  // The fields of the defaults are the known ones.
-  checkKeys("reconnect", r, Object.keys(DEFAULT_RECONNECT));
-  const jitter = oneOf("reconnect.jitter", r.jitter ?? DEFAULT_RECONNECT.jitter, [
-    "full",
-    "decorrelated",
-    "none",
-  ]);
-  const reconnect: ReconnectOptions = { ...DEFAULT_RECONNECT, jitter };
-  for (const [key, min, mustBeFinite] of RECONNECT_NUMBERS) {
-    reconnect[key] = (mustBeFinite ? finite : number)(
-      `reconnect.${key}`,
-      r[key],
-      DEFAULT_RECONNECT[key],
-      min,
-    );
+/** The `reconnect` option, validated: `false`, or every field set. */
+function resolveReconnect(option: Partial<ReconnectOptions> | false): ReconnectOptions | false {
+  if (option === false) return option;
+  const r: Record<string, unknown> = option ?? {};
+  checkKeys("reconnect", r, Object.keys(RECONNECT_CHECKS));
+  const reconnect: Record<string, unknown> = {};
+  for (const [key, check] of Object.entries(RECONNECT_CHECKS) as [keyof ReconnectOptions, Check][]) {
+    reconnect[key] =
+      r[key] === undefined ? DEFAULT_RECONNECT[key] : checked(`reconnect.${key}`, check, r[key]);
   }
-  if (reconnect.maxTimeout < reconnect.minTimeout) {
-    throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
-  }
-  return reconnect;
+  const { minTimeout, maxTimeout } = reconnect as unknown as ReconnectOptions;
+  if (maxTimeout < minTimeout) throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
+  return reconnect as unknown as ReconnectOptions;
 }
 
 /** `protocols` as a list: a string is one subprotocol. Tokens are checked by the core. */
