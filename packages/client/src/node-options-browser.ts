@@ -8,42 +8,31 @@ import type { NodeOptions, NodeOptionsInput } from "./node-options.js";
 export type { NodeOptions } from "./node-options.js";
 
 /**
- * Each Node-only option with the value of it that is what a browser does anyway, if any; every other
- * value is refused. The type keeps it in step with node-options.ts's NODE_OPTION_NAMES.
+ * Known in a browser too, so that they are refused by name rather than as unknown options. Text,
+ * split once: node-options-browser.test.ts keeps it in step with node-options.ts's NODE_OPTION_NAMES.
  */
-const ACCEPTED: Record<keyof NodeOptionsInput, unknown> = {
-  headers: undefined,
-  origin: undefined,
+export const NODE_OPTION_NAMES = (
+  "headers origin heartbeat tls proxy socketPath createConnection perMessageDeflate followRedirects " +
+  "maxRedirects forwardHeaders maxPayload maxHeadSize receive maxStreamedPayload localAddress family lookup"
+).split(" ") as (keyof NodeOptionsInput)[];
+
+/** The Node-only options a browser accepts with the value that is what it does anyway; no other value. */
+const ACCEPTED: Partial<NodeOptionsInput> = {
   heartbeat: false,
-  tls: undefined,
   proxy: false,
-  socketPath: undefined,
-  createConnection: undefined,
   perMessageDeflate: true,
   followRedirects: false,
-  maxRedirects: undefined,
-  forwardHeaders: undefined,
-  maxPayload: undefined,
-  maxHeadSize: undefined,
-  receive: undefined,
-  maxStreamedPayload: undefined,
-  localAddress: undefined,
-  family: undefined,
-  lookup: undefined,
 };
-
-/** Known in a browser too, so that they are refused by name rather than as unknown options. */
-export const NODE_OPTION_NAMES = Object.keys(ACCEPTED) as (keyof NodeOptionsInput)[];
 
 /** None: a browser refuses these options, so they are never set. */
 export const NODE_DEFAULTS: NodeOptions = {};
 
 /**
- * A TypeError naming the option (or its value) and where to read what to do instead: docs/runtimes.md
- * ("What a browser cannot do") has one table rather than a hint per option in every browser bundle.
+ * A TypeError naming the option. What to do instead is in docs/runtimes.md ("What a browser cannot
+ * do"), one table rather than a hint per option in every browser bundle.
  */
 export function unsupported(name: string): TypeError {
-  return new TypeError(`Option ${name} is not available in a browser (docs/runtimes.md: what instead)`);
+  return new TypeError(`Option ${name} is not available in a browser`);
 }
 
 /** Throws for any option a browser cannot honour; there is nothing left to resolve. */

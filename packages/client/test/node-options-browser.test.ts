@@ -15,7 +15,7 @@ describe("the browser build's node-options", () => {
 
   it.each(standIn.NODE_OPTION_NAMES)("refuses %s by name", (name) => {
     expect(() => standIn.resolveNodeOptions({ [name]: "x" })).toThrow(
-      new TypeError(`Option ${name} is not available in a browser (docs/runtimes.md: what instead)`),
+      new TypeError(`Option ${name} is not available in a browser`),
     );
   });
 
