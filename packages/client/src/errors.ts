@@ -157,7 +157,7 @@ export class ReceiveBufferFullError extends ClientError {
   constructor(buffered: number, limit: number) {
     super(
       "WS_ERR_RECEIVE_BUFFER_FULL" satisfies typeof ClientErrorCodes.ReceiveBufferFull,
-      `The consumer is ${buffered} bytes behind, past maxBufferedBytes (${limit}): reading cannot pause in a browser`,
+      `Consumer ${buffered} bytes behind, over maxBufferedBytes (${limit})`,
     );
     this.limit = limit;
   }
@@ -184,9 +184,7 @@ export class AbortedError extends ClientError {
   }
   declare readonly code: typeof ClientErrorCodes.Aborted;
   constructor(reason: unknown) {
-    super("WS_ERR_ABORTED" satisfies typeof ClientErrorCodes.Aborted, "The operation was aborted", {
-      cause: reason,
-    });
+    super("WS_ERR_ABORTED" satisfies typeof ClientErrorCodes.Aborted, "Aborted", { cause: reason });
   }
 }
 

@@ -65,7 +65,7 @@ const cases: [string, ClientError, string, string, Record<string, unknown>][] = 
     "ReceiveBufferFullError",
     new ReceiveBufferFullError(3, 2),
     ClientErrorCodes.ReceiveBufferFull,
-    "The consumer is 3 bytes behind, past maxBufferedBytes (2): reading cannot pause in a browser",
+    "Consumer 3 bytes behind, over maxBufferedBytes (2)",
     { limit: 2 },
   ],
   [
@@ -79,7 +79,7 @@ const cases: [string, ClientError, string, string, Record<string, unknown>][] = 
     "AbortedError",
     new AbortedError("why"),
     ClientErrorCodes.Aborted,
-    "The operation was aborted",
+    "Aborted",
     { cause: "why" },
   ],
   [
