@@ -1,5 +1,3 @@
-import { CloseCode } from "./constants.js";
-
 /**
  * Stable string codes for every error the core raises. Like `ws`' `WS_ERR_*` codes, they never change
  * between versions, so callers can switch on them; messages are for humans and may change.
@@ -45,15 +43,16 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 /**
  * The close code to send for each peer error: the ONE place where errors map to close codes
  * (RFC 6455 section 7.4.1). Any other code is a protocol error: 1002 (see {@link ProtocolError}).
+ * Numbers rather than `CloseCode` members, which a bundler cannot inline; the tests check them.
  */
 const CLOSE_CODE_FOR: Partial<Record<ErrorCode, number>> = {
-  WS_ERR_INVALID_UTF8: CloseCode.InvalidPayload,
-  WS_ERR_DECOMPRESSION_FAILED: CloseCode.InvalidPayload,
-  WS_ERR_PAYLOAD_TOO_BIG: CloseCode.MessageTooBig,
+  WS_ERR_INVALID_UTF8: 1007, // InvalidPayload
+  WS_ERR_DECOMPRESSION_FAILED: 1007,
+  WS_ERR_PAYLOAD_TOO_BIG: 1009, // MessageTooBig
   // 1009, not 1008 (ws): the message is too big to process, counted in frames rather than bytes;
   // RFC 6455 7.4.1 keeps 1008 for when "there is no other more suitable status code (e.g., ... 1009)".
-  WS_ERR_TOO_MANY_FRAGMENTS: CloseCode.MessageTooBig,
-  WS_ERR_INTERNAL: CloseCode.InternalError,
+  WS_ERR_TOO_MANY_FRAGMENTS: 1009,
+  WS_ERR_INTERNAL: 1011, // InternalError
 };
 
 /**
@@ -87,7 +86,7 @@ export class ProtocolError extends WebSocketError {
   declare readonly closeCode: number;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.closeCode = CLOSE_CODE_FOR[code] ?? CloseCode.ProtocolError;
+    this.closeCode = CLOSE_CODE_FOR[code] ?? 1002; // ProtocolError
   }
 }
 
