@@ -75,13 +75,7 @@ const cases: [string, ClientError, string, string, Record<string, unknown>][] = 
     "Send queue full: 1 bytes queued + 2 > maxQueuedBytes (3)",
     {},
   ],
-  [
-    "AbortedError",
-    new AbortedError("why"),
-    ClientErrorCodes.Aborted,
-    "Aborted",
-    { cause: "why" },
-  ],
+  ["AbortedError", new AbortedError("why"), ClientErrorCodes.Aborted, "Aborted", { cause: "why" }],
   [
     "ProxyError",
     new ProxyError("http://p", "refused", { status: 407 }),
