@@ -10,6 +10,7 @@ import type { Source } from "./diagnostics-channels.js";
 import * as channels from "./diagnostics-channels.js";
 import type { CloseInfo } from "./errors.js";
 import type { ReconnectingInfo } from "./events.js";
+import { invalid } from "./option-checks.js";
 import { redactHeaders, redactUrl } from "./redact.js";
 
 /**
@@ -28,15 +29,17 @@ export interface Logger {
   error(message: string, ...args: unknown[]): void;
 }
 
+/** The methods of a {@link Logger}, one per level. */
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
 /** Throws a TypeError unless `value` has the four methods of a {@link Logger}. */
 export function checkLogger(value: unknown): Logger {
-  const methods = ["debug", "info", "warn", "error"] as const;
   if (
     typeof value !== "object" ||
     value === null ||
-    !methods.every((m) => typeof (value as Record<string, unknown>)[m] === "function")
+    !LEVELS.every((m) => typeof (value as Record<string, unknown>)[m] === "function")
   ) {
-    throw new TypeError("Option logger must be an object with debug, info, warn and error methods");
+    throw invalid("logger", `an object with methods ${LEVELS.join(", ")}`);
   }
   return value as Logger;
 }
@@ -51,16 +54,16 @@ interface Target {
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? `${code}: ${error.message}` : `${error.name}: ${error.message}`;
+  return `${typeof code === "string" ? code : error.name}: ${error.message}`;
 }
 
 /**
- * Calls the logger. What it throws is rethrown in a microtask, as a throwing event listener's error:
- * the lifecycle step that logged goes on, so a broken logger never breaks a connection.
+ * Calls the logger, if any. What it throws is rethrown in a microtask, as a throwing event listener's
+ * error: the lifecycle step that logged goes on, so a broken logger never breaks a connection.
  */
-function log(logger: Logger, level: keyof Logger, message: string, ...args: unknown[]): void {
+function log(logger: Logger | undefined, level: keyof Logger, message: string, ...args: unknown[]): void {
   try {
-    logger[level](message, ...args);
+    logger?.[level](message, ...args);
   } catch (err) {
     queueMicrotask(() => {
       throw err;
@@ -148,13 +151,13 @@ export function reconnecting(source: Source, logger: Logger | undefined, info: R
 /** A ping frame from the server (the core already queued the pong). */
 export function ping(source: Source, logger: Logger | undefined, data: Uint8Array): void {
   channels.ping(source, data);
-  if (logger) log(logger, "debug", "< ping (%d bytes)", data.length);
+  log(logger, "debug", "< ping (%d bytes)", data.length);
 }
 
 /** A pong frame from the server. */
 export function pong(source: Source, logger: Logger | undefined, data: Uint8Array): void {
   channels.pong(source, data);
-  if (logger) log(logger, "debug", "< pong (%d bytes)", data.length);
+  log(logger, "debug", "< pong (%d bytes)", data.length);
 }
 
 /** any -> closing: `close()` was called. Logged only. */
@@ -164,7 +167,5 @@ export function closing(logger: Logger | undefined, code: number, reason: string
 
 /** -> closed: the run is over, cleanly or with the error the iterator throws. Logged only. */
 export function closed(logger: Logger | undefined, err: unknown): void {
-  if (!logger) return;
-  if (err === undefined) log(logger, "debug", "client closed");
-  else log(logger, "debug", "client closed after %s", describe(err));
+  if (logger) log(logger, "debug", "client closed%s", err === undefined ? "" : ` after ${describe(err)}`);
 }
