@@ -5,15 +5,13 @@
  * rules on failures only Node reports (HTTP status, Retry-After, proxy, redirects, system codes) are
  * node-verdict.ts's, which the browser build leaves out.
  */
-import { HandshakeError, InvalidStateError, ProtocolError, WebSocketError } from "@tideway/core";
+import { HandshakeError, ProtocolError, WebSocketError } from "@tideway/core";
 import {
   AbortedError,
   ConnectError,
   ConnectionClosedError,
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
-  ProviderError,
-  SendQueueFullError,
 } from "./errors.js";
 import { decideNodeError, decideSystemCode } from "./node-verdict.js";
 
@@ -192,10 +190,10 @@ function decide(reason: unknown, context: RetryContext, depth: number): boolean 
   if (node !== undefined) return node;
   if (reason instanceof HandshakeError) return false;
   if (reason instanceof ConnectError) return decide(reason.cause, context, depth + 1) ?? true;
-  if (reason instanceof ConnectionClosedError) return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
-  if (reason instanceof ProtocolError) return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
-  if (reason instanceof ProviderError) return decide(reason.cause, context, depth + 1) ?? false;
-  if (reason instanceof SendQueueFullError || reason instanceof InvalidStateError) return false;
+  if (reason instanceof ConnectionClosedError || reason instanceof ProtocolError) {
+    return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
+  }
+  // The others (ProviderError, SendQueueFullError, InvalidStateError...): their cause, if any, else no.
   if (reason instanceof WebSocketError) return decide(reason.cause, context, depth + 1) ?? false;
   return decideForeign(reason as ForeignFields, context, depth);
 }
