@@ -1,15 +1,19 @@
 /**
  * The browser build's node-verdict.ts (tsup.config.ts swaps them): a browser's WebSocket reports no
  * HTTP status or Retry-After, no proxy, redirect, system or TLS error, so none of those rules
- * applies and reconnect.ts's shared rules decide alone.
+ * applies and reconnect.ts's shared rules decide alone. Each function is declared with an empty body
+ * (not as an arrow, nor with rest parameters), so that a bundler drops its calls from the bundle.
  */
-import type * as node from "./node-verdict.js";
 
 /** No error here is one of the Node transport's. */
-export const decideNodeError: typeof node.decideNodeError = () => undefined;
+export function decideNodeError(
+  _reason: object,
+  _everOpened: boolean,
+  _decideCause: (cause: unknown) => boolean | undefined,
+): undefined {}
 
 /** No foreign error here carries a Node system code. */
-export const decideSystemCode: typeof node.decideSystemCode = () => undefined;
+export function decideSystemCode(_code: string, _everOpened: boolean): undefined {}
 
 /** No answer here carries a Retry-After. */
-export const serverRetryAfter: typeof node.serverRetryAfter = () => undefined;
+export function serverRetryAfter(_reason: unknown): undefined {}
