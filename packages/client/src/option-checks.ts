@@ -13,7 +13,8 @@ export function invalid(name: string, expected: string, ...given: [unknown] | []
 /** `value`, or `fallback` when not given; a TypeError naming the option when not a number >= `min`. */
 export function number(name: string, value: number | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value < min) {
+  // Not `value < min`, which NaN passes.
+  if (typeof value !== "number" || !(value >= min)) {
     throw invalid(name, `a number >= ${min}`, value);
   }
   return value;

@@ -11,13 +11,7 @@ import {
 } from "./node-options.js";
 import { checkLogger } from "./observe.js";
 import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
-import type {
-  PerAttempt,
-  Providers,
-  ResolvedOptions,
-  UrlInput,
-  WebSocketClientOptions,
-} from "./option-types.js";
+import type { PerAttempt, ResolvedOptions, UrlInput, WebSocketClientOptions } from "./option-types.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
 import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";
@@ -26,7 +20,6 @@ export type { BinaryType } from "./events.js";
 export type {
   HeaderList,
   PerAttempt,
-  Providers,
   ResolvedOptions,
   UrlInput,
   WebSocketClientOptions,
@@ -173,7 +166,11 @@ export function resolveOptions(
   const highWaterMark = (values.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) as number;
   const lowWaterMark = (values.lowWaterMark ??= Math.floor(highWaterMark / 4)) as number;
   if (lowWaterMark > highWaterMark) throw invalid("lowWaterMark", "<= highWaterMark");
-  Object.assign(values, resolveNodeOptions(o, unix?.socketPath), { providers: resolveProviders(input, o) });
+  Object.assign(values, resolveNodeOptions(o, unix?.socketPath));
+  // The per-attempt functions among the URL, `headers` and `protocols`.
+  for (const [name, value] of Object.entries({ url: input, headers: o.headers, protocols: o.protocols })) {
+    if (typeof value === "function") ((values.providers ??= {}) as Record<string, unknown>)[name] = value;
+  }
   for (const name in values) {
     if (values[name] !== undefined && values[name] !== resolved[name]) resolved[name] = values[name];
   }
@@ -211,20 +208,4 @@ export function normalizeProtocols(value: string | readonly string[]): readonly 
   if (typeof value === "string") return [value];
   if (!Array.isArray(value)) throw invalid("protocols", "a string or an array of strings");
   return [...value];
-}
-
-/** The per-attempt functions among the URL, `headers` and `protocols`, or undefined if none. */
-function resolveProviders(
-  input: UrlInput,
-  o: WebSocketClientOptions<BinaryType, TextAs>,
-): Providers | undefined {
-  let providers: Record<string, unknown> | undefined;
-  for (const [name, value] of [
-    ["url", input],
-    ["headers", o.headers],
-    ["protocols", o.protocols],
-  ] as const) {
-    if (typeof value === "function") (providers ??= {})[name] = value;
-  }
-  return providers as Providers | undefined;
 }
