@@ -5,18 +5,20 @@
  * node-verdict-browser.ts stands in for this module in the browser build, whose WebSocket reports
  * none of them.
  */
-import { UnexpectedResponseError, WebSocketError } from "@tideway/core";
+import { HandshakeError, ProtocolError, UnexpectedResponseError, WebSocketError } from "@tideway/core";
 import { InvalidRedirectError, ProxyError, TooManyRedirectsError } from "./errors.js";
 
 /**
- * The verdict on one of the errors only the Node transport raises, or undefined for any other
- * `reason`. `everOpened`: a connection of this client has opened before. `decideCause` is
- * reconnect.ts's verdict on a proxy error's `cause` (undefined when the cause says nothing).
+ * The verdict on one of the errors only the Node transport raises (the core runs the handshake and the
+ * protocol only there), or undefined for any other `reason`. `everOpened`: a connection of this
+ * client has opened before. `decideCause` is reconnect.ts's verdict on a proxy error's `cause`
+ * (undefined when the cause says nothing); `retryableCloseCodes` its close codes worth a retry.
  */
 export function decideNodeError(
   reason: object,
   everOpened: boolean,
   decideCause: (cause: unknown) => boolean | undefined,
+  retryableCloseCodes: ReadonlySet<number>,
 ): boolean | undefined {
   if (reason instanceof UnexpectedResponseError) return isRetryableStatus(reason.status);
   // The stream ended before the handshake was done. Before any connection opened it is most likely not
@@ -26,6 +28,8 @@ export function decideNodeError(
   }
   if (reason instanceof ProxyError) return decideProxy(reason, decideCause);
   if (reason instanceof TooManyRedirectsError || reason instanceof InvalidRedirectError) return false;
+  if (reason instanceof HandshakeError) return false;
+  if (reason instanceof ProtocolError) return retryableCloseCodes.has(reason.closeCode);
   return undefined;
 }
 

@@ -5,7 +5,7 @@
  * rules on failures only Node reports (HTTP status, Retry-After, proxy, redirects, system codes) are
  * node-verdict.ts's, which the browser build leaves out.
  */
-import { HandshakeError, ProtocolError, WebSocketError } from "@tideway/core";
+import { WebSocketError } from "@tideway/core";
 import {
   AbortedError,
   ConnectError,
@@ -171,8 +171,8 @@ export interface RetryContext {
  * | anything else: its `cause` (up to 8 levels), else | no |
  *
  * Unknown errors default to "no": a reconnect loop must not hide a bug behind retries. Pass your own
- * `shouldReconnect` (which may call this one) to retry more. A browser reports no HTTP status, proxy,
- * redirect, system or TLS code: there, the other rows decide.
+ * `shouldReconnect` (which may call this one) to retry more. A browser reports no handshake or protocol
+ * error of the core, no HTTP status, proxy, redirect, system or TLS code: there, the other rows decide.
  */
 export function isRetryable(reason: unknown, context: RetryContext = {}): boolean {
   return decide(reason, context, 0) ?? false;
@@ -183,16 +183,16 @@ function decide(reason: unknown, context: RetryContext, depth: number): boolean 
   if (depth > 8 || reason === null || typeof reason !== "object") return undefined;
   if (reason instanceof AbortedError) return false;
   if (reason instanceof HandshakeTimeoutError || reason instanceof HeartbeatTimeoutError) return true;
-  // Status, end of stream mid-handshake, proxy and redirects: none happen in a browser.
-  const node = decideNodeError(reason, context.everOpened === true, (cause) =>
-    decide(cause, context, depth + 1),
+  // The core's handshake and protocol errors, status, proxy and redirects: none happen in a browser.
+  const node = decideNodeError(
+    reason,
+    context.everOpened === true,
+    (cause) => decide(cause, context, depth + 1),
+    RETRYABLE_CLOSE_CODES,
   );
   if (node !== undefined) return node;
-  if (reason instanceof HandshakeError) return false;
   if (reason instanceof ConnectError) return decide(reason.cause, context, depth + 1) ?? true;
-  if (reason instanceof ConnectionClosedError || reason instanceof ProtocolError) {
-    return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
-  }
+  if (reason instanceof ConnectionClosedError) return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
   // The others (ProviderError, SendQueueFullError, InvalidStateError...): their cause, if any, else no.
   if (reason instanceof WebSocketError) return decide(reason.cause, context, depth + 1) ?? false;
   return decideForeign(reason as ForeignFields, context, depth);

@@ -1,4 +1,4 @@
-import { UnexpectedResponseError } from "@tideway/core";
+import { HandshakeError, ProtocolError, UnexpectedResponseError } from "@tideway/core";
 import { describe, expect, it, vi } from "vitest";
 import {
   AbortedError,
@@ -65,5 +65,14 @@ describe("the browser build's reconnect verdict", () => {
     const reset = Object.assign(new Error("reset"), { code: "ECONNRESET" });
     expect(isRetryable(reset, { everOpened: true })).toBe(false);
     expect(isRetryable(new ConnectError("x", { cause: reset }))).toBe(true);
+  });
+
+  it("has no rule for the core's handshake and protocol errors, which a browser never raises: their cause decides", () => {
+    // Under Node a ProtocolError with close code 1011 is retried, and a HandshakeError is final.
+    expect(isRetryable(new ProtocolError("WS_ERR_INTERNAL", "bug"))).toBe(false);
+    const timeout = new DOMException("t", "TimeoutError");
+    expect(isRetryable(new HandshakeError("WS_ERR_INVALID_ACCEPT", "m", undefined, { cause: timeout }))).toBe(
+      true,
+    );
   });
 });
