@@ -42,8 +42,6 @@ export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
  */
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 2 ** 20;
 
-const SCHEMES: Record<string, string> = { "ws:": "ws:", "wss:": "wss:", "http:": "ws:", "https:": "wss:" };
-
 /** Parses a ws:, wss:, http: or https: URL (http(s) mapped to ws(s)). Throws TypeError. */
 export function parseUrl(input: string | URL): URL {
   let url: URL;
@@ -52,14 +50,14 @@ export function parseUrl(input: string | URL): URL {
   } catch (cause) {
     throw new TypeError(`Invalid URL: ${redactUrl(input)}`, { cause });
   }
-  const scheme = SCHEMES[url.protocol];
-  if (scheme === undefined) {
-    throw new TypeError(`Unsupported URL scheme "${url.protocol}": expected ws:, wss:, http: or https:`);
+  const scheme = url.protocol;
+  if (!/^(ws|http)s?:$/.test(scheme)) {
+    throw new TypeError(`Unsupported URL scheme "${scheme}": expected ws:, wss:, http: or https:`);
   }
   // RFC 6455 section 3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
   if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${redactUrl(url)}`);
-  if (scheme !== url.protocol) url = new URL(scheme + url.href.slice(url.protocol.length));
-  return url;
+  // http: -> ws:, https: -> wss:
+  return scheme[0] === "h" ? new URL(`ws${url.href.slice(4)}`) : url;
 }
 
 /** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
