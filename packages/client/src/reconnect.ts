@@ -59,7 +59,7 @@ export interface ReconnectOptions {
  *   accepting then closing) keeps the backoff growing, so a flapping server is not hammered.
  */
 export const DEFAULT_RECONNECT: ReconnectOptions = Object.freeze({
-  retries: Number.POSITIVE_INFINITY,
+  retries: Infinity,
   initialRetries: 2,
   minTimeout: 1000,
   maxTimeout: 30000,
@@ -99,20 +99,18 @@ export class Backoff {
 
   /** Counts a failure and returns the wait before the next attempt, in ms (at least `retryAfter`). */
   next(retryAfter?: number): number {
-    this.failures++;
     const o = this.#o;
-    const ceiling = backoffCeiling(this.failures, o);
-    let delay: number;
-    if (o.jitter === "none") delay = ceiling;
-    else if (o.jitter === "full") delay = Math.round(this.#random() * ceiling);
-    else {
-      const upper = Math.min(Math.max(this.#previous * 3, o.minTimeout), o.maxTimeout);
-      delay = Math.round(Math.min(o.minTimeout, upper) + this.#random() * Math.max(0, upper - o.minTimeout));
+    const min = o.minTimeout;
+    // A uniform draw in [0, range]; 0 without jitter.
+    const draw = (range: number) => (o.jitter === "none" ? 0 : Math.round(this.#random() * range));
+    let delay = backoffCeiling(++this.failures, o);
+    if (o.jitter === "full") delay = draw(delay);
+    else if (o.jitter !== "none") {
+      const upper = Math.min(Math.max(this.#previous * 3, min), o.maxTimeout);
+      delay = Math.round(Math.min(min, upper) + this.#random() * Math.max(0, upper - min));
     }
     // A server's Retry-After is a floor; jitter on top of it still spreads the clients it answered.
-    if (retryAfter !== undefined && retryAfter >= delay) {
-      delay = retryAfter + (o.jitter === "none" ? 0 : Math.round(this.#random() * o.minTimeout));
-    }
+    if (retryAfter !== undefined && retryAfter >= delay) delay = retryAfter + draw(min);
     this.#previous = delay;
     return delay;
   }
