@@ -20,6 +20,7 @@ export type { BinaryType } from "./events.js";
 export type {
   HeaderList,
   PerAttempt,
+  Providers,
   ResolvedOptions,
   UrlInput,
   WebSocketClientOptions,
@@ -175,7 +176,7 @@ export function resolveOptions(
   return resolved as unknown as ResolvedOptions;
 }
 
-/** The fields of `reconnect` (jitter's first value is its default); the other defaults are DEFAULT_RECONNECT's. */
+/** How the fields of `reconnect` are checked; their defaults are DEFAULT_RECONNECT's ("full" is jitter's). */
 const RECONNECT_CHECKS = {
   retries: [0, 1],
   initialRetries: [0, 1],
