@@ -62,7 +62,7 @@ export class BrowserConnection implements ClientConnection {
   /** The error that ends the connection: set once, by the first failure. */
   error: Error | undefined;
   /** An id per attempt; a browser's WebSocket tells no socket address. */
-  readonly info = connectionInfo(nextAttempt(), undefined);
+  readonly info = connectionInfo(nextAttempt());
   readonly #o: ResolvedOptions;
   readonly #h: ConnectionHandlers;
   readonly #WebSocket: SocketConstructor;
@@ -92,14 +92,14 @@ export class BrowserConnection implements ClientConnection {
     this.#WebSocket = (deps.WebSocket ??
       (webSocketStream() ? StreamSocket : globalThis.WebSocket)) as unknown as SocketConstructor;
     const hb = o.appHeartbeat;
-    if (hb !== undefined) {
-      this.#heartbeat = appHeartbeat(
+    this.#heartbeat =
+      hb &&
+      appHeartbeat(
         hb,
         systemClock,
         (message) => this.#ws?.send(message),
         (error) => this.#failWith(error),
       );
-    }
   }
 
   get bufferedAmount(): number {
@@ -116,8 +116,9 @@ export class BrowserConnection implements ClientConnection {
    */
   open(signal?: AbortSignal): Promise<UpgradeResponse> {
     const o = this.#o;
-    const failed = (detail: string, cause?: unknown) =>
-      new ConnectError(`Connection to ${o.url.host} failed${detail}`, { cause });
+    // A browser does not say why (refused, TLS, an answer other than 101): docs/runtimes.md.
+    const failed = (detail = "", options?: { cause: unknown }) =>
+      new ConnectError(`Connection to ${o.url.host} failed${detail}`, options);
     const onAbort = () => this.#end(new AbortedError(signal?.reason));
     return new Promise<UpgradeResponse>((resolve, reject) => {
       this.#opens = resolve;
@@ -135,14 +136,9 @@ export class BrowserConnection implements ClientConnection {
         // attempt failed; after, the close code decides a reconnect. Listened to, as `ws` requires.
         ws.onerror = ignore;
         ws.onclose = (event) =>
-          this.#finish(
-            this.opened ? undefined : failed(" (a browser does not say why)"),
-            event.code,
-            event.reason,
-            event.wasClean,
-          );
+          this.#finish(this.opened ? undefined : failed(), event.code, event.reason, event.wasClean);
       } catch (err) {
-        this.#end(failed(`: ${String(err)}`, err));
+        this.#end(failed(`: ${String(err)}`, { cause: err }));
       }
     }).finally(() => signal?.removeEventListener("abort", onAbort));
   }

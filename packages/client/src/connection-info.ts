@@ -53,7 +53,7 @@ export function socketAddresses(stream: object): SocketAddresses {
 }
 
 /** The info of attempt `attempt` ("3f9a1c-17"), with its addresses once known. */
-export function connectionInfo(attempt: number, addresses: SocketAddresses | undefined): ConnectionInfo {
+export function connectionInfo(attempt: number, addresses?: SocketAddresses): ConnectionInfo {
   return {
     id: `${prefix}-${attempt}`,
     remoteAddress: addresses?.remoteAddress,
