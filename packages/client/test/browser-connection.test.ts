@@ -155,10 +155,16 @@ describe("BrowserConnection", () => {
 
   it("rejects with a ConnectError carrying the cause when the WebSocket constructor throws", async () => {
     const thrown = new SyntaxError("blocked");
-    const Throwing = function () {
-      throw thrown;
-    } as unknown as WebSocketConstructor;
-    const { conn } = connection("ws://a.test/", {}, { WebSocket: Throwing });
+    class Throwing {
+      constructor() {
+        throw thrown;
+      }
+    }
+    const { conn } = connection(
+      "ws://a.test/",
+      {},
+      { WebSocket: Throwing as unknown as WebSocketConstructor },
+    );
     const failure = await conn.open().catch((err: unknown) => err);
     expect(failure).toMatchObject({ code: "WS_ERR_CONNECT", cause: thrown });
     expect((failure as Error).message).toBe("Connection to a.test failed: SyntaxError: blocked");
