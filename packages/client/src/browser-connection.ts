@@ -119,14 +119,14 @@ export class BrowserConnection implements ClientConnection {
     // A browser does not say why (refused, TLS, an answer other than 101): docs/runtimes.md.
     const failed = (detail = "", options?: { cause: unknown }) =>
       new ConnectError(`Connection to ${o.url.host} failed${detail}`, options);
-    const onAbort = () => this.#end(new AbortedError(signal?.reason));
+    const onAbort = () => this.#finish(new AbortedError(signal?.reason));
     return new Promise<UpgradeResponse>((resolve, reject) => {
       this.#opens = resolve;
       this.#fails = reject;
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort);
       const timeout = o.handshakeTimeout;
-      this.#timer = systemClock.setTimeout(() => this.#end(new HandshakeTimeoutError(timeout)), timeout);
+      this.#timer = systemClock.setTimeout(() => this.#finish(new HandshakeTimeoutError(timeout)), timeout);
       try {
         const ws = (this.#ws = new this.#WebSocket(o.href, [...o.protocols]));
         ws.binaryType = "arraybuffer";
@@ -138,7 +138,7 @@ export class BrowserConnection implements ClientConnection {
         ws.onclose = (event) =>
           this.#finish(this.opened ? undefined : failed(), event.code, event.reason, event.wasClean);
       } catch (err) {
-        this.#end(failed(`: ${String(err)}`, { cause: err }));
+        this.#finish(failed(`: ${String(err)}`, { cause: err }));
       }
     }).finally(() => signal?.removeEventListener("abort", onAbort));
   }
@@ -175,7 +175,7 @@ export class BrowserConnection implements ClientConnection {
    */
   close(code = 1000, reason?: string): Promise<CloseInfo> {
     this.#initiatedByUser = true;
-    if (!this.opened) this.#end(new AbortedError(new Error("closed before the handshake completed")));
+    if (!this.opened) this.#finish(new AbortedError(new Error("closed before the handshake completed")));
     else if (this.state === State.Open) {
       this.state = State.Closing;
       // The codes a browser's close() accepts (WHATWG WebSockets).
@@ -213,7 +213,7 @@ export class BrowserConnection implements ClientConnection {
 
   terminate(error?: Error): void {
     this.#initiatedByUser = true;
-    this.#end(error ?? (this.opened ? undefined : new AbortedError(new Error("terminated"))));
+    this.#finish(error ?? (this.opened ? undefined : new AbortedError(new Error("terminated"))));
   }
 
   /**
@@ -287,19 +287,17 @@ export class BrowserConnection implements ClientConnection {
     this.error ??= error;
     this.#h.onError(this, error);
     this.#sent = { code: 1000, reason: "" };
-    this.#end();
+    this.#finish();
   }
 
-  /** Ends the connection now: the socket closes (with the code sent, if any) or stops connecting. */
-  #end(error?: Error): void {
-    this.#ws?.close(this.#sent?.code, this.#sent?.reason);
-    this.#finish(error);
-  }
-
-  /** The connection is gone: `error`, if any, is why (the first one kept); before open, the attempt fails. */
+  /**
+   * Ends the connection now: `error`, if any, is why (the first one kept); before open, the attempt
+   * fails. The socket closes with the code sent, if any, or stops connecting (a no-op once closed).
+   */
   #finish(error?: Error, code = 1006, reason = "", wasClean = false): void {
     const cause = (this.error ??= error);
     if (this.ended) return;
+    this.#ws?.close(this.#sent?.code, this.#sent?.reason);
     systemClock.clearTimeout(this.#timer);
     this.state = State.Closed;
     const clean = wasClean && cause === undefined;
