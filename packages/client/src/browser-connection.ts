@@ -163,10 +163,8 @@ export class BrowserConnection implements ClientConnection {
 
   /** The application-level heartbeat's round trip (`appHeartbeat`); `data` cannot go in a browser's ping. */
   async ping(data?: Uint8Array): Promise<number> {
-    if (data !== undefined || this.#heartbeat === undefined) {
-      throw new TypeError("ping(): a browser sends no ping frames; set appHeartbeat and pass no data");
-    }
-    return this.#heartbeat.ping();
+    if (data === undefined && this.#heartbeat) return this.#heartbeat.ping();
+    throw new TypeError("ping(): a browser sends no ping frames; set appHeartbeat and pass no data");
   }
 
   /**
@@ -258,7 +256,7 @@ export class BrowserConnection implements ClientConnection {
   #onMessage(data: string | ArrayBuffer | Uint8Array): Promise<void> | undefined {
     if (this.state !== State.Open) return; // failing or closing: what still arrives is dropped
     const o = this.#o;
-    // A StreamSocket gives bytes, a WebSocket an ArrayBuffer (no copy here).
+    // A WebSocket gives an ArrayBuffer (viewed, not copied); a StreamSocket bytes, copied for an ArrayBuffer.
     let message: Message =
       typeof data === "string"
         ? data

@@ -47,6 +47,7 @@ describe("resolveAppHeartbeat", () => {
     expect(() => resolveAppHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
       /Unknown option: appHeartbeat.every/,
     );
+    expect(() => resolveAppHeartbeat("p" as never)).toThrow(/Option appHeartbeat must be an object/);
   });
 });
 
