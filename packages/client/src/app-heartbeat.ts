@@ -7,7 +7,7 @@
 import type { Clock, TimerHandle } from "./clock.js";
 import { HeartbeatTimeoutError } from "./errors.js";
 import type { Message } from "./events.js";
-import { finite } from "./option-checks.js";
+import { checkKeys, finite, invalid } from "./option-checks.js";
 
 /** The `appHeartbeat` option (browser build): a message of your protocol that proves the peer alive. */
 export interface AppHeartbeatOptions {
@@ -28,133 +28,110 @@ export type ResolvedAppHeartbeat = Readonly<Required<AppHeartbeatOptions>>;
 const DEFAULT_INTERVAL = 30_000;
 const DEFAULT_TIMEOUT = 10_000;
 
-const NAMES: ReadonlySet<string> = new Set(["message", "isReply", "interval", "timeout"]);
+const KEYS = ["message", "isReply", "interval", "timeout"];
 
 /** Validates `appHeartbeat`; every problem is a TypeError naming the field. */
 export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): ResolvedAppHeartbeat | undefined {
   if (o === undefined) return undefined;
-  if (typeof o !== "object" || o === null) throw new TypeError("Option appHeartbeat must be an object");
-  const unknown = Object.keys(o).filter((key) => !NAMES.has(key));
-  if (unknown.length > 0)
-    throw new TypeError(`Unknown option: appHeartbeat.${unknown.join(", appHeartbeat.")}`);
+  if (typeof o !== "object" || o === null) throw invalid("appHeartbeat", "an object");
+  checkKeys("appHeartbeat", o, KEYS);
   const m = o.message;
   if (typeof m !== "string" && typeof m !== "function" && !(m instanceof Uint8Array)) {
-    throw new TypeError("Option appHeartbeat.message must be a string, a Uint8Array or a function");
+    throw invalid("appHeartbeat.message", "a string, a Uint8Array or a function");
   }
-  if (typeof o.isReply !== "function") throw new TypeError("Option appHeartbeat.isReply must be a function");
+  if (typeof o.isReply !== "function") throw invalid("appHeartbeat.isReply", "a function");
   return {
-    message: m,
-    isReply: o.isReply,
+    ...o,
     interval: finite("appHeartbeat.interval", o.interval, DEFAULT_INTERVAL, 0),
     timeout: finite("appHeartbeat.timeout", o.timeout, DEFAULT_TIMEOUT, 1),
   };
 }
 
-/** What the heartbeat needs from its connection. */
-export interface AppHeartbeatHost {
-  /** Sends the heartbeat message. */
-  send(message: string | Uint8Array): void;
-  /**
-   * The heartbeat failed: no reply within the timeout (a HeartbeatTimeoutError), or `message` threw
-   * or could not be sent. Fail the connection with `error`.
-   */
-  onDead(error: Error): void;
+/** The heartbeat of one connection. */
+export interface AppHeartbeat {
+  /** Last measured round trip, in ms. */
+  readonly latency: number | undefined;
+  /** The connection opened: beats start after one interval. */
+  start(): void;
+  /** A received message: true if it is the reply (then it is the heartbeat's, not the user's). */
+  received(message: Message): boolean;
+  /** Sends a beat now (or joins the one in flight) and resolves with its round trip in ms. */
+  ping(): Promise<number>;
+  /** The connection is gone: no more beats; waiting pings reject with `error`. */
+  stop(error: Error): void;
 }
 
 /**
+ * A heartbeat that sends with `send` and calls `onDead` with the error the connection must fail with:
+ * no reply within the timeout (a HeartbeatTimeoutError), or `message` threw or could not be sent.
+ *
  * One beat in flight at most: a beat due while one waits for its reply is not sent, and `ping()`
  * joins the beat in flight, so a slow server never faces a growing pile of heartbeat messages.
  */
-export class AppHeartbeat {
-  readonly #o: ResolvedAppHeartbeat;
-  readonly #clock: Clock;
-  readonly #host: AppHeartbeatHost;
+export function appHeartbeat(
+  o: ResolvedAppHeartbeat,
+  clock: Clock,
+  send: (message: string | Uint8Array) => void,
+  onDead: (error: Error) => void,
+): AppHeartbeat {
   /** The next beat (interval) or the deadline of the beat in flight. */
-  #timer: TimerHandle | undefined;
+  let timer: TimerHandle | undefined;
   /** When the beat in flight was sent; undefined when none is. */
-  #sentAt: number | undefined;
-  /** `ping()` calls waiting for the reply of the beat in flight. */
-  #waiting: Array<{ resolve(rtt: number): void; reject(err: unknown): void }> = [];
-  #stopped: Error | undefined;
-  #latency: number | undefined;
-
-  constructor(o: ResolvedAppHeartbeat, clock: Clock, host: AppHeartbeatHost) {
-    this.#o = o;
-    this.#clock = clock;
-    this.#host = host;
-  }
-
-  /** Last measured round trip, in ms. */
-  get latency(): number | undefined {
-    return this.#latency;
-  }
-
-  /** The connection opened: beats start after one interval. */
-  start(): void {
-    this.#schedule();
-  }
-
-  /** A received message: true if it is the reply (then it is the heartbeat's, not the user's). */
-  received(message: Message): boolean {
-    if (!this.#o.isReply(message)) return false;
-    const sentAt = this.#sentAt;
-    if (sentAt === undefined) return true; // a late or unsolicited reply: still not a user message
-    const rtt = this.#clock.now() - sentAt;
-    this.#latency = rtt;
-    this.#sentAt = undefined;
-    for (const w of this.#waiting.splice(0)) w.resolve(rtt);
-    this.#schedule();
-    return true;
-  }
-
-  /** Sends a beat now (or joins the one in flight) and resolves with its round trip in ms. */
-  ping(): Promise<number> {
-    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
-    const reply = new Promise<number>((resolve, reject) => this.#waiting.push({ resolve, reject }));
-    if (this.#sentAt === undefined) this.#beat();
-    return reply;
-  }
-
-  /** The connection is gone: no more beats; waiting pings reject with `error`. */
-  stop(error: Error): void {
-    if (this.#stopped !== undefined) return;
-    this.#stopped = error;
-    this.#clear();
-    for (const w of this.#waiting.splice(0)) w.reject(error);
-  }
-
-  #schedule(): void {
-    this.#clear();
-    const interval = this.#o.interval;
-    if (interval > 0 && this.#stopped === undefined) {
-      this.#timer = this.#clock.setTimeout(() => this.#beat(), interval);
-    }
-  }
-
-  #beat(): void {
-    this.#clear();
-    const m = this.#o.message;
-    this.#sentAt = this.#clock.now();
-    const timeout = this.#o.timeout;
-    this.#timer = this.#clock.setTimeout(
-      () => this.#dead(new HeartbeatTimeoutError(this.#clock.now() - (this.#sentAt ?? 0))),
-      timeout,
-    );
+  let sentAt: number | undefined;
+  let stopped: Error | undefined;
+  /** `ping()` calls waiting for the reply of the beat in flight: each takes its round trip or an error. */
+  const waiting: Array<(result: number | Error) => void> = [];
+  const settle = (result: number | Error) => {
+    for (const w of waiting.splice(0)) w(result);
+  };
+  /** Clears the timer, and sets `fn` to run in `ms` if given. */
+  const set = (fn?: () => void, ms?: number) => {
+    clock.clearTimeout(timer);
+    timer = fn && clock.setTimeout(fn, ms as number);
+  };
+  const schedule = () => set(o.interval > 0 && stopped === undefined ? beat : undefined, o.interval);
+  const dead = (error: Error) => {
+    hb.stop(error);
+    onDead(error);
+  };
+  const beat = () => {
+    const m = o.message;
+    const at = (sentAt = clock.now());
+    set(() => dead(new HeartbeatTimeoutError(clock.now() - at)), o.timeout);
     try {
-      this.#host.send(typeof m === "function" ? m() : m);
+      send(typeof m === "function" ? m() : m);
     } catch (err) {
       // A beat runs from a timer: what the user's function throws fails the connection, not the process.
-      this.#dead(err instanceof Error ? err : new Error(String(err)));
+      dead(err instanceof Error ? err : new Error(String(err)));
     }
-  }
-
-  #dead(error: Error): void {
-    this.stop(error);
-    this.#host.onDead(error);
-  }
-
-  #clear(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
+  };
+  const hb = {
+    latency: undefined as number | undefined,
+    start: schedule,
+    received(message: Message): boolean {
+      if (!o.isReply(message)) return false;
+      // A late or unsolicited reply is still not a user message, and counts for nothing.
+      if (sentAt !== undefined) {
+        settle((hb.latency = clock.now() - sentAt));
+        sentAt = undefined;
+        schedule();
+      }
+      return true;
+    },
+    ping(): Promise<number> {
+      const reply = new Promise<number>((resolve, reject) =>
+        waiting.push((r) => (typeof r === "number" ? resolve(r) : reject(r))),
+      );
+      if (stopped !== undefined) settle(stopped);
+      else if (sentAt === undefined) beat();
+      return reply;
+    },
+    stop(error: Error): void {
+      if (stopped !== undefined) return;
+      stopped = error;
+      set();
+      settle(error);
+    },
+  };
+  return hb;
 }

@@ -5,10 +5,10 @@
  * heartbeat (app-heartbeat.ts) and a bound on what a slow consumer holds (`maxBufferedBytes`).
  */
 import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
-import { AppHeartbeat } from "./app-heartbeat.js";
+import { type AppHeartbeat, appHeartbeat } from "./app-heartbeat.js";
 import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
-import { type Clock, systemClock, type TimerHandle } from "./clock.js";
-import { type ConnectionInfo, connectionInfo, nextAttempt } from "./connection-info.js";
+import { systemClock, type TimerHandle } from "./clock.js";
+import { connectionInfo, nextAttempt } from "./connection-info.js";
 import {
   AbortedError,
   type CloseInfo,
@@ -20,117 +20,93 @@ import {
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
 import { StreamSocket, webSocketStream } from "./stream-socket.js";
-import { textBytes } from "./text-bytes.js";
+import { TextBytes } from "./text-bytes.js";
 
 /** The WHATWG `WebSocket` constructor (the global one, or a stand-in in tests). */
 export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocket;
 
-/** A WebSocket, or a StreamSocket (stream-socket.ts), whose `send()` resolves when written. */
-type Socket = WebSocket | StreamSocket;
+/**
+ * What the connection uses of a socket: a WebSocket's, or a StreamSocket's (stream-socket.ts), whose
+ * `send()` resolves when written and whose reads wait for the promise `onmessage` returns.
+ */
+interface Socket {
+  binaryType: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  readonly bufferedAmount: number;
+  onopen: (() => void) | null;
+  onmessage: ((event: { data: string | ArrayBuffer | Uint8Array }) => void | PromiseLike<void>) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onerror?: (() => void) | null;
+  send(data: string | Uint8Array): unknown;
+  close(code?: number, reason?: string): void;
+}
+
+type SocketConstructor = new (url: string, protocols: string[]) => Socket;
 
 /** What a browser connection may be given besides the options: for tests. */
 export interface BrowserConnectionDeps {
   readonly WebSocket?: WebSocketConstructor;
-  readonly clock?: Clock;
 }
 
 const utf8 = new TextEncoder();
 /** `fatal`: text sent from bytes must be valid UTF-8, as the core requires of the Node build. */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Close codes a browser's `close()` accepts (WHATWG WebSockets): 1000 and 3000-4999. */
-function browserCloseCode(code: number | undefined): number {
-  return code !== undefined && (code === 1000 || (code >= 3000 && code <= 4999)) ? code : 1000;
-}
-
 const ignore = (): void => {};
 
-/** Size of a message for `maxBufferedBytes`: bytes for binary, code units for text (as the water marks). */
-function sizeOf(m: Message): number {
-  return typeof m === "string" ? m.length : m.byteLength;
-}
-
 export class BrowserConnection implements ClientConnection {
+  state: State = State.Connecting;
+  opened = false;
+  ended: CloseInfo | undefined;
+  /** The error that ends the connection: set once, by the first failure. */
+  error: Error | undefined;
+  /** An id per attempt; a browser's WebSocket tells no socket address. */
+  readonly info = connectionInfo(nextAttempt());
   readonly #o: ResolvedOptions;
   readonly #h: ConnectionHandlers;
-  readonly #clock: Clock;
-  readonly #WebSocket: WebSocketConstructor;
+  readonly #WebSocket: SocketConstructor;
   readonly #heartbeat: AppHeartbeat | undefined;
   #ws: Socket | undefined;
-  #state: State = State.Connecting;
-  #opened = false;
-  #paused = false;
+  /** While paused: settles on resume, and holds a StreamSocket's next read until then. */
+  #resumed: Promise<void> | undefined;
+  #resume: (() => void) | undefined;
   /** Bytes received while paused: what the consumer holds beyond `highWaterMark`. */
   #behind = 0;
   #initiatedByUser = false;
   #sent: CloseInfo["sent"];
-  #error: Error | undefined;
+  /** The handshake timeout, then the close timeout. */
   #timer: TimerHandle | undefined;
-  /** The attempt awaiting the handshake, until it opens or fails. */
-  #handshake: { resolve(r: UpgradeResponse): void; reject(e: Error): void } | undefined;
-  #closed: Promise<CloseInfo> | undefined;
-  #resolveClosed: ((info: CloseInfo) => void) | undefined;
-  #endInfo: CloseInfo | undefined;
-
-  readonly #attempt = nextAttempt();
+  /** The attempt awaiting the handshake settles through these. */
+  #opens: ((response: UpgradeResponse) => void) | undefined;
+  #fails: ((error: Error) => void) | undefined;
+  #resolveClosed!: (info: CloseInfo) => void;
+  readonly closed = new Promise<CloseInfo>((resolve) => {
+    this.#resolveClosed = resolve;
+  });
 
   constructor(o: ResolvedOptions, handlers: ConnectionHandlers, deps: BrowserConnectionDeps = {}) {
     this.#o = o;
     this.#h = handlers;
-    this.#clock = deps.clock ?? systemClock;
     // Over WebSocketStream where the runtime has it (Chromium): reads that stop, writes that are awaited.
-    this.#WebSocket =
-      deps.WebSocket ??
-      (webSocketStream() !== undefined
-        ? (StreamSocket as unknown as WebSocketConstructor)
-        : globalThis.WebSocket);
+    this.#WebSocket = (deps.WebSocket ??
+      (webSocketStream() ? StreamSocket : globalThis.WebSocket)) as unknown as SocketConstructor;
     const hb = o.appHeartbeat;
-    if (hb !== undefined) {
-      const conn = this;
-      this.#heartbeat = new AppHeartbeat(hb, this.#clock, {
-        send(message) {
-          conn.#ws?.send(message);
-        },
-        onDead(error) {
-          conn.#failWith(error);
-        },
-      });
-    }
+    this.#heartbeat =
+      hb &&
+      appHeartbeat(
+        hb,
+        systemClock,
+        (message) => this.#ws?.send(message),
+        (error) => this.#failWith(error),
+      );
   }
 
-  get state(): State {
-    return this.#state;
-  }
-  get opened(): boolean {
-    return this.#opened;
-  }
   get bufferedAmount(): number {
     return this.#ws?.bufferedAmount ?? 0;
   }
   get latency(): number | undefined {
     return this.#heartbeat?.latency;
-  }
-  /** An id per attempt; a browser's WebSocket tells no socket address. */
-  get info(): ConnectionInfo {
-    return connectionInfo(this.#attempt, undefined);
-  }
-  get ended(): CloseInfo | undefined {
-    return this.#endInfo;
-  }
-  get error(): Error | undefined {
-    return this.#error;
-  }
-  get closed(): Promise<CloseInfo> {
-    if (this.#closed === undefined) {
-      const end = this.#endInfo;
-      this.#closed =
-        end !== undefined
-          ? Promise.resolve(end)
-          : new Promise((resolve) => {
-              this.#resolveClosed = resolve;
-            });
-    }
-    return this.#closed;
   }
 
   /**
@@ -139,99 +115,78 @@ export class BrowserConnection implements ClientConnection {
    * after `handshakeTimeout`, or an AbortedError.
    */
   open(signal?: AbortSignal): Promise<UpgradeResponse> {
-    const handshake = new Promise<UpgradeResponse>((resolve, reject) => {
-      this.#handshake = { resolve, reject };
-    });
-    if (signal?.aborted) {
-      this.#failHandshake(new AbortedError(signal.reason));
-      return handshake;
-    }
-    const onAbort = () => this.#failHandshake(new AbortedError(signal?.reason));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const timeout = this.#o.handshakeTimeout;
-    this.#timer = this.#clock.setTimeout(
-      () => this.#failHandshake(new HandshakeTimeoutError(timeout)),
-      timeout,
-    );
-    let ws: Socket;
-    try {
-      ws = new this.#WebSocket(this.#o.href, [...this.#o.protocols]);
-    } catch (err) {
-      this.#failHandshake(
-        new ConnectError(`Cannot open ${this.#o.url.host}: ${String(err)}`, { cause: err }),
-      );
-      return handshake;
-    }
-    this.#ws = ws;
-    ws.binaryType = "arraybuffer";
-    ws.onopen = () => this.#onOpen(ws);
-    ws.onmessage = (event) => this.#onMessage(event.data);
-    ws.onclose = (event) => this.#onClose(event.code, event.reason, event.wasClean);
-    // After open, the close event that follows says how it ended (its code decides a reconnect); an
-    // error of our own there would be a plain Error, which the verdict never retries.
-    ws.onerror = () => {
-      if (!this.#opened)
-        this.#error ??= new ConnectError(
-          `Connection to ${this.#o.url.host} failed (refused, TLS, or an answer other than 101: a browser does not tell which)`,
-        );
-    };
-    return handshake.finally(() => signal?.removeEventListener("abort", onAbort));
+    const o = this.#o;
+    // A browser does not say why (refused, TLS, an answer other than 101): docs/runtimes.md.
+    const failed = (detail = "", options?: { cause: unknown }) =>
+      new ConnectError(`Connection to ${o.url.host} failed${detail}`, options);
+    const onAbort = () => this.#finish(new AbortedError(signal?.reason));
+    return new Promise<UpgradeResponse>((resolve, reject) => {
+      this.#opens = resolve;
+      this.#fails = reject;
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort);
+      const timeout = o.handshakeTimeout;
+      this.#timer = systemClock.setTimeout(() => this.#finish(new HandshakeTimeoutError(timeout)), timeout);
+      try {
+        const ws = (this.#ws = new this.#WebSocket(o.href, [...o.protocols]));
+        ws.binaryType = "arraybuffer";
+        ws.onopen = () => this.#onOpen(ws);
+        ws.onmessage = (event) => this.#onMessage(event.data);
+        // An error event says nothing the close event after it does not: before open, that the
+        // attempt failed; after, the close code decides a reconnect. Listened to, as `ws` requires.
+        ws.onerror = ignore;
+        ws.onclose = (event) =>
+          this.#finish(this.opened ? undefined : failed(), event.code, event.reason, event.wasClean);
+      } catch (err) {
+        this.#finish(failed(`: ${String(err)}`, { cause: err }));
+      }
+    }).finally(() => signal?.removeEventListener("abort", onAbort));
   }
 
   /**
    * Sends one message; resolves once the browser has it (a browser reports no write completion).
    * Rejects with InvalidStateError unless open, TypeError for text bytes that are not UTF-8.
    */
-  send(data: string | Uint8Array, binary: boolean): Promise<void> {
-    const ws = this.#ws;
-    if (ws === undefined || this.#state !== State.Open) {
-      return Promise.reject(new InvalidStateError("cannot send: the connection is not open"));
-    }
-    try {
-      // A StreamSocket's send() resolves when written; a WebSocket's returns nothing.
-      return Promise.resolve(
-        typeof data === "string"
-          ? ws.send(binary ? utf8.encode(data) : data)
-          : ws.send(binary ? data : strictUtf8.decode(data)),
-      ).then(ignore);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async send(data: string | Uint8Array, binary: boolean): Promise<void> {
+    if (this.state !== State.Open) throw new InvalidStateError("cannot send: the connection is not open");
+    // A StreamSocket's send() resolves when written; a WebSocket's returns nothing.
+    await (this.#ws as Socket).send(
+      typeof data === "string"
+        ? binary
+          ? utf8.encode(data)
+          : data
+        : binary
+          ? data
+          : strictUtf8.decode(data),
+    );
   }
 
   /** The application-level heartbeat's round trip (`appHeartbeat`); `data` cannot go in a browser's ping. */
-  ping(data?: Uint8Array): Promise<number> {
-    if (data !== undefined) {
-      return Promise.reject(new TypeError("ping(data): a browser cannot send ping frames"));
-    }
-    if (this.#heartbeat !== undefined) return this.#heartbeat.ping();
-    return Promise.reject(
-      new TypeError(
-        "ping(): a browser cannot send ping frames; set the appHeartbeat option to measure a round trip",
-      ),
-    );
+  async ping(data?: Uint8Array): Promise<number> {
+    if (data === undefined && this.#heartbeat) return this.#heartbeat.ping();
+    throw new TypeError("ping(): a browser sends no ping frames; set appHeartbeat and pass no data");
   }
 
   /**
    * The closing handshake: the browser sends `code` if it may (1000, 3000-4999; other codes as
    * 1000), and the connection ends with the server's close, or after `closeTimeout`.
    */
-  close(code?: number, reason?: string): Promise<CloseInfo> {
+  close(code = 1000, reason?: string): Promise<CloseInfo> {
     this.#initiatedByUser = true;
-    if (!this.#opened)
-      this.#failHandshake(new AbortedError(new Error("closed before the handshake completed")));
-    else if (this.#state === State.Open) {
-      this.#state = State.Closing;
-      const wire = browserCloseCode(code);
+    if (!this.opened) this.#finish(new AbortedError(new Error("closed before the handshake completed")));
+    else if (this.state === State.Open) {
+      this.state = State.Closing;
+      // The codes a browser's close() accepts (WHATWG WebSockets).
+      const wire = code >= 3000 && code <= 4999 ? code : 1000;
       this.#sent = { code: wire, reason: reason ?? "" };
       this.#ws?.close(wire, reason);
-      this.#timer = this.#clock.setTimeout(() => this.#finish(1006, "", false), this.#o.closeTimeout);
+      this.#timer = systemClock.setTimeout(() => this.#finish(), this.#o.closeTimeout);
     }
     return this.closed;
   }
 
   fail(error: Error, _reason?: string): void {
-    if (this.#state === State.Open) this.#failWith(error);
+    if (this.state === State.Open) this.#failWith(error);
   }
 
   /** Never called: the browser build refuses streamed sends (stream-send-browser.ts). */
@@ -256,12 +211,7 @@ export class BrowserConnection implements ClientConnection {
 
   terminate(error?: Error): void {
     this.#initiatedByUser = true;
-    if (error !== undefined) this.#error ??= error;
-    if (!this.#opened) this.#failHandshake(error ?? new AbortedError(new Error("terminated")));
-    else {
-      this.#ws?.close();
-      this.#finish(1006, "", false);
-    }
+    this.#finish(error ?? (this.opened ? undefined : new AbortedError(new Error("terminated"))));
   }
 
   /**
@@ -269,21 +219,23 @@ export class BrowserConnection implements ClientConnection {
    * (which keeps reading), count what arrives until it resumes.
    */
   pause(): void {
-    this.#paused = true;
-    // Only a StreamSocket: some stand-ins for WebSocket (`ws`) have a pause() of another meaning.
-    if (this.#ws instanceof StreamSocket) this.#ws.pause();
+    this.#resumed ??= new Promise((resolve) => {
+      this.#resume = resolve;
+    });
   }
 
   resume(): void {
-    this.#paused = false;
+    this.#resume?.();
+    this.#resumed = undefined;
     this.#behind = 0;
-    if (this.#ws instanceof StreamSocket) this.#ws.resume();
   }
 
-  #onOpen(ws: WebSocket): void {
-    this.#clearTimer();
-    this.#opened = true;
-    this.#state = State.Open;
+  #onOpen(ws: Socket): void {
+    // A socket closed while connecting may still open: the connection ended, it stays so.
+    if (this.ended) return;
+    systemClock.clearTimeout(this.#timer);
+    this.opened = true;
+    this.state = State.Open;
     // A browser exposes no status line or header of the 101: only the agreed subprotocol and extensions.
     const response: UpgradeResponse = {
       status: 101,
@@ -296,101 +248,68 @@ export class BrowserConnection implements ClientConnection {
     this.#h.onConnect(this);
     this.#h.onOpen(this, response);
     this.#heartbeat?.start();
-    this.#settleOpen(response);
+    // Settled last, as the Node connection: the handlers saw the open before the awaiting attempt does.
+    this.#opens?.(response);
   }
 
-  /** Settled last, as the Node connection: the handlers saw the open before the awaiting attempt does. */
-  #settleOpen(response: UpgradeResponse): void {
-    const settle = this.#handshake;
-    this.#handshake = undefined;
-    settle?.resolve(response);
-  }
-
-  #onMessage(data: unknown): void {
-    if (this.#state !== State.Open) return; // failing or closing: what still arrives is dropped
-    const message: Message =
+  /** Returns what holds a StreamSocket's next read: the promise of the resume, while paused. */
+  #onMessage(data: string | ArrayBuffer | Uint8Array): Promise<void> | undefined {
+    if (this.state !== State.Open) return; // failing or closing: what still arrives is dropped
+    const o = this.#o;
+    // A WebSocket gives an ArrayBuffer (viewed, not copied); a StreamSocket bytes, copied for an ArrayBuffer.
+    let message: Message =
       typeof data === "string"
         ? data
-        : this.#o.binaryType === "arraybuffer"
-          ? (data as ArrayBuffer)
-          : new Uint8Array(data as ArrayBuffer);
+        : o.binaryType === "arraybuffer"
+          ? (new Uint8Array(data).buffer as ArrayBuffer)
+          : new Uint8Array(data);
     if (this.#heartbeat?.received(message)) return;
     // textAs "bytes": the browser has decoded the text already; its bytes again, as on Node.
-    if (typeof message === "string" && this.#o.textAs === "bytes") {
-      this.#deliver(textBytes(utf8.encode(message)));
-      return;
+    if (typeof message === "string" && o.textAs === "bytes") {
+      message = new TextBytes(utf8.encode(message).buffer as ArrayBuffer);
     }
-    this.#deliver(message);
-  }
-
-  #deliver(message: Message): void {
-    if (this.#paused) {
-      this.#behind += sizeOf(message);
-      const limit = this.#o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (this.#resumed) {
+      this.#behind += typeof message === "string" ? message.length : message.byteLength;
+      const limit = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
       if (this.#behind > limit) {
         this.#failWith(new ReceiveBufferFullError(this.#behind, limit));
         return;
       }
     }
     this.#h.onMessage(message);
-  }
-
-  #onClose(code: number, reason: string, wasClean: boolean): void {
-    if (!this.#opened) {
-      this.#failHandshake(this.#error ?? new ConnectError(`Connection to ${this.#o.url.host} failed`));
-      return;
-    }
-    this.#finish(code, reason, wasClean);
+    return this.#resumed;
   }
 
   /** Fails the open connection from this side: the browser closes, and the connection ends at once. */
   #failWith(error: Error): void {
-    this.#error ??= error;
+    this.error ??= error;
     this.#h.onError(this, error);
     this.#sent = { code: 1000, reason: "" };
-    this.#ws?.close(1000);
-    this.#finish(1006, "", false);
+    this.#finish();
   }
 
-  /** The handshake failed: reject the attempt and end the connection. */
-  #failHandshake(error: Error): void {
-    if (this.#opened || this.#endInfo !== undefined) return;
-    const settle = this.#handshake;
-    this.#handshake = undefined;
-    this.#error ??= error;
-    this.#ws?.close();
-    this.#finish(1006, "", false);
-    settle?.reject(this.#error);
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #finish(code: number, reason: string, wasClean: boolean): void {
-    if (this.#endInfo !== undefined) return;
-    this.#clearTimer();
-    this.#state = State.Closed;
-    const ws = this.#ws;
-    if (ws !== undefined) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      // An error still to come (a close() while connecting) must find a listener: some WebSocket
-      // implementations (`ws`) throw an error event nobody listens to.
-      ws.onerror = ignore;
-    }
-    const clean = wasClean && this.#error === undefined;
-    const info: CloseInfo = {
+  /**
+   * Ends the connection now: `error`, if any, is why (the first one kept); before open, the attempt
+   * fails. The socket closes with the code sent, if any, or stops connecting (a no-op once closed).
+   */
+  #finish(error?: Error, code = 1006, reason = "", wasClean = false): void {
+    const cause = (this.error ??= error);
+    if (this.ended) return;
+    this.#ws?.close(this.#sent?.code, this.#sent?.reason);
+    systemClock.clearTimeout(this.#timer);
+    this.state = State.Closed;
+    const clean = wasClean && cause === undefined;
+    const info: CloseInfo = (this.ended = {
       code,
       reason,
       wasClean: clean,
       initiatedByUser: this.#initiatedByUser,
       sent: this.#sent,
       received: clean ? { code, reason } : undefined,
-    };
-    this.#endInfo = info;
-    this.#heartbeat?.stop(new ConnectionClosedError(info, { cause: this.#error }));
-    this.#resolveClosed?.(info);
-    if (this.#opened) this.#h.onClose(this, info, this.#error);
+    });
+    this.#heartbeat?.stop(new ConnectionClosedError(info, { cause }));
+    this.#resolveClosed(info);
+    if (this.opened) this.#h.onClose(this, info, cause);
+    else this.#fails?.(cause as Error);
   }
 }

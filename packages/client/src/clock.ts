@@ -13,8 +13,8 @@ export interface Clock {
   now(): number;
   /** Calls `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
-  /** Cancels a timer; clearing a timer that already ran or was cleared does nothing. */
-  clearTimeout(h: TimerHandle): void;
+  /** Cancels a timer; clearing a timer that already ran or was cleared, or `undefined`, does nothing. */
+  clearTimeout(h: TimerHandle | undefined): void;
 }
 
 /**
@@ -34,14 +34,13 @@ export function createSystemClock(options: { unref: boolean }): Clock {
   return {
     now: () => performance.now(),
     setTimeout(fn, ms) {
-      const delay = Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), MAX_TIMER_DELAY);
-      const timer: unknown = globalThis.setTimeout(fn, delay);
+      // NaN (from the clamp) waits 0.
+      const timer: unknown = globalThis.setTimeout(fn, Math.min(Math.max(ms, 0), MAX_TIMER_DELAY) || 0);
       if (options.unref) (timer as { unref?: () => void }).unref?.();
       return timer as TimerHandle;
     },
-    clearTimeout(h) {
-      globalThis.clearTimeout(h as unknown as Parameters<typeof globalThis.clearTimeout>[0]);
-    },
+    clearTimeout: (h) =>
+      globalThis.clearTimeout(h as unknown as Parameters<typeof globalThis.clearTimeout>[0]),
   };
 }
 

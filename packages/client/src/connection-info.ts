@@ -32,21 +32,14 @@ interface MaybeSocket {
   readonly localPort?: number | undefined;
 }
 
-const prefix = Array.from(crypto.getRandomValues(new Uint8Array(3)), (b) =>
-  b.toString(16).padStart(2, "0"),
-).join("");
+/** Drawn once per process: ids are for logs, so Math.random is random enough. */
+const prefix = Math.floor(Math.random() * 0x1000000)
+  .toString(16)
+  .padStart(6, "0");
 let attempts = 0;
 
-/** The number of the next connection attempt in this process (its id is {@link connectionId}). */
-export function nextAttempt(): number {
-  attempts++;
-  return attempts;
-}
-
-/** The id an attempt number stands for. */
-export function connectionId(attempt: number): string {
-  return `${prefix}-${attempt}`;
-}
+/** The number of the next connection attempt in this process (its id is in {@link connectionInfo}). */
+export const nextAttempt = (): number => ++attempts;
 
 /** The addresses of a connected stream (all undefined for streams that have none). */
 export function socketAddresses(stream: object): SocketAddresses {
@@ -59,10 +52,10 @@ export function socketAddresses(stream: object): SocketAddresses {
   };
 }
 
-/** The info of attempt `attempt`, with its addresses once known. */
-export function connectionInfo(attempt: number, addresses: SocketAddresses | undefined): ConnectionInfo {
+/** The info of attempt `attempt` ("3f9a1c-17"), with its addresses once known. */
+export function connectionInfo(attempt: number, addresses?: SocketAddresses): ConnectionInfo {
   return {
-    id: connectionId(attempt),
+    id: `${prefix}-${attempt}`,
     remoteAddress: addresses?.remoteAddress,
     remotePort: addresses?.remotePort,
     localAddress: addresses?.localAddress,

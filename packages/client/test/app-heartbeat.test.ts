@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppHeartbeat, type AppHeartbeatOptions, resolveAppHeartbeat } from "../src/app-heartbeat.js";
+import { type AppHeartbeatOptions, appHeartbeat, resolveAppHeartbeat } from "../src/app-heartbeat.js";
 import { HeartbeatTimeoutError } from "../src/errors.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
@@ -16,10 +16,12 @@ function beating(o: Partial<AppHeartbeatOptions> = {}) {
   const clock = new ManualClock();
   const sent: (string | Uint8Array)[] = [];
   const dead: Error[] = [];
-  const hb = new AppHeartbeat(options(o), clock, {
-    send: (m) => sent.push(m),
-    onDead: (e) => dead.push(e),
-  });
+  const hb = appHeartbeat(
+    options(o),
+    clock,
+    (m) => sent.push(m),
+    (e) => dead.push(e),
+  );
   return { clock, sent, dead, hb };
 }
 
@@ -45,10 +47,11 @@ describe("resolveAppHeartbeat", () => {
     expect(() => resolveAppHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
       /Unknown option: appHeartbeat.every/,
     );
+    expect(() => resolveAppHeartbeat("p" as never)).toThrow(/Option appHeartbeat must be an object/);
   });
 });
 
-describe("AppHeartbeat", () => {
+describe("appHeartbeat", () => {
   it("sends the message every interval once the reply came, and measures the round trip", () => {
     const { clock, sent, dead, hb } = beating();
     hb.start();

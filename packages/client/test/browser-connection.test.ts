@@ -1,5 +1,5 @@
 import { State } from "@tideway/core";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
 import { BrowserConnection, type WebSocketConstructor } from "../src/browser-connection.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
@@ -153,6 +153,24 @@ describe("BrowserConnection", () => {
     await expect(conn.closed).resolves.toMatchObject({ code: 1006 });
   });
 
+  it("rejects with a ConnectError carrying the cause when the WebSocket constructor throws", async () => {
+    const thrown = new SyntaxError("blocked");
+    class Throwing {
+      constructor() {
+        throw thrown;
+      }
+    }
+    const { conn } = connection(
+      "ws://a.test/",
+      {},
+      { WebSocket: Throwing as unknown as WebSocketConstructor },
+    );
+    const failure = await conn.open().catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: "WS_ERR_CONNECT", cause: thrown });
+    expect((failure as Error).message).toBe("Connection to a.test failed: SyntaxError: blocked");
+    expect(conn.ended).toMatchObject({ code: 1006, wasClean: false, initiatedByUser: false });
+  });
+
   it("rejects with a HandshakeTimeoutError when the server never answers the upgrade", async () => {
     const server = await rawServer(() => {});
     const { conn } = connection(server.url, { handshakeTimeout: 100 });
@@ -259,32 +277,70 @@ describe("BrowserConnection", () => {
 });
 
 describe("BrowserConnection over a WebSocketStream (where the runtime has one)", () => {
-  it("stops reading while paused, and send() resolves only once the write is done", async () => {
+  const useStream = () => {
     (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeWebSocketStream;
-    try {
-      const { conn, log } = connection("wss://a.test/", {}, {} as { WebSocket: WebSocketConstructor });
-      const opening = conn.open();
-      const stream = FakeWebSocketStream.last as FakeWebSocketStream;
-      stream.accept();
-      await within(opening, 3000, "open");
-      conn.pause();
-      for (const m of ["1", "2", "3"]) stream.receive(m);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(log.messages).toEqual(["1"]);
-      conn.resume();
-      await until(() => log.messages.length === 3, "the messages held while paused");
-      let sent = false;
-      const sending = conn.send("out", false).then(() => {
-        sent = true;
-      });
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(sent).toBe(false);
-      expect(conn.bufferedAmount).toBe(3);
-      stream.pendingWrites.shift()?.();
-      await sending;
-      expect(stream.written).toEqual(["out"]);
-    } finally {
-      delete (globalThis as { WebSocketStream?: unknown }).WebSocketStream;
-    }
+    const { conn, log } = connection("wss://a.test/", {}, {} as { WebSocket: WebSocketConstructor });
+    return { conn, log, opening: conn.open(), stream: FakeWebSocketStream.last as FakeWebSocketStream };
+  };
+  afterEach(() => {
+    delete (globalThis as { WebSocketStream?: unknown }).WebSocketStream;
+  });
+
+  it("paused before open, reads no message past the first until resumed", async () => {
+    const { conn, log, opening, stream } = useStream();
+    conn.pause();
+    stream.accept();
+    await within(opening, 3000, "open");
+    for (const m of ["1", "2", "3"]) stream.receive(m);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.messages).toEqual(["1"]);
+    conn.resume();
+    await until(() => log.messages.length === 3, "the messages held while paused");
+  });
+
+  it("a failed opening rejects with a ConnectError; a server close ends it with the code received", async () => {
+    const failing = useStream();
+    failing.stream.fail();
+    await expect(within(failing.opening, 3000, "failure")).rejects.toMatchObject({ code: "WS_ERR_CONNECT" });
+    expect(failing.conn.ended).toMatchObject({ code: 1006, wasClean: false });
+    const { conn, log, opening, stream } = useStream();
+    stream.accept();
+    await within(opening, 3000, "open");
+    stream.end(4001, "bye");
+    await until(() => log.closes.length === 1, "close");
+    expect(conn.ended).toMatchObject({ code: 4001, reason: "bye", wasClean: true, initiatedByUser: false });
+  });
+
+  it("an opening that completes after terminate() is ignored: the connection stays ended", async () => {
+    const { conn, log, opening, stream } = useStream();
+    conn.terminate();
+    await expect(opening).rejects.toMatchObject({ code: "WS_ERR_ABORTED" });
+    stream.accept();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.events).toEqual([]);
+    expect(conn.state).toBe(State.Closed);
+    expect(conn.opened).toBe(false);
+  });
+
+  it("stops reading while paused, and send() resolves only once the write is done", async () => {
+    const { conn, log, opening, stream } = useStream();
+    stream.accept();
+    await within(opening, 3000, "open");
+    conn.pause();
+    for (const m of ["1", "2", "3"]) stream.receive(m);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.messages).toEqual(["1"]);
+    conn.resume();
+    await until(() => log.messages.length === 3, "the messages held while paused");
+    let sent = false;
+    const sending = conn.send("out", false).then(() => {
+      sent = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sent).toBe(false);
+    expect(conn.bufferedAmount).toBe(3);
+    stream.pendingWrites.shift()?.();
+    await sending;
+    expect(stream.written).toEqual(["out"]);
   });
 });

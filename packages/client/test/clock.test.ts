@@ -40,6 +40,15 @@ describe("clocks", () => {
     expect(systemClock.now()).toBeGreaterThan(0);
   });
 
+  it("systemClock runs a NaN or negative delay at once, and clearing undefined does nothing", async () => {
+    const order: string[] = [];
+    systemClock.setTimeout(() => order.push("NaN"), Number.NaN);
+    systemClock.setTimeout(() => order.push("negative"), -5);
+    systemClock.clearTimeout(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(["NaN", "negative"]);
+  });
+
   it("a heartbeat on the system clock fires on real time", async () => {
     const deaths: number[] = [];
     const hb = new Heartbeat({

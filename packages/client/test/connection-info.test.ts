@@ -1,6 +1,6 @@
 // Connection metadata (connection-info.ts): ids per attempt, socket addresses, the last close.
 import { describe, expect, it } from "vitest";
-import { connectionId, connectionInfo, nextAttempt, socketAddresses } from "../src/connection-info.js";
+import { connectionInfo, nextAttempt, socketAddresses } from "../src/connection-info.js";
 import type { CloseInfo, ConnectionInfo } from "../src/index.js";
 import { client, nextEvent, useCleanups, wsServer } from "./helpers/harness.js";
 
@@ -11,16 +11,18 @@ describe("ids and addresses", () => {
     const a = nextAttempt();
     const b = nextAttempt();
     expect(b).toBe(a + 1);
-    expect(connectionId(a)).toMatch(/^[0-9a-f]{6}-\d+$/);
-    expect(connectionId(a).split("-")[0]).toBe(connectionId(b).split("-")[0]);
-    expect(connectionId(a)).not.toBe(connectionId(b));
+    const id = (attempt: number) => connectionInfo(attempt, undefined).id;
+    expect(id(a)).toBe(`${id(a).split("-")[0]}-${a}`);
+    expect(id(a)).toMatch(/^[0-9a-f]{6}-\d+$/);
+    expect(id(a).split("-")[0]).toBe(id(b).split("-")[0]);
+    expect(id(a)).not.toBe(id(b));
   });
 
   it("reads the addresses of a socket, and none of a stream without them", () => {
     const socket = { remoteAddress: "::1", remotePort: 80, localAddress: "::1", localPort: 5000 };
     expect(socketAddresses(socket)).toEqual(socket);
     expect(connectionInfo(7, socketAddresses({}))).toEqual({
-      id: connectionId(7),
+      id: expect.stringMatching(/^[0-9a-f]{6}-7$/),
       remoteAddress: undefined,
       remotePort: undefined,
       localAddress: undefined,

@@ -15,16 +15,33 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 function open(protocols: string[] = []) {
   const socket = new StreamSocket("wss://a.test/", protocols);
   const stream = FakeWebSocketStream.last as FakeWebSocketStream;
-  const log: { events: string[]; messages: (string | ArrayBuffer)[] } = { events: [], messages: [] };
+  const log: { events: string[]; messages: (string | ArrayBuffer | Uint8Array)[] } = {
+    events: [],
+    messages: [],
+  };
+  /** What onmessage returns: the socket reads no further message until it settles. */
+  let hold: Promise<void> | undefined;
   socket.onopen = () => log.events.push("open");
-  socket.onerror = () => log.events.push("error");
   socket.onclose = (e) => log.events.push(`close ${e.code} ${e.reason} ${e.wasClean}`);
-  socket.onmessage = (e) => log.messages.push(e.data);
-  return { socket, stream, log };
+  socket.onmessage = (e) => {
+    log.messages.push(e.data);
+    return hold;
+  };
+  const holdReads = () => {
+    let release!: () => void;
+    hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    return () => {
+      hold = undefined;
+      release();
+    };
+  };
+  return { socket, stream, log, holdReads };
 }
 
 describe("StreamSocket", () => {
-  it("opens with the agreed subprotocol and delivers text and bytes (as an ArrayBuffer)", async () => {
+  it("opens with the agreed subprotocol and delivers text and bytes", async () => {
     const { socket, stream, log } = open(["chat"]);
     expect(stream.protocols).toEqual(["chat"]);
     stream.accept("chat");
@@ -35,18 +52,18 @@ describe("StreamSocket", () => {
     stream.receive(new Uint8Array([9, 1, 2, 3]).subarray(1));
     await settle();
     expect(log.messages[0]).toBe("hi");
-    expect(new Uint8Array(log.messages[1] as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(log.messages[1]).toEqual(new Uint8Array([1, 2, 3]));
   });
 
-  it("reads nothing past the message in flight while paused, and the rest once resumed", async () => {
-    const { socket, stream, log } = open();
+  it("reads nothing past a message whose onmessage returned a pending promise, and the rest once it settles", async () => {
+    const { stream, log, holdReads } = open();
     stream.accept();
     await settle();
-    socket.pause();
+    const release = holdReads();
     for (const m of ["1", "2", "3"]) stream.receive(m);
     await settle();
     expect(log.messages).toEqual(["1"]);
-    socket.resume();
+    release();
     await settle();
     expect(log.messages).toEqual(["1", "2", "3"]);
   });
@@ -78,10 +95,19 @@ describe("StreamSocket", () => {
     expect(log.events).toEqual(["open", "close 4000 bye true"]);
   });
 
-  it("a connection that fails before opening reports an error, then an unclean close", async () => {
+  it("a connection that fails before opening reports an unclean close (1006), and never opens", async () => {
     const { stream, log } = open();
     stream.fail();
     await settle();
-    expect(log.events).toEqual(["error", "close 1006  false"]);
+    expect(log.events).toEqual(["close 1006  false"]);
+  });
+
+  it("a server's close without a code is reported as 1005, clean", async () => {
+    const { stream, log } = open();
+    stream.accept();
+    await settle();
+    stream.close({});
+    await settle();
+    expect(log.events).toEqual(["open", "close 1005  true"]);
   });
 });
