@@ -10,7 +10,6 @@ import {
   MAX_CONTROL_PAYLOAD,
   type UpgradeResponse,
 } from "@tideway/core";
-import { isValidWireCloseCode } from "@tideway/core/internals";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
@@ -27,7 +26,13 @@ import type {
 } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
-import { type ReceivedStream, receiveStreams, type StreamReceiver, streamsOf } from "./message-stream.js";
+import {
+  checkMessageIterator,
+  type ReceivedStream,
+  receiveStreams,
+  type StreamReceiver,
+  streamsOf,
+} from "./message-stream.js";
 import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
@@ -35,7 +40,11 @@ import { isSendSource, type SendSource } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
-export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+export const ReadyState = { CONNECTING, OPEN, CLOSING, CLOSED } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 const utf8 = new TextEncoder();
@@ -43,8 +52,7 @@ const utf8 = new TextEncoder();
 /** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
 function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
   if (data === undefined) return undefined;
-  const payload = toPayload(data);
-  const bytes = typeof payload === "string" ? utf8.encode(payload) : payload.slice();
+  const bytes = typeof data === "string" ? utf8.encode(data) : (toPayload(data) as Uint8Array).slice();
   // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 section 5.5).
   if (bytes.byteLength > MAX_CONTROL_PAYLOAD) {
     throw new RangeError(
@@ -58,7 +66,7 @@ function toPayload(data: SendData): Uint8Array | string {
   if (typeof data === "string" || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("send() takes a string, bytes (an ArrayBuffer or a view) or a stream");
+  throw new TypeError("send() takes a string, bytes or a stream");
 }
 
 /** Where a whole message goes: the lifecycle, an `onOpen` session's connection, or behind a streamed send. */
@@ -78,6 +86,7 @@ function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): P
  */
 class Inbox implements LifecycleHost {
   readonly #client: EventEmitter<EmittedEvents>;
+  readonly #o: ResolvedOptions;
   /** Made here: it reports to this inbox. */
   readonly lifecycle: Lifecycle;
   /** Iterators created and not yet returned. */
@@ -97,6 +106,7 @@ class Inbox implements LifecycleHost {
 
   constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions, spare: ClientProtocol | undefined) {
     this.#client = client;
+    this.#o = o;
     const lifecycle = new Lifecycle(o, this, spare);
     this.lifecycle = lifecycle;
     this.#streams = receiveStreams(o, lifecycle, (paused) => this.#flow(paused));
@@ -107,7 +117,7 @@ class Inbox implements LifecycleHost {
   }
 
   get readingPaused(): boolean {
-    return this.#userPaused || this.#queue?.paused === true || this.#streams?.paused === true;
+    return !!(this.#userPaused || this.#queue?.paused || this.#streams?.paused);
   }
 
   get userPaused(): boolean {
@@ -125,7 +135,7 @@ class Inbox implements LifecycleHost {
   pause(): void {
     if (this.#userPaused) return;
     this.#userPaused = true;
-    this.lifecycle.pause();
+    this.#flow(true);
   }
 
   /**
@@ -135,26 +145,21 @@ class Inbox implements LifecycleHost {
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if (this.#held?.length || this.#heldEnd) queueMicrotask(() => this.#deliverHeld());
-    if (!this.readingPaused) this.lifecycle.resume();
+    if (this.#held) queueMicrotask(() => this.#deliverHeld());
+    if (!this.readingPaused) this.#flow(false);
   }
 
   #deliverHeld(): void {
-    const held = this.#held ?? [];
+    const held = this.#held!;
     while (held.length > 0 && !this.#userPaused) this.deliver(held.shift()!);
     const end = this.#heldEnd;
     // Not paused again: all the held messages went out.
-    if (end !== undefined && !this.#userPaused) {
-      this.#heldEnd = undefined;
-      this.ended(end.error);
-    }
+    if (end !== undefined && !this.#userPaused) this.ended(end.error);
   }
 
   /** The message queue, made now if needed. */
   messages(): MessageQueue<Message> {
-    return (this.#queue ??= new MessageQueue<Message>(this.lifecycle.options, (paused) =>
-      this.#flow(paused),
-    ));
+    return (this.#queue ??= new MessageQueue<Message>(this.#o, (paused) => this.#flow(paused)));
   }
 
   /** A listener threw: an "error" event if someone listens, else thrown as Node would, after our state is consistent. */
@@ -206,6 +211,7 @@ class Inbox implements LifecycleHost {
       this.#heldEnd ??= { error }; // after the held messages, on resume()
       return;
     }
+    this.#heldEnd = undefined;
     this.#streams?.ended(error);
     this.messages().end(error);
   }
@@ -219,7 +225,7 @@ class Inbox implements LifecycleHost {
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
   runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void> {
-    return this.lifecycle.options.onOpen?.(
+    return this.#o.onOpen?.(
       {
         response,
         send: (data, options) => sendWhole(conn, data, options),
@@ -236,7 +242,7 @@ class Inbox implements LifecycleHost {
 
   /** The client's iterator: see WebSocketClient[Symbol.asyncIterator]. */
   iterate(): AsyncIterator<Message, undefined> {
-    if (this.#streams !== undefined) throw new TypeError('With receive: "stream", iterate client.streams()');
+    checkMessageIterator(this.#streams);
     this.#iterators++;
     let active = true;
     const stop = () => {
@@ -303,7 +309,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * `url`: `ws:`, `wss:` (`http:`/`https:` are mapped to them), `ws+unix:`, or a function (sync or
    * async) called before every attempt. Throws TypeError for an invalid URL or option, naming it.
    */
-  constructor(url: UrlInput, options: WebSocketClientOptions<B, T> = {}) {
+  constructor(url: UrlInput, options?: WebSocketClientOptions<B, T>) {
     super();
     const o = resolveOptions(url, options);
     // What the platform cannot do with these options throws here, not at connect.
@@ -326,17 +332,13 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   /** The URL of the last attempt (the constructor's, with http(s) mapped to ws(s)). */
   get url(): string {
     const o = this.#lifecycle.options;
-    return this.#lifecycle.url ?? (o.providers?.url !== undefined ? "" : o.href);
+    return this.#lifecycle.url ?? (o.providers?.url ? "" : o.href);
   }
   /** Derived from the lifecycle: CONNECTING until open (and while `onOpen` runs), CLOSING while a close is under way. */
   get readyState(): ReadyState {
     const phase = this.#lifecycle.phase;
-    if (phase === "open") return this.#lifecycle.connectionOpen ? ReadyState.OPEN : ReadyState.CLOSING;
-    return phase === "closing"
-      ? ReadyState.CLOSING
-      : phase === "closed"
-        ? ReadyState.CLOSED
-        : ReadyState.CONNECTING;
+    if (phase === "open") return this.#lifecycle.connectionOpen ? OPEN : CLOSING;
+    return phase === "closing" ? CLOSING : phase === "closed" ? CLOSED : CONNECTING;
   }
   /** Bytes queued while disconnected or behind a streamed message, plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
@@ -428,18 +430,22 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * ends after the messages already queued.
    */
   close(code: number = CloseCode.Normal, reason = ""): Promise<void> {
-    if (!isValidWireCloseCode(code))
+    // The codes an application may send (RFC 6455 section 7.4): not 1004-1006, 1015 or 1016-2999.
+    const allowed =
+      code >= 3000 ? code <= 4999 : code >= 1000 && code <= 1014 && (code < 1004 || code > 1006);
+    if (!(allowed && Number.isInteger(code))) {
       throw new RangeError(`close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
+    }
     if (utf8.encode(reason).length > MAX_CLOSE_REASON_BYTES) {
       throw new RangeError(`close reason over ${MAX_CLOSE_REASON_BYTES} bytes`);
     }
-    this.#streamed?.interrupt("the client is closing");
+    this.#streamed?.interrupt("closing");
     return this.#lifecycle.close(code, reason);
   }
 
   /** Destroys the connection at once, without a close handshake, and stops reconnecting. */
   terminate(): void {
-    this.#streamed?.interrupt("the client was terminated");
+    this.#streamed?.interrupt("terminated");
     this.#lifecycle.terminate();
   }
 

@@ -24,6 +24,8 @@ function sizeOf(item: unknown): number {
     : ((item as { byteLength?: number }).byteLength ?? MARKER_SIZE);
 }
 
+const noop = (): void => {};
+
 export class MessageQueue<T> {
   readonly #marks: WaterMarks;
   /** Called with true when the queued size rises above highWaterMark (stop reading), with false when it falls back to lowWaterMark or under. */
@@ -36,9 +38,8 @@ export class MessageQueue<T> {
   /** The pending `next()` calls, only while the queue is empty. */
   #waiters: Array<(result: IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>>) => void> =
     [];
-  #ended = false;
-  /** What `next()` throws after the last item; undefined for a clean end. */
-  #error: unknown;
+  /** Set by end(): what `next()` returns once the items are taken. */
+  #end: Promise<IteratorResult<T, undefined>> | undefined;
 
   constructor(marks: WaterMarks, flow: (paused: boolean) => void) {
     this.#marks = marks;
@@ -55,12 +56,12 @@ export class MessageQueue<T> {
   }
   /** True after end(). */
   get ended(): boolean {
-    return this.#ended;
+    return this.#end !== undefined;
   }
 
   /** Adds a message; hands it straight to a waiting `next()` if there is one. Ignored after the end. */
   push(item: T): void {
-    if (this.#ended) return;
+    if (this.#end) return;
     // Checked before shift(): most pushes find no waiter (the consumer is behind, reading the queue).
     if (this.#waiters.length > 0) {
       this.#waiters.shift()!({ done: false, value: item });
@@ -79,11 +80,12 @@ export class MessageQueue<T> {
    * with `error` when one is given.
    */
   end(error?: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#error = error;
+    if (this.#end) return;
+    const end = (this.#end =
+      error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(error));
+    end.catch(noop); // a failure nobody reads is not an unhandled rejection
     // Waiters exist only when the queue is empty: they get the end now.
-    for (const waiter of this.#waiters.splice(0)) waiter(this.next());
+    for (const waiter of this.#waiters.splice(0)) waiter(end);
   }
 
   /** The next message, waiting for one if needed. */
@@ -108,9 +110,6 @@ export class MessageQueue<T> {
       }
       return Promise.resolve({ done: false, value: item });
     }
-    if (!this.#ended) return new Promise((resolve) => this.#waiters.push(resolve));
-    return this.#error === undefined
-      ? Promise.resolve({ done: true, value: undefined })
-      : Promise.reject(this.#error);
+    return this.#end ?? new Promise((resolve) => this.#waiters.push(resolve));
   }
 }

@@ -9,6 +9,9 @@ export function receiveStreams(): undefined {
   return undefined;
 }
 
+/** The client's own iterator: always allowed, as there is no receiver. */
+export function checkMessageIterator(): void {}
+
 /** `client.streams()`: refused. */
 export function streamsOf(): never {
   throw new TypeError('receive: "stream" is not available in a browser');

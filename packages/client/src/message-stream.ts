@@ -62,6 +62,11 @@ export function receiveStreams(
   return o.receive === "stream" ? new StreamReceiver(o, lifecycle, flow) : undefined;
 }
 
+/** The client's own iterator: a TypeError with `receive: "stream"` (a receiver), whose messages come as streams. */
+export function checkMessageIterator(receiver: StreamReceiver | undefined): void {
+  if (receiver !== undefined) throw new TypeError('receive: "stream": iterate client.streams()');
+}
+
 /**
  * `client.streams()`: the received messages as streams, in order, across reconnects; a TypeError
  * without `receive: "stream"` (no receiver).

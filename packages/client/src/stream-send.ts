@@ -272,8 +272,10 @@ export class StreamedSends {
     return sent;
   }
 
-  /** close(), terminate() or reconnect(): the streamed messages under way or waiting stop with `reason`. */
-  interrupt(reason: string): void {
-    for (const interruption of this.#active) interruption.interrupt(new InvalidStateError(reason));
+  /** close() or terminate(): the streamed messages under way or waiting stop. */
+  interrupt(client: "closing" | "terminated"): void {
+    for (const interruption of this.#active) {
+      interruption.interrupt(new InvalidStateError(`the client is ${client}`));
+    }
   }
 }
