@@ -62,6 +62,7 @@ function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
   return bytes;
 }
 
+/** A whole message's text or bytes (a view, not a copy); a TypeError for anything else. */
 function toPayload(data: SendData): Uint8Array | string {
   if (typeof data === "string" || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -162,13 +163,18 @@ class Inbox implements LifecycleHost {
     return (this.#queue ??= new MessageQueue<Message>(this.#o, (paused) => this.#flow(paused)));
   }
 
-  /** A listener threw: an "error" event if someone listens, else thrown as Node would, after our state is consistent. */
+  /**
+   * A listener of `event` threw: reported as an "error" if someone listens, else thrown as Node would
+   * for a throwing listener (an uncaught exception), but after our state is consistent.
+   */
   #listenerThrew(event: keyof EmittedEvents, err: unknown): void {
-    if (event !== "error" && this.#client.listenerCount("error") > 0) this.emit("error", err as Error);
-    else
+    if (event !== "error" && this.#client.listenerCount("error") > 0) {
+      this.emit("error", err as Error);
+    } else {
       queueMicrotask(() => {
         throw err;
       });
+    }
   }
 
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void {

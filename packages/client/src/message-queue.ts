@@ -26,9 +26,15 @@ function sizeOf(item: unknown): number {
 
 const noop = (): void => {};
 
+/** A pending `next()`, settled with an item or with the queue's end. */
+type Waiter<T> = (result: IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>>) => void;
+
 export class MessageQueue<T> {
   readonly #marks: WaterMarks;
-  /** Called with true when the queued size rises above highWaterMark (stop reading), with false when it falls back to lowWaterMark or under. */
+  /**
+   * Called with true when the queued size rises above highWaterMark (stop reading), with false when
+   * it falls back to lowWaterMark or under.
+   */
   readonly #flow: (paused: boolean) => void;
   // A plain array with a head index: shift() is O(n) on large queues; compact when half is consumed.
   #items: T[] = [];
@@ -36,8 +42,7 @@ export class MessageQueue<T> {
   #bytes = 0;
   #paused = false;
   /** The pending `next()` calls, only while the queue is empty. */
-  #waiters: Array<(result: IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>>) => void> =
-    [];
+  #waiters: Waiter<T>[] = [];
   /** Set by end(): what `next()` returns once the items are taken. */
   #end: Promise<IteratorResult<T, undefined>> | undefined;
 
@@ -95,14 +100,16 @@ export class MessageQueue<T> {
     if (head < items.length) {
       const item = items[head] as T;
       items[head] = undefined as T; // let it be collected
-      if (head + 1 === items.length) {
+      let next = head + 1;
+      if (next === items.length) {
         // Emptied: truncated in place, so a queue that fills and drains keeps its backing store.
         items.length = 0;
-        this.#head = 0;
-      } else if (head >= 1024 && (head + 1) * 2 > items.length) {
-        this.#items = items.slice(head + 1);
-        this.#head = 0;
-      } else this.#head = head + 1;
+        next = 0;
+      } else if (head >= 1024 && next * 2 > items.length) {
+        this.#items = items.slice(next);
+        next = 0;
+      }
+      this.#head = next;
       this.#bytes -= sizeOf(item);
       if (this.#paused && this.#bytes <= this.#marks.lowWaterMark) {
         this.#paused = false;
