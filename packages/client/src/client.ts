@@ -3,7 +3,13 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import { CloseCode, type UpgradeResponse } from "@tideway/core";
+import {
+  type ClientProtocol,
+  CloseCode,
+  MAX_CLOSE_REASON_BYTES,
+  MAX_CONTROL_PAYLOAD,
+  type UpgradeResponse,
+} from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
@@ -14,69 +20,65 @@ import type {
   EmittedEvents,
   Message,
   MessagePart,
-  OpenSession,
   SendData,
   SendOptions,
   TextAs,
 } from "./events.js";
 import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
-import { type ReceivedStream, StreamReceiver } from "./message-stream.js";
+import {
+  checkMessageIterator,
+  type ReceivedStream,
+  receiveStreams,
+  type StreamReceiver,
+  streamsOf,
+} from "./message-stream.js";
+import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { isSendSource, type SendSource } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
-export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+export const ReadyState = { CONNECTING, OPEN, CLOSING, CLOSED } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 const utf8 = new TextEncoder();
 
-function rethrowAsync(err: unknown): void {
-  queueMicrotask(() => {
-    throw err;
-  });
-}
-
-/** Close codes an application may send: RFC 6455 7.4.1 codes allowed on the wire, and 3000-4999. */
-function checkCloseArgs(code: number | undefined, reason: string | undefined): void {
-  if (code !== undefined) {
-    const wire = code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006;
-    if (!Number.isInteger(code) || !(wire || (code >= 3000 && code <= 4999))) {
-      throw new RangeError(`Invalid close code ${code}: use 1000, 1001-1014 (not 1004-1006) or 3000-4999`);
-    }
-  }
-  if (reason !== undefined && utf8.encode(reason).length > 123) {
-    throw new RangeError("A close reason is at most 123 bytes of UTF-8 (RFC 6455 section 5.5)");
-  }
-}
-
 /** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
 function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
   if (data === undefined) return undefined;
-  const payload = toPayload(data);
-  const bytes = typeof payload === "string" ? utf8.encode(payload) : payload.slice();
+  const bytes = typeof data === "string" ? utf8.encode(data) : (toPayload(data) as Uint8Array).slice();
   // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 section 5.5).
-  if (bytes.byteLength > 125) {
-    throw new RangeError(`A ping or pong payload is at most 125 bytes, got ${bytes.byteLength}`);
+  if (bytes.byteLength > MAX_CONTROL_PAYLOAD) {
+    throw new RangeError(
+      `a ping/pong payload is at most ${MAX_CONTROL_PAYLOAD} bytes, got ${bytes.byteLength}`,
+    );
   }
   return bytes;
 }
 
+/** A whole message's text or bytes (a view, not a copy); a TypeError for anything else. */
 function toPayload(data: SendData): Uint8Array | string {
-  if (typeof data === "string") return data;
-  if (data instanceof Uint8Array) return data;
+  if (typeof data === "string" || data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(
-    "send() accepts a string, an ArrayBuffer, an ArrayBufferView, or an async iterable or ReadableStream of them",
-  );
+  throw new TypeError("send() takes a string, bytes or a stream");
 }
 
-/** Size of a received message for the water marks: bytes for binary, code units for text. */
-function messageSize(m: Message): number {
-  return typeof m === "string" ? m.length : m.byteLength;
+/** Where a whole message goes: the lifecycle, an `onOpen` session's connection, or behind a streamed send. */
+interface WholeSends {
+  send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void>;
+}
+
+/** Sends a whole message as {@link SendOptions} say: strings as text, bytes as binary. */
+function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): Promise<void> {
+  const payload = toPayload(data);
+  return to.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
 }
 
 /**
@@ -85,15 +87,15 @@ function messageSize(m: Message): number {
  */
 class Inbox implements LifecycleHost {
   readonly #client: EventEmitter<EmittedEvents>;
-  lifecycle!: Lifecycle;
+  readonly #o: ResolvedOptions;
+  /** Made here: it reports to this inbox. */
+  readonly lifecycle: Lifecycle;
   /** Iterators created and not yet returned. */
-  iterators = 0;
-  /** Made on first use (a message with no "message" listener, an iterator): listeners need none. */
+  #iterators = 0;
+  /** Made on first use (a message with no "message" listener, an iterator, the run's end): listeners need none. */
   #queue: MessageQueue<Message> | undefined;
-  /** How the run ended while there was no queue: a queue made later starts ended that way. */
-  #queueEnd: { error: unknown } | undefined;
   /** With `receive: "stream"`: where messages go instead of the queue (message-stream.ts). */
-  streams: StreamReceiver | undefined;
+  readonly #streams: StreamReceiver | undefined;
   /** `client.pause()` was called and `resume()` not yet: nothing is delivered, nothing read. */
   #userPaused = false;
   /**
@@ -103,52 +105,38 @@ class Inbox implements LifecycleHost {
   #held: Message[] | undefined;
   #heldEnd: { error: unknown } | undefined;
 
-  constructor(client: EventEmitter<EmittedEvents>) {
+  constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions, spare: ClientProtocol | undefined) {
     this.#client = client;
-  }
-
-  get readingPaused(): boolean {
-    return this.#userPaused || this.#queue?.paused === true || this.streams?.paused === true;
-  }
-
-  /** `receive: "stream"`: messages are handed out as streams from now on. */
-  receiveStreams(): void {
-    const lifecycle = this.lifecycle;
-    const o = lifecycle.options;
-    this.streams = new StreamReceiver({
-      highWaterMark: o.highWaterMark,
-      lowWaterMark: o.lowWaterMark,
-      maxPayload: o.maxPayload,
-      maxStreamedPayload: o.maxStreamedPayload,
-      pause: () => lifecycle.pause(),
-      resume: () => {
-        if (!this.#userPaused) lifecycle.resume();
-      },
-      failReceive: (error) => lifecycle.failReceive(error),
-    });
-  }
-
-  deliverPart(part: MessagePart): void {
-    this.streams?.accept(part);
-  }
-
-  connectionEnded(error: Error): void {
-    this.streams?.accept(error);
+    this.#o = o;
+    const lifecycle = new Lifecycle(o, this, spare);
+    this.lifecycle = lifecycle;
+    this.#streams = receiveStreams(o, lifecycle, (paused) => this.#flow(paused));
   }
 
   get client(): object {
     return this.#client;
   }
 
+  get readingPaused(): boolean {
+    return !!(this.#userPaused || this.#queue?.paused || this.#streams?.paused);
+  }
+
   get userPaused(): boolean {
     return this.#userPaused;
+  }
+
+  /** The queue or the stream receiver asks to stop or to start reading again. */
+  #flow(paused: boolean): void {
+    if (paused) this.lifecycle.pause();
+    // A user's pause() holds reading back on its own: only its resume() lifts it.
+    else if (!this.#userPaused) this.lifecycle.resume();
   }
 
   /** `client.pause()`: stop reading and delivering until `resume()`. */
   pause(): void {
     if (this.#userPaused) return;
     this.#userPaused = true;
-    this.lifecycle.pause();
+    this.#flow(true);
   }
 
   /**
@@ -158,60 +146,42 @@ class Inbox implements LifecycleHost {
   resume(): void {
     if (!this.#userPaused) return;
     this.#userPaused = false;
-    if ((this.#held?.length ?? 0) > 0 || this.#heldEnd !== undefined)
-      queueMicrotask(() => this.#deliverHeld());
-    if (this.#queue?.paused !== true && this.streams?.paused !== true) this.lifecycle.resume();
+    if (this.#held) queueMicrotask(() => this.#deliverHeld());
+    if (!this.readingPaused) this.#flow(false);
   }
 
   #deliverHeld(): void {
-    const held = this.#held;
-    while (held !== undefined && held.length > 0 && !this.#userPaused) {
-      this.deliver(held.shift() as Message);
-    }
+    const held = this.#held!;
+    while (held.length > 0 && !this.#userPaused) this.deliver(held.shift()!);
     const end = this.#heldEnd;
-    if (end !== undefined && (held === undefined || held.length === 0) && !this.#userPaused) {
-      this.#heldEnd = undefined;
-      this.ended(end.error);
-    }
+    // Not paused again: all the held messages went out.
+    if (end !== undefined && !this.#userPaused) this.ended(end.error);
   }
 
   /** The message queue, made now if needed. */
   messages(): MessageQueue<Message> {
-    let queue = this.#queue;
-    if (queue === undefined) {
-      const inbox = this;
-      const o = this.lifecycle.options;
-      queue = new MessageQueue<Message>({
-        highWaterMark: o.highWaterMark,
-        lowWaterMark: o.lowWaterMark,
-        sizeOf: messageSize,
-        onPause() {
-          inbox.lifecycle.pause();
-        },
-        onResume() {
-          // A user's pause() holds reading back on its own: only its resume() lifts it.
-          if (!inbox.#userPaused) inbox.lifecycle.resume();
-        },
+    return (this.#queue ??= new MessageQueue<Message>(this.#o, (paused) => this.#flow(paused)));
+  }
+
+  /**
+   * A listener of `event` threw: reported as an "error" if someone listens, else thrown as Node would
+   * for a throwing listener (an uncaught exception), but after our state is consistent.
+   */
+  #listenerThrew(event: keyof EmittedEvents, err: unknown): void {
+    if (event !== "error" && this.#client.listenerCount("error") > 0) {
+      this.emit("error", err as Error);
+    } else {
+      queueMicrotask(() => {
+        throw err;
       });
-      this.#queue = queue;
-      const end = this.#queueEnd;
-      if (end !== undefined) {
-        if (end.error === undefined) queue.end();
-        else queue.fail(end.error);
-      }
     }
-    return queue;
   }
 
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void {
-    const client = this.#client;
     try {
-      (client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
+      (this.#client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
     } catch (err) {
-      // A listener threw: report it as an "error" if someone listens, else surface it as Node would
-      // for a throwing listener (an uncaught exception), but after our state is consistent.
-      if (event !== "error" && client.listenerCount("error") > 0) this.emit("error", err as Error);
-      else rethrowAsync(err);
+      this.#listenerThrew(event, err);
     }
   }
 
@@ -223,53 +193,96 @@ class Inbox implements LifecycleHost {
     }
     const client = this.#client;
     const hasListeners = client.listenerCount("message") > 0;
-    if (!hasListeners || this.iterators > 0) this.messages().push(data);
+    if (!hasListeners || this.#iterators > 0) this.messages().push(data);
     if (!hasListeners) return;
     // The one event emitted per message: a fixed argument list, not emit()'s rest and spread.
     try {
       client.emit("message", data);
     } catch (err) {
-      if (client.listenerCount("error") > 0) this.emit("error", err as Error);
-      else rethrowAsync(err);
+      this.#listenerThrew("message", err);
     }
+  }
+
+  deliverPart(part: MessagePart): void {
+    this.#streams?.accept(part);
+  }
+
+  connectionEnded(error: Error): void {
+    this.#streams?.accept(error);
   }
 
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
   ended(error: unknown): void {
-    if (this.#held !== undefined && this.#held.length > 0) {
+    if (this.#held?.length) {
       this.#heldEnd ??= { error }; // after the held messages, on resume()
       return;
     }
-    this.streams?.ended(error);
-    const queue = this.#queue;
-    if (queue === undefined) this.#queueEnd ??= { error };
-    else if (!queue.ended) {
-      if (error === undefined) queue.end();
-      else queue.fail(error);
-    }
+    this.#heldEnd = undefined;
+    this.#streams?.ended(error);
+    this.messages().end(error);
   }
 
   /** A new run starts (a closed client connects again): its iterators get a fresh queue. */
   restarted(): void {
-    this.streams?.restarted();
+    this.#streams?.restarted();
     if (this.#queue?.ended) this.#queue = undefined;
-    this.#queueEnd = undefined;
     this.#heldEnd = undefined; // the held messages of the last run go on to the new run's queue
   }
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
   runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void> {
-    const onOpen = this.lifecycle.options.onOpen;
-    if (onOpen === undefined) return;
-    const session: OpenSession = {
-      response,
-      send(data, options = {}) {
-        const payload = toPayload(data);
-        return conn.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
+    return this.#o.onOpen?.(
+      {
+        response,
+        send: (data, options) => sendWhole(conn, data, options),
+        ping: (data) => conn.ping(controlPayload(data)),
       },
-      ping: (data) => conn.ping(controlPayload(data)),
+      response,
+    );
+  }
+
+  /** `client.streams()`. */
+  streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
+    return streamsOf(this.#streams);
+  }
+
+  /** The client's iterator: see WebSocketClient[Symbol.asyncIterator]. */
+  iterate(): AsyncIterator<Message, undefined> {
+    checkMessageIterator(this.#streams);
+    this.#iterators++;
+    let active = true;
+    const stop = () => {
+      if (active) {
+        active = false;
+        this.#iterators--;
+      }
     };
-    return onOpen(session, response);
+    // Made once per iterator, not per message: the wait path's continuations.
+    const settled = (result: IteratorResult<Message, undefined>) => {
+      if (result.done) stop();
+      return result;
+    };
+    const failed = (err: unknown): never => {
+      stop();
+      throw err;
+    };
+    const done = () => Promise.resolve({ done: true, value: undefined } as const);
+    const iterator: AsyncIterator<Message, undefined> & AsyncIterable<Message> = {
+      next: () => {
+        if (!active) return done();
+        const queue = this.messages();
+        // A queued message cannot end the iteration: its resolved promise is returned as it is,
+        // one promise per message instead of an async wrapper's three (for await, node --cpu-prof).
+        if (queue.length > 0) return queue.next();
+        return queue.next().then(settled, failed);
+      },
+      return: () => {
+        stop();
+        return done();
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 }
 
@@ -302,40 +315,36 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * `url`: `ws:`, `wss:` (`http:`/`https:` are mapped to them), `ws+unix:`, or a function (sync or
    * async) called before every attempt. Throws TypeError for an invalid URL or option, naming it.
    */
-  constructor(url: UrlInput, options: WebSocketClientOptions<B, T> = {}) {
+  constructor(url: UrlInput, options?: WebSocketClientOptions<B, T>) {
     super();
     const o = resolveOptions(url, options);
     // What the platform cannot do with these options throws here, not at connect.
     const spare = platform.prepare(o);
     // The events as emitted: "error" may also carry what a user's listener threw.
-    this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>);
-    this.#lifecycle = new Lifecycle(o, this.#inbox, o.providers === undefined ? spare : undefined);
-    this.#inbox.lifecycle = this.#lifecycle;
-    if (o.receive === "stream") this.#inbox.receiveStreams();
+    const inbox = new Inbox(
+      this as unknown as EventEmitter<EmittedEvents>,
+      o,
+      o.providers ? undefined : spare,
+    );
+    const lifecycle = inbox.lifecycle;
+    this.#inbox = inbox;
+    this.#lifecycle = lifecycle;
     const signal = o.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) this.#lifecycle.abort(signal.reason);
-      else signal.addEventListener("abort", () => this.#lifecycle.abort(signal.reason), { once: true });
-    }
+    const abort = () => lifecycle.abort(signal!.reason);
+    if (signal?.aborted) abort();
+    else signal?.addEventListener("abort", abort, { once: true });
   }
 
   /** The URL of the last attempt (the constructor's, with http(s) mapped to ws(s)). */
   get url(): string {
     const o = this.#lifecycle.options;
-    return this.#lifecycle.url ?? (o.providers?.url !== undefined ? "" : o.href);
+    return this.#lifecycle.url ?? (o.providers?.url ? "" : o.href);
   }
   /** Derived from the lifecycle: CONNECTING until open (and while `onOpen` runs), CLOSING while a close is under way. */
   get readyState(): ReadyState {
-    switch (this.#lifecycle.phase) {
-      case "open":
-        return this.#lifecycle.connectionOpen ? ReadyState.OPEN : ReadyState.CLOSING;
-      case "closing":
-        return ReadyState.CLOSING;
-      case "closed":
-        return ReadyState.CLOSED;
-      default:
-        return ReadyState.CONNECTING;
-    }
+    const phase = this.#lifecycle.phase;
+    if (phase === "open") return this.#lifecycle.connectionOpen ? OPEN : CLOSING;
+    return phase === "closing" ? CLOSING : phase === "closed" ? CLOSED : CONNECTING;
   }
   /** Bytes queued while disconnected or behind a streamed message, plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
@@ -395,22 +404,12 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * connection is failed with 1011) or StreamInterruptedError (the connection ended or the client
    * closed first: nothing is resent).
    */
-  send(data: SendData | SendSource, options: SendOptions = {}): Promise<void> {
+  send(data: SendData | SendSource, options?: SendOptions): Promise<void> {
     if (typeof data !== "string" && isSendSource(data)) {
-      const lifecycle = this.#lifecycle;
-      this.#streamed ??= new StreamedSends({
-        send: (payload, binary, compress) => lifecycle.send(payload, binary, compress),
-        whenOpen: () => lifecycle.whenOpen(),
-        maxQueuedBytes: lifecycle.options.maxQueuedBytes,
-      });
-      return this.#streamed.stream(data, options.binary);
+      return (this.#streamed ??= new StreamedSends(this.#lifecycle)).stream(data, options?.binary);
     }
-    const payload = toPayload(data);
-    const binary = options.binary ?? typeof payload !== "string";
-    const compress = options.compress !== false;
     const streamed = this.#streamed;
-    if (streamed?.busy === true) return streamed.after(payload, binary, compress);
-    return this.#lifecycle.send(payload, binary, compress);
+    return sendWhole(streamed?.busy ? streamed : this.#lifecycle, data, options);
   }
 
   /**
@@ -437,14 +436,22 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * ends after the messages already queued.
    */
   close(code: number = CloseCode.Normal, reason = ""): Promise<void> {
-    checkCloseArgs(code, reason);
-    this.#streamed?.interrupt("the client is closing");
+    // The codes an application may send (RFC 6455 section 7.4): not 1004-1006, 1015 or 1016-2999.
+    const allowed =
+      code >= 3000 ? code <= 4999 : code >= 1000 && code <= 1014 && (code < 1004 || code > 1006);
+    if (!(allowed && Number.isInteger(code))) {
+      throw new RangeError(`close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
+    }
+    if (utf8.encode(reason).length > MAX_CLOSE_REASON_BYTES) {
+      throw new RangeError(`close reason over ${MAX_CLOSE_REASON_BYTES} bytes`);
+    }
+    this.#streamed?.interrupt("closing");
     return this.#lifecycle.close(code, reason);
   }
 
   /** Destroys the connection at once, without a close handshake, and stops reconnecting. */
   terminate(): void {
-    this.#streamed?.interrupt("the client was terminated");
+    this.#streamed?.interrupt("terminated");
     this.#lifecycle.terminate();
   }
 
@@ -464,20 +471,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * pulls of its stream with that connection's error. Throws a TypeError without `receive: "stream"`.
    */
   streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
-    const receiver = this.#inbox.streams;
-    if (receiver === undefined) {
-      throw new TypeError('client.streams() needs the option receive: "stream"');
-    }
-    let active = true;
-    const iterator: AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> = {
-      next: () => (active ? receiver.nextStream() : Promise.resolve({ done: true, value: undefined })),
-      return: () => {
-        active = false;
-        return Promise.resolve({ done: true, value: undefined });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return this.#inbox.streams();
   }
 
   /**
@@ -509,44 +503,8 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * with `receive: "stream"`: use {@link WebSocketClient.streams} then.
    */
   [Symbol.asyncIterator](): AsyncIterator<Message<B, T>, undefined> {
-    const inbox = this.#inbox;
-    if (inbox.streams !== undefined) {
-      throw new TypeError('This client receives streams (receive: "stream"): iterate client.streams()');
-    }
-    inbox.iterators++;
-    let active = true;
-    const stop = () => {
-      if (active) {
-        active = false;
-        inbox.iterators--;
-      }
-    };
-    // Made once per iterator, not per message: the wait path's continuations.
-    const settled = (result: IteratorResult<Message, undefined>) => {
-      if (result.done) stop();
-      return result;
-    };
-    const failed = (err: unknown): never => {
-      stop();
-      throw err;
-    };
-    const iterator: AsyncIterator<Message, undefined> & AsyncIterable<Message> = {
-      next: () => {
-        if (!active) return Promise.resolve({ done: true, value: undefined });
-        const queue = inbox.messages();
-        // A queued message cannot end the iteration: its resolved promise is returned as it is,
-        // one promise per message instead of an async wrapper's three (for await, node --cpu-prof).
-        if (queue.length > 0) return queue.next();
-        return queue.next().then(settled, failed);
-      },
-      return: () => {
-        stop();
-        return Promise.resolve({ done: true, value: undefined });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
     // The queue holds what this client's binaryType produces.
-    return iterator as AsyncIterator<Message<B, T>, undefined>;
+    return this.#inbox.iterate() as AsyncIterator<Message<B, T>, undefined>;
   }
 
   /** `await using client = await connect(url)` closes it at the end of the scope. */

@@ -1,90 +1,96 @@
 /**
- * Received messages waiting for an async iterator, with flow control: past `highWaterMark` bytes it
- * asks to pause reading, and at or under `lowWaterMark` it asks to resume (as websockets'
+ * Received messages waiting for an async iterator, with flow control: past `highWaterMark` it asks to
+ * pause reading, and at or under `lowWaterMark` it asks to resume (as websockets'
  * `asyncio/messages.py` `maybe_pause` / `maybe_resume`). It outlives connections: the client keeps
  * one queue across reconnects, so the iterator sees every message once, in order.
  */
 
-export interface MessageQueueOptions<T> {
-  highWaterMark: number;
-  lowWaterMark: number;
-  /** Size of an item for the water marks. */
-  sizeOf: (item: T) => number;
-  /** Called when the queued size rises above highWaterMark: stop reading. */
-  onPause: () => void;
-  /** Called when it falls back to lowWaterMark or under, after a pause: read again. */
-  onResume: () => void;
+/** The water marks, in the unit of {@link sizeOf} (the client's resolved options carry them). */
+export interface WaterMarks {
+  readonly highWaterMark: number;
+  readonly lowWaterMark: number;
 }
 
-type Waiter<T> = { resolve: (r: IteratorResult<T, undefined>) => void; reject: (e: unknown) => void };
+/** What an item that is neither text nor bytes (a streamed message's start or end) weighs. */
+const MARKER_SIZE = 64;
+
+/**
+ * What an item weighs against the water marks: code units for text, bytes for binary, and
+ * MARKER_SIZE for anything else, so that a flood of empty streamed messages still reaches the mark.
+ */
+function sizeOf(item: unknown): number {
+  return typeof item === "string"
+    ? item.length
+    : ((item as { byteLength?: number }).byteLength ?? MARKER_SIZE);
+}
+
+const noop = (): void => {};
+
+/** A pending `next()`, settled with an item or with the queue's end. */
+type Waiter<T> = (result: IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>>) => void;
 
 export class MessageQueue<T> {
-  readonly #o: MessageQueueOptions<T>;
-  /** `sizeOf`, held directly: read twice per message, one property load fewer each time. */
-  readonly #sizeOf: (item: T) => number;
+  readonly #marks: WaterMarks;
+  /**
+   * Called with true when the queued size rises above highWaterMark (stop reading), with false when
+   * it falls back to lowWaterMark or under.
+   */
+  readonly #flow: (paused: boolean) => void;
   // A plain array with a head index: shift() is O(n) on large queues; compact when half is consumed.
   #items: T[] = [];
   #head = 0;
   #bytes = 0;
   #paused = false;
+  /** The pending `next()` calls, only while the queue is empty. */
   #waiters: Waiter<T>[] = [];
-  /** Set once the queue ends: `null` for a clean end, else the error to throw after the last item. */
-  #end: { error: unknown } | null | undefined;
+  /** Set by end(): what `next()` returns once the items are taken. */
+  #end: Promise<IteratorResult<T, undefined>> | undefined;
 
-  constructor(o: MessageQueueOptions<T>) {
-    this.#o = o;
-    this.#sizeOf = o.sizeOf;
+  constructor(marks: WaterMarks, flow: (paused: boolean) => void) {
+    this.#marks = marks;
+    this.#flow = flow;
   }
 
   /** Items waiting. */
   get length(): number {
     return this.#items.length - this.#head;
   }
-  /** Their size, in the unit of `sizeOf`. */
-  get bytes(): number {
-    return this.#bytes;
-  }
   /** True while the queue asked to stop reading. */
   get paused(): boolean {
     return this.#paused;
   }
-  /** True after end() or fail(). */
+  /** True after end(). */
   get ended(): boolean {
     return this.#end !== undefined;
   }
 
   /** Adds a message; hands it straight to a waiting `next()` if there is one. Ignored after the end. */
   push(item: T): void {
-    if (this.#end !== undefined) return;
+    if (this.#end) return;
     // Checked before shift(): most pushes find no waiter (the consumer is behind, reading the queue).
     if (this.#waiters.length > 0) {
-      (this.#waiters.shift() as Waiter<T>).resolve({ done: false, value: item });
+      this.#waiters.shift()!({ done: false, value: item });
       return;
     }
     this.#items.push(item);
-    this.#bytes += this.#sizeOf(item);
-    if (!this.#paused && this.#bytes > this.#o.highWaterMark) {
+    this.#bytes += sizeOf(item);
+    if (!this.#paused && this.#bytes > this.#marks.highWaterMark) {
       this.#paused = true;
-      this.#o.onPause();
+      this.#flow(true);
     }
   }
 
-  /** Ends the queue cleanly: `next()` yields what is queued, then `done`. */
-  end(): void {
-    this.#finish(null);
-  }
-
-  /** Ends the queue with an error: `next()` yields what is queued, then rejects with `error`. */
-  fail(error: unknown): void {
-    this.#finish({ error });
-  }
-
-  /** Drops queued messages (used when the client is terminated). */
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-    this.#bytes = 0;
-    this.#maybeResume();
+  /**
+   * Ends the queue (the first call counts): `next()` yields what is queued, then `done`, or rejects
+   * with `error` when one is given.
+   */
+  end(error?: unknown): void {
+    if (this.#end) return;
+    const end = (this.#end =
+      error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(error));
+    end.catch(noop); // a failure nobody reads is not an unhandled rejection
+    // Waiters exist only when the queue is empty: they get the end now.
+    for (const waiter of this.#waiters.splice(0)) waiter(end);
   }
 
   /** The next message, waiting for one if needed. */
@@ -94,37 +100,23 @@ export class MessageQueue<T> {
     if (head < items.length) {
       const item = items[head] as T;
       items[head] = undefined as T; // let it be collected
-      if (head + 1 === items.length) {
+      let next = head + 1;
+      if (next === items.length) {
         // Emptied: truncated in place, so a queue that fills and drains keeps its backing store.
         items.length = 0;
-        this.#head = 0;
-      } else if (head >= 1024 && (head + 1) * 2 > items.length) {
-        this.#items = items.slice(head + 1);
-        this.#head = 0;
-      } else this.#head = head + 1;
-      this.#bytes -= this.#sizeOf(item);
-      if (this.#paused) this.#maybeResume();
+        next = 0;
+      } else if (head >= 1024 && next * 2 > items.length) {
+        this.#items = items.slice(next);
+        next = 0;
+      }
+      this.#head = next;
+      this.#bytes -= sizeOf(item);
+      if (this.#paused && this.#bytes <= this.#marks.lowWaterMark) {
+        this.#paused = false;
+        this.#flow(false);
+      }
       return Promise.resolve({ done: false, value: item });
     }
-    if (this.#end === null) return Promise.resolve({ done: true, value: undefined });
-    if (this.#end !== undefined) return Promise.reject(this.#end.error);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
-  }
-
-  #maybeResume(): void {
-    if (this.#paused && this.#bytes <= this.#o.lowWaterMark) {
-      this.#paused = false;
-      this.#o.onResume();
-    }
-  }
-
-  #finish(end: { error: unknown } | null): void {
-    if (this.#end !== undefined) return;
-    this.#end = end;
-    // Waiters exist only when the queue is empty: they get the end now.
-    for (const w of this.#waiters.splice(0)) {
-      if (end === null) w.resolve({ done: true, value: undefined });
-      else w.reject(end.error);
-    }
+    return this.#end ?? new Promise((resolve) => this.#waiters.push(resolve));
   }
 }

@@ -10,7 +10,7 @@
 import { ErrorCodes, ProtocolError } from "@tideway/core";
 import { Utf8ChunkDecoder } from "@tideway/core/internals";
 import type { MessagePart } from "./events.js";
-import { MessageQueue } from "./message-queue.js";
+import { MessageQueue, type WaterMarks } from "./message-queue.js";
 import { StreamInflater } from "./stream-inflate.js";
 
 /** The kind of a streamed message. */
@@ -30,28 +30,61 @@ class Aborted {
 const END = Symbol("end of message");
 type Item = Start | string | Uint8Array | typeof END | Aborted;
 
-/** What a start or end weighs in the queue: a flood of empty messages still reaches the water mark. */
-const MARKER_SIZE = 64;
-const sizeOf = (item: Item): number =>
-  typeof item === "string" ? item.length : item instanceof Uint8Array ? item.byteLength : MARKER_SIZE;
-
 /** Why reading is held: the queue is full, zlib's input is full, a compressed message is flushing. */
 const HELD_BY_QUEUE = 1;
 const HELD_BY_DRAIN = 2;
 const HELD_BY_FLUSH = 4;
 
-/** What the receiver needs of the client. */
-export interface StreamHost {
-  readonly highWaterMark: number;
-  readonly lowWaterMark: number;
+/** The client's options the receiver reads. */
+export interface StreamOptions extends WaterMarks {
+  readonly receive: "message" | "stream";
   /** Bound of what `text()` / `bytes()` collect. */
   readonly maxPayload: number;
   /** Bound of a message's inflated size. */
   readonly maxStreamedPayload: number;
-  pause(): void;
-  resume(): void;
+}
+
+/** What the receiver needs of the client's lifecycle. */
+export interface StreamLifecycle {
   /** Fails the current connection with the error's close code. */
   failReceive(error: ProtocolError): void;
+}
+
+/**
+ * The client's receiver with `receive: "stream"`, else undefined. `flow(paused)`: stop or start
+ * reading again (the client's own pause() may still hold reading back).
+ */
+export function receiveStreams(
+  o: StreamOptions,
+  lifecycle: StreamLifecycle,
+  flow: (paused: boolean) => void,
+): StreamReceiver | undefined {
+  return o.receive === "stream" ? new StreamReceiver(o, lifecycle, flow) : undefined;
+}
+
+/** The client's own iterator: a TypeError with `receive: "stream"` (a receiver), whose messages come as streams. */
+export function checkMessageIterator(receiver: StreamReceiver | undefined): void {
+  if (receiver !== undefined) throw new TypeError('receive: "stream": iterate client.streams()');
+}
+
+/**
+ * `client.streams()`: the received messages as streams, in order, across reconnects; a TypeError
+ * without `receive: "stream"` (no receiver).
+ */
+export function streamsOf(
+  receiver: StreamReceiver | undefined,
+): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
+  if (receiver === undefined) throw new TypeError('client.streams() needs the option receive: "stream"');
+  let active = true;
+  const iterator: AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> = {
+    next: () => (active ? receiver.nextStream() : Promise.resolve({ done: true, value: undefined })),
+    return: () => {
+      active = false;
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /**
@@ -172,7 +205,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * compressed messages, queues everything in order, and serves `client.streams()` (`nextStream`).
  */
 export class StreamReceiver {
-  readonly #host: StreamHost;
+  readonly #o: StreamOptions;
+  readonly #lifecycle: StreamLifecycle;
+  readonly #flow: (paused: boolean) => void;
   #queue: MessageQueue<Item>;
   #held = 0;
   /** A start is queued without its end yet. */
@@ -195,13 +230,15 @@ export class StreamReceiver {
   /** The stream handed out last, dropped when the next one is taken. */
   #current: MessageStream | undefined;
 
-  constructor(host: StreamHost) {
-    this.#host = host;
+  constructor(o: StreamOptions, lifecycle: StreamLifecycle, flow: (paused: boolean) => void) {
+    this.#o = o;
+    this.#lifecycle = lifecycle;
+    this.#flow = flow;
     this.#queue = this.#newQueue();
   }
 
   get maxPayload(): number {
-    return this.#host.maxPayload;
+    return this.#o.maxPayload;
   }
 
   /** Reading is held: a new connection starts paused. */
@@ -210,19 +247,14 @@ export class StreamReceiver {
   }
 
   #newQueue(): MessageQueue<Item> {
-    const receiver = this;
-    return new MessageQueue<Item>({
-      highWaterMark: this.#host.highWaterMark,
-      lowWaterMark: this.#host.lowWaterMark,
-      sizeOf,
-      onPause() {
-        receiver.#inflater?.pause();
-        receiver.#hold(HELD_BY_QUEUE);
-      },
-      onResume() {
-        receiver.#inflater?.resume();
-        receiver.#release(HELD_BY_QUEUE);
-      },
+    return new MessageQueue<Item>(this.#o, (paused) => {
+      if (paused) {
+        this.#inflater?.pause();
+        this.#hold(HELD_BY_QUEUE);
+      } else {
+        this.#inflater?.resume();
+        this.#release(HELD_BY_QUEUE);
+      }
     });
   }
 
@@ -234,8 +266,7 @@ export class StreamReceiver {
 
   /** The run is over: streams end after what is queued (or throw `error`). */
   ended(error: unknown): void {
-    if (error === undefined) this.#queue.end();
-    else this.#queue.fail(error);
+    this.#queue.end(error);
   }
 
   /** A closed client starts again: a fresh queue. */
@@ -339,7 +370,7 @@ export class StreamReceiver {
   #inflatedChunk(bytes: Uint8Array): void {
     if (this.#failed) return;
     this.#inflated += bytes.byteLength;
-    const limit = this.#host.maxStreamedPayload;
+    const limit = this.#o.maxStreamedPayload;
     if (this.#inflated > limit) {
       this.#fail(
         new ProtocolError(
@@ -398,7 +429,7 @@ export class StreamReceiver {
     this.#release(HELD_BY_DRAIN);
     if (this.#backlog !== undefined) this.#takeBacklog();
     // The connection reports the error back (connectionEnded), which aborts the message now.
-    this.#host.failReceive(error);
+    this.#lifecycle.failReceive(error);
   }
 
   #connectionEnded(error: Error): void {
@@ -417,13 +448,13 @@ export class StreamReceiver {
   #hold(reason: number): void {
     const before = this.#held;
     this.#held |= reason;
-    if (before === 0) this.#host.pause();
+    if (before === 0) this.#flow(true);
   }
 
   #release(reason: number): void {
     if ((this.#held & reason) === 0) return;
     this.#held &= ~reason;
-    if (this.#held === 0) this.#host.resume();
+    if (this.#held === 0) this.#flow(false);
   }
 }
 

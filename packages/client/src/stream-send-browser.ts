@@ -14,9 +14,7 @@ export class StreamedSends
   readonly waitingBytes = 0;
 
   stream(): Promise<void> {
-    return Promise.reject(
-      new TypeError("send() from a stream is not available in a browser: a WebSocket sends whole messages"),
-    );
+    return Promise.reject(new TypeError("send() from a stream is not available in a browser"));
   }
 
   interrupt(): void {}

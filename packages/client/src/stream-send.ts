@@ -176,14 +176,14 @@ async function streamMessage(
   }
 }
 
-/** What the streamed sends need from the client around them. */
+/** What the streamed sends need from the client's lifecycle. */
 export interface StreamHost {
   /** Sends a whole message (the client's usual path); `compress` false: never compressed. */
   send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void>;
   /** The open connection, now or once the next one is open; rejects once the client is closed. */
   whenOpen(): Promise<Connection>;
-  /** Bytes that whole messages may hold while they wait (the client's `maxQueuedBytes`). */
-  readonly maxQueuedBytes: number;
+  /** `maxQueuedBytes`: bytes that whole messages may hold while they wait. */
+  readonly options: { readonly maxQueuedBytes: number };
 }
 
 /**
@@ -206,7 +206,7 @@ export class StreamedSends {
     this.#host = host;
   }
 
-  /** True while a streamed message is under way or waiting: whole messages must go through {@link after}. */
+  /** True while a streamed message is under way or waiting: whole messages must go through {@link send}. */
   get busy(): boolean {
     return this.#tail !== undefined;
   }
@@ -253,9 +253,9 @@ export class StreamedSends {
   }
 
   /** A whole message sent while a streamed one is under way: it goes out once that one has ended. */
-  after(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
     const size = typeof data === "string" ? utf8.encode(data).length : data.byteLength;
-    const limit = this.#host.maxQueuedBytes;
+    const limit = this.#host.options.maxQueuedBytes;
     if (this.#waitingBytes + size > limit) {
       const full = Promise.reject(new SendQueueFullError(this.#waitingBytes, size, limit));
       full.catch(noop);
@@ -272,8 +272,10 @@ export class StreamedSends {
     return sent;
   }
 
-  /** close(), terminate() or reconnect(): the streamed messages under way or waiting stop with `reason`. */
-  interrupt(reason: string): void {
-    for (const interruption of this.#active) interruption.interrupt(new InvalidStateError(reason));
+  /** close() or terminate(): the streamed messages under way or waiting stop. */
+  interrupt(client: "closing" | "terminated"): void {
+    for (const interruption of this.#active) {
+      interruption.interrupt(new InvalidStateError(`the client is ${client}`));
+    }
   }
 }

@@ -468,6 +468,38 @@ describe("pause() and resume()", () => {
     expect(got).toEqual(["1", "2", "3", "4", "5"]);
   });
 
+  it("ends the iterator after the held messages, even when a listener pauses again on the last one", async () => {
+    const server = await wsServer({ echo: false });
+    const c = client(server.url, { reconnect: false });
+    const heard: string[] = [];
+    c.on("message", (m) => {
+      heard.push(m as string);
+      if (m === "1" || m === "3") c.pause();
+    });
+    await c.connect();
+    const it = c[Symbol.asyncIterator]();
+    // One read: three messages; "2" and "3" are held when the run ends.
+    const frames = ["1", "2", "3"].map((t) => serverFrame(0x1, t));
+    (server.clients[0] as unknown as { _socket: net.Socket })._socket.write(Buffer.concat(frames));
+    await waitFor(() => heard.length === 1, 2000, "the first message");
+    await sleep(50);
+    c.terminate();
+    expect(heard).toEqual(["1"]);
+    c.resume();
+    await waitFor(() => heard.length === 3, 2000, "the held messages");
+    expect(await take(it, 3)).toEqual(["1", "2", "3"]);
+    // Paused again by the last one: the end waits for resume().
+    let end: IteratorResult<unknown> | undefined;
+    void it.next().then((r) => {
+      end = r;
+    });
+    await sleep(50);
+    expect(end).toBeUndefined();
+    c.resume();
+    await waitFor(() => end !== undefined, 2000, "the end after resume()");
+    expect(end).toEqual({ done: true, value: undefined });
+  });
+
   it("composes with the iterator's backpressure and holds across a reconnect", async () => {
     const server = await wsServer({ echo: false });
     const c = client(server.url, { highWaterMark: 1024, reconnect: { minTimeout: 20, maxTimeout: 20 } });

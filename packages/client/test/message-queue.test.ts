@@ -1,17 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
 import { MessageQueue } from "../src/message-queue.js";
 
-function queue(high = 10, low = 4) {
-  const onPause = vi.fn();
-  const onResume = vi.fn();
-  const q = new MessageQueue<string>({
-    highWaterMark: high,
-    lowWaterMark: low,
-    sizeOf: (s) => s.length,
-    onPause,
-    onResume,
-  });
-  return { q, onPause, onResume };
+function queue<T = string>(high = 10, low = 4) {
+  const flow = vi.fn<(paused: boolean) => void>();
+  const q = new MessageQueue<T>({ highWaterMark: high, lowWaterMark: low }, flow);
+  return { q, flow };
 }
 
 describe("MessageQueue", () => {
@@ -32,23 +25,25 @@ describe("MessageQueue", () => {
     q.push("x");
     expect(await pending).toEqual({ done: false, value: "x" });
     expect(q.length).toBe(0);
-    expect(q.bytes).toBe(0);
+    // Not counted against the water marks: 10 more code units stay at the high-water mark.
+    q.push("a".repeat(10));
+    expect(q.paused).toBe(false);
   });
 
   it("pauses above the high-water mark and resumes at the low-water mark, once each", async () => {
-    const { q, onPause, onResume } = queue(10, 4);
+    const { q, flow } = queue(10, 4);
     for (const s of ["aaaa", "bbbb"]) q.push(s); // 8 bytes: not above 10
-    expect(onPause).not.toHaveBeenCalled();
+    expect(flow).not.toHaveBeenCalled();
     q.push("ccc"); // 11 > 10
-    expect(onPause).toHaveBeenCalledTimes(1);
+    expect(flow.mock.calls).toEqual([[true]]);
     q.push("dd"); // still paused: no second call
-    expect(onPause).toHaveBeenCalledTimes(1);
+    expect(flow.mock.calls).toEqual([[true]]);
     expect(q.paused).toBe(true);
     await q.next(); // 9 left
     await q.next(); // 5 left: still above low
-    expect(onResume).not.toHaveBeenCalled();
+    expect(flow.mock.calls).toEqual([[true]]);
     await q.next(); // 2 left <= 4
-    expect(onResume).toHaveBeenCalledTimes(1);
+    expect(flow.mock.calls).toEqual([[true], [false]]);
     expect(q.paused).toBe(false);
   });
 
@@ -56,7 +51,7 @@ describe("MessageQueue", () => {
     const { q } = queue();
     q.push("a");
     const boom = new Error("boom");
-    q.fail(boom);
+    q.end(boom);
     q.push("ignored after the end");
     expect(await q.next()).toEqual({ done: false, value: "a" });
     await expect(q.next()).rejects.toBe(boom);
@@ -71,7 +66,7 @@ describe("MessageQueue", () => {
     const b = queue().q;
     const pb = b.next();
     const err = new Error("x");
-    b.fail(err);
+    b.end(err);
     await expect(pb).rejects.toBe(err);
   });
 
@@ -86,12 +81,19 @@ describe("MessageQueue", () => {
     expect(out).toEqual(Array.from({ length: 5000 }, (_, i) => i));
   });
 
-  it("clear() drops items and resumes", () => {
-    const { q, onResume } = queue(2, 0);
-    q.push("abc");
-    expect(q.paused).toBe(true);
-    q.clear();
-    expect(q.length).toBe(0);
-    expect(onResume).toHaveBeenCalledTimes(1);
+  it("keeps the first end: a later end() or end(error) changes nothing", async () => {
+    const { q } = queue();
+    q.end();
+    q.end(new Error("late"));
+    expect(await q.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it("weighs text in code units, bytes in bytes, and anything else (a marker) as 64", () => {
+    const { q, flow } = queue<unknown>(100, 0);
+    q.push(new Uint8Array(60));
+    q.push("é".repeat(20)); // 20 code units: 80, not above 100
+    expect(flow).not.toHaveBeenCalled();
+    q.push(Symbol("marker")); // 144
+    expect(flow.mock.calls).toEqual([[true]]);
   });
 });

@@ -9,7 +9,7 @@ describe("the browser build's streamed sends", () => {
     })();
     expect(isSendSource(source)).toBe(true);
     await expect(sends.stream()).rejects.toThrow(
-      new TypeError("send() from a stream is not available in a browser: a WebSocket sends whole messages"),
+      new TypeError("send() from a stream is not available in a browser"),
     );
     // Whole messages never wait behind a stream: client.ts sends them straight to the lifecycle.
     expect(sends.busy).toBe(false);
