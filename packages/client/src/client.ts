@@ -5,7 +5,7 @@
  */
 import { CloseCode, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
-import type { ClientConnection } from "./client-connection.js";
+import type { ClientConnection, StreamingConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
 import type { CloseInfo } from "./errors.js";
 import type {
@@ -124,7 +124,8 @@ class Inbox implements LifecycleHost {
       resume: () => {
         if (!this.#userPaused) lifecycle.resume();
       },
-      failReceive: (error) => lifecycle.failReceive(error),
+      // receive: "stream" is Node-only (node-options-browser.ts), where connections stream.
+      failReceive: (error) => (lifecycle.connection as StreamingConnection | undefined)?.failReceive(error),
     });
   }
 
@@ -306,10 +307,10 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
     super();
     const o = resolveOptions(url, options);
     // What the platform cannot do with these options throws here, not at connect.
-    const spare = platform.prepare(o);
+    platform.prepare(o);
     // The events as emitted: "error" may also carry what a user's listener threw.
     this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>);
-    this.#lifecycle = new Lifecycle(o, this.#inbox, o.providers === undefined ? spare : undefined);
+    this.#lifecycle = new Lifecycle(o, this.#inbox);
     this.#inbox.lifecycle = this.#lifecycle;
     if (o.receive === "stream") this.#inbox.receiveStreams();
     const signal = o.signal;
@@ -326,16 +327,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   }
   /** Derived from the lifecycle: CONNECTING until open (and while `onOpen` runs), CLOSING while a close is under way. */
   get readyState(): ReadyState {
-    switch (this.#lifecycle.phase) {
-      case "open":
-        return this.#lifecycle.connectionOpen ? ReadyState.OPEN : ReadyState.CLOSING;
-      case "closing":
-        return ReadyState.CLOSING;
-      case "closed":
-        return ReadyState.CLOSED;
-      default:
-        return ReadyState.CONNECTING;
-    }
+    return this.#lifecycle.readyState;
   }
   /** Bytes queued while disconnected or behind a streamed message, plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
@@ -360,7 +352,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * once closed.
    */
   get connectionInfo(): ConnectionInfo | undefined {
-    return this.#lifecycle.connectionInfo;
+    return this.#lifecycle.connection?.info;
   }
   /**
    * How the last connection that had opened ended (`code`, `reason`, `wasClean`...), as the "close"
