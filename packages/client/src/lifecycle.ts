@@ -27,7 +27,7 @@ import * as observe from "./observe.js";
 import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { Backoff, isRetryable, type ReconnectOptions, serverRetryAfter } from "./reconnect.js";
-import { followRedirects, type Hop } from "./redirect.js";
+import { followRedirects } from "./redirect.js";
 
 /**
  * In order, so that ranges mean something: `Idle` never started; `Connecting` an attempt runs
@@ -60,9 +60,6 @@ export interface LifecycleHost extends ConnectionHost {
   /** Runs the `onOpen` option on this connection. */
   runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void>;
 }
-
-/** Where an attempt goes: a redirect {@link Hop} plus the subprotocols offered. */
-type Target = { -readonly [K in keyof Hop]: Hop[K] } & { protocols: readonly string[] };
 
 /** A send waiting for an open connection: `send` writes it there and settles its promise. */
 interface QueuedSend {
@@ -226,13 +223,14 @@ export class Lifecycle implements ConnectionHandlers {
     const conn = this.#ready;
     if (conn !== undefined) return conn.send(data, binary, compress);
     if (this.#phase >= Phase.Closing) return rejected(closedError());
-    const size = typeof data === "string" ? utf8.encode(data).length : data.byteLength;
+    const text = typeof data === "string";
+    const size = text ? utf8.encode(data).length : data.byteLength;
     if (this.#queuedBytes + size > this.#o.maxQueuedBytes) {
       return rejected(new SendQueueFullError(this.#queuedBytes, size, this.#o.maxQueuedBytes));
     }
     // The core copies (masks) a payload only when the frame is built: keep our own copy of bytes the
     // caller may reuse meanwhile.
-    const copy = typeof data === "string" ? data : data.slice();
+    const copy = text ? data : data.slice();
     const queued = new Promise<void>((resolve, reject) => {
       (this.#sendQueue ??= []).push({
         size,
@@ -356,16 +354,14 @@ export class Lifecycle implements ConnectionHandlers {
         this.#phase = Phase.Waiting;
         await sleep(after, signal);
       }
-      this.#phase = Phase.Connecting;
       const conn = await pRetry(() => this.#attempt(signal), {
-        retries: Number.POSITIVE_INFINITY, // the budget is #retry's
+        retries: Infinity, // the budget is #retry's
         minTimeout: 0, // the waits are #wait's
         signal,
         onFailedAttempt: async ({ error }) => {
           const reason = error.cause; // see #attempt
           if (signal.aborted || !this.#retry(reason)) throw reason;
           await this.#wait(reason, signal);
-          this.#phase = Phase.Connecting;
         },
       });
       if (this.#run === run) this.#adopt(conn);
@@ -414,19 +410,13 @@ export class Lifecycle implements ConnectionHandlers {
   async #attempt(signal: AbortSignal): Promise<ClientConnection> {
     try {
       signal.throwIfAborted();
+      this.#phase = Phase.Connecting;
       const o = this.#o;
-      const fixed: Target = {
-        url: o.url,
-        headers: o.headers,
-        socketPath: o.socketPath,
-        protocols: o.protocols,
-      };
-      const target = o.providers === undefined ? fixed : await this.#provide(fixed);
       return await followRedirects(
-        target,
+        o.providers === undefined ? o : await this.#provide(),
         o,
         signal,
-        (hop, redirects) => this.#open(this.#newConnection(hop, redirects), signal),
+        (options, redirects) => this.#open(this.#newConnection(options, redirects), signal),
         this.#host,
       );
     } catch (err) {
@@ -435,33 +425,39 @@ export class Lifecycle implements ConnectionHandlers {
     }
   }
 
-  /** `target` with what the option functions return for this attempt, each checked as the option. */
-  async #provide(target: Target): Promise<Target> {
-    const providers = this.#o.providers as Record<string, () => unknown>;
+  /**
+   * The options of this attempt: the client's, under what the option functions return (each checked
+   * as the option). No copy of the options per attempt: they inherit the client's.
+   */
+  async #provide(): Promise<ResolvedOptions> {
+    const o = this.#o;
+    const providers = o.providers as Record<string, () => unknown>;
+    const provided: Record<string, unknown> = {};
     for (const name in PROVIDED) {
       const option = name as keyof typeof PROVIDED;
       const provide = providers[option];
       if (provide === undefined) continue;
       try {
-        (target as Record<string, unknown>)[option] = (PROVIDED[option] as (v: unknown) => unknown)(
-          await provide(),
-        );
+        provided[option] = (PROVIDED[option] as (v: unknown) => unknown)(await provide());
       } catch (err) {
         throw new ProviderError(option, err);
       }
     }
-    return target;
+    // The browser connects to `href`, which `url` is read from.
+    const url = provided.url as URL | undefined;
+    if (url) provided.href = url.href;
+    // A literal defines them: the client's options may have only getters for them.
+    return { __proto__: o, ...provided } as unknown as ResolvedOptions;
   }
 
-  #newConnection(target: Target, redirects: number): ClientConnection {
+  /** A connection on `options` (the attempt's); after a redirect, the hop's over the client's. */
+  #newConnection(options: ResolvedOptions, redirects: number): ClientConnection {
     const o = this.#o;
-    const same = redirects === 0 && o.providers === undefined;
-    // No copy of the options per connection: an attempt with other targets inherits the client's.
-    const options = same ? o : ({ __proto__: o, ...target } as unknown as ResolvedOptions);
+    if (redirects > 0) options = { __proto__: o, ...options } as unknown as ResolvedOptions;
     const conn = platform.newConnection(options, this);
     this.#conn = conn;
     // The client's own URL needs no copy; a provided or redirected one is remembered.
-    this.#url = same ? undefined : target.url.href;
+    this.#url = options === o ? undefined : options.url.href;
     observe.connecting(o.logger, this.#url ?? o.href);
     return conn;
   }
