@@ -389,12 +389,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    */
   send(data: SendData | SendSource, options: SendOptions = {}): Promise<void> {
     if (typeof data !== "string" && isSendSource(data)) {
-      const lifecycle = this.#lifecycle;
-      this.#streamed ??= new StreamedSends({
-        send: (payload, binary, compress) => lifecycle.send(payload, binary, compress),
-        whenOpen: () => lifecycle.whenOpen(),
-        maxQueuedBytes: lifecycle.options.maxQueuedBytes,
-      });
+      this.#streamed ??= new StreamedSends(this.#lifecycle);
       return this.#streamed.stream(data, options.binary);
     }
     const payload = toPayload(data);

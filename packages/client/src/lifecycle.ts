@@ -391,16 +391,22 @@ export class Lifecycle implements ConnectionHandlers {
     await sleep(delay, signal);
   }
 
-  /** The verdict on `reason` within the retry budget; throws what `shouldReconnect` throws. */
+  /** The verdict on `reason` within the retry budget; a `shouldReconnect` that throws ends the run. */
   #retry(reason: unknown): boolean {
     const r = this.#o.reconnect;
     const everOpened = this.#everOpened;
-    return (
-      r !== false &&
-      !this.#stopped &&
-      (this.#backoff?.failures ?? 0) < (everOpened ? r.retries : Math.min(r.retries, r.initialRetries)) &&
-      (this.#o.shouldReconnect ?? isRetryable)(reason, { everOpened })
-    );
+    if (
+      r === false ||
+      this.#stopped ||
+      (this.#backoff?.failures ?? 0) >= (everOpened ? r.retries : Math.min(r.retries, r.initialRetries))
+    )
+      return false;
+    try {
+      return (this.#o.shouldReconnect ?? isRetryable)(reason, { everOpened });
+    } catch (err) {
+      this.#finish(err); // the run ends with what it threw
+      return false;
+    }
   }
 
   /**
@@ -517,17 +523,10 @@ export class Lifecycle implements ConnectionHandlers {
     const reason = error ?? new ConnectionClosedError(info);
     const r = this.#o.reconnect;
     if (r && waitClock.now() - this.#openedAt >= r.stableAfter) this.#backoff?.reset();
-    let retry: boolean;
-    try {
-      retry = this.#retry(reason);
-    } catch (err) {
-      this.#finish(err); // shouldReconnect threw: the run ends with what it threw
-      return;
-    }
-    if (retry) this.#outage(reason);
+    if (this.#retry(reason)) this.#outage(reason);
     // A clean close with a "normal" code (1000, 1001, or none) ends the iterator cleanly; any other
     // end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
-    else
+    else if (this.#phase !== Phase.Closed)
       this.#finish(
         error === undefined && info.wasClean && NORMAL_CLOSE_CODES.includes(info.code) ? undefined : reason,
       );
@@ -539,11 +538,7 @@ export class Lifecycle implements ConnectionHandlers {
     this.#abort = undefined;
     this.#closing?.resolve();
     this.#closing = undefined;
-    const queue = this.#sendQueue;
-    if (queue?.length) {
-      const reason = error ?? new InvalidStateError("the client was closed before the message was sent");
-      for (const item of queue.splice(0)) item.reject(reason);
-    }
+    for (const item of this.#sendQueue?.splice(0) ?? []) item.reject(error ?? closedError());
     this.#queuedBytes = 0;
     observe.closed(this.#o.logger, error);
     this.#host.ended(error);

@@ -176,14 +176,14 @@ async function streamMessage(
   }
 }
 
-/** What the streamed sends need from the client around them. */
+/** What the streamed sends need from the client around them (its lifecycle). */
 export interface StreamHost {
   /** Sends a whole message (the client's usual path); `compress` false: never compressed. */
   send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void>;
   /** The open connection, now or once the next one is open; rejects once the client is closed. */
   whenOpen(): Promise<Connection>;
-  /** Bytes that whole messages may hold while they wait (the client's `maxQueuedBytes`). */
-  readonly maxQueuedBytes: number;
+  /** `maxQueuedBytes`: bytes that whole messages may hold while they wait. */
+  readonly options: { readonly maxQueuedBytes: number };
 }
 
 /**
@@ -255,7 +255,7 @@ export class StreamedSends {
   /** A whole message sent while a streamed one is under way: it goes out once that one has ended. */
   after(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
     const size = typeof data === "string" ? utf8.encode(data).length : data.byteLength;
-    const limit = this.#host.maxQueuedBytes;
+    const limit = this.#host.options.maxQueuedBytes;
     if (this.#waitingBytes + size > limit) {
       const full = Promise.reject(new SendQueueFullError(this.#waitingBytes, size, limit));
       full.catch(noop);
