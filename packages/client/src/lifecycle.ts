@@ -7,7 +7,6 @@
  */
 import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
 import pRetry from "p-retry";
-import type { ReadyState } from "./client.js";
 import type {
   ClientConnection,
   ConnectionHandlers,
@@ -170,8 +169,11 @@ export class Lifecycle implements ConnectionHandlers {
   get host(): ConnectionHost {
     return this.#host;
   }
-  /** CONNECTING until open, OPEN while the open connection is, CLOSING while it or the client closes. */
-  get readyState(): ReadyState {
+  /**
+   * The client's `readyState`: CONNECTING (0) until open, OPEN (1) while the open connection is,
+   * CLOSING (2) while it or the client closes, then CLOSED (3).
+   */
+  get readyState(): 0 | 1 | 2 | 3 {
     const phase = this.#phase;
     if (phase < Phase.Open) return 0;
     if (phase === Phase.Open) return this.#ready ? 1 : 2;

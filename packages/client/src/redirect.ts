@@ -3,7 +3,6 @@
  * request survives the hop, and the loop that follows them (`followRedirects`): one connection per hop.
  */
 import { UnexpectedResponseError } from "@tideway/core";
-import type { ConnectionHost } from "./client-connection.js";
 import { InvalidRedirectError, TooManyRedirectsError } from "./errors.js";
 import type { RedirectInfo } from "./events.js";
 import type { ResolvedOptions } from "./option-types.js";
@@ -109,7 +108,7 @@ export async function followRedirects<H extends Hop, T>(
   o: ResolvedOptions,
   signal: AbortSignal,
   attempt: (hop: H, redirects: number) => Promise<T>,
-  host: Pick<ConnectionHost, "emit">,
+  host: { emit(event: "redirect", info: RedirectInfo): void },
 ): Promise<T> {
   for (let redirects = 0; ; redirects++) {
     try {
