@@ -189,24 +189,9 @@ export class BrowserConnection implements ClientConnection {
     if (this.state === State.Open) this.#failWith(error);
   }
 
-  /** Never called: the browser build refuses streamed sends (stream-send-browser.ts). */
-  sendFragment(_data: string | Uint8Array, _binary: boolean, _first: boolean, _fin: boolean): Promise<void> {
-    return Promise.reject(new TypeError("a browser's WebSocket sends whole messages only"));
-  }
-
-  /** Never called, as sendFragment. */
-  drained(_limit: number): Promise<void> {
-    return Promise.resolve();
-  }
-
   /** A browser cannot send pong frames. */
   pong(_data?: Uint8Array): void {
     throw new TypeError("pong(): a browser cannot send pong frames");
-  }
-
-  /** Never called: the browser build refuses `receive: "stream"` (platform-browser.ts). */
-  failReceive(error: Error): void {
-    this.fail(error);
   }
 
   terminate(error?: Error): void {

@@ -3,10 +3,10 @@
  * net/tls and the core (connection.ts), or the browser's own WebSocket (browser-connection.ts). The
  * platform module (platform.ts, platform-browser.ts) makes them.
  */
-import type { ClientProtocol, ProtocolError, State, UpgradeResponse } from "@tideway/core";
+import type { ProtocolError, State, UpgradeResponse } from "@tideway/core";
 import type { ConnectionInfo } from "./connection-info.js";
 import type { CloseInfo } from "./errors.js";
-import type { Message, MessagePart } from "./events.js";
+import type { EmittedEvents, Message, MessagePart } from "./events.js";
 import type { ResolvedOptions } from "./options.js";
 
 /** One connection attempt and, once open, the connection. It never reconnects: the lifecycle does. */
@@ -34,13 +34,6 @@ export interface ClientConnection {
    * `compress` false: never compressed (where the platform compresses at all).
    */
   send(data: string | Uint8Array, binary: boolean, compress?: boolean): Promise<void>;
-  /**
-   * Sends one fragment of a streamed message (`first`: its opening frame; `fin`: its last). Never
-   * called in the browser build, whose stream-send-browser.ts refuses streamed sends.
-   */
-  sendFragment(data: string | Uint8Array, binary: boolean, first: boolean, fin: boolean): Promise<void>;
-  /** Resolves once fewer than `limit` bytes wait to be handed to the network (or the connection is gone). */
-  drained(limit: number): Promise<void>;
   /** A round trip to the server, in ms; `data` is the ping's payload where the platform sends ping frames. */
   ping(data?: Uint8Array): Promise<number>;
   /** Sends an unsolicited pong now (where the platform sends control frames; else a TypeError). */
@@ -52,8 +45,6 @@ export interface ClientConnection {
    * ended; `reason` goes in the close frame where the platform sends one.
    */
   fail(error: Error, reason?: string): void;
-  /** Fails the open connection with the error's close code (a streamed message broke a rule). */
-  failReceive(error: ProtocolError): void;
   /** Drops the connection now, without a closing handshake. */
   terminate(error?: Error): void;
   /** The consumer is behind: stop reading (or, where reading cannot stop, bound what is held). */
@@ -62,19 +53,38 @@ export interface ClientConnection {
   resume(): void;
 }
 
+/**
+ * A connection of the Node build (connection.ts), which also streams messages: the browser build
+ * refuses streamed sends (stream-send-browser.ts) and `receive: "stream"`.
+ */
+export interface StreamingConnection extends ClientConnection {
+  /** Sends one fragment of a streamed message (`first`: its opening frame; `fin`: its last). */
+  sendFragment(data: string | Uint8Array, binary: boolean, first: boolean, fin: boolean): Promise<void>;
+  /** Resolves once fewer than `limit` bytes wait to be handed to the network (or the connection is gone). */
+  drained(limit: number): Promise<void>;
+  /** Fails the open connection with the error's close code (a streamed message broke a rule). */
+  failReceive(error: ProtocolError): void;
+}
+
+/** The client around the connections: what only the Node connection reports goes straight to it. */
+export interface ConnectionHost {
+  /** The client the events are about, for the diagnostics channels' messages. */
+  readonly client: object;
+  /** Emits an event ("ping", "pong" from the Node connection); a listener's exception never comes back here. */
+  emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
+  /** With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts). */
+  deliverPart(part: MessagePart): void;
+}
+
 /** What a connection tells its owner. Called after the connection processed its input, never inside. */
 export interface ConnectionHandlers {
-  /** The client this connection serves, for the diagnostics channels' messages. */
-  readonly client: object;
+  /** The client, for the diagnostics channels' messages and the Node connection's pings, pongs and message parts. */
+  readonly host: ConnectionHost;
   /** The transport is established; the upgrade request is being sent. */
   onConnect(conn: ClientConnection): void;
   /** The handshake completed. Called before the messages that arrived with the 101 are dispatched. */
   onOpen(conn: ClientConnection, response: UpgradeResponse): void;
   onMessage(data: Message): void;
-  onPing(data: Uint8Array): void;
-  onPong(data: Uint8Array): void;
-  /** With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts). */
-  onMessagePart?(part: MessagePart): void;
   /** The connection failed after opening (protocol error, heartbeat timeout, socket error). */
   onError(conn: ClientConnection, error: Error): void;
   /** The connection that had opened is gone. Called once, last. */
@@ -88,14 +98,9 @@ export interface ConnectionHandlers {
 export interface Platform {
   /**
    * Checks what the core or the platform cannot do with these options, at construction: throws a
-   * TypeError naming the option. Returns a protocol built from them, kept for the first attempt, if
-   * the platform uses one.
+   * TypeError naming the option.
    */
-  prepare(options: ResolvedOptions): ClientProtocol | undefined;
-  /** A new connection for one attempt; `spare` is what `prepare` returned, unused. */
-  newConnection(
-    options: ResolvedOptions,
-    handlers: ConnectionHandlers,
-    spare: ClientProtocol | undefined,
-  ): ClientConnection;
+  prepare(options: ResolvedOptions): void;
+  /** A new connection for one attempt. */
+  newConnection(options: ResolvedOptions, handlers: ConnectionHandlers): ClientConnection;
 }

@@ -3,13 +3,7 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import {
-  type ClientProtocol,
-  CloseCode,
-  MAX_CLOSE_REASON_BYTES,
-  MAX_CONTROL_PAYLOAD,
-  type UpgradeResponse,
-} from "@tideway/core";
+import { CloseCode, MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, type UpgradeResponse } from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
@@ -105,10 +99,10 @@ class Inbox implements LifecycleHost {
   #held: Message[] | undefined;
   #heldEnd: { error: unknown } | undefined;
 
-  constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions, spare: ClientProtocol | undefined) {
+  constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions) {
     this.#client = client;
     this.#o = o;
-    const lifecycle = new Lifecycle(o, this, spare);
+    const lifecycle = new Lifecycle(o, this);
     this.lifecycle = lifecycle;
     this.#streams = receiveStreams(o, lifecycle, (paused) => this.#flow(paused));
   }
@@ -319,13 +313,9 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
     super();
     const o = resolveOptions(url, options);
     // What the platform cannot do with these options throws here, not at connect.
-    const spare = platform.prepare(o);
+    platform.prepare(o);
     // The events as emitted: "error" may also carry what a user's listener threw.
-    const inbox = new Inbox(
-      this as unknown as EventEmitter<EmittedEvents>,
-      o,
-      o.providers ? undefined : spare,
-    );
+    const inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>, o);
     const lifecycle = inbox.lifecycle;
     this.#inbox = inbox;
     this.#lifecycle = lifecycle;
@@ -342,9 +332,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   }
   /** Derived from the lifecycle: CONNECTING until open (and while `onOpen` runs), CLOSING while a close is under way. */
   get readyState(): ReadyState {
-    const phase = this.#lifecycle.phase;
-    if (phase === "open") return this.#lifecycle.connectionOpen ? OPEN : CLOSING;
-    return phase === "closing" ? CLOSING : phase === "closed" ? CLOSED : CONNECTING;
+    return this.#lifecycle.readyState;
   }
   /** Bytes queued while disconnected or behind a streamed message, plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
@@ -369,7 +357,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * once closed.
    */
   get connectionInfo(): ConnectionInfo | undefined {
-    return this.#lifecycle.connectionInfo;
+    return this.#lifecycle.connection?.info;
   }
   /**
    * How the last connection that had opened ended (`code`, `reason`, `wasClean`...), as the "close"

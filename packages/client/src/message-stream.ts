@@ -9,6 +9,7 @@
  */
 import { ErrorCodes, ProtocolError } from "@tideway/core";
 import { Utf8ChunkDecoder } from "@tideway/core/internals";
+import type { ClientConnection, StreamingConnection } from "./client-connection.js";
 import type { MessagePart } from "./events.js";
 import { MessageQueue, type WaterMarks } from "./message-queue.js";
 import { StreamInflater } from "./stream-inflate.js";
@@ -44,10 +45,9 @@ export interface StreamOptions extends WaterMarks {
   readonly maxStreamedPayload: number;
 }
 
-/** What the receiver needs of the client's lifecycle. */
+/** What the receiver needs of the client's lifecycle: the current connection, to fail it. */
 export interface StreamLifecycle {
-  /** Fails the current connection with the error's close code. */
-  failReceive(error: ProtocolError): void;
+  readonly connection: ClientConnection | undefined;
 }
 
 /**
@@ -429,7 +429,8 @@ export class StreamReceiver {
     this.#release(HELD_BY_DRAIN);
     if (this.#backlog !== undefined) this.#takeBacklog();
     // The connection reports the error back (connectionEnded), which aborts the message now.
-    this.#lifecycle.failReceive(error);
+    // receive: "stream" is Node-only (node-options-browser.ts), where connections stream.
+    (this.#lifecycle.connection as StreamingConnection | undefined)?.failReceive(error);
   }
 
   #connectionEnded(error: Error): void {

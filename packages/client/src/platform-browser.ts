@@ -9,11 +9,10 @@ import { unsupported } from "./node-options-browser.js";
 import type { ResolvedOptions } from "./options.js";
 
 export const platform: Platform = {
-  prepare(o: ResolvedOptions): undefined {
+  prepare(o: ResolvedOptions): void {
     // The other options a browser cannot honour are refused as they are resolved (node-options-browser.ts).
     if (o.providers?.headers !== undefined) throw unsupported("headers");
     if (o.binaryType === "buffer") throw unsupported('binaryType "buffer"');
-    return undefined;
   },
   newConnection: (o, handlers) => new BrowserConnection(o, handlers),
 };

@@ -5,6 +5,7 @@
 import { ClientProtocol } from "@tideway/core";
 import type { Platform } from "./client-connection.js";
 import { Connection, protocolOptions } from "./connection.js";
+import { ProviderError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 
 /** Options only the browser build takes, with what Node does instead. */
@@ -13,19 +14,36 @@ const BROWSER_ONLY: ReadonlyArray<readonly [keyof ResolvedOptions, string]> = [
   ["maxBufferedBytes", "the Node build stops reading past highWaterMark"],
 ];
 
+/** The protocol prepare() built from these very options, kept for their first connection (its key unused). */
+const spares = new WeakMap<ResolvedOptions, ClientProtocol>();
+
 export const platform: Platform = {
-  prepare(o: ResolvedOptions): ClientProtocol | undefined {
+  prepare(o) {
     for (const [name, instead] of BROWSER_ONLY) {
       if (o[name] !== undefined)
         throw new TypeError(`Option ${name} is for browsers and workers: ${instead}`);
     }
+    let protocol: ClientProtocol;
     try {
       // Validates what the core owns (headers it forbids, subprotocol tokens, limits) now, not at connect.
-      return new ClientProtocol(protocolOptions(o));
+      protocol = new ClientProtocol(protocolOptions(o));
     } catch (err) {
       if (err instanceof TypeError) throw err;
       throw new TypeError(err instanceof Error ? err.message : String(err), { cause: err });
     }
+    // With option functions, every attempt has options of its own: none would take it.
+    if (o.providers === undefined) spares.set(o, protocol);
   },
-  newConnection: (o, handlers, spare) => new Connection(o, handlers, spare),
+  newConnection(o, handlers) {
+    const spare = spares.get(o);
+    spares.delete(o);
+    try {
+      return new Connection(o, handlers, spare);
+    } catch (err) {
+      // What the core refuses in a provided value (a forbidden header, a bad subprotocol token).
+      const p = o.providers;
+      if (p === undefined) throw err;
+      throw new ProviderError(p.protocols !== undefined ? "protocols" : "headers", err);
+    }
+  },
 };

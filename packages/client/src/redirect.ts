@@ -100,15 +100,15 @@ export function nextHop(
 
 /**
  * Runs `attempt` on `hop`, then, while `o.followRedirects` allows, on each hop a redirect answer
- * points to (reported by `onRedirect` first). What ends the chain is thrown: the attempt's failure,
- * or a TooManyRedirectsError or InvalidRedirectError.
+ * points to (reported first as `host`'s "redirect" event). What ends the chain is thrown: the
+ * attempt's failure, or a TooManyRedirectsError or InvalidRedirectError.
  */
 export async function followRedirects<H extends Hop, T>(
   hop: H,
   o: ResolvedOptions,
   signal: AbortSignal,
   attempt: (hop: H, redirects: number) => Promise<T>,
-  onRedirect: (info: RedirectInfo) => void,
+  host: { emit(event: "redirect", info: RedirectInfo): void },
 ): Promise<T> {
   for (let redirects = 0; ; redirects++) {
     try {
@@ -124,7 +124,7 @@ export async function followRedirects<H extends Hop, T>(
         }
       }
       if (next === undefined) throw failure;
-      onRedirect(redirectInfo(hop.url, next.url, (err as UnexpectedResponseError).status));
+      host.emit("redirect", redirectInfo(hop.url, next.url, (err as UnexpectedResponseError).status));
       hop = { ...hop, ...next };
     }
   }

@@ -5,7 +5,7 @@
  * client's sends around such a message: whole messages sent meanwhile wait until it has ended.
  */
 import { InvalidStateError } from "@tideway/core";
-import type { ClientConnection as Connection } from "./client-connection.js";
+import type { StreamingConnection as Connection } from "./client-connection.js";
 import {
   ConnectionClosedError,
   SendQueueFullError,

@@ -29,12 +29,14 @@ function connection(
 ) {
   const log: Recorded = { messages: [], events: [], closes: [] };
   const handlers: ConnectionHandlers = {
-    client: {},
+    host: {
+      client: {},
+      emit: (event: string, ..._args: unknown[]) => void log.events.push(event),
+      deliverPart: () => {},
+    },
     onConnect: () => log.events.push("connect"),
     onOpen: () => log.events.push("open"),
     onMessage: (m) => log.messages.push(m),
-    onPing: () => log.events.push("ping"),
-    onPong: () => log.events.push("pong"),
     onError: (_c, e) => log.events.push(`error:${(e as { code?: string }).code ?? e.message}`),
     onClose: (_c, info, error) => log.closes.push({ info, error }),
   };

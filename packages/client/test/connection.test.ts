@@ -35,13 +35,15 @@ async function rawServer(fn: (socket: net.Socket) => void): Promise<RawServer> {
 function recorder() {
   const log: string[] = [];
   const handlers: ConnectionHandlers = {
-    client: {},
+    host: {
+      client: {},
+      emit: (event: string, ..._args: unknown[]) => void log.push(event),
+      deliverPart: () => {},
+    },
     onConnect: () => log.push("connect"),
     onOpen: (_conn, r) => log.push(`open ${r.status}`),
     onMessage: (m) =>
       log.push(`message ${typeof m === "string" ? m : Buffer.from(m as Uint8Array).toString()}`),
-    onPing: () => log.push("ping"),
-    onPong: () => log.push("pong"),
     onError: (_conn, e) => log.push(`error ${(e as { code?: string }).code}`),
     onClose: (_conn, info) => log.push(`close ${info.code} ${info.wasClean}`),
   };
@@ -96,8 +98,11 @@ describe("Connection", () => {
     cleanups.push(() => process.off("uncaughtException", onUncaught));
     const conn = connection(server.url, {
       ...handlers,
-      onPing: () => {
-        throw new Error("listener bug");
+      host: {
+        ...handlers.host,
+        emit: () => {
+          throw new Error("listener bug");
+        },
       },
     });
     await conn.open();

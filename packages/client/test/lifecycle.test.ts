@@ -222,6 +222,25 @@ describe("one reconnect path", () => {
     expect(err.message).toMatch(/^No pong received for \d+ ms$/);
     expect((await retry).attempt).toBe(1);
   });
+
+  it("a shouldReconnect that throws ends the run with what it threw, after a failed attempt or a drop", async () => {
+    const bug = new Error("verdict bug");
+    const shouldReconnect = () => {
+      throw bug;
+    };
+    const refused = client(await deadUrl(), { shouldReconnect });
+    refused.on("error", () => {});
+    await expect(within(refused.connect(), 3000, "connect() to settle")).rejects.toBe(bug);
+    expect(refused.readyState).toBe(3);
+
+    const server = await wsServer();
+    server.wss.on("connection", (ws) => setTimeout(() => ws.terminate(), 20));
+    const dropped = client(server.url, { shouldReconnect });
+    dropped.on("error", () => {});
+    await dropped.connect();
+    await expect(within(dropped[Symbol.asyncIterator]().next(), 3000, "the drop")).rejects.toBe(bug);
+    expect(dropped.readyState).toBe(3);
+  });
 });
 
 describe("a first connect() never hangs silently with the defaults", () => {

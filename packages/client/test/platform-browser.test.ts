@@ -104,4 +104,13 @@ describe("WebSocketClient over the browser platform", () => {
     await within(c.close(), 3000, "close");
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
+
+  it("connects to the URL and with the protocols the option functions return", async () => {
+    const server = await wsServer();
+    const c = new WebSocketClient(async () => server.url, { heartbeat: false, protocols: () => ["chat"] });
+    const response = await within(c.connect(), 3000, "connect");
+    expect(response.protocol).toBe("chat");
+    expect(c.url).toBe(`${server.url}/`);
+    await within(c.close(), 3000, "close");
+  });
 });

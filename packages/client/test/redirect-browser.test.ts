@@ -20,7 +20,7 @@ describe("the browser build's redirects", () => {
         hops.push([h.url.href, n]);
         throw redirect;
       },
-      (info) => redirects.push(info),
+      { emit: (_event: string, info?: unknown) => void redirects.push(info) },
     );
     await expect(chain).rejects.toBe(redirect);
     expect(hops).toEqual([["wss://a.test/", 0]]);

@@ -4,12 +4,10 @@ import type { Message } from "../../src/events.js";
 /** Connection handlers that collect the messages and ignore everything else. */
 export function collecting(messages: Message[]): ConnectionHandlers {
   return {
-    client: {},
+    host: { client: {}, emit: () => {}, deliverPart: () => {} },
     onConnect: () => {},
     onOpen: () => {},
     onMessage: (m) => messages.push(m),
-    onPing: () => {},
-    onPong: () => {},
     onError: () => {},
     onClose: () => {},
   };
