@@ -63,13 +63,21 @@ export class StreamSocket {
     );
   }
 
-  /** Resolves when the message is written; rejects if the stream failed or closed first. */
+  /**
+   * Resolves when the message is written; rejects if the stream failed or closed first, for whoever
+   * awaits: a send nobody awaits (a heartbeat's) never leaves an unhandled rejection.
+   */
   send(data: string | Uint8Array): Promise<void> {
     const size = typeof data === "string" ? data.length : data.byteLength;
     this.bufferedAmount += size;
-    return (this.#writer as WritableStreamDefaultWriter<string | Uint8Array>).write(data).finally(() => {
-      this.bufferedAmount -= size;
-    });
+    const written = (this.#writer as WritableStreamDefaultWriter<string | Uint8Array>)
+      .write(data)
+      .finally(() => {
+        this.bufferedAmount -= size;
+      });
+    // A failed write means the stream is closing: its close event tells the connection.
+    written.catch(ignore);
+    return written;
   }
 
   close(code?: number, reason?: string): void {

@@ -279,9 +279,9 @@ describe("BrowserConnection", () => {
 });
 
 describe("BrowserConnection over a WebSocketStream (where the runtime has one)", () => {
-  const useStream = () => {
+  const useStream = (o: WebSocketClientOptions<BinaryType, TextAs> = {}) => {
     (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeWebSocketStream;
-    const { conn, log } = connection("wss://a.test/", {}, {} as { WebSocket: WebSocketConstructor });
+    const { conn, log } = connection("wss://a.test/", o, {} as { WebSocket: WebSocketConstructor });
     return { conn, log, opening: conn.open(), stream: FakeWebSocketStream.last as FakeWebSocketStream };
   };
   afterEach(() => {
@@ -344,5 +344,27 @@ describe("BrowserConnection over a WebSocketStream (where the runtime has one)",
     stream.pendingWrites.shift()?.();
     await sending;
     expect(stream.written).toEqual(["out"]);
+  });
+
+  it("an appHeartbeat beat whose write fails as the stream closes leaves no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      const { conn, opening, stream } = useStream({
+        appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 5, timeout: 1000 },
+      });
+      stream.accept();
+      await within(opening, 3000, "open");
+      await until(() => stream.written.length === 1, "a beat");
+      stream.breakWrites(); // the beat in flight fails
+      const sending = conn.send("out", false);
+      await expect(sending).rejects.toThrow("closing");
+      expect(stream.written).toEqual(["ping"]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", listener);
+    }
   });
 });

@@ -85,6 +85,27 @@ describe("StreamSocket", () => {
     expect(stream.written).toEqual([new Uint8Array(5)]);
   });
 
+  it("a send whose write fails rejects for whoever awaits it, and never as an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", listener);
+    try {
+      const { socket, stream } = open();
+      stream.accept();
+      await settle();
+      const awaited = socket.send("awaited");
+      void socket.send("dropped"); // as a heartbeat's send: nobody awaits it
+      stream.breakWrites();
+      await expect(awaited).rejects.toThrow("closing");
+      void socket.send("after"); // the stream has failed: rejects at once
+      await settle();
+      expect(unhandled).toEqual([]);
+      expect(socket.bufferedAmount).toBe(0);
+    } finally {
+      process.off("unhandledRejection", listener);
+    }
+  });
+
   it("a close is reported with the server's code and reason; close() passes its own", async () => {
     const { socket, stream, log } = open();
     stream.accept();

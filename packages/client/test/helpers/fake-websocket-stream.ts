@@ -17,6 +17,9 @@ export class FakeWebSocketStream {
   #failOpen!: (err: Error) => void;
   #close!: (info: { closeCode?: number; reason?: string }) => void;
   #fail!: (err: Error) => void;
+  #writes!: WritableStreamDefaultController;
+  /** Rejects the writes begun, for {@link breakWrites} (a no-op for those completed). */
+  #failWrites: ((err: Error) => void)[] = [];
 
   constructor(url: string, options?: { protocols?: string[] }) {
     this.url = url;
@@ -42,10 +45,12 @@ export class FakeWebSocketStream {
       { highWaterMark: 0 },
     );
     const writable = new WritableStream<string | Uint8Array>({
+      start: (c) => void (this.#writes = c),
       write: (chunk) =>
-        new Promise<void>((resolve) => {
+        new Promise<void>((resolve, reject) => {
           this.written.push(chunk);
           this.pendingWrites.push(resolve);
+          this.#failWrites.push(reject);
         }),
     });
     this.#open({ readable, writable, protocol, extensions: "" });
@@ -54,6 +59,13 @@ export class FakeWebSocketStream {
   /** A message from the server, queued in the readable stream until read. */
   receive(message: string | Uint8Array): void {
     this.#server.enqueue(message);
+  }
+
+  /** The writable fails, as while the stream closes: the write in progress and every later one reject. */
+  breakWrites(): void {
+    const error = new Error("closing");
+    this.#writes.error(error);
+    for (const reject of this.#failWrites.splice(0)) reject(error);
   }
 
   /** The server closed cleanly. */
