@@ -37,7 +37,6 @@ interface Socket {
   onopen: (() => void) | null;
   onmessage: ((event: { data: string | ArrayBuffer | Uint8Array }) => void | PromiseLike<void>) | null;
   onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
-  onerror?: (() => void) | null;
   send(data: string | Uint8Array): unknown;
   close(code?: number, reason?: string): void;
 }
@@ -52,8 +51,6 @@ export interface BrowserConnectionDeps {
 const utf8 = new TextEncoder();
 /** `fatal`: text sent from bytes must be valid UTF-8, as the core requires of the Node build. */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-const ignore = (): void => {};
 
 export class BrowserConnection implements ClientConnection {
   state: State = State.Connecting;
@@ -131,10 +128,9 @@ export class BrowserConnection implements ClientConnection {
         const ws = (this.#ws = new this.#WebSocket(o.href, [...o.protocols]));
         ws.binaryType = "arraybuffer";
         ws.onopen = () => this.#onOpen(ws);
-        ws.onmessage = (event) => this.#onMessage(event.data);
         // An error event says nothing the close event after it does not: before open, that the
-        // attempt failed; after, the close code decides a reconnect. Listened to, as `ws` requires.
-        ws.onerror = ignore;
+        // attempt failed; after, the close code decides a reconnect. So none is listened to.
+        ws.onmessage = (event) => this.#onMessage(event.data);
         ws.onclose = (event) =>
           this.#finish(this.opened ? undefined : failed(), event.code, event.reason, event.wasClean);
       } catch (err) {
@@ -169,11 +165,12 @@ export class BrowserConnection implements ClientConnection {
 
   /**
    * The closing handshake: the browser sends `code` if it may (1000, 3000-4999; other codes as
-   * 1000), and the connection ends with the server's close, or after `closeTimeout`.
+   * 1000), and the connection ends with the server's close, or after `closeTimeout`. Before open, as
+   * terminate().
    */
   close(code = 1000, reason?: string): Promise<CloseInfo> {
     this.#initiatedByUser = true;
-    if (!this.opened) this.#finish(new AbortedError(new Error("closed before the handshake completed")));
+    if (!this.opened) this.terminate();
     else if (this.state === State.Open) {
       this.state = State.Closing;
       // The codes a browser's close() accepts (WHATWG WebSockets).
@@ -254,7 +251,8 @@ export class BrowserConnection implements ClientConnection {
       message = new TextBytes(utf8.encode(message).buffer as ArrayBuffer);
     }
     if (this.#resumed) {
-      this.#behind += typeof message === "string" ? message.length : message.byteLength;
+      // Text counts its length, bytes their byteLength (an ArrayBuffer has no length).
+      this.#behind += (message as Uint8Array).length ?? (message as ArrayBuffer).byteLength;
       const limit = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
       if (this.#behind > limit) {
         this.#failWith(new ReceiveBufferFullError(this.#behind, limit));

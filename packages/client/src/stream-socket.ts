@@ -68,7 +68,8 @@ export class StreamSocket {
    * awaits: a send nobody awaits (a heartbeat's) never leaves an unhandled rejection.
    */
   send(data: string | Uint8Array): Promise<void> {
-    const size = typeof data === "string" ? data.length : data.byteLength;
+    // A string counts its length; bytes their byteLength, which is a Uint8Array's length.
+    const size = data.length;
     this.bufferedAmount += size;
     const written = (this.#writer as WritableStreamDefaultWriter<string | Uint8Array>)
       .write(data)

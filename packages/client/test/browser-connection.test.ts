@@ -1,6 +1,6 @@
 import { State } from "@tideway/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket as WsWebSocket } from "ws";
+import type { WebSocket as WsWebSocket } from "ws";
 import { BrowserConnection, type WebSocketConstructor } from "../src/browser-connection.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
 import { type CloseInfo, ConnectionClosedError } from "../src/errors.js";
@@ -9,12 +9,12 @@ import { type BinaryType, resolveOptions, type WebSocketClientOptions } from "..
 import { isRetryable } from "../src/reconnect.js";
 import { TextBytes } from "../src/text-bytes.js";
 import { FakeWebSocketStream } from "./helpers/fake-websocket-stream.js";
-import { deadUrl, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
+import { BrowserLikeWs, deadUrl, rawServer, useCleanups, within, wsServer } from "./helpers/harness.js";
 
 useCleanups();
 
 /** The `ws` package's WebSocket stands in for the browser's (Node 20 has no global one). */
-const StandIn = WsWebSocket as unknown as WebSocketConstructor;
+const StandIn = BrowserLikeWs as unknown as WebSocketConstructor;
 
 interface Recorded {
   messages: Message[];
@@ -266,6 +266,16 @@ describe("BrowserConnection", () => {
       code: 1006,
       initiatedByUser: true,
     });
+  });
+
+  it("close() before open ends the attempt as terminate() does: it rejects with an AbortedError", async () => {
+    const server = await rawServer(() => {});
+    const { conn } = connection(server.url);
+    const opening = conn.open();
+    const closed = conn.close(1000, "bye");
+    await expect(opening).rejects.toMatchObject({ code: "WS_ERR_ABORTED" });
+    await expect(closed).resolves.toMatchObject({ code: 1006, initiatedByUser: true, sent: undefined });
+    expect(conn.state).toBe(State.Closed);
   });
 
   it("terminate() ends an open connection at once", async () => {

@@ -173,11 +173,19 @@ export async function runChild(
   }
 }
 
+/** The `ws` package's WebSocket as a browser's: an error event nobody listens to is not thrown. */
+export class BrowserLikeWs extends WsWebSocket {
+  constructor(...args: ConstructorParameters<typeof WsWebSocket>) {
+    super(...args);
+    this.on("error", () => {});
+  }
+}
+
 /** Node 20 has no global WebSocket: the `ws` package's stands in for the browser's in this file's tests. */
 export function useBrowserWebSocket(): void {
   const hadWebSocket = "WebSocket" in globalThis;
   beforeAll(() => {
-    if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = WsWebSocket;
+    if (!hadWebSocket) (globalThis as { WebSocket?: unknown }).WebSocket = BrowserLikeWs;
   });
   afterAll(() => {
     if (!hadWebSocket) delete (globalThis as { WebSocket?: unknown }).WebSocket;
