@@ -32,10 +32,11 @@ interface MaybeSocket {
   readonly localPort?: number | undefined;
 }
 
-/** Drawn once per process: ids are for logs, so Math.random is random enough. */
-const prefix = Math.floor(Math.random() * 0x1000000)
-  .toString(16)
-  .padStart(6, "0");
+/**
+ * Drawn once per process: ids are for logs, so Math.random is random enough. (1 + r) * 2^24 has 7 hex
+ * digits before the point, a 1 and then the 6 wanted (zero-padded).
+ */
+const prefix = ((1 + Math.random()) * 0x1000000).toString(16).slice(1, 7);
 let attempts = 0;
 
 /** The number of the next connection attempt in this process (its id is in {@link connectionInfo}). */
@@ -52,13 +53,7 @@ export function socketAddresses(stream: object): SocketAddresses {
   };
 }
 
-/** The info of attempt `attempt` ("3f9a1c-17"), with its addresses once known. */
+/** The info of attempt `attempt` ("3f9a1c-17"), with its addresses once known (absent, so undefined, before). */
 export function connectionInfo(attempt: number, addresses?: SocketAddresses): ConnectionInfo {
-  return {
-    id: `${prefix}-${attempt}`,
-    remoteAddress: addresses?.remoteAddress,
-    remotePort: addresses?.remotePort,
-    localAddress: addresses?.localAddress,
-    localPort: addresses?.localPort,
-  };
+  return { id: `${prefix}-${attempt}`, ...addresses } as ConnectionInfo;
 }
