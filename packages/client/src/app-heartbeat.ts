@@ -76,14 +76,13 @@ export function appHeartbeat(
 ): AppHeartbeat {
   /** The next beat (interval) or the deadline of the beat in flight. */
   let timer: TimerHandle | undefined;
-  /** When the beat in flight was sent; undefined when none is. */
-  let sentAt: number | undefined;
+  /** When the beat in flight was sent. */
+  let sentAt = 0;
+  /** The reply of the beat in flight, which every `ping()` meanwhile returns; undefined when none is. */
+  let reply: Promise<number> | undefined;
+  /** Settles `reply`: its round trip, or the error that ended the heartbeat (a no-op once settled). */
+  let settle = (_result: number | Error): void => {};
   let stopped: Error | undefined;
-  /** `ping()` calls waiting for the reply of the beat in flight: each takes its round trip or an error. */
-  const waiting: Array<(result: number | Error) => void> = [];
-  const settle = (result: number | Error) => {
-    for (const w of waiting.splice(0)) w(result);
-  };
   /** Clears the timer, and sets `fn` to run in `ms` if given. */
   const set = (fn?: () => void, ms?: number) => {
     clock.clearTimeout(timer);
@@ -96,6 +95,11 @@ export function appHeartbeat(
   };
   const beat = () => {
     const m = o.message;
+    reply = new Promise((resolve, reject) => {
+      settle = (r) => (typeof r === "number" ? resolve(r) : reject(r));
+    });
+    // A beat's failure is the connection's (onDead); a rejection is for a ping() that awaits it.
+    reply.catch(() => {});
     const at = (sentAt = clock.now());
     set(() => dead(new HeartbeatTimeoutError(clock.now() - at)), o.timeout);
     try {
@@ -111,20 +115,17 @@ export function appHeartbeat(
     received(message: Message): boolean {
       if (!o.isReply(message)) return false;
       // A late or unsolicited reply is still not a user message, and counts for nothing.
-      if (sentAt !== undefined) {
+      if (reply) {
         settle((hb.latency = clock.now() - sentAt));
-        sentAt = undefined;
+        reply = undefined;
         schedule();
       }
       return true;
     },
     ping(): Promise<number> {
-      const reply = new Promise<number>((resolve, reject) =>
-        waiting.push((r) => (typeof r === "number" ? resolve(r) : reject(r))),
-      );
-      if (stopped !== undefined) settle(stopped);
-      else if (sentAt === undefined) beat();
-      return reply;
+      if (stopped !== undefined) return Promise.reject(stopped);
+      if (!reply) beat();
+      return reply as Promise<number>;
     },
     stop(error: Error): void {
       if (stopped !== undefined) return;
