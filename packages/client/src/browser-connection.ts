@@ -125,9 +125,9 @@ export class BrowserConnection implements ClientConnection {
       const timeout = o.handshakeTimeout;
       this.#timer = systemClock.setTimeout(() => this.#finish(new HandshakeTimeoutError(timeout)), timeout);
       try {
-        const ws = (this.#ws = new this.#WebSocket(o.href, [...o.protocols]));
+        const ws = (this.#ws = new this.#WebSocket(o.href, o.protocols as string[]));
         ws.binaryType = "arraybuffer";
-        ws.onopen = () => this.#onOpen(ws);
+        ws.onopen = () => this.#onOpen();
         // An error event says nothing the close event after it does not: before open, that the
         // attempt failed; after, the close code decides a reconnect. So none is listened to.
         ws.onmessage = (event) => this.#onMessage(event.data);
@@ -160,7 +160,7 @@ export class BrowserConnection implements ClientConnection {
   /** The application-level heartbeat's round trip (`appHeartbeat`); `data` cannot go in a browser's ping. */
   async ping(data?: Uint8Array): Promise<number> {
     if (data === undefined && this.#heartbeat) return this.#heartbeat.ping();
-    throw new TypeError("ping(): a browser sends no ping frames; set appHeartbeat and pass no data");
+    throw new TypeError("ping() is not available in a browser without appHeartbeat, or with data");
   }
 
   /**
@@ -188,7 +188,7 @@ export class BrowserConnection implements ClientConnection {
 
   /** A browser cannot send pong frames. */
   pong(_data?: Uint8Array): void {
-    throw new TypeError("pong(): a browser cannot send pong frames");
+    throw new TypeError("pong() is not available in a browser");
   }
 
   terminate(error?: Error): void {
@@ -212,7 +212,8 @@ export class BrowserConnection implements ClientConnection {
     this.#behind = 0;
   }
 
-  #onOpen(ws: Socket): void {
+  #onOpen(): void {
+    const ws = this.#ws as Socket;
     // A socket closed while connecting may still open: the connection ended, it stays so.
     if (this.ended) return;
     systemClock.clearTimeout(this.#timer);
