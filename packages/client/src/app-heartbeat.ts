@@ -37,7 +37,7 @@ export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): Resolve
   checkKeys("appHeartbeat", o, KEYS);
   const m = o.message;
   if (typeof m !== "string" && typeof m !== "function" && !(m instanceof Uint8Array)) {
-    throw invalid("appHeartbeat.message", "a string, a Uint8Array or a function");
+    throw invalid("appHeartbeat.message", "a string, bytes or a function");
   }
   if (typeof o.isReply !== "function") throw invalid("appHeartbeat.isReply", "a function");
   return {

@@ -251,17 +251,18 @@ export class BrowserConnection implements ClientConnection {
     if (typeof message === "string" && o.textAs === "bytes") {
       message = new TextBytes(utf8.encode(message).buffer as ArrayBuffer);
     }
-    if (this.#resumed) {
-      // Text counts its length, bytes their byteLength (an ArrayBuffer has no length).
-      this.#behind += (message as Uint8Array).length ?? (message as ArrayBuffer).byteLength;
-      const limit = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-      if (this.#behind > limit) {
-        this.#failWith(new ReceiveBufferFullError(this.#behind, limit));
-        return;
-      }
+    const limit = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    // While paused, what arrives is counted: text by its length, bytes by their byteLength (an
+    // ArrayBuffer has no length); past the limit, the connection fails instead of holding more.
+    if (
+      this.#resumed &&
+      (this.#behind += (message as Uint8Array).length ?? (message as ArrayBuffer).byteLength) > limit
+    ) {
+      this.#failWith(new ReceiveBufferFullError(this.#behind, limit));
+    } else {
+      this.#h.onMessage(message);
+      return this.#resumed;
     }
-    this.#h.onMessage(message);
-    return this.#resumed;
   }
 
   /** Fails the open connection from this side: the browser closes, and the connection ends at once. */
