@@ -100,8 +100,9 @@ export function appHeartbeat(
     });
     // A beat's failure is the connection's (onDead); a rejection is for a ping() that awaits it.
     reply.catch(() => {});
-    const at = (sentAt = clock.now());
-    set(() => dead(new HeartbeatTimeoutError(clock.now() - at)), o.timeout);
+    sentAt = clock.now();
+    // The reply clears this timer (schedule), so sentAt is still this beat's when it fires.
+    set(() => dead(new HeartbeatTimeoutError(clock.now() - sentAt)), o.timeout);
     try {
       send(typeof m === "function" ? m() : m);
     } catch (err) {

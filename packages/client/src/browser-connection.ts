@@ -22,9 +22,6 @@ import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
 import { StreamSocket, webSocketStream } from "./stream-socket.js";
 import { TextBytes } from "./text-bytes.js";
 
-/** The WHATWG `WebSocket` constructor (the global one, or a stand-in in tests). */
-export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocket;
-
 /**
  * What the connection uses of a socket: a WebSocket's, or a StreamSocket's (stream-socket.ts), whose
  * `send()` resolves when written and whose reads wait for the promise `onmessage` returns.
@@ -43,11 +40,6 @@ interface Socket {
 
 type SocketConstructor = new (url: string, protocols: string[]) => Socket;
 
-/** What a browser connection may be given besides the options: for tests. */
-export interface BrowserConnectionDeps {
-  readonly WebSocket?: WebSocketConstructor;
-}
-
 const utf8 = new TextEncoder();
 /** `fatal`: text sent from bytes must be valid UTF-8, as the core requires of the Node build. */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -62,7 +54,6 @@ export class BrowserConnection implements ClientConnection {
   readonly info = connectionInfo(nextAttempt());
   readonly #o: ResolvedOptions;
   readonly #h: ConnectionHandlers;
-  readonly #WebSocket: SocketConstructor;
   readonly #heartbeat: AppHeartbeat | undefined;
   #ws: Socket | undefined;
   /** While paused: settles on resume, and holds a StreamSocket's next read until then. */
@@ -82,12 +73,9 @@ export class BrowserConnection implements ClientConnection {
     this.#resolveClosed = resolve;
   });
 
-  constructor(o: ResolvedOptions, handlers: ConnectionHandlers, deps: BrowserConnectionDeps = {}) {
+  constructor(o: ResolvedOptions, handlers: ConnectionHandlers) {
     this.#o = o;
     this.#h = handlers;
-    // Over WebSocketStream where the runtime has it (Chromium): reads that stop, writes that are awaited.
-    this.#WebSocket = (deps.WebSocket ??
-      (webSocketStream() ? StreamSocket : globalThis.WebSocket)) as unknown as SocketConstructor;
     const hb = o.appHeartbeat;
     this.#heartbeat =
       hb &&
@@ -125,7 +113,11 @@ export class BrowserConnection implements ClientConnection {
       const timeout = o.handshakeTimeout;
       this.#timer = systemClock.setTimeout(() => this.#finish(new HandshakeTimeoutError(timeout)), timeout);
       try {
-        const ws = (this.#ws = new this.#WebSocket(o.href, o.protocols as string[]));
+        // Over WebSocketStream where the runtime has it (Chromium): reads that stop, writes that are awaited.
+        const WebSocket = (webSocketStream()
+          ? StreamSocket
+          : globalThis.WebSocket) as unknown as SocketConstructor;
+        const ws = (this.#ws = new WebSocket(o.href, o.protocols as string[]));
         ws.binaryType = "arraybuffer";
         ws.onopen = () => this.#onOpen();
         // An error event says nothing the close event after it does not: before open, that the

@@ -1,7 +1,7 @@
 import { State } from "@tideway/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WebSocket as WsWebSocket } from "ws";
-import { BrowserConnection, type WebSocketConstructor } from "../src/browser-connection.js";
+import { BrowserConnection } from "../src/browser-connection.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
 import { type CloseInfo, ConnectionClosedError } from "../src/errors.js";
 import type { Message, TextAs } from "../src/events.js";
@@ -13,8 +13,17 @@ import { BrowserLikeWs, deadUrl, rawServer, useCleanups, within, wsServer } from
 
 useCleanups();
 
-/** The `ws` package's WebSocket stands in for the browser's (Node 20 has no global one). */
-const StandIn = BrowserLikeWs as unknown as WebSocketConstructor;
+/** The global WebSocket the connection uses, replaced in a test. */
+const setWebSocket = (WebSocket: unknown) => {
+  (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+};
+// The `ws` package's WebSocket stands in for the browser's (Node 20 has none; Node 22's is another).
+const nodeWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
+beforeAll(() => setWebSocket(BrowserLikeWs));
+afterAll(() => {
+  setWebSocket(nodeWebSocket);
+  if (nodeWebSocket === undefined) delete (globalThis as { WebSocket?: unknown }).WebSocket;
+});
 
 interface Recorded {
   messages: Message[];
@@ -22,11 +31,7 @@ interface Recorded {
   closes: Array<{ info: CloseInfo; error: Error | undefined }>;
 }
 
-function connection(
-  url: string,
-  o: WebSocketClientOptions<BinaryType, TextAs> = {},
-  deps = { WebSocket: StandIn },
-) {
+function connection(url: string, o: WebSocketClientOptions<BinaryType, TextAs> = {}) {
   const log: Recorded = { messages: [], events: [], closes: [] };
   const handlers: ConnectionHandlers = {
     host: {
@@ -40,7 +45,7 @@ function connection(
     onError: (_c, e) => log.events.push(`error:${(e as { code?: string }).code ?? e.message}`),
     onClose: (_c, info, error) => log.closes.push({ info, error }),
   };
-  const conn = new BrowserConnection(resolveOptions(url, o), handlers, deps);
+  const conn = new BrowserConnection(resolveOptions(url, o), handlers);
   return { conn, log };
 }
 
@@ -162,12 +167,10 @@ describe("BrowserConnection", () => {
         throw thrown;
       }
     }
-    const { conn } = connection(
-      "ws://a.test/",
-      {},
-      { WebSocket: Throwing as unknown as WebSocketConstructor },
-    );
+    const { conn } = connection("ws://a.test/");
+    setWebSocket(Throwing);
     const failure = await conn.open().catch((err: unknown) => err);
+    setWebSocket(BrowserLikeWs);
     expect(failure).toMatchObject({ code: "WS_ERR_CONNECT", cause: thrown });
     expect((failure as Error).message).toBe("Connection to a.test failed: SyntaxError: blocked");
     expect(conn.ended).toMatchObject({ code: 1006, wasClean: false, initiatedByUser: false });
@@ -291,7 +294,7 @@ describe("BrowserConnection", () => {
 describe("BrowserConnection over a WebSocketStream (where the runtime has one)", () => {
   const useStream = (o: WebSocketClientOptions<BinaryType, TextAs> = {}) => {
     (globalThis as { WebSocketStream?: unknown }).WebSocketStream = FakeWebSocketStream;
-    const { conn, log } = connection("wss://a.test/", o, {} as { WebSocket: WebSocketConstructor });
+    const { conn, log } = connection("wss://a.test/", o);
     return { conn, log, opening: conn.open(), stream: FakeWebSocketStream.last as FakeWebSocketStream };
   };
   afterEach(() => {
