@@ -162,7 +162,7 @@ describe("the client's errors", () => {
     );
   });
 
-  it("keeps every class's name when a bundler minifies and renames the classes", async () => {
+  it("keeps every class's name and code when a bundler minifies and renames the classes", async () => {
     const bundled = await build({
       entryPoints: [fileURLToPath(new URL("../src/errors.ts", import.meta.url))],
       bundle: true,
@@ -175,10 +175,14 @@ describe("the client's errors", () => {
       logLevel: "silent",
     });
     const minified = new Function(`${bundled.outputFiles[0]?.text}; return errors;`)() as typeof errors;
-    for (const [name] of cases) {
-      const Class = minified[name as keyof typeof errors] as unknown as new (...args: unknown[]) => Error;
+    for (const [name, , code] of cases) {
+      const Class = minified[name as keyof typeof errors] as unknown as new (
+        ...args: unknown[]
+      ) => ClientError;
       const args = name === "ConnectionClosedError" ? [info] : ["WS_ERR_CONNECT", "m"];
       expect(new Class(...args).name).toBe(name);
+      // The codes are spelt from the class names.
+      if (name !== "ClientError") expect(new Class(...args).code).toBe(code);
     }
   });
 });
