@@ -10,7 +10,7 @@ import {
   resolveNodeOptions,
 } from "./node-options.js";
 import { checkLogger } from "./observe.js";
-import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
+import { callable, checkKeys, invalid, number, oneOf } from "./option-checks.js";
 import type { PerAttempt, ResolvedOptions, UrlInput, WebSocketClientOptions } from "./option-types.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
@@ -109,7 +109,7 @@ function checked(name: string, check: Check, value: unknown): unknown {
   if (typeof check === "function") return check(value as never, name);
   if (typeof check[0] === "string")
     return oneOf(name, (value ?? check[0]) as string, check as readonly string[]);
-  return (check[1] ? number : finite)(name, value as number, 0, check[0] as number);
+  return number(name, value as number, 0, check[0] as number, check[1]);
 }
 
 /**
