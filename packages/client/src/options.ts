@@ -43,22 +43,23 @@ export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
  */
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 2 ** 20;
 
-/** Parses a ws:, wss:, http: or https: URL (http(s) mapped to ws(s)). Throws TypeError. */
+/**
+ * Parses a ws:, wss:, http: or https: URL (http(s) mapped to ws(s)). Throws one TypeError, which
+ * names the URL (without credentials) and what is expected, for a URL that does not parse, another
+ * scheme, or a fragment (RFC 6455 section 3: "Fragment identifiers are meaningless" there).
+ */
 export function parseUrl(input: string | URL): URL {
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(input);
-  } catch (cause) {
-    throw new TypeError(`Invalid URL: ${redactUrl(input)}`, { cause });
+  } catch {}
+  if (!url || !/^(ws|http)s?:$/.test(url.protocol) || url.hash) {
+    throw new TypeError(
+      `Invalid URL ${redactUrl(input)}: expected ws:, wss:, http: or https:, without #fragment`,
+    );
   }
-  const scheme = url.protocol;
-  if (!/^(ws|http)s?:$/.test(scheme)) {
-    throw new TypeError(`Unsupported URL scheme "${scheme}": expected ws:, wss:, http: or https:`);
-  }
-  // RFC 6455 section 3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
-  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${redactUrl(url)}`);
   // http: -> ws:, https: -> wss:
-  return scheme[0] === "h" ? new URL(`ws${url.href.slice(4)}`) : url;
+  return url.protocol[0] === "h" ? new URL(`ws${url.href.slice(4)}`) : url;
 }
 
 /** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
