@@ -105,12 +105,29 @@ const CHECKS = {
   logger: checkLogger,
 } satisfies { [K in Exclude<keyof WebSocketClientOptions, keyof NodeOptionsInput>]-?: Check };
 
-/** `value` (given) checked as `check` says; a TypeError naming the option `name` otherwise. */
-function checked(name: string, check: Check, value: unknown): unknown {
-  if (typeof check === "function") return check(value as never, name);
-  if (typeof check[0] === "string")
-    return oneOf(name, (value ?? check[0]) as string, check as readonly string[]);
-  return number(name, value as number, 0, check[0] as number, check[1]);
+/**
+ * The options given (not undefined) in `given`, each checked as `checks` says and named `prefix` and
+ * its key in the TypeError of a refused value.
+ */
+function checkGiven(
+  checks: Record<string, Check>,
+  given: Record<string, unknown>,
+  prefix = "",
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, check] of Object.entries(checks)) {
+    const value = given[key];
+    const name = prefix + key;
+    if (value !== undefined) {
+      values[key] =
+        typeof check === "function"
+          ? check(value as never, name)
+          : typeof check[0] === "string"
+            ? oneOf(name, value as string, check as readonly string[])
+            : number(name, value as number, 0, check[0] as number, check[1] as 0 | 1);
+    }
+  }
+  return values;
 }
 
 /**
@@ -157,12 +174,8 @@ export function resolveOptions(
   const url = typeof input === "function" ? new URL("ws://localhost/") : (unix?.url ?? parseUrl(input));
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
   resolved.href = url.href;
-  const given = o as Record<string, unknown>;
-  const values: Record<string, unknown> = {};
-  for (const [name, check] of Object.entries(CHECKS) as [string, Check][]) {
-    // An option left undefined (not given) takes the default.
-    if (given[name] !== undefined) values[name] = checked(name, check, given[name]);
-  }
+  // An option left undefined (not given) takes the default.
+  const values = checkGiven(CHECKS, o as Record<string, unknown>);
   const highWaterMark = (values.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) as number;
   const lowWaterMark = (values.lowWaterMark ??= Math.floor(highWaterMark / 4)) as number;
   if (lowWaterMark > highWaterMark) throw invalid("lowWaterMark", "<= highWaterMark");
@@ -193,14 +206,10 @@ function resolveReconnect(option: Partial<ReconnectOptions> | false): ReconnectO
   if (option === false) return option;
   const r: Record<string, unknown> = option ?? {};
   checkKeys("reconnect", r, Object.keys(RECONNECT_CHECKS));
-  const reconnect: Record<string, unknown> = {};
-  for (const [key, check] of Object.entries(RECONNECT_CHECKS) as [keyof ReconnectOptions, Check][]) {
-    reconnect[key] =
-      r[key] === undefined ? DEFAULT_RECONNECT[key] : checked(`reconnect.${key}`, check, r[key]);
-  }
-  const { minTimeout, maxTimeout } = reconnect as unknown as ReconnectOptions;
-  if (maxTimeout < minTimeout) throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
-  return reconnect as unknown as ReconnectOptions;
+  const reconnect = { ...DEFAULT_RECONNECT, ...checkGiven(RECONNECT_CHECKS, r, "reconnect.") };
+  if (reconnect.maxTimeout < reconnect.minTimeout)
+    throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
+  return reconnect;
 }
 
 /** `protocols` as a list: a string is one subprotocol. Tokens are checked by the core. */
