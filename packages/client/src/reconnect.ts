@@ -69,15 +69,13 @@ export const DEFAULT_RECONNECT: ReconnectOptions = Object.freeze({
 });
 
 /**
- * The ceiling of the wait before retry number `failure` (1-based):
- * `min(maxTimeout, minTimeout * factor ** (failure - 1))`. A `factor <= 0` counts as 1; the result is
- * never NaN. May be `Infinity` when `maxTimeout` is: the clock clamps timers.
+ * The ceiling of the wait before retry number `failure` (1, 2, ...) under options as the options
+ * check them (`factor >= 1`): `min(maxTimeout, minTimeout * factor ** (failure - 1))`, never NaN.
+ * May be `Infinity` when `maxTimeout` is: the clock clamps timers.
  */
 export function backoffCeiling(failure: number, o: ReconnectOptions): number {
-  const n = failure >= 1 ? Math.floor(failure) : 1;
-  const factor = o.factor > 0 ? o.factor : 1;
   // minTimeout 0 with an overflowing factor gives 0 * Infinity = NaN: that is "no delay".
-  return Math.min(o.minTimeout * factor ** (n - 1), o.maxTimeout) || 0;
+  return Math.min(o.minTimeout * o.factor ** (failure - 1), o.maxTimeout) || 0;
 }
 
 /**
