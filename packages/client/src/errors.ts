@@ -84,7 +84,7 @@ export class HandshakeTimeoutError extends ClientError {
   declare readonly code: typeof ClientErrorCodes.HandshakeTimeout;
   declare readonly timeout: number;
   constructor(timeout: number) {
-    super(codeOf(HandshakeTimeoutError), `Opening handshake timed out after ${timeout} ms`);
+    super(codeOf(HandshakeTimeoutError), `Handshake timed out after ${timeout} ms`);
     this.timeout = timeout;
   }
 }
@@ -143,7 +143,7 @@ export class HeartbeatTimeoutError extends ClientError {
   readonly closeCode = 1011;
   declare readonly elapsed: number;
   constructor(elapsed: number) {
-    super(codeOf(HeartbeatTimeoutError), `No pong received for ${Math.round(elapsed)} ms`);
+    super(codeOf(HeartbeatTimeoutError), `No pong for ${Math.round(elapsed)} ms`);
     this.elapsed = elapsed;
   }
 }
@@ -160,10 +160,7 @@ export class ReceiveBufferFullError extends ClientError {
   declare readonly code: typeof ClientErrorCodes.ReceiveBufferFull;
   declare readonly limit: number;
   constructor(buffered: number, limit: number) {
-    super(
-      codeOf(ReceiveBufferFullError),
-      `Consumer ${buffered} bytes behind, over maxBufferedBytes (${limit})`,
-    );
+    super(codeOf(ReceiveBufferFullError), `${buffered} bytes unread, over maxBufferedBytes (${limit})`);
     this.limit = limit;
   }
 }
@@ -175,10 +172,7 @@ export class SendQueueFullError extends ClientError {
   }
   declare readonly code: typeof ClientErrorCodes.SendQueueFull;
   constructor(queued: number, size: number, limit: number) {
-    super(
-      codeOf(SendQueueFullError),
-      `Send queue full: ${queued} bytes queued + ${size} > maxQueuedBytes (${limit})`,
-    );
+    super(codeOf(SendQueueFullError), `${queued} bytes queued + ${size}, over maxQueuedBytes (${limit})`);
   }
 }
 
