@@ -170,10 +170,9 @@ export function resolveOptions(
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
   checkKeys("options", o, OPTION_NAMES);
   // A provided URL is known only per attempt; the protocol built to validate the options uses a stand-in.
-  const unix = typeof input === "function" ? undefined : parseUnixUrl(input);
-  const url = typeof input === "function" ? new URL("ws://localhost/") : (unix?.url ?? parseUrl(input));
+  const unix = parseUnixUrl(input);
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
-  resolved.href = url.href;
+  resolved.href = unix?.url.href ?? (typeof input === "function" ? "ws://localhost/" : parseUrl(input).href);
   // An option left undefined (not given) takes the default.
   const values = checkGiven(CHECKS, o as Record<string, unknown>);
   const highWaterMark = (values.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) as number;
