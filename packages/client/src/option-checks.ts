@@ -49,8 +49,9 @@ export function callable<T>(name: string, value: T, expected = "a function"): T 
 /** Throws a TypeError naming every key of `o` not in `known` (`undefined` values count too). */
 export function checkKeys(where: string, o: object, known: readonly string[]): void {
   const unknown = Object.keys(o).filter((key) => !known.includes(key));
-  if (unknown.length > 0) {
-    const names = unknown.map((key) => (where === "options" ? key : `${where}.${key}`)).join(", ");
-    throw new TypeError(`Unknown option${unknown.length > 1 ? "s" : ""}: ${names}`);
-  }
+  const prefix = where === "options" ? "" : `${where}.`;
+  if (unknown.length > 0)
+    throw new TypeError(
+      `Unknown option${unknown.length > 1 ? "s" : ""}: ${prefix}${unknown.join(`, ${prefix}`)}`,
+    );
 }
