@@ -78,7 +78,7 @@ describe("failure", () => {
       "a slow handshake",
       new HandshakeTimeoutError(10_000),
       ExitCode.Timeout,
-      "timed out: Opening handshake timed out after 10000 ms",
+      "timed out: Handshake timed out after 10000 ms",
     ],
     [
       "a proxy refusal",
@@ -102,13 +102,13 @@ describe("failure", () => {
       "a missed pong",
       new HeartbeatTimeoutError(10_000),
       ExitCode.Closed,
-      "heartbeat timed out: No pong received for 10000 ms",
+      "heartbeat timed out: No pong for 10000 ms",
     ],
     [
       "a close after a missed pong",
       closed({ code: 1011 }, new HeartbeatTimeoutError(500)),
       ExitCode.Closed,
-      "heartbeat timed out: No pong received for 500 ms",
+      "heartbeat timed out: No pong for 500 ms",
     ],
     [
       "a close with an application code",

@@ -45,10 +45,21 @@ export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientError
 /** Every stable code an error from the client can carry: the core's {@link ErrorCode}s and the client's own. */
 export type TidewayErrorCode = ErrorCode | ClientErrorCode;
 
+/**
+ * The code of a client error class, spelt from its name: "SendQueueFullError" -> "WS_ERR_SEND_QUEUE_FULL"
+ * (as every one of ClientErrorCodes is; the tests check each), so a bundle holds one text per class.
+ */
+function codeOf(errorClass: { readonly name: string }): ClientErrorCode {
+  return `WS_ERR_${errorClass.name
+    .slice(0, -5)
+    .replace(/\B(?=[A-Z])/g, "_")
+    .toUpperCase()}` as ClientErrorCode;
+}
+
 /** Base of the client's own errors; `code` is one of {@link ClientErrorCodes}. */
 export class ClientError extends WebSocketError<ClientErrorCode> {
-  // As in the core's errors: a name of its own, `declare`d fields, and codes as literals checked
-  // against ClientErrorCodes by `satisfies`, so a bundle that never reads that table drops it.
+  // As in the core's errors: a name of its own and `declare`d fields; the codes spelt by codeOf, so
+  // a bundle that never reads ClientErrorCodes drops that table.
   static override get name(): string {
     return "ClientError";
   }
@@ -61,7 +72,7 @@ export class ConnectError extends ClientError {
   }
   declare readonly code: typeof ClientErrorCodes.Connect;
   constructor(message: string, options?: { cause?: unknown }) {
-    super("WS_ERR_CONNECT" satisfies typeof ClientErrorCodes.Connect, message, options);
+    super(codeOf(ConnectError), message, options);
   }
 }
 
@@ -73,10 +84,7 @@ export class HandshakeTimeoutError extends ClientError {
   declare readonly code: typeof ClientErrorCodes.HandshakeTimeout;
   declare readonly timeout: number;
   constructor(timeout: number) {
-    super(
-      "WS_ERR_HANDSHAKE_TIMEOUT" satisfies typeof ClientErrorCodes.HandshakeTimeout,
-      `Opening handshake timed out after ${timeout} ms`,
-    );
+    super(codeOf(HandshakeTimeoutError), `Handshake timed out after ${timeout} ms`);
     this.timeout = timeout;
   }
 }
@@ -113,7 +121,7 @@ export class ConnectionClosedError extends ClientError {
   declare readonly received: CloseInfo["received"];
   constructor(info: CloseInfo, options?: { cause?: unknown; message?: string }) {
     super(
-      "WS_ERR_CONNECTION_CLOSED" satisfies typeof ClientErrorCodes.ConnectionClosed,
+      codeOf(ConnectionClosedError),
       options?.message ?? `Connection closed: ${info.code}${info.reason ? ` ${info.reason}` : ""}`,
       options,
     );
@@ -135,10 +143,7 @@ export class HeartbeatTimeoutError extends ClientError {
   readonly closeCode = 1011;
   declare readonly elapsed: number;
   constructor(elapsed: number) {
-    super(
-      "WS_ERR_HEARTBEAT_TIMEOUT" satisfies typeof ClientErrorCodes.HeartbeatTimeout,
-      `No pong received for ${Math.round(elapsed)} ms`,
-    );
+    super(codeOf(HeartbeatTimeoutError), `No pong for ${Math.round(elapsed)} ms`);
     this.elapsed = elapsed;
   }
 }
@@ -155,10 +160,7 @@ export class ReceiveBufferFullError extends ClientError {
   declare readonly code: typeof ClientErrorCodes.ReceiveBufferFull;
   declare readonly limit: number;
   constructor(buffered: number, limit: number) {
-    super(
-      "WS_ERR_RECEIVE_BUFFER_FULL" satisfies typeof ClientErrorCodes.ReceiveBufferFull,
-      `Consumer ${buffered} bytes behind, over maxBufferedBytes (${limit})`,
-    );
+    super(codeOf(ReceiveBufferFullError), `${buffered} bytes unread, over maxBufferedBytes (${limit})`);
     this.limit = limit;
   }
 }
@@ -170,10 +172,7 @@ export class SendQueueFullError extends ClientError {
   }
   declare readonly code: typeof ClientErrorCodes.SendQueueFull;
   constructor(queued: number, size: number, limit: number) {
-    super(
-      "WS_ERR_SEND_QUEUE_FULL" satisfies typeof ClientErrorCodes.SendQueueFull,
-      `Send queue full: ${queued} bytes queued + ${size} > maxQueuedBytes (${limit})`,
-    );
+    super(codeOf(SendQueueFullError), `${queued} bytes queued + ${size}, over maxQueuedBytes (${limit})`);
   }
 }
 
@@ -184,7 +183,7 @@ export class AbortedError extends ClientError {
   }
   declare readonly code: typeof ClientErrorCodes.Aborted;
   constructor(reason: unknown) {
-    super("WS_ERR_ABORTED" satisfies typeof ClientErrorCodes.Aborted, "Aborted", { cause: reason });
+    super(codeOf(AbortedError), "Aborted", { cause: reason });
   }
 }
 
@@ -211,11 +210,7 @@ export class ProxyError extends ClientError {
     message: string,
     details: { status?: number; socksReply?: number; authFailed?: boolean; cause?: unknown } = {},
   ) {
-    super(
-      "WS_ERR_PROXY" satisfies typeof ClientErrorCodes.Proxy,
-      message,
-      details.cause === undefined ? undefined : { cause: details.cause },
-    );
+    super(codeOf(ProxyError), message, details.cause === undefined ? undefined : { cause: details.cause });
     this.proxy = proxy;
     this.status = details.status;
     this.socksReply = details.socksReply;
@@ -232,10 +227,7 @@ export class TooManyRedirectsError extends ClientError {
   declare readonly maxRedirects: number;
   declare readonly to: string;
   constructor(maxRedirects: number, to: string) {
-    super(
-      "WS_ERR_TOO_MANY_REDIRECTS" satisfies typeof ClientErrorCodes.TooManyRedirects,
-      `Too many redirects (maxRedirects is ${maxRedirects}): ${to}`,
-    );
+    super(codeOf(TooManyRedirectsError), `Too many redirects (maxRedirects is ${maxRedirects}): ${to}`);
     this.maxRedirects = maxRedirects;
     this.to = to;
   }
@@ -250,10 +242,7 @@ export class InvalidRedirectError extends ClientError {
   declare readonly status: number;
   declare readonly location: string | undefined;
   constructor(status: number, location: string | undefined, reason: string) {
-    super(
-      "WS_ERR_INVALID_REDIRECT" satisfies typeof ClientErrorCodes.InvalidRedirect,
-      `Cannot follow redirect ${status}: ${reason}`,
-    );
+    super(codeOf(InvalidRedirectError), `Cannot follow redirect ${status}: ${reason}`);
     this.status = status;
     this.location = location;
   }
@@ -272,7 +261,7 @@ export class ProviderError extends ClientError {
   declare readonly option: "url" | "headers" | "protocols";
   constructor(option: "url" | "headers" | "protocols", cause: unknown) {
     super(
-      "WS_ERR_PROVIDER" satisfies typeof ClientErrorCodes.Provider,
+      codeOf(ProviderError),
       `The ${option} function failed: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
@@ -295,7 +284,7 @@ export class StreamSourceError extends ClientError {
   readonly closeCode = 1011;
   constructor(cause: unknown) {
     super(
-      "WS_ERR_STREAM_SOURCE" satisfies typeof ClientErrorCodes.StreamSource,
+      codeOf(StreamSourceError),
       `The source of a streamed message failed: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
@@ -317,7 +306,7 @@ export class StreamInterruptedError extends ClientError {
   declare readonly fragmentsSent: number;
   constructor(fragmentsSent: number, cause: unknown) {
     super(
-      "WS_ERR_STREAM_INTERRUPTED" satisfies typeof ClientErrorCodes.StreamInterrupted,
+      codeOf(StreamInterruptedError),
       `Streamed message interrupted after ${fragmentsSent} fragment(s): ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );

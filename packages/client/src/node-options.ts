@@ -9,7 +9,7 @@ import { DEFAULT_DEFLATE, resolveDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from "./heartbeat.js";
 import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
-import type { HeaderList, ResolvedOptions, WebSocketClientOptions } from "./option-types.js";
+import type { HeaderList, ResolvedOptions, UrlInput, WebSocketClientOptions } from "./option-types.js";
 import { parseProxy } from "./proxy-url.js";
 import { redactUrl } from "./redact.js";
 import { DEFAULT_MAX_REDIRECTS } from "./redirect.js";
@@ -119,9 +119,10 @@ function streamedLimit(value: unknown): number | undefined {
 /**
  * `ws+unix:///path/to.sock:/request/path?query` (the `ws` convention; `wss+unix:` for TLS): the
  * socket path, and the ws:/wss: URL the request is built from, with Host "localhost". A URL without
- * ":/request/path" requests "/". Returns undefined for other schemes.
+ * ":/request/path" requests "/". Returns undefined for other schemes and for a provided URL (a function).
  */
-export function parseUnixUrl(input: string | URL): { url: URL; socketPath: string } | undefined {
+export function parseUnixUrl(input: UrlInput): { url: URL; socketPath: string } | undefined {
+  if (typeof input === "function") return undefined;
   const text = String(input);
   const scheme = /^(wss?)\+unix:/i.exec(text);
   if (scheme === null) return undefined;

@@ -6,16 +6,13 @@
  * bundler drops its calls from the bundle.
  */
 
-/** No error here is one of the Node transport's. */
+/** No error here is one of the Node transport's, nor carries a Node system code. */
 export function decideNodeError(
   _reason: object,
-  _everOpened: boolean,
+  _context: { readonly everOpened?: boolean },
   _decideCause: (cause: unknown) => boolean | undefined,
   _retryableCloseCodes: ReadonlySet<number>,
 ): undefined {}
-
-/** No foreign error here carries a Node system code. */
-export function decideSystemCode(_code: string, _everOpened: boolean): undefined {}
 
 /** No answer here carries a Retry-After. */
 export function serverRetryAfter(_reason: unknown): undefined {}

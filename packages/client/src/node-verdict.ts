@@ -10,31 +10,30 @@ import { InvalidRedirectError, ProxyError, TooManyRedirectsError } from "./error
 
 /**
  * The verdict on one of the errors only the Node transport raises (the core runs the handshake and the
- * protocol only there), or undefined for any other `reason`. `everOpened`: a connection of this
- * client has opened before. `decideCause` is reconnect.ts's verdict on a proxy error's `cause`
+ * protocol only there) or on a foreign error's string `code` (a Node system or TLS error), or
+ * undefined for any other `reason`. `decideCause` is reconnect.ts's verdict on a proxy error's `cause`
  * (undefined when the cause says nothing); `retryableCloseCodes` its close codes worth a retry.
  */
 export function decideNodeError(
   reason: object,
-  everOpened: boolean,
+  context: { readonly everOpened?: boolean },
   decideCause: (cause: unknown) => boolean | undefined,
   retryableCloseCodes: ReadonlySet<number>,
 ): boolean | undefined {
+  const everOpened = context.everOpened === true;
   if (reason instanceof UnexpectedResponseError) return isRetryableStatus(reason.status);
-  // The stream ended before the handshake was done. Before any connection opened it is most likely not
-  // a WebSocket server at all (a TLS port reached with ws:, another service); later, a server restarting.
-  if (reason instanceof WebSocketError && reason.code === "WS_ERR_UNEXPECTED_EOF") {
-    return everOpened;
+  if (reason instanceof WebSocketError) {
+    // The stream ended before the handshake was done. Before any connection opened it is most likely not
+    // a WebSocket server at all (a TLS port reached with ws:, another service); later, a server restarting.
+    if (reason.code === "WS_ERR_UNEXPECTED_EOF") return everOpened;
+    if (reason instanceof ProxyError) return decideProxy(reason, decideCause);
+    if (reason instanceof TooManyRedirectsError || reason instanceof InvalidRedirectError) return false;
+    if (reason instanceof HandshakeError) return false;
+    if (reason instanceof ProtocolError) return retryableCloseCodes.has(reason.closeCode);
+    return undefined;
   }
-  if (reason instanceof ProxyError) return decideProxy(reason, decideCause);
-  if (reason instanceof TooManyRedirectsError || reason instanceof InvalidRedirectError) return false;
-  if (reason instanceof HandshakeError) return false;
-  if (reason instanceof ProtocolError) return retryableCloseCodes.has(reason.closeCode);
-  return undefined;
-}
-
-/** The verdict on a foreign error's string `code` (a Node system or TLS error), or undefined if it is none of those. */
-export function decideSystemCode(code: string, everOpened: boolean): boolean | undefined {
+  const code = (reason as { code?: unknown }).code;
+  if (typeof code !== "string") return undefined;
   if (TRANSIENT_SYSTEM_CODES.has(code)) return true;
   if (code === "ENOTFOUND") return everOpened;
   if (TLS_CODE.test(code)) return false;

@@ -10,28 +10,34 @@ export function invalid(name: string, expected: string, ...given: [unknown] | []
   return new TypeError(`Option ${name} must be ${expected}${got}`);
 }
 
-/** `value`, or `fallback` when not given; a TypeError naming the option when not a number >= `min`. */
-export function number(name: string, value: number | undefined, fallback: number, min = 0): number {
+/**
+ * `value`, or `fallback` when not given; a TypeError naming the option when not a number >= `min`,
+ * or when Infinity unless `infinite`.
+ */
+export function number(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min = 0,
+  infinite: boolean | 0 | 1 = true,
+): number {
   if (value === undefined) return fallback;
   // Not `value < min`, which NaN passes.
-  if (typeof value !== "number" || !(value >= min)) {
-    throw invalid(name, `a number >= ${min}`, value);
+  if (typeof value !== "number" || !(value >= min) || (!infinite && value === Infinity)) {
+    throw invalid(name, `a ${infinite ? "" : "finite "}number >= ${min}`, value);
   }
   return value;
 }
 
 /** As {@link number}, and finite. */
 export function finite(name: string, value: number | undefined, fallback: number, min = 0): number {
-  const n = number(name, value, fallback, min);
-  if (!Number.isFinite(n)) throw invalid(name, "finite", n);
-  return n;
+  return number(name, value, fallback, min, false);
 }
 
-/** `value` when not given or one of `allowed`; otherwise a TypeError listing them: `"a", "b" or "c"`. */
+/** `value` when not given or one of `allowed`; otherwise a TypeError listing them: `one of ["a","b"]`. */
 export function oneOf<T>(name: string, value: T, allowed: readonly NoInfer<Exclude<T, undefined>>[]): T {
   if (value === undefined || allowed.includes(value as Exclude<T, undefined>)) return value;
-  const listed = allowed.map((v) => JSON.stringify(v));
-  throw invalid(name, `${listed.slice(0, -1).join(", ")} or ${listed.at(-1)}`, value);
+  throw invalid(name, `one of ${JSON.stringify(allowed)}`, value);
 }
 
 /** `value` when not given or a function; otherwise a TypeError saying it must be `expected`. */
@@ -43,8 +49,9 @@ export function callable<T>(name: string, value: T, expected = "a function"): T 
 /** Throws a TypeError naming every key of `o` not in `known` (`undefined` values count too). */
 export function checkKeys(where: string, o: object, known: readonly string[]): void {
   const unknown = Object.keys(o).filter((key) => !known.includes(key));
-  if (unknown.length > 0) {
-    const names = unknown.map((key) => (where === "options" ? key : `${where}.${key}`)).join(", ");
-    throw new TypeError(`Unknown option${unknown.length > 1 ? "s" : ""}: ${names}`);
-  }
+  const prefix = where === "options" ? "" : `${where}.`;
+  if (unknown.length > 0)
+    throw new TypeError(
+      `Unknown option${unknown.length > 1 ? "s" : ""}: ${prefix}${unknown.join(`, ${prefix}`)}`,
+    );
 }

@@ -10,7 +10,7 @@ import {
   resolveNodeOptions,
 } from "./node-options.js";
 import { checkLogger } from "./observe.js";
-import { callable, checkKeys, finite, invalid, number, oneOf } from "./option-checks.js";
+import { callable, checkKeys, invalid, number, oneOf } from "./option-checks.js";
 import type { PerAttempt, ResolvedOptions, UrlInput, WebSocketClientOptions } from "./option-types.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";
 import { redactUrl } from "./redact.js";
@@ -43,22 +43,23 @@ export const DEFAULT_HIGH_WATER_MARK = 2 ** 20;
  */
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 2 ** 20;
 
-/** Parses a ws:, wss:, http: or https: URL (http(s) mapped to ws(s)). Throws TypeError. */
+/**
+ * Parses a ws:, wss:, http: or https: URL (http(s) mapped to ws(s)). Throws one TypeError, which
+ * names the URL (without credentials) and what is expected, for a URL that does not parse, another
+ * scheme, or a fragment (RFC 6455 section 3: "Fragment identifiers are meaningless" there).
+ */
 export function parseUrl(input: string | URL): URL {
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(input);
-  } catch (cause) {
-    throw new TypeError(`Invalid URL: ${redactUrl(input)}`, { cause });
+  } catch {}
+  if (!url || !/^(ws|http)s?:$/.test(url.protocol) || url.hash) {
+    throw new TypeError(
+      `Invalid URL ${redactUrl(input)}: expected ws:, wss:, http: or https:, without #fragment`,
+    );
   }
-  const scheme = url.protocol;
-  if (!/^(ws|http)s?:$/.test(scheme)) {
-    throw new TypeError(`Unsupported URL scheme "${scheme}": expected ws:, wss:, http: or https:`);
-  }
-  // RFC 6455 section 3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
-  if (url.hash !== "") throw new TypeError(`A WebSocket URL cannot have a fragment: ${redactUrl(url)}`);
   // http: -> ws:, https: -> wss:
-  return scheme[0] === "h" ? new URL(`ws${url.href.slice(4)}`) : url;
+  return url.protocol[0] === "h" ? new URL(`ws${url.href.slice(4)}`) : url;
 }
 
 /** `protocols` when none is offered: shared, as the defaults below, rather than one array per client. */
@@ -104,12 +105,29 @@ const CHECKS = {
   logger: checkLogger,
 } satisfies { [K in Exclude<keyof WebSocketClientOptions, keyof NodeOptionsInput>]-?: Check };
 
-/** `value` (given) checked as `check` says; a TypeError naming the option `name` otherwise. */
-function checked(name: string, check: Check, value: unknown): unknown {
-  if (typeof check === "function") return check(value as never, name);
-  if (typeof check[0] === "string")
-    return oneOf(name, (value ?? check[0]) as string, check as readonly string[]);
-  return (check[1] ? number : finite)(name, value as number, 0, check[0] as number);
+/**
+ * The options given (not undefined) in `given`, each checked as `checks` says and named `prefix` and
+ * its key in the TypeError of a refused value.
+ */
+function checkGiven(
+  checks: Record<string, Check>,
+  given: Record<string, unknown>,
+  prefix = "",
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, check] of Object.entries(checks)) {
+    const value = given[key];
+    const name = prefix + key;
+    if (value !== undefined) {
+      values[key] =
+        typeof check === "function"
+          ? check(value as never, name)
+          : typeof check[0] === "string"
+            ? oneOf(name, value as string, check as readonly string[])
+            : number(name, value as number, 0, check[0] as number, check[1] as 0 | 1);
+    }
+  }
+  return values;
 }
 
 /**
@@ -152,16 +170,11 @@ export function resolveOptions(
   if (typeof o !== "object" || o === null) throw new TypeError("options must be an object");
   checkKeys("options", o, OPTION_NAMES);
   // A provided URL is known only per attempt; the protocol built to validate the options uses a stand-in.
-  const unix = typeof input === "function" ? undefined : parseUnixUrl(input);
-  const url = typeof input === "function" ? new URL("ws://localhost/") : (unix?.url ?? parseUrl(input));
+  const unix = parseUnixUrl(input);
   const resolved: Record<string, unknown> = Object.create(RESOLVED_DEFAULTS);
-  resolved.href = url.href;
-  const given = o as Record<string, unknown>;
-  const values: Record<string, unknown> = {};
-  for (const [name, check] of Object.entries(CHECKS) as [string, Check][]) {
-    // An option left undefined (not given) takes the default.
-    if (given[name] !== undefined) values[name] = checked(name, check, given[name]);
-  }
+  resolved.href = unix?.url.href ?? (typeof input === "function" ? "ws://localhost/" : parseUrl(input).href);
+  // An option left undefined (not given) takes the default.
+  const values = checkGiven(CHECKS, o as Record<string, unknown>);
   const highWaterMark = (values.highWaterMark ?? DEFAULT_HIGH_WATER_MARK) as number;
   const lowWaterMark = (values.lowWaterMark ??= Math.floor(highWaterMark / 4)) as number;
   if (lowWaterMark > highWaterMark) throw invalid("lowWaterMark", "<= highWaterMark");
@@ -192,14 +205,10 @@ function resolveReconnect(option: Partial<ReconnectOptions> | false): ReconnectO
   if (option === false) return option;
   const r: Record<string, unknown> = option ?? {};
   checkKeys("reconnect", r, Object.keys(RECONNECT_CHECKS));
-  const reconnect: Record<string, unknown> = {};
-  for (const [key, check] of Object.entries(RECONNECT_CHECKS) as [keyof ReconnectOptions, Check][]) {
-    reconnect[key] =
-      r[key] === undefined ? DEFAULT_RECONNECT[key] : checked(`reconnect.${key}`, check, r[key]);
-  }
-  const { minTimeout, maxTimeout } = reconnect as unknown as ReconnectOptions;
-  if (maxTimeout < minTimeout) throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
-  return reconnect as unknown as ReconnectOptions;
+  const reconnect = { ...DEFAULT_RECONNECT, ...checkGiven(RECONNECT_CHECKS, r, "reconnect.") };
+  if (reconnect.maxTimeout < reconnect.minTimeout)
+    throw invalid("reconnect.maxTimeout", ">= reconnect.minTimeout");
+  return reconnect;
 }
 
 /** `protocols` as a list: a string is one subprotocol. Tokens are checked by the core. */

@@ -13,7 +13,7 @@ import {
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
 } from "./errors.js";
-import { decideNodeError, decideSystemCode } from "./node-verdict.js";
+import { decideNodeError } from "./node-verdict.js";
 
 export { serverRetryAfter } from "./node-verdict.js";
 
@@ -69,16 +69,13 @@ export const DEFAULT_RECONNECT: ReconnectOptions = Object.freeze({
 });
 
 /**
- * The ceiling of the wait before retry number `failure` (1-based):
- * `min(maxTimeout, minTimeout * factor ** (failure - 1))`. A `factor <= 0` counts as 1; the result is
- * never NaN. May be `Infinity` when `maxTimeout` is: the clock clamps timers.
+ * The ceiling of the wait before retry number `failure` (1, 2, ...) under options as the options
+ * check them (`factor >= 1`): `min(maxTimeout, minTimeout * factor ** (failure - 1))`, never NaN.
+ * May be `Infinity` when `maxTimeout` is: the clock clamps timers.
  */
 export function backoffCeiling(failure: number, o: ReconnectOptions): number {
-  const n = failure >= 1 ? Math.floor(failure) : 1;
-  const factor = o.factor > 0 ? o.factor : 1;
-  const ceiling = Math.min(o.minTimeout * factor ** (n - 1), o.maxTimeout);
   // minTimeout 0 with an overflowing factor gives 0 * Infinity = NaN: that is "no delay".
-  return Number.isNaN(ceiling) ? 0 : ceiling;
+  return Math.min(o.minTimeout * o.factor ** (failure - 1), o.maxTimeout) || 0;
 }
 
 /**
@@ -105,10 +102,9 @@ export class Backoff {
     const draw = (range: number) => (o.jitter === "none" ? 0 : Math.round(this.#random() * range));
     let delay = backoffCeiling(++this.failures, o);
     if (o.jitter === "full") delay = draw(delay);
-    else if (o.jitter !== "none") {
-      const upper = Math.min(Math.max(this.#previous * 3, min), o.maxTimeout);
-      delay = Math.round(Math.min(min, upper) + this.#random() * Math.max(0, upper - min));
-    }
+    // The options keep maxTimeout >= minTimeout, so the range is never negative.
+    if (o.jitter === "decorrelated")
+      delay = min + draw(Math.min(Math.max(this.#previous * 3, min), o.maxTimeout) - min);
     // A server's Retry-After is a floor; jitter on top of it still spreads the clients it answered.
     if (retryAfter !== undefined && retryAfter >= delay) delay = retryAfter + draw(min);
     this.#previous = delay;
@@ -176,26 +172,6 @@ export function isRetryable(reason: unknown, context: RetryContext = {}): boolea
   return decide(reason, context, 0) ?? false;
 }
 
-/** true/false when `reason` settles the question, undefined when it says nothing. */
-function decide(reason: unknown, context: RetryContext, depth: number): boolean | undefined {
-  if (depth > 8 || reason === null || typeof reason !== "object") return undefined;
-  if (reason instanceof AbortedError) return false;
-  if (reason instanceof HandshakeTimeoutError || reason instanceof HeartbeatTimeoutError) return true;
-  // The core's handshake and protocol errors, status, proxy and redirects: none happen in a browser.
-  const node = decideNodeError(
-    reason,
-    context.everOpened === true,
-    (cause) => decide(cause, context, depth + 1),
-    RETRYABLE_CLOSE_CODES,
-  );
-  if (node !== undefined) return node;
-  if (reason instanceof ConnectError) return decide(reason.cause, context, depth + 1) ?? true;
-  if (reason instanceof ConnectionClosedError) return RETRYABLE_CLOSE_CODES.has(reason.closeCode);
-  // The others (ProviderError, SendQueueFullError, InvalidStateError...): their cause, if any, else no.
-  if (reason instanceof WebSocketError) return decide(reason.cause, context, depth + 1) ?? false;
-  return decideForeign(reason as ForeignFields, context, depth);
-}
-
 /** What a foreign error or a close event may carry. */
 type ForeignFields = {
   code?: unknown;
@@ -206,22 +182,29 @@ type ForeignFields = {
   errors?: unknown;
 };
 
-/** Node system errors, DOMExceptions and close events: duck-typed, since they are not our classes. */
-function decideForeign(r: ForeignFields, context: RetryContext, depth: number): boolean | undefined {
-  if (r.initiatedByUser === true) return false;
-  if (r.name === "AbortError") return false;
+/**
+ * true/false when `reason` settles the question, undefined when it says nothing. Our classes by
+ * class; foreign errors (Node system errors, DOMExceptions) and close events duck-typed.
+ */
+function decide(reason: unknown, context: RetryContext, depth: number): boolean | undefined {
+  if (depth > 8 || reason === null || typeof reason !== "object") return undefined;
+  const r = reason as ForeignFields;
+  const next = (cause: unknown) => decide(cause, context, depth + 1);
+  if (reason instanceof AbortedError || r.initiatedByUser === true || r.name === "AbortError") return false;
+  if (reason instanceof HandshakeTimeoutError || reason instanceof HeartbeatTimeoutError) return true;
   if (r.name === "TimeoutError") return true;
-  if (typeof r.code === "string") {
-    const system = decideSystemCode(r.code, context.everOpened === true);
-    if (system !== undefined) return system;
-  }
-  // A CloseInfo: the close code, or an unclean end without one.
-  if (typeof r.code === "number") return RETRYABLE_CLOSE_CODES.has(r.code);
-  if (r.wasClean === false) return true;
-  if (Array.isArray(r.errors)) {
-    const verdicts = r.errors.map((e) => decide(e, context, depth + 1));
-    if (verdicts.includes(true)) return true;
-    if (verdicts.includes(false)) return false;
-  }
-  return decide(r.cause, context, depth + 1);
+  // A ConnectionClosedError or a CloseInfo: its close code.
+  const closeCode = reason instanceof ConnectionClosedError ? reason.closeCode : r.code;
+  if (typeof closeCode === "number") return RETRYABLE_CLOSE_CODES.has(closeCode);
+  // An AggregateError (Node's happy eyeballs): retried if any member is, else refused if any is.
+  const verdicts = Array.isArray(r.errors) ? r.errors.map(next) : [];
+  return (
+    // What only Node reports: the core's handshake and protocol errors, proxy, redirects, system codes.
+    decideNodeError(reason, context, next, RETRYABLE_CLOSE_CODES) ??
+    // A close event without a code is retried.
+    (r.wasClean === false || verdicts.includes(true) || (verdicts.includes(false) ? false : undefined)) ??
+    // The cause; when it says nothing, a ConnectError is retried, our other errors are not.
+    next(r.cause) ??
+    (reason instanceof WebSocketError ? reason instanceof ConnectError : undefined)
+  );
 }

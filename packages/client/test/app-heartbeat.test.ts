@@ -42,7 +42,7 @@ describe("resolveAppHeartbeat", () => {
     );
     expect(() => resolveAppHeartbeat({ message: "p", isReply, timeout: 0 })).toThrow(/appHeartbeat.timeout/);
     expect(() => resolveAppHeartbeat({ message: "p", isReply, interval: Number.POSITIVE_INFINITY })).toThrow(
-      /appHeartbeat.interval must be finite/,
+      /appHeartbeat.interval must be a finite number/,
     );
     expect(() => resolveAppHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
       /Unknown option: appHeartbeat.every/,

@@ -44,7 +44,7 @@ const cases: [string, ClientError, string, string, Record<string, unknown>][] = 
     "HandshakeTimeoutError",
     new HandshakeTimeoutError(5),
     ClientErrorCodes.HandshakeTimeout,
-    "Opening handshake timed out after 5 ms",
+    "Handshake timed out after 5 ms",
     { timeout: 5 },
   ],
   [
@@ -58,21 +58,21 @@ const cases: [string, ClientError, string, string, Record<string, unknown>][] = 
     "HeartbeatTimeoutError",
     new HeartbeatTimeoutError(5.4),
     ClientErrorCodes.HeartbeatTimeout,
-    "No pong received for 5 ms",
+    "No pong for 5 ms",
     { closeCode: 1011, elapsed: 5.4 },
   ],
   [
     "ReceiveBufferFullError",
     new ReceiveBufferFullError(3, 2),
     ClientErrorCodes.ReceiveBufferFull,
-    "Consumer 3 bytes behind, over maxBufferedBytes (2)",
+    "3 bytes unread, over maxBufferedBytes (2)",
     { limit: 2 },
   ],
   [
     "SendQueueFullError",
     new SendQueueFullError(1, 2, 3),
     ClientErrorCodes.SendQueueFull,
-    "Send queue full: 1 bytes queued + 2 > maxQueuedBytes (3)",
+    "1 bytes queued + 2, over maxQueuedBytes (3)",
     {},
   ],
   ["AbortedError", new AbortedError("why"), ClientErrorCodes.Aborted, "Aborted", { cause: "why" }],
@@ -162,7 +162,7 @@ describe("the client's errors", () => {
     );
   });
 
-  it("keeps every class's name when a bundler minifies and renames the classes", async () => {
+  it("keeps every class's name and code when a bundler minifies and renames the classes", async () => {
     const bundled = await build({
       entryPoints: [fileURLToPath(new URL("../src/errors.ts", import.meta.url))],
       bundle: true,
@@ -175,10 +175,14 @@ describe("the client's errors", () => {
       logLevel: "silent",
     });
     const minified = new Function(`${bundled.outputFiles[0]?.text}; return errors;`)() as typeof errors;
-    for (const [name] of cases) {
-      const Class = minified[name as keyof typeof errors] as unknown as new (...args: unknown[]) => Error;
+    for (const [name, , code] of cases) {
+      const Class = minified[name as keyof typeof errors] as unknown as new (
+        ...args: unknown[]
+      ) => ClientError;
       const args = name === "ConnectionClosedError" ? [info] : ["WS_ERR_CONNECT", "m"];
       expect(new Class(...args).name).toBe(name);
+      // The codes are spelt from the class names.
+      if (name !== "ClientError") expect(new Class(...args).code).toBe(code);
     }
   });
 });

@@ -219,7 +219,7 @@ describe("one reconnect path", () => {
     expect(info.sent?.code).toBe(1011);
     const err = (await error) as Error;
     expect(err).toMatchObject({ code: "WS_ERR_HEARTBEAT_TIMEOUT" });
-    expect(err.message).toMatch(/^No pong received for \d+ ms$/);
+    expect(err.message).toMatch(/^No pong for \d+ ms$/);
     expect((await retry).attempt).toBe(1);
   });
 

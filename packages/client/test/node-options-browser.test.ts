@@ -29,9 +29,11 @@ describe("the browser build's node-options", () => {
     expect(() => standIn.checkHeaders()).toThrow(/Option headers is not available/);
   });
 
-  it("refuses a ws+unix: URL as a socket path", () => {
-    expect(() => standIn.parseUnixUrl("ws+unix:///tmp/s.sock")).toThrow(/Option socketPath is not available/);
-    expect(standIn.parseUnixUrl(url)).toBeUndefined();
+  it("finds no socket path in a URL: options.ts refuses a ws+unix: URL as not ws:, wss:, http: or https:", () => {
+    expect(standIn.parseUnixUrl("ws+unix:///tmp/s.sock")).toBeUndefined();
+    expect(() => resolveOptions("ws+unix:///tmp/s.sock")).toThrow(
+      /^Invalid URL ws\+unix:\/\/\/tmp\/s\.sock: expected ws:/,
+    );
   });
 });
 

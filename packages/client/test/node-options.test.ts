@@ -42,23 +42,23 @@ describe("resolveNodeOptions", () => {
   });
 
   it.each([
-    [{ heartbeat: { interval: 0 } }, "Option heartbeat.interval must be a number >= 1, got 0"],
+    [{ heartbeat: { interval: 0 } }, "Option heartbeat.interval must be a finite number >= 1, got 0"],
     [
       { heartbeat: { timeout: Number.POSITIVE_INFINITY } },
-      "Option heartbeat.timeout must be finite, got Infinity",
+      "Option heartbeat.timeout must be a finite number >= 1, got Infinity",
     ],
     [{ heartbeat: { interval: 1, beat: 2 } }, "Unknown option: heartbeat.beat"],
-    [{ receive: "all" }, 'Option receive must be "message" or "stream", got all'],
+    [{ receive: "all" }, 'Option receive must be one of ["message","stream"], got all'],
     [{ maxStreamedPayload: 0 }, "Option maxStreamedPayload must be a positive integer or Infinity, got 0"],
-    [{ maxPayload: 0 }, "Option maxPayload must be a number >= 1, got 0"],
-    [{ maxHeadSize: Number.NaN }, "Option maxHeadSize must be a number >= 1, got NaN"],
+    [{ maxPayload: 0 }, "Option maxPayload must be a finite number >= 1, got 0"],
+    [{ maxHeadSize: Number.NaN }, "Option maxHeadSize must be a finite number >= 1, got NaN"],
     [{ followRedirects: 1 }, "Option followRedirects must be a boolean"],
     [{ maxRedirects: 1.5 }, "Option maxRedirects must be an integer"],
     [{ forwardHeaders: ["bad name"] }, "Option forwardHeaders must be an array of header names"],
     [{ socketPath: "" }, "Option socketPath must be a non-empty string"],
     [{ createConnection: {} }, "Option createConnection must be a function"],
     [{ localAddress: "" }, "Option localAddress must be a non-empty string (an IP address)"],
-    [{ family: 5 }, "Option family must be 4 or 6, got 5"],
+    [{ family: 5 }, "Option family must be one of [4,6], got 5"],
     [{ lookup: "dns" }, "Option lookup must be a function, as dns.lookup"],
     [{ perMessageDeflate: "yes" }, "Option perMessageDeflate must be a boolean or an object"],
   ])("refuses %o: %s", (o, message) => {

@@ -21,13 +21,16 @@ describe("the option checkers", () => {
     expect(() => number("n", 0, 7, 1)).toThrow(new TypeError("Option n must be a number >= 1, got 0"));
   });
 
-  it("finite() is number() and refuses Infinity", () => {
+  it("number() refuses Infinity when not infinite; finite() is number() so", () => {
+    expect(() => number("n", Number.POSITIVE_INFINITY, 7, 1, false)).toThrow(
+      new TypeError("Option n must be a finite number >= 1, got Infinity"),
+    );
     expect(finite("f", undefined, 3, 1)).toBe(3);
     expect(finite("f", 1.5, 3)).toBe(1.5);
     expect(() => finite("f", Number.POSITIVE_INFINITY, 3)).toThrow(
-      new TypeError("Option f must be finite, got Infinity"),
+      new TypeError("Option f must be a finite number >= 0, got Infinity"),
     );
-    expect(() => finite("f", -1, 3)).toThrow(new TypeError("Option f must be a number >= 0, got -1"));
+    expect(() => finite("f", -1, 3)).toThrow(new TypeError("Option f must be a finite number >= 0, got -1"));
   });
 
   it("oneOf() passes undefined and the allowed values, and lists them when refusing", () => {
@@ -35,13 +38,13 @@ describe("the option checkers", () => {
     expect(oneOf("e", given(undefined), ["a", "b"])).toBeUndefined();
     expect(oneOf("e", given("b"), ["a", "b"])).toBe("b");
     expect(() => oneOf("e", given("z"), ["a", "b", "c"])).toThrow(
-      new TypeError('Option e must be "a", "b" or "c", got z'),
+      new TypeError('Option e must be one of ["a","b","c"], got z'),
     );
     expect(() => oneOf("family", 5 as 4 | 6, [4, 6])).toThrow(
-      new TypeError("Option family must be 4 or 6, got 5"),
+      new TypeError("Option family must be one of [4,6], got 5"),
     );
     expect(() => oneOf("e", given(null), ["a", "b"])).toThrow(
-      new TypeError('Option e must be "a" or "b", got null'),
+      new TypeError('Option e must be one of ["a","b"], got null'),
     );
   });
 

@@ -30,6 +30,16 @@ describe("invalid URLs and options throw a TypeError at once", () => {
     expect(() => new WebSocketClient(input as string, options as never)).toThrow(TypeError);
   });
 
+  it.each([
+    ["does not parse", "/path", "/path"],
+    ["has another scheme", "ftp://h/", "ftp://h/"],
+    ["has a fragment", "ws://user:secret@h/#x", "ws://h/#x"],
+  ])("a URL that %s: one message naming it (without credentials) and what is expected", (_, input, shown) => {
+    expect(() => new WebSocketClient(input)).toThrow(
+      new TypeError(`Invalid URL ${shown}: expected ws:, wss:, http: or https:, without #fragment`),
+    );
+  });
+
   it("accepts console as the logger, and no logger", () => {
     expect(() => new WebSocketClient(url, { logger: console })).not.toThrow();
     expect(() => new WebSocketClient(url, { logger: undefined })).not.toThrow();

@@ -43,8 +43,12 @@ describe("the browser platform's option check", () => {
     expect(() => prepare(o as WebSocketClientOptions)).toThrow(new RegExp(`Option ${name}`));
   });
 
-  it("throws for a ws+unix: URL (a socket path)", () => {
-    expect(() => prepare({}, "ws+unix:///tmp/s.sock")).toThrow(/socketPath/);
+  it("throws for a ws+unix: URL (a socket path), as for any URL not ws:, wss:, http: or https:", () => {
+    expect(() => prepare({}, "ws+unix:///tmp/s.sock")).toThrow(
+      new TypeError(
+        "Invalid URL ws+unix:///tmp/s.sock: expected ws:, wss:, http: or https:, without #fragment",
+      ),
+    );
   });
 
   it("accepts the defaults, what a browser does anyway, and the browser-only options", () => {

@@ -245,7 +245,7 @@ describe("socket options: localAddress, family, lookup", () => {
 
   it("validates the options", () => {
     expect(() => new WebSocketClient("ws://h/", { localAddress: "" })).toThrow(/localAddress/);
-    expect(() => new WebSocketClient("ws://h/", { family: 5 as 4 })).toThrow(/family must be 4 or 6/);
+    expect(() => new WebSocketClient("ws://h/", { family: 5 as 4 })).toThrow(/family must be one of \[4,6\]/);
     expect(() => new WebSocketClient("ws://h/", { lookup: "dns" as never })).toThrow(
       /lookup must be a function/,
     );

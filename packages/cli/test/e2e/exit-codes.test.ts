@@ -125,7 +125,7 @@ describe("pipe mode failures: exit codes and one-line reasons", () => {
   it("bad arguments: exit 2 with one line", async () => {
     expectFailure(await runCli(["--count", "0", "ws://127.0.0.1:9/"]), 2, /--count must be an integer/);
     expectFailure(await runCli(["--bogus", "ws://127.0.0.1:9/"]), 2, /unknown option '--bogus'/);
-    expectFailure(await runCli(["ftp://127.0.0.1/"]), 2, /Unsupported URL scheme/);
+    expectFailure(await runCli(["ftp://127.0.0.1/"]), 2, /Invalid URL ftp:\/\/127\.0\.0\.1\/: expected ws:/);
     expectFailure(
       await runCli(["--ca", "/nonexistent.pem", "wss://127.0.0.1:9/"]),
       2,
