@@ -46,9 +46,6 @@ interface QueuedSend {
   reject(error: unknown): void;
 }
 
-/** Close codes that end the iterator without an error: Normal, GoingAway, NoStatusReceived. */
-const NORMAL_CLOSE_CODES: readonly number[] = [1000, 1001, 1005];
-
 /** Each option that may be a function called per attempt, with the check its value passes. */
 const PROVIDED = { url: parseUrl, headers: checkHeaders, protocols: normalizeProtocols };
 
@@ -340,10 +337,15 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
         this.#adopted = conn;
         return;
       }
-      // reconnect() aborted it (never after a stop, which ends its delay).
-      if (this.#forced !== undefined) this.#start(this.#forced);
-      else this.#finish(this.#stopped ? undefined : err);
+      this.#end(err);
     }
+  }
+
+  /** After an outage or a connection: a stopped run ends cleanly, reconnect() starts over, else the run ends with `error`. */
+  #end(error: unknown): void {
+    if (this.#stopped) this.#finish(undefined);
+    else if (this.#forced !== undefined) this.#start(this.#forced);
+    else this.#finish(error);
   }
 
   /** connecting/waiting -> waiting: the backoff for `reason`, reported, then slept. */
@@ -477,25 +479,18 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     this.#adopted = undefined;
     if (this.#conn === conn) this.#conn = undefined;
     this.#latency = conn.latency;
-    if (this.#stopped) {
-      this.#finish(undefined);
-      return;
-    }
-    if (this.#forced !== undefined) {
-      this.#start(this.#forced);
-      return;
-    }
     const info = conn.ended as CloseInfo;
     const error = conn.error;
     const reason = error ?? new ConnectionClosedError(info);
     const r = this.#o.reconnect;
     if (r && waitClock.now() - this.#openedAt >= r.stableAfter) this.#backoff?.reset();
-    if (this.#retry(reason)) this.#outage(reason);
-    // A clean close with a "normal" code (1000, 1001, or none) ends the iterator cleanly; any other
-    // end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
+    // (A stopped run never retries.)
+    if (this.#forced === undefined && this.#retry(reason)) this.#outage(reason);
+    // A clean close with a "normal" code (1000 Normal, 1001 GoingAway, 1005 none) ends the iterator
+    // cleanly; any other end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
     else if (this.#phase !== Phase.Closed)
-      this.#finish(
-        error === undefined && info.wasClean && NORMAL_CLOSE_CODES.includes(info.code) ? undefined : reason,
+      this.#end(
+        error === undefined && info.wasClean && [1000, 1001, 1005].includes(info.code) ? undefined : reason,
       );
   }
 
