@@ -24,7 +24,7 @@ import type {
   SendOptions,
   TextAs,
 } from "./events.js";
-import { Lifecycle, rejected } from "./lifecycle.js";
+import { Lifecycle, rejected, utf8 } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
 import {
   checkMessageIterator,
@@ -46,8 +46,6 @@ const CLOSING = 2;
 const CLOSED = 3;
 export const ReadyState = { CONNECTING, OPEN, CLOSING, CLOSED } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
-
-const utf8 = new TextEncoder();
 
 const notOpen = (op: string) => new InvalidStateError(`cannot ${op}: the client is not open`);
 
@@ -102,7 +100,7 @@ class Inbox extends Lifecycle {
    * `resume()`; made on first use. The run's end waits behind them (`#heldEnd`).
    */
   #held: Message[] | undefined;
-  #heldEnd: { error: unknown } | undefined;
+  #heldEnd: [error: unknown] | undefined;
 
   constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions) {
     super(o);
@@ -153,7 +151,7 @@ class Inbox extends Lifecycle {
     while (held.length > 0 && !this.#userPaused) this.onMessage(held.shift()!);
     const end = this.#heldEnd;
     // Not paused again: all the held messages went out.
-    if (end !== undefined && !this.#userPaused) this.ended(end.error);
+    if (end !== undefined && !this.#userPaused) this.ended(end[0]);
   }
 
   /** The message queue, made now if needed. */
@@ -212,7 +210,7 @@ class Inbox extends Lifecycle {
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
   protected ended(error: unknown): void {
     if (this.#held?.length) {
-      this.#heldEnd ??= { error }; // after the held messages, on resume()
+      this.#heldEnd ??= [error]; // after the held messages, on resume()
       return;
     }
     this.#heldEnd = undefined;

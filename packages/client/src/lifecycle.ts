@@ -56,7 +56,7 @@ const noop = (): void => {};
  * that exits silently mid-backoff (its `for await` never resumes) would be a worse surprise.
  */
 const waitClock = createSystemClock({ unref: false });
-const utf8 = new TextEncoder();
+export const utf8 = new TextEncoder();
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -383,8 +383,8 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
    * fails goes to p-retry as the `cause` of an Error (p-retry turns non-Errors and TypeErrors into its own).
    */
   async #attempt(signal: AbortSignal): Promise<ClientConnection> {
+    // p-retry checks the signal before each attempt.
     try {
-      signal.throwIfAborted();
       this.#phase = Phase.Connecting;
       const o = this.#o;
       return await followRedirects(
