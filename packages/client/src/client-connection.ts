@@ -7,7 +7,7 @@ import type { ProtocolError, State, UpgradeResponse } from "@tideway/core";
 import type { ConnectionInfo } from "./connection-info.js";
 import type { CloseInfo } from "./errors.js";
 import type { EmittedEvents, Message, MessagePart } from "./events.js";
-import type { ResolvedOptions } from "./options.js";
+import type { Providers, ResolvedOptions } from "./options.js";
 
 /** One connection attempt and, once open, the connection. It never reconnects: the lifecycle does. */
 export interface ClientConnection {
@@ -101,6 +101,8 @@ export interface Platform {
    * TypeError naming the option.
    */
   prepare(options: ResolvedOptions): void;
+  /** Each option that may be a function called per attempt and that the platform takes, with the check its value passes. */
+  readonly provided: { readonly [K in keyof Providers]?: (value: never) => unknown };
   /** A new connection for one attempt. */
   newConnection(options: ResolvedOptions, handlers: ConnectionHandlers): ClientConnection;
 }

@@ -18,7 +18,7 @@ import {
 } from "./errors.js";
 import type { EmittedEvents, Message, MessagePart, ReconnectingInfo } from "./events.js";
 import * as observe from "./observe.js";
-import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
+import type { Providers, ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { Backoff, isRetryable, type ReconnectOptions, serverRetryAfter } from "./reconnect.js";
 import { followRedirects } from "./redirect.js";
@@ -45,9 +45,6 @@ interface QueuedSend {
   send(conn: ClientConnection): void;
   reject(error: unknown): void;
 }
-
-/** Each option that may be a function called per attempt, with the check its value passes. */
-const PROVIDED = { url: parseUrl, headers: checkHeaders, protocols: normalizeProtocols };
 
 const noop = (): void => {};
 
@@ -406,14 +403,15 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
    */
   async #provide(): Promise<ResolvedOptions> {
     const o = this.#o;
-    const providers = o.providers as Record<string, () => unknown>;
+    const providers = o.providers as Providers;
+    const checks = platform.provided;
     const provided: Record<string, unknown> = {};
-    for (const name in PROVIDED) {
-      const option = name as keyof typeof PROVIDED;
+    for (const name in checks) {
+      const option = name as keyof Providers;
       const provide = providers[option];
       if (provide === undefined) continue;
       try {
-        provided[option] = (PROVIDED[option] as (v: unknown) => unknown)(await provide());
+        provided[option] = checks[option]!((await provide()) as never);
       } catch (err) {
         throw new ProviderError(option, err);
       }
