@@ -72,8 +72,11 @@ export interface ConnectionHost {
   readonly client: object;
   /** Emits an event ("ping", "pong" from the Node connection); a listener's exception never comes back here. */
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
-  /** With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts). */
-  deliverPart(part: MessagePart): void;
+  /**
+   * With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts); from the
+   * lifecycle, the Error that ended a connection that had opened.
+   */
+  deliverPart(part: MessagePart | Error): void;
 }
 
 /** What a connection tells its owner. Called after the connection processed its input, never inside. */

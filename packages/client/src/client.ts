@@ -198,12 +198,8 @@ class Inbox extends Lifecycle {
     }
   }
 
-  deliverPart(part: MessagePart): void {
+  deliverPart(part: MessagePart | Error): void {
     this.#streams?.accept(part);
-  }
-
-  protected connectionEnded(error: Error): void {
-    this.#streams?.accept(error);
   }
 
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */

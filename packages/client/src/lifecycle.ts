@@ -140,10 +140,9 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
 
   abstract readonly client: object;
   abstract emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
-  abstract deliverPart(part: MessagePart): void;
+  /** Also the Error that ended a connection that had opened, before the run goes on or ends. */
+  abstract deliverPart(part: MessagePart | Error): void;
   abstract onMessage(data: Message): void;
-  /** A connection that had opened is gone (`error`: why), before the run goes on or ends. */
-  protected abstract connectionEnded(error: Error): void;
   /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
   protected abstract ended(error: unknown): void;
   /** The consumer is behind: a new connection starts paused. */
@@ -535,14 +534,14 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   }
 
   onError(_conn: ClientConnection, error: Error): void {
-    this.connectionEnded(error);
+    this.deliverPart(error);
     this.#emitError(error);
   }
 
   onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void {
     this.lastClose = info;
     const reason = error ?? new ConnectionClosedError(info);
-    this.connectionEnded(reason);
+    this.deliverPart(reason);
     this.emit("close", info);
     observe.close(this, this.#o.logger, info);
     if (!info.wasClean && !info.initiatedByUser && reason !== this.#reported) this.#emitError(reason);
