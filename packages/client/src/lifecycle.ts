@@ -131,6 +131,8 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   response: UpgradeResponse | undefined;
   /** How the last connection that had opened ended. */
   lastClose: CloseInfo | undefined;
+  /** ConnectionHandlers: the client itself, for what only the Node connection reports. */
+  readonly host: ConnectionHost = this;
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
@@ -155,10 +157,6 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   /** The options, for the client's getters. */
   get options(): ResolvedOptions {
     return this.#o;
-  }
-  /** ConnectionHandlers: the client itself, for what only the Node connection reports. */
-  get host(): ConnectionHost {
-    return this;
   }
   /**
    * The client's `readyState`: CONNECTING (0) until open, OPEN (1) while the open connection is,
