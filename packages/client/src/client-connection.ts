@@ -7,7 +7,7 @@ import type { ProtocolError, State, UpgradeResponse } from "@tideway/core";
 import type { ConnectionInfo } from "./connection-info.js";
 import type { CloseInfo } from "./errors.js";
 import type { EmittedEvents, Message, MessagePart } from "./events.js";
-import type { ResolvedOptions } from "./options.js";
+import type { Providers, ResolvedOptions } from "./options.js";
 
 /** One connection attempt and, once open, the connection. It never reconnects: the lifecycle does. */
 export interface ClientConnection {
@@ -72,8 +72,11 @@ export interface ConnectionHost {
   readonly client: object;
   /** Emits an event ("ping", "pong" from the Node connection); a listener's exception never comes back here. */
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
-  /** With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts). */
-  deliverPart(part: MessagePart): void;
+  /**
+   * With `receive: "stream"`: a part of a message as it arrives (see message-stream.ts); from the
+   * lifecycle, the Error that ended a connection that had opened.
+   */
+  deliverPart(part: MessagePart | Error): void;
 }
 
 /** What a connection tells its owner. Called after the connection processed its input, never inside. */
@@ -101,6 +104,8 @@ export interface Platform {
    * TypeError naming the option.
    */
   prepare(options: ResolvedOptions): void;
+  /** Each option that may be a function called per attempt and that the platform takes, with the check its value passes. */
+  readonly provided: { readonly [K in keyof Providers]?: (value: never) => unknown };
   /** A new connection for one attempt. */
   newConnection(options: ResolvedOptions, handlers: ConnectionHandlers): ClientConnection;
 }

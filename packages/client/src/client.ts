@@ -3,7 +3,12 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import { MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, type UpgradeResponse } from "@tideway/core";
+import {
+  InvalidStateError,
+  MAX_CLOSE_REASON_BYTES,
+  MAX_CONTROL_PAYLOAD,
+  type UpgradeResponse,
+} from "@tideway/core";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
@@ -18,7 +23,7 @@ import type {
   SendOptions,
   TextAs,
 } from "./events.js";
-import { Lifecycle, type LifecycleHost } from "./lifecycle.js";
+import { Lifecycle, rejected, utf8 } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
 import {
   checkMessageIterator,
@@ -41,7 +46,7 @@ const CLOSED = 3;
 export const ReadyState = { CONNECTING, OPEN, CLOSING, CLOSED } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
-const utf8 = new TextEncoder();
+const notOpen = (op: string) => new InvalidStateError(`cannot ${op}: the client is not open`);
 
 /** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
 function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
@@ -76,14 +81,11 @@ function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): P
 }
 
 /**
- * What the user sees of the lifecycle: events (a listener's exception never reaches the lifecycle),
- * and received messages, to the "message" listeners and to the iterators' queue.
+ * The lifecycle with what the user sees of it: events (a listener's exception never reaches the
+ * lifecycle), and received messages, to the "message" listeners and to the iterators' queue.
  */
-class Inbox implements LifecycleHost {
+class Inbox extends Lifecycle {
   readonly #client: EventEmitter<EmittedEvents>;
-  readonly #o: ResolvedOptions;
-  /** Made here: it reports to this inbox. */
-  readonly lifecycle: Lifecycle;
   /** Iterators created and not yet returned. */
   #iterators = 0;
   /** Made on first use (a message with no "message" listener, an iterator, the run's end): listeners need none. */
@@ -97,21 +99,19 @@ class Inbox implements LifecycleHost {
    * `resume()`; made on first use. The run's end waits behind them (`#heldEnd`).
    */
   #held: Message[] | undefined;
-  #heldEnd: { error: unknown } | undefined;
+  #heldEnd: [error: unknown] | undefined;
 
   constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions) {
+    super(o);
     this.#client = client;
-    this.#o = o;
-    const lifecycle = new Lifecycle(o, this);
-    this.lifecycle = lifecycle;
-    this.#streams = receiveStreams(o, lifecycle, (paused) => this.#flow(paused));
+    this.#streams = receiveStreams(o, this, (paused) => this.#flow(paused));
   }
 
   get client(): object {
     return this.#client;
   }
 
-  get readingPaused(): boolean {
+  protected get readingPaused(): boolean {
     return !!(this.#userPaused || this.#queue?.paused || this.#streams?.paused);
   }
 
@@ -121,9 +121,10 @@ class Inbox implements LifecycleHost {
 
   /** The queue or the stream receiver asks to stop or to start reading again. */
   #flow(paused: boolean): void {
-    if (paused) this.lifecycle.pause();
+    const conn = this.connection;
+    if (paused) conn?.pause();
     // A user's pause() holds reading back on its own: only its resume() lifts it.
-    else if (!this.#userPaused) this.lifecycle.resume();
+    else if (!this.#userPaused) conn?.resume();
   }
 
   /** `client.pause()`: stop reading and delivering until `resume()`. */
@@ -146,15 +147,15 @@ class Inbox implements LifecycleHost {
 
   #deliverHeld(): void {
     const held = this.#held!;
-    while (held.length > 0 && !this.#userPaused) this.deliver(held.shift()!);
+    while (held.length > 0 && !this.#userPaused) this.onMessage(held.shift()!);
     const end = this.#heldEnd;
     // Not paused again: all the held messages went out.
-    if (end !== undefined && !this.#userPaused) this.ended(end.error);
+    if (end !== undefined && !this.#userPaused) this.ended(end[0]);
   }
 
   /** The message queue, made now if needed. */
   messages(): MessageQueue<Message> {
-    return (this.#queue ??= new MessageQueue<Message>(this.#o, (paused) => this.#flow(paused)));
+    return (this.#queue ??= new MessageQueue<Message>(this.options, (paused) => this.#flow(paused)));
   }
 
   /**
@@ -180,7 +181,7 @@ class Inbox implements LifecycleHost {
   }
 
   /** A message: to the listeners, and to the queue when there are none or an iterator is active. */
-  deliver(data: Message): void {
+  onMessage(data: Message): void {
     if (this.#userPaused) {
       (this.#held ??= []).push(data);
       return;
@@ -197,18 +198,14 @@ class Inbox implements LifecycleHost {
     }
   }
 
-  deliverPart(part: MessagePart): void {
+  deliverPart(part: MessagePart | Error): void {
     this.#streams?.accept(part);
   }
 
-  connectionEnded(error: Error): void {
-    this.#streams?.accept(error);
-  }
-
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
-  ended(error: unknown): void {
+  protected ended(error: unknown): void {
     if (this.#held?.length) {
-      this.#heldEnd ??= { error }; // after the held messages, on resume()
+      this.#heldEnd ??= [error]; // after the held messages, on resume()
       return;
     }
     this.#heldEnd = undefined;
@@ -217,15 +214,15 @@ class Inbox implements LifecycleHost {
   }
 
   /** A new run starts (a closed client connects again): its iterators get a fresh queue. */
-  restarted(): void {
+  protected restarted(): void {
     this.#streams?.restarted();
     if (this.#queue?.ended) this.#queue = undefined;
     this.#heldEnd = undefined; // the held messages of the last run go on to the new run's queue
   }
 
   /** Runs the `onOpen` option with a session whose sends go straight to this connection. */
-  runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void> {
-    return this.#o.onOpen?.(
+  protected runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void> {
+    return this.options.onOpen?.(
       {
         response,
         send: (data, options) => sendWhole(conn, data, options),
@@ -300,7 +297,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   extends EventEmitter<ClientEvents<B, T>>
   implements AsyncIterable<Message<B, T>>
 {
-  readonly #lifecycle: Lifecycle;
+  /** The lifecycle, and the events and messages it delivers. */
   readonly #inbox: Inbox;
   /** Made by the first streamed send: orders whole messages behind streamed ones. */
   #streamed: StreamedSends | undefined;
@@ -315,40 +312,38 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
     // What the platform cannot do with these options throws here, not at connect.
     platform.prepare(o);
     // The events as emitted: "error" may also carry what a user's listener threw.
-    const inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>, o);
-    const lifecycle = inbox.lifecycle;
-    this.#inbox = inbox;
-    this.#lifecycle = lifecycle;
+    const inbox = (this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>, o));
     const signal = o.signal;
-    const abort = () => lifecycle.abort(signal!.reason);
+    const abort = () => inbox.abort(signal!.reason);
     if (signal?.aborted) abort();
     else signal?.addEventListener("abort", abort, { once: true });
   }
 
   /** The URL of the last attempt (the constructor's, with http(s) mapped to ws(s)). */
   get url(): string {
-    const o = this.#lifecycle.options;
-    return this.#lifecycle.url ?? (o.providers?.url ? "" : o.href);
+    const inbox = this.#inbox;
+    const o = inbox.options;
+    return inbox.url ?? (o.providers?.url ? "" : o.href);
   }
   /** Derived from the lifecycle: CONNECTING until open (and while `onOpen` runs), CLOSING while a close is under way. */
   get readyState(): ReadyState {
-    return this.#lifecycle.readyState;
+    return this.#inbox.readyState;
   }
   /** Bytes queued while disconnected or behind a streamed message, plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
-    return this.#lifecycle.bufferedAmount + (this.#streamed?.waitingBytes ?? 0);
+    return this.#inbox.bufferedAmount + (this.#streamed?.waitingBytes ?? 0);
   }
   /** Last measured ping round trip, in ms. */
   get latency(): number | undefined {
-    return this.#lifecycle.latency;
+    return this.#inbox.latency;
   }
   /** The subprotocol the server selected on the last handshake, or "". */
   get protocol(): string {
-    return this.#lifecycle.response?.protocol ?? "";
+    return this.#inbox.response?.protocol ?? "";
   }
   /** The last handshake's response. */
   get response(): UpgradeResponse | undefined {
-    return this.#lifecycle.response;
+    return this.#inbox.response;
   }
   /**
    * The current connection attempt or open connection: its `id` (new on every attempt) and, once
@@ -357,7 +352,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * once closed.
    */
   get connectionInfo(): ConnectionInfo | undefined {
-    return this.#lifecycle.connection?.info;
+    return this.#inbox.connection?.info;
   }
   /**
    * How the last connection that had opened ended (`code`, `reason`, `wasClean`...), as the "close"
@@ -365,7 +360,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * through the next connection; undefined until a connection has closed.
    */
   get lastClose(): CloseInfo | undefined {
-    return this.#lifecycle.lastClose;
+    return this.#inbox.lastClose;
   }
 
   /**
@@ -374,7 +369,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * the policy gives up (see the class documentation), or with an AbortedError on `close()`.
    */
   connect(): Promise<UpgradeResponse> {
-    return this.#lifecycle.connect();
+    return this.#inbox.connect();
   }
 
   /**
@@ -394,10 +389,10 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    */
   send(data: SendData | SendSource, options?: SendOptions): Promise<void> {
     if (typeof data !== "string" && isSendSource(data)) {
-      return (this.#streamed ??= new StreamedSends(this.#lifecycle)).stream(data, options?.binary);
+      return (this.#streamed ??= new StreamedSends(this.#inbox)).stream(data, options?.binary);
     }
     const streamed = this.#streamed;
-    return sendWhole(streamed?.busy ? streamed : this.#lifecycle, data, options);
+    return sendWhole(streamed?.busy ? streamed : this.#inbox, data, options);
   }
 
   /**
@@ -406,7 +401,9 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * the client uses one of its own. Rejects unless open. Throws RangeError at once over 125 bytes.
    */
   ping(data?: ControlData): Promise<number> {
-    return this.#lifecycle.ping(controlPayload(data));
+    const payload = controlPayload(data);
+    const conn = this.#inbox.ready;
+    return conn ? conn.ping(payload) : rejected(notOpen("ping"));
   }
 
   /**
@@ -414,7 +411,10 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * expected) with `data` as its payload. Throws InvalidStateError unless open, RangeError over 125 bytes.
    */
   pong(data?: ControlData): void {
-    this.#lifecycle.pong(controlPayload(data));
+    const payload = controlPayload(data);
+    const conn = this.#inbox.ready;
+    if (!conn) throw notOpen("pong");
+    conn.pong(payload);
   }
 
   /**
@@ -423,8 +423,8 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    * 123 bytes. Resolves at once on a closed client. Sends still queued are rejected; the iterator
    * ends after the messages already queued.
    */
-  close(code: number = 1000, reason = ""): Promise<void> {
-    // 1000 (Normal) as a number above: reading CloseCode would pull its whole table into a bundle.
+  close(code = 1000, reason = ""): Promise<void> {
+    // The default is 1000 (Normal) as a literal: CloseCode would bring the core's whole table into the browser bundle.
     // The codes an application may send (RFC 6455 section 7.4): not 1004-1006, 1015 or 1016-2999.
     const allowed =
       code >= 3000 ? code <= 4999 : code >= 1000 && code <= 1014 && (code < 1004 || code > 1006);
@@ -435,13 +435,13 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
       throw new RangeError(`close reason over ${MAX_CLOSE_REASON_BYTES} bytes`);
     }
     this.#streamed?.interrupt("closing");
-    return this.#lifecycle.close(code, reason);
+    return this.#inbox.close(code, reason);
   }
 
   /** Destroys the connection at once, without a close handshake, and stops reconnecting. */
   terminate(): void {
     this.#streamed?.interrupt("terminated");
-    this.#lifecycle.terminate();
+    this.#inbox.terminate();
   }
 
   /**
@@ -450,7 +450,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    */
   reconnect(delayMs = 0): void {
     if (!(delayMs >= 0)) throw new RangeError(`reconnect delay must be >= 0, got ${delayMs}`);
-    this.#lifecycle.reconnect(delayMs);
+    this.#inbox.reconnect(delayMs);
   }
 
   /**

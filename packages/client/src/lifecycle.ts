@@ -7,12 +7,7 @@
  */
 import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
 import pRetry from "p-retry";
-import type {
-  ClientConnection,
-  ConnectionHandlers,
-  ConnectionHost,
-  StreamingConnection,
-} from "./client-connection.js";
+import type { ClientConnection, ConnectionHandlers, ConnectionHost } from "./client-connection.js";
 import { createSystemClock } from "./clock.js";
 import {
   AbortedError,
@@ -21,9 +16,9 @@ import {
   ProviderError,
   SendQueueFullError,
 } from "./errors.js";
-import type { Message, ReconnectingInfo } from "./events.js";
+import type { EmittedEvents, Message, MessagePart, ReconnectingInfo } from "./events.js";
 import * as observe from "./observe.js";
-import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
+import type { Providers, ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { Backoff, isRetryable, type ReconnectOptions, serverRetryAfter } from "./reconnect.js";
 import { followRedirects } from "./redirect.js";
@@ -44,34 +39,12 @@ enum Phase {
   Closed,
 }
 
-/** What the lifecycle needs from the client around it. */
-export interface LifecycleHost extends ConnectionHost {
-  /** A received message. */
-  deliver(data: Message): void;
-  /** A connection that had opened is gone (`error`: why), before the run goes on or ends. */
-  connectionEnded(error: Error): void;
-  /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
-  ended(error: unknown): void;
-  /** The consumer is behind: a new connection starts paused. */
-  readonly readingPaused: boolean;
-  /** A closed client starts again: its iterators get a fresh queue. */
-  restarted(): void;
-  /** Runs the `onOpen` option on this connection. */
-  runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void>;
-}
-
 /** A send waiting for an open connection: `send` writes it there and settles its promise. */
 interface QueuedSend {
   readonly size: number;
   send(conn: ClientConnection): void;
   reject(error: unknown): void;
 }
-
-/** Close codes that end the iterator without an error: Normal, GoingAway, NoStatusReceived. */
-const NORMAL_CLOSE_CODES: readonly number[] = [1000, 1001, 1005];
-
-/** Each option that may be a function called per attempt, with the check its value passes. */
-const PROVIDED = { url: parseUrl, headers: checkHeaders, protocols: normalizeProtocols };
 
 const noop = (): void => {};
 
@@ -80,7 +53,7 @@ const noop = (): void => {};
  * that exits silently mid-backoff (its `for await` never resumes) would be a worse surprise.
  */
 const waitClock = createSystemClock({ unref: false });
-const utf8 = new TextEncoder();
+export const utf8 = new TextEncoder();
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -94,7 +67,7 @@ function deferred<T>() {
 }
 
 /** A rejected promise that is never an unhandled rejection: a send nobody awaits must not crash. */
-function rejected(error: unknown): Promise<never> {
+export function rejected(error: unknown): Promise<never> {
   const promise = Promise.reject(error);
   promise.catch(noop);
   return promise;
@@ -102,7 +75,6 @@ function rejected(error: unknown): Promise<never> {
 
 const closingError = () => new InvalidStateError("the client is closing");
 const closedError = () => new InvalidStateError("cannot send: the client is closed");
-const notOpenError = (op: string) => new InvalidStateError(`cannot ${op}: the client is not open`);
 
 /** Waits `ms`; rejects with `signal.reason` as soon as it aborts, clearing the timer. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -120,17 +92,19 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export class Lifecycle implements ConnectionHandlers {
+/**
+ * The lifecycle of one client. The client's inbox (client.ts) extends it with what the user sees:
+ * events, received messages, `onOpen` (the abstract members), so that no layer forwards between them.
+ */
+export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   #phase = Phase.Idle;
   readonly #o: ResolvedOptions;
-  readonly #host: LifecycleHost;
   /** Made by the first failure: a client that never fails holds none. */
   #backoff: Backoff | undefined;
   /** The connection of the current attempt or the open one. */
   #conn: ClientConnection | undefined;
   /** The open connection whose end continues the run. */
   #adopted: ClientConnection | undefined;
-  #response: UpgradeResponse | undefined;
   #latency: number | undefined;
   #everOpened = false;
   #openedAt = 0;
@@ -147,27 +121,42 @@ export class Lifecycle implements ConnectionHandlers {
   #opening: ReturnType<typeof deferred<UpgradeResponse>> | undefined;
   /** What close() returns until the run has ended. */
   #closing: ReturnType<typeof deferred<void>> | undefined;
-  /** The URL of the last attempt, when it is not the options' own (a function, a redirect). */
-  #url: string | undefined;
   /** reconnect(delay) asked for a new connection after this delay. */
   #forced: number | undefined;
   /** The last error emitted, so that the same error is not emitted twice (onError, then onClose). */
   #reported: unknown;
+  /** The URL of the last attempt, when it is not the options' own (a function, a redirect). */
+  url: string | undefined;
+  /** The last handshake's response. */
+  response: UpgradeResponse | undefined;
   /** How the last connection that had opened ended. */
-  #lastClose: CloseInfo | undefined;
+  lastClose: CloseInfo | undefined;
+  /** ConnectionHandlers: the client itself, for what only the Node connection reports. */
+  readonly host: ConnectionHost = this;
 
-  constructor(o: ResolvedOptions, host: LifecycleHost) {
+  constructor(o: ResolvedOptions) {
     this.#o = o;
-    this.#host = host;
   }
+
+  // --- what the client around provides -------------------------------------------------------
+
+  abstract readonly client: object;
+  abstract emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
+  /** Also the Error that ended a connection that had opened, before the run goes on or ends. */
+  abstract deliverPart(part: MessagePart | Error): void;
+  abstract onMessage(data: Message): void;
+  /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
+  protected abstract ended(error: unknown): void;
+  /** The consumer is behind: a new connection starts paused. */
+  protected abstract readonly readingPaused: boolean;
+  /** A closed client starts again: its iterators get a fresh queue. */
+  protected abstract restarted(): void;
+  /** Runs the `onOpen` option on this connection. */
+  protected abstract runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void>;
 
   /** The options, for the client's getters. */
   get options(): ResolvedOptions {
     return this.#o;
-  }
-  /** ConnectionHandlers: the client around, for what only the Node connection reports. */
-  get host(): ConnectionHost {
-    return this.#host;
   }
   /**
    * The client's `readyState`: CONNECTING (0) until open, OPEN (1) while the open connection is,
@@ -176,15 +165,8 @@ export class Lifecycle implements ConnectionHandlers {
   get readyState(): 0 | 1 | 2 | 3 {
     const phase = this.#phase;
     if (phase < Phase.Open) return 0;
-    if (phase === Phase.Open) return this.#ready ? 1 : 2;
+    if (phase === Phase.Open) return this.ready ? 1 : 2;
     return phase === Phase.Closing ? 2 : 3;
-  }
-  /** The URL of the last attempt, if one was made. */
-  get url(): string | undefined {
-    return this.#url;
-  }
-  get response(): UpgradeResponse | undefined {
-    return this.#response;
   }
   get latency(): number | undefined {
     return this.#conn?.latency ?? this.#latency;
@@ -193,16 +175,13 @@ export class Lifecycle implements ConnectionHandlers {
   get connection(): ClientConnection | undefined {
     return this.#conn;
   }
-  get lastClose(): CloseInfo | undefined {
-    return this.#lastClose;
-  }
   /** Bytes queued while disconnected plus bytes the socket has not handed to the OS yet. */
   get bufferedAmount(): number {
     return this.#queuedBytes + (this.#conn?.bufferedAmount ?? 0);
   }
 
   /** The open connection, if its protocol is still OPEN (not failing or closing): where sends go. */
-  get #ready(): ClientConnection | undefined {
+  get ready(): ClientConnection | undefined {
     const conn = this.#conn;
     return this.#phase === Phase.Open && conn?.state === State.Open ? conn : undefined;
   }
@@ -213,16 +192,16 @@ export class Lifecycle implements ConnectionHandlers {
   connect(): Promise<UpgradeResponse> {
     const phase = this.#phase;
     const signal = this.#o.signal;
-    if (phase === Phase.Open) return Promise.resolve(this.#response as UpgradeResponse);
+    if (phase === Phase.Open) return Promise.resolve(this.response as UpgradeResponse);
     if (phase === Phase.Closing) return rejected(closingError());
     if (signal?.aborted) return rejected(new AbortedError(signal.reason));
     if (phase === Phase.Idle || phase === Phase.Closed) this.#start(0);
-    return this.#nextOpen();
+    return this.nextOpen();
   }
 
   /** Writes on the open connection, or queues until the next one has run `onOpen`. */
   send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
-    const conn = this.#ready;
+    const conn = this.ready;
     if (conn !== undefined) return conn.send(data, binary, compress);
     if (this.#phase >= Phase.Closing) return rejected(closedError());
     const text = typeof data === "string";
@@ -246,26 +225,11 @@ export class Lifecycle implements ConnectionHandlers {
   }
 
   /**
-   * The open connection, now or once the next one has run `onOpen` (after the queued sends): where a
-   * streamed send goes. Rejects once the client is closing or closed.
+   * Resolves once a connection is open and has run `onOpen` (after the queued sends); rejects if the
+   * run ends first, or at once when the client is closing or closed.
    */
-  whenOpen(): Promise<StreamingConnection> {
-    // Only the Node build streams sends (stream-send-browser.ts refuses them), and its connections stream.
-    const conn = this.#ready as StreamingConnection | undefined;
-    if (conn !== undefined) return Promise.resolve(conn);
-    if (this.#phase >= Phase.Closing) return rejected(closedError());
-    return this.#nextOpen().then(() => this.whenOpen());
-  }
-
-  ping(data?: Uint8Array): Promise<number> {
-    const conn = this.#ready;
-    return conn !== undefined ? conn.ping(data) : rejected(notOpenError("ping"));
-  }
-
-  pong(data?: Uint8Array): void {
-    const conn = this.#ready;
-    if (conn === undefined) throw notOpenError("pong");
-    conn.pong(data);
+  nextOpen(): Promise<UpgradeResponse> {
+    return this.#phase >= Phase.Closing ? rejected(closedError()) : (this.#opening ??= deferred()).promise;
   }
 
   /** any -> closing -> closed: the closing handshake, then the end of the run. */
@@ -318,21 +282,13 @@ export class Lifecycle implements ConnectionHandlers {
     void this.close(1000, "");
   }
 
-  pause(): void {
-    this.#conn?.pause();
-  }
-
-  resume(): void {
-    this.#conn?.resume();
-  }
-
   // --- transitions ---------------------------------------------------------------------------
 
   /** idle/closed -> connecting (or waiting `delay` first): a new run; else starts the outage over. */
   #start(delay: number): void {
     if (this.#phase === Phase.Closed) {
       this.#run++;
-      this.#host.restarted();
+      this.restarted();
     }
     this.#stopped = false;
     this.#forced = undefined;
@@ -375,10 +331,15 @@ export class Lifecycle implements ConnectionHandlers {
         this.#adopted = conn;
         return;
       }
-      // reconnect() aborted it (never after a stop, which ends its delay).
-      if (this.#forced !== undefined) this.#start(this.#forced);
-      else this.#finish(this.#stopped ? undefined : err);
+      this.#end(err);
     }
+  }
+
+  /** After an outage or a connection: a stopped run ends cleanly, reconnect() starts over, else the run ends with `error`. */
+  #end(error: unknown): void {
+    if (this.#stopped) this.#finish(undefined);
+    else if (this.#forced !== undefined) this.#start(this.#forced);
+    else this.#finish(error);
   }
 
   /** connecting/waiting -> waiting: the backoff for `reason`, reported, then slept. */
@@ -388,8 +349,8 @@ export class Lifecycle implements ConnectionHandlers {
     const delay = backoff.next(serverRetryAfter(reason));
     this.#phase = Phase.Waiting;
     const info: ReconnectingInfo = { attempt: backoff.failures, delay, error: reason };
-    this.#host.emit("reconnecting", info);
-    observe.reconnecting(this.#host, this.#o.logger, info);
+    this.emit("reconnecting", info);
+    observe.reconnecting(this, this.#o.logger, info);
     await sleep(delay, signal);
   }
 
@@ -416,8 +377,8 @@ export class Lifecycle implements ConnectionHandlers {
    * fails goes to p-retry as the `cause` of an Error (p-retry turns non-Errors and TypeErrors into its own).
    */
   async #attempt(signal: AbortSignal): Promise<ClientConnection> {
+    // p-retry checks the signal before each attempt.
     try {
-      signal.throwIfAborted();
       this.#phase = Phase.Connecting;
       const o = this.#o;
       return await followRedirects(
@@ -425,7 +386,7 @@ export class Lifecycle implements ConnectionHandlers {
         o,
         signal,
         (options, redirects) => this.#open(this.#newConnection(options, redirects), signal),
-        this.#host,
+        this,
       );
     } catch (err) {
       if (!signal.aborted && err !== this.#reported) this.#emitError(err as Error);
@@ -439,14 +400,15 @@ export class Lifecycle implements ConnectionHandlers {
    */
   async #provide(): Promise<ResolvedOptions> {
     const o = this.#o;
-    const providers = o.providers as Record<string, () => unknown>;
+    const providers = o.providers as Providers;
+    const checks = platform.provided;
     const provided: Record<string, unknown> = {};
-    for (const name in PROVIDED) {
-      const option = name as keyof typeof PROVIDED;
+    for (const name in checks) {
+      const option = name as keyof Providers;
       const provide = providers[option];
       if (provide === undefined) continue;
       try {
-        provided[option] = (PROVIDED[option] as (v: unknown) => unknown)(await provide());
+        provided[option] = checks[option]!((await provide()) as never);
       } catch (err) {
         throw new ProviderError(option, err);
       }
@@ -465,17 +427,17 @@ export class Lifecycle implements ConnectionHandlers {
     const conn = platform.newConnection(options, this);
     this.#conn = conn;
     // The client's own URL needs no copy; a provided or redirected one is remembered.
-    this.#url = options === o ? undefined : options.url.href;
-    observe.connecting(o.logger, this.#url ?? o.href);
+    this.url = options === o ? undefined : options.url.href;
+    observe.connecting(o.logger, this.url ?? o.href);
     return conn;
   }
 
   /** Opens `conn`, runs `onOpen`; on failure fails the connection (1011 if open) and waits for its end. */
   async #open(conn: ClientConnection, signal: AbortSignal): Promise<ClientConnection> {
     // The message queue outlives connections: a new one starts paused if the consumer is still behind.
-    if (this.#host.readingPaused) conn.pause();
+    if (this.readingPaused) conn.pause();
     try {
-      await this.#host.runOnOpen(conn, await conn.open(signal));
+      await this.runOnOpen(conn, await conn.open(signal));
     } catch (err) {
       if (conn.state === State.Open) conn.fail(err instanceof Error ? err : new Error(String(err)));
       await conn.closed;
@@ -501,7 +463,7 @@ export class Lifecycle implements ConnectionHandlers {
         this.#queuedBytes -= item.size;
         item.send(conn);
       }
-      this.#opening?.resolve(this.#response as UpgradeResponse);
+      this.#opening?.resolve(this.response as UpgradeResponse);
       this.#opening = undefined;
     }
   }
@@ -512,25 +474,18 @@ export class Lifecycle implements ConnectionHandlers {
     this.#adopted = undefined;
     if (this.#conn === conn) this.#conn = undefined;
     this.#latency = conn.latency;
-    if (this.#stopped) {
-      this.#finish(undefined);
-      return;
-    }
-    if (this.#forced !== undefined) {
-      this.#start(this.#forced);
-      return;
-    }
     const info = conn.ended as CloseInfo;
     const error = conn.error;
     const reason = error ?? new ConnectionClosedError(info);
     const r = this.#o.reconnect;
     if (r && waitClock.now() - this.#openedAt >= r.stableAfter) this.#backoff?.reset();
-    if (this.#retry(reason)) this.#outage(reason);
-    // A clean close with a "normal" code (1000, 1001, or none) ends the iterator cleanly; any other
-    // end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
+    // (A stopped run never retries.)
+    if (this.#forced === undefined && this.#retry(reason)) this.#outage(reason);
+    // A clean close with a "normal" code (1000 Normal, 1001 GoingAway, 1005 none) ends the iterator
+    // cleanly; any other end throws from it (as websockets' ConnectionClosedOK / ConnectionClosedError).
     else if (this.#phase !== Phase.Closed)
-      this.#finish(
-        error === undefined && info.wasClean && NORMAL_CLOSE_CODES.includes(info.code) ? undefined : reason,
+      this.#end(
+        error === undefined && info.wasClean && [1000, 1001, 1005].includes(info.code) ? undefined : reason,
       );
   }
 
@@ -543,21 +498,16 @@ export class Lifecycle implements ConnectionHandlers {
     for (const item of this.#sendQueue?.splice(0) ?? []) item.reject(error ?? closedError());
     this.#queuedBytes = 0;
     observe.closed(this.#o.logger, error);
-    this.#host.ended(error);
+    this.ended(error);
     this.#opening?.reject(error ?? new AbortedError(new Error("client closed")));
     this.#opening = undefined;
-  }
-
-  /** Resolves once a connection is open and has run `onOpen`; rejects if the run ends first. */
-  #nextOpen(): Promise<UpgradeResponse> {
-    return (this.#opening ??= deferred()).promise;
   }
 
   /** The "error" event, and its report to the diagnostics channel and the logger. */
   #emitError(error: Error): void {
     this.#reported = error;
-    this.#host.emit("error", error);
-    observe.error(this.#host, this.#o.logger, error);
+    this.emit("error", error);
+    observe.error(this, this.#o.logger, error);
   }
 
   #stop(): void {
@@ -569,33 +519,29 @@ export class Lifecycle implements ConnectionHandlers {
   // --- what a connection reports (ConnectionHandlers) ---------------------------------------
 
   onConnect(): void {
-    this.#host.emit("connect");
+    this.emit("connect");
   }
 
   /** connecting -> opening. */
   onOpen(conn: ClientConnection, response: UpgradeResponse): void {
     if (this.#conn !== conn) return;
-    this.#response = response;
+    this.response = response;
     this.#phase = Phase.Opening;
-    this.#host.emit("open", response);
-    observe.open(this.#host, this.#o.logger, this.#url ?? this.#o.href, response);
-  }
-
-  onMessage(data: Message): void {
-    this.#host.deliver(data);
+    this.emit("open", response);
+    observe.open(this, this.#o.logger, this.url ?? this.#o.href, response);
   }
 
   onError(_conn: ClientConnection, error: Error): void {
-    this.#host.connectionEnded(error);
+    this.deliverPart(error);
     this.#emitError(error);
   }
 
   onClose(conn: ClientConnection, info: CloseInfo, error: Error | undefined): void {
-    this.#lastClose = info;
+    this.lastClose = info;
     const reason = error ?? new ConnectionClosedError(info);
-    this.#host.connectionEnded(reason);
-    this.#host.emit("close", info);
-    observe.close(this.#host, this.#o.logger, info);
+    this.deliverPart(reason);
+    this.emit("close", info);
+    observe.close(this, this.#o.logger, info);
     if (!info.wasClean && !info.initiatedByUser && reason !== this.#reported) this.#emitError(reason);
     // The run goes on one turn later, after the listeners' own microtasks.
     if (this.#adopted === conn) queueMicrotask(() => this.#connectionEnded(conn));

@@ -428,7 +428,7 @@ export class StreamReceiver {
     this.#inflater = undefined;
     this.#release(HELD_BY_DRAIN);
     if (this.#backlog !== undefined) this.#takeBacklog();
-    // The connection reports the error back (connectionEnded), which aborts the message now.
+    // The connection reports the error back (accept), which aborts the message now.
     // receive: "stream" is Node-only (node-options-browser.ts), where connections stream.
     (this.#lifecycle.connection as StreamingConnection | undefined)?.failReceive(error);
   }

@@ -6,7 +6,7 @@
 import { BrowserConnection } from "./browser-connection.js";
 import type { Platform } from "./client-connection.js";
 import { unsupported } from "./node-options-browser.js";
-import type { ResolvedOptions } from "./options.js";
+import { normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 
 export const platform: Platform = {
   prepare(o: ResolvedOptions): void {
@@ -14,5 +14,7 @@ export const platform: Platform = {
     if (o.providers?.headers !== undefined) throw unsupported("headers");
     if (o.binaryType === "buffer") throw unsupported('binaryType "buffer"');
   },
+  // No headers: prepare() refuses a headers function.
+  provided: { url: parseUrl, protocols: normalizeProtocols },
   newConnection: (o, handlers) => new BrowserConnection(o, handlers),
 };

@@ -6,7 +6,7 @@ import { ClientProtocol } from "@tideway/core";
 import type { Platform } from "./client-connection.js";
 import { Connection, protocolOptions } from "./connection.js";
 import { ProviderError } from "./errors.js";
-import type { ResolvedOptions } from "./options.js";
+import { checkHeaders, normalizeProtocols, parseUrl, type ResolvedOptions } from "./options.js";
 
 /** Options only the browser build takes, with what Node does instead. */
 const BROWSER_ONLY: ReadonlyArray<readonly [keyof ResolvedOptions, string]> = [
@@ -34,6 +34,7 @@ export const platform: Platform = {
     // With option functions, every attempt has options of its own: none would take it.
     if (o.providers === undefined) spares.set(o, protocol);
   },
+  provided: { url: parseUrl, headers: checkHeaders, protocols: normalizeProtocols },
   newConnection(o, handlers) {
     const spare = spares.get(o);
     spares.delete(o);

@@ -5,7 +5,7 @@
  * client's sends around such a message: whole messages sent meanwhile wait until it has ended.
  */
 import { InvalidStateError } from "@tideway/core";
-import type { StreamingConnection as Connection } from "./client-connection.js";
+import type { ClientConnection, StreamingConnection as Connection } from "./client-connection.js";
 import {
   ConnectionClosedError,
   SendQueueFullError,
@@ -180,8 +180,10 @@ async function streamMessage(
 export interface StreamHost {
   /** Sends a whole message (the client's usual path); `compress` false: never compressed. */
   send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void>;
-  /** The open connection, now or once the next one is open; rejects once the client is closed. */
-  whenOpen(): Promise<Connection>;
+  /** The open connection, if its protocol is still OPEN. */
+  readonly ready: ClientConnection | undefined;
+  /** Resolves once the next connection is open; rejects if the run ends first, or once the client is closing. */
+  nextOpen(): Promise<unknown>;
   /** `maxQueuedBytes`: bytes that whole messages may hold while they wait. */
   readonly options: { readonly maxQueuedBytes: number };
 }
@@ -224,7 +226,7 @@ export class StreamedSends {
       .then(async () => {
         let conn: Connection;
         try {
-          conn = await interruption.wait(this.#host.whenOpen());
+          conn = await interruption.wait(this.#whenOpen());
         } catch (err) {
           release(source);
           throw new StreamInterruptedError(0, err);
@@ -241,6 +243,14 @@ export class StreamedSends {
       if (this.#tail === tail) this.#tail = undefined;
     });
     return run;
+  }
+
+  /** The open connection, now or once the next one has run `onOpen` (after the queued sends). */
+  async #whenOpen(): Promise<Connection> {
+    const host = this.#host;
+    // Only the Node build streams sends (stream-send-browser.ts refuses them), and its connections stream.
+    while (host.ready === undefined) await host.nextOpen();
+    return host.ready as Connection;
   }
 
   #watch(conn: Connection): void {
