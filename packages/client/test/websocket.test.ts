@@ -598,7 +598,9 @@ describe("reconnecting mode", () => {
   });
 
   it("dispatches an error with the SendQueueFullError for a send over maxQueuedBytes while disconnected", async () => {
-    const ws = socket(await closedPortUrl(), [], { ...fast, maxQueuedBytes: 4 });
+    // Retrying for as long as the test runs: a client that gave up would have dropped its queue.
+    const reconnect = { ...fast.reconnect, initialRetries: Number.POSITIVE_INFINITY };
+    const ws = socket(await closedPortUrl(), [], { reconnect, maxQueuedBytes: 4 });
     const errors: unknown[] = [];
     ws.addEventListener("error", (e) => errors.push(e.error));
     ws.send("1234");
