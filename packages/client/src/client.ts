@@ -39,11 +39,8 @@ import { isSendSource, type SendSource } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
-export const ReadyState = { CONNECTING, OPEN, CLOSING, CLOSED } as const;
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+/** One of the {@link ReadyState} values. */
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 const notOpen = (op: string) => new InvalidStateError(`cannot ${op}: the client is not open`);

@@ -599,7 +599,7 @@ describe("reconnecting mode", () => {
 
   it("dispatches an error with the SendQueueFullError for a send over maxQueuedBytes while disconnected", async () => {
     // Retrying for as long as the test runs: a client that gave up would have dropped its queue.
-    const reconnect = { ...fast.reconnect, initialRetries: Number.POSITIVE_INFINITY };
+    const reconnect = { minTimeout: 10, maxTimeout: 20, initialRetries: Number.POSITIVE_INFINITY };
     const ws = socket(await closedPortUrl(), [], { reconnect, maxQueuedBytes: 4 });
     const errors: unknown[] = [];
     ws.addEventListener("error", (e) => errors.push(e.error));
