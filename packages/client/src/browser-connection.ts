@@ -20,7 +20,7 @@ import {
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
 import { StreamSocket, webSocketStream } from "./stream-socket.js";
-import { TextBytes } from "./text-bytes.js";
+import { TextBytes, utf8 } from "./text-bytes.js";
 
 /**
  * What the connection uses of a socket: a WebSocket's, or a StreamSocket's (stream-socket.ts), whose
@@ -40,7 +40,6 @@ interface Socket {
 
 type SocketConstructor = new (url: string, protocols: string[]) => Socket;
 
-const utf8 = new TextEncoder();
 /** `fatal`: text sent from bytes must be valid UTF-8, as the core requires of the Node build. */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 

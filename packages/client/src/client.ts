@@ -23,7 +23,7 @@ import type {
   SendOptions,
   TextAs,
 } from "./events.js";
-import { Lifecycle, rejected, utf8 } from "./lifecycle.js";
+import { Lifecycle, rejected } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
 import {
   checkMessageIterator,
@@ -37,6 +37,7 @@ import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOpt
 import { platform } from "./platform.js";
 import { isSendSource, type SendSource } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
+import { utf8 } from "./text-bytes.js";
 
 /** `readyState` values, as the WHATWG WebSocket. */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;

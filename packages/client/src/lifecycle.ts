@@ -22,6 +22,7 @@ import type { Providers, ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { Backoff, isRetryable, type ReconnectOptions, serverRetryAfter } from "./reconnect.js";
 import { followRedirects } from "./redirect.js";
+import { utf8 } from "./text-bytes.js";
 
 /**
  * In order, so that ranges mean something: `Idle` never started; `Connecting` an attempt runs
@@ -53,7 +54,6 @@ const noop = (): void => {};
  * that exits silently mid-backoff (its `for await` never resumes) would be a worse surprise.
  */
 const waitClock = createSystemClock({ unref: false });
-export const utf8 = new TextEncoder();
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

@@ -13,6 +13,7 @@ import {
   StreamSourceError,
 } from "./errors.js";
 import type { SendSource } from "./send-source.js";
+import { utf8 } from "./text-bytes.js";
 
 export { isSendSource, type SendChunk, type SendSource } from "./send-source.js";
 
@@ -26,7 +27,6 @@ export const STREAM_BUFFER_BYTES = 1024 * 1024;
 const SOURCE_FAILED_REASON = "streamed message failed";
 
 const noop = (): void => {};
-const utf8 = new TextEncoder();
 
 /**
  * The chunks of a source, pulled one at a time. A ReadableStream is read through its reader (older

@@ -15,6 +15,9 @@ export class TextBytes extends Uint8Array {
   }
 }
 
+/** The client's one UTF-8 encoder: text to bytes for sizes, close reasons and text sent as binary. */
+export const utf8 = /* @__PURE__ */ new TextEncoder();
+
 /** `bytes` as a TextBytes view of the same memory. */
 export function textBytes(bytes: Uint8Array): TextBytes {
   // The core's buffers are never shared: an ArrayBuffer.
