@@ -4,10 +4,9 @@
  * value can be shown, what was given.
  */
 
-/** A TypeError: "Option `name` must be `expected`", then ", got `given`" when a value is passed. */
-export function invalid(name: string, expected: string, ...given: [unknown] | []): TypeError {
-  const got = given.length === 0 ? "" : `, got ${String(given[0])}`;
-  return new TypeError(`Option ${name} must be ${expected}${got}`);
+/** A TypeError: "Option `name` must be `expected`", then ", got `given`" when one is given (not undefined). */
+export function invalid(name: string, expected: string, given?: unknown): TypeError {
+  return new TypeError(`Option ${name} must be ${expected}${given === undefined ? "" : `, got ${String(given)}`}`);
 }
 
 /**
