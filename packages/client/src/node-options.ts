@@ -178,7 +178,7 @@ function resolveNetworkOptions(o: NodeOptionsInput, unixSocketPath: string | und
     forwardHeaders:
       forwardHeaders.length === 0 ? undefined : new Set(forwardHeaders.map((h) => h.toLowerCase())),
     socketPath: unixSocketPath ?? o.socketPath,
-    createConnection: callable("createConnection", o.createConnection),
+    createConnection: callable(o.createConnection, "createConnection"),
     socket: resolveSocketOptions(o),
   };
 }
@@ -191,6 +191,6 @@ function resolveSocketOptions(o: NodeOptionsInput): SocketOptions | undefined {
     throw invalid("localAddress", "a non-empty string (an IP address)");
   }
   oneOf("family", family, [4, 6]);
-  callable("lookup", lookup, "a function, as dns.lookup");
+  callable(lookup, "lookup", "a function, as dns.lookup");
   return { localAddress, family, lookup };
 }

@@ -39,8 +39,11 @@ export function oneOf<T>(name: string, value: T, allowed: readonly NoInfer<Exclu
   throw invalid(name, `one of ${JSON.stringify(allowed)}`, value);
 }
 
-/** `value` when not given or a function; otherwise a TypeError saying it must be `expected`. */
-export function callable<T>(name: string, value: T, expected = "a function"): T {
+/**
+ * `value` when not given or a function; otherwise a TypeError saying it must be `expected`. The value
+ * first, as options.ts's table calls each check: `check(value, name)`.
+ */
+export function callable<T>(value: T, name: string, expected = "a function"): T {
   if (value !== undefined && typeof value !== "function") throw invalid(name, expected);
   return value;
 }

@@ -75,9 +75,6 @@ type Check =
   | readonly string[]
   | readonly [min: number, infinite?: 0 | 1, fallback?: number];
 
-/** A function option, or a TypeError naming it. */
-const fn = (value: unknown, name: string) => callable(name, value);
-
 /**
  * The options of both builds, checked in this order (`highWaterMark` before `lowWaterMark`, whose
  * default it gives). The Node-only ones are node-options.ts's.
@@ -88,8 +85,8 @@ const CHECKS = {
   binaryType: ["uint8array", "arraybuffer", "buffer"],
   textAs: ["string", "bytes"],
   reconnect: resolveReconnect,
-  shouldReconnect: fn,
-  onOpen: fn,
+  shouldReconnect: callable,
+  onOpen: callable,
   highWaterMark: [1, 0, DEFAULT_HIGH_WATER_MARK],
   // By default a quarter of highWaterMark.
   lowWaterMark: [0, 0, Math.floor(DEFAULT_HIGH_WATER_MARK / 4)],

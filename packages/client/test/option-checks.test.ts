@@ -50,10 +50,10 @@ describe("the option checkers", () => {
 
   it("callable() passes undefined and functions, and says what was expected otherwise", () => {
     const f = () => 1;
-    expect(callable("c", f)).toBe(f);
-    expect(callable("c", undefined)).toBeUndefined();
-    expect(() => callable("c", 1)).toThrow(new TypeError("Option c must be a function"));
-    expect(() => callable("lookup", null, "a function, as dns.lookup")).toThrow(
+    expect(callable(f, "c")).toBe(f);
+    expect(callable(undefined, "c")).toBeUndefined();
+    expect(() => callable(1, "c")).toThrow(new TypeError("Option c must be a function"));
+    expect(() => callable(null, "lookup", "a function, as dns.lookup")).toThrow(
       new TypeError("Option lookup must be a function, as dns.lookup"),
     );
   });
