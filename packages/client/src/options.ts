@@ -137,7 +137,7 @@ const OPTION_NAMES: readonly string[] = [...Object.keys(CHECKS), ...NODE_OPTION_
  * The prototype of every resolved options object: the defaults, so that a client holds only the
  * options that differ from them, not a full object per idle connection. Shared objects among them
  * (heartbeat, reconnect, deflate settings) are frozen. Not frozen itself: an own property could not
- * be assigned over a read-only inherited one. An option whose default is undefined has no entry.
+ * be assigned over a read-only inherited one. A table option without a default has an undefined entry.
  *
  * `url` is parsed again from `href` on each read, a few times per connect, instead of a URL object
  * (with its URLContext) kept by every idle client.
@@ -151,9 +151,8 @@ const RESOLVED_DEFAULTS: Record<string, unknown> = {
   ...NODE_DEFAULTS,
 };
 for (const [name, check] of Object.entries(CHECKS) as [string, Check][]) {
-  const fallback =
-    typeof check === "function" ? undefined : typeof check[0] === "string" ? check[0] : check[2];
-  if (fallback !== undefined) RESOLVED_DEFAULTS[name] = fallback;
+  if (typeof check !== "function")
+    RESOLVED_DEFAULTS[name] = typeof check[0] === "string" ? check[0] : check[2];
 }
 
 /**
