@@ -34,11 +34,7 @@ const LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /** Throws a TypeError unless `value` has the four methods of a {@link Logger}. */
 export function checkLogger(value: unknown): Logger {
-  if (
-    typeof value !== "object" ||
-    value === null ||
-    !LEVELS.every((m) => typeof (value as Record<string, unknown>)[m] === "function")
-  ) {
+  if (!LEVELS.every((m) => typeof (value as Record<string, unknown> | undefined)?.[m] === "function")) {
     throw invalid("logger", `an object with methods ${LEVELS.join(", ")}`);
   }
   return value as Logger;
