@@ -50,10 +50,9 @@ export function callable<T>(value: T, name: string, expected = "a function"): T 
 
 /** Throws a TypeError naming every key of `o` not in `known` (`undefined` values count too). */
 export function checkKeys(where: string, o: object, known: readonly string[]): void {
-  const unknown = Object.keys(o).filter((key) => !known.includes(key));
-  const prefix = where === "options" ? "" : `${where}.`;
+  const unknown = Object.keys(o)
+    .filter((key) => !known.includes(key))
+    .map((key) => (where === "options" ? key : `${where}.${key}`));
   if (unknown.length > 0)
-    throw new TypeError(
-      `Unknown option${unknown.length > 1 ? "s" : ""}: ${prefix}${unknown.join(`, ${prefix}`)}`,
-    );
+    throw new TypeError(`Unknown option${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`);
 }
