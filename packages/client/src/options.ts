@@ -89,7 +89,7 @@ const CHECKS = {
   onOpen: callable,
   highWaterMark: [1, 0, DEFAULT_HIGH_WATER_MARK],
   // By default a quarter of highWaterMark.
-  lowWaterMark: [0], // Its default, a quarter of highWaterMark, is set by resolveOptions.
+  lowWaterMark: [0, 0, Math.floor(DEFAULT_HIGH_WATER_MARK / 4)],
   signal: (value: unknown) => {
     if (!(value instanceof AbortSignal)) throw invalid("signal", "an AbortSignal");
     return value;
