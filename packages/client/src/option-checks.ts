@@ -6,7 +6,9 @@
 
 /** A TypeError: "Option `name` must be `expected`", then ", got `given`" when one is given (not undefined). */
 export function invalid(name: string, expected: string, given?: unknown): TypeError {
-  return new TypeError(`Option ${name} must be ${expected}${given === undefined ? "" : `, got ${String(given)}`}`);
+  return new TypeError(
+    `Option ${name} must be ${expected}${given === undefined ? "" : `, got ${String(given)}`}`,
+  );
 }
 
 /**
