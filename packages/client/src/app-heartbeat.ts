@@ -80,8 +80,9 @@ export function appHeartbeat(
   let sentAt = 0;
   /** The reply of the beat in flight, which every `ping()` meanwhile returns; undefined when none is. */
   let reply: Promise<number> | undefined;
-  /** Settles `reply`: its round trip, or the error that ended the heartbeat (a no-op once settled). */
-  let settle = (_result: number | Error): void => {};
+  /** Settle the last `reply`: with its round trip, or the error that ended the heartbeat (no-ops once settled). */
+  let resolve!: (ms: number) => void;
+  let reject: ((error: Error) => void) | undefined;
   let stopped: Error | undefined;
   /** Clears the timer, and sets `fn` to run in `ms` if given. */
   const set = (fn?: () => void, ms?: number) => {
@@ -95,8 +96,9 @@ export function appHeartbeat(
   };
   const beat = () => {
     const m = o.message;
-    reply = new Promise((resolve, reject) => {
-      settle = (r) => (typeof r === "number" ? resolve(r) : reject(r));
+    reply = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
     // A beat's failure is the connection's (onDead); a rejection is for a ping() that awaits it.
     reply.catch(() => {});
@@ -117,7 +119,7 @@ export function appHeartbeat(
       if (!o.isReply(message)) return false;
       // A late or unsolicited reply is still not a user message, and counts for nothing.
       if (reply) {
-        settle((hb.latency = clock.now() - sentAt));
+        resolve((hb.latency = clock.now() - sentAt));
         reply = undefined;
         schedule();
       }
@@ -132,7 +134,7 @@ export function appHeartbeat(
       if (stopped !== undefined) return;
       stopped = error;
       set();
-      settle(error);
+      reject?.(error);
     },
   };
   return hb;

@@ -41,7 +41,7 @@ interface Socket {
 type SocketConstructor = new (url: string, protocols: string[]) => Socket;
 
 /** `fatal`: text sent from bytes must be valid UTF-8, as the core requires of the Node build. */
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder(undefined, { fatal: true });
 
 export class BrowserConnection implements ClientConnection {
   state: State = State.Connecting;
