@@ -89,7 +89,7 @@ export function appHeartbeat(
     clock.clearTimeout(timer);
     timer = fn && clock.setTimeout(fn, ms as number);
   };
-  const schedule = () => set(o.interval > 0 && stopped === undefined ? beat : undefined, o.interval);
+  const schedule = () => set(o.interval > 0 && !stopped ? beat : undefined, o.interval);
   const dead = (error: Error) => {
     hb.stop(error);
     onDead(error);
@@ -125,13 +125,13 @@ export function appHeartbeat(
       }
       return true;
     },
-    ping(): Promise<number> {
-      if (stopped !== undefined) return Promise.reject(stopped);
+    async ping(): Promise<number> {
+      if (stopped) throw stopped;
       if (!reply) beat();
       return reply as Promise<number>;
     },
     stop(error: Error): void {
-      if (stopped !== undefined) return;
+      if (stopped) return;
       stopped = error;
       set();
       reject?.(error);

@@ -33,9 +33,16 @@ interface Socket {
   readonly bufferedAmount: number;
   onopen: (() => void) | null;
   onmessage: ((event: { data: string | ArrayBuffer | Uint8Array }) => void | PromiseLike<void>) | null;
-  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onclose: ((event: SocketClose) => void) | null;
   send(data: string | Uint8Array): unknown;
   close(code?: number, reason?: string): void;
+}
+
+/** A socket's close event, as far as read here. */
+interface SocketClose {
+  code: number;
+  reason: string;
+  wasClean: boolean;
 }
 
 type SocketConstructor = new (url: string, protocols: string[]) => Socket;
@@ -122,8 +129,7 @@ export class BrowserConnection implements ClientConnection {
         // An error event says nothing the close event after it does not: before open, that the
         // attempt failed; after, the close code decides a reconnect. So none is listened to.
         ws.onmessage = (event) => this.#onMessage(event.data);
-        ws.onclose = (event) =>
-          this.#finish(this.opened ? undefined : failed(), event.code, event.reason, event.wasClean);
+        ws.onclose = (event) => this.#finish(this.opened ? undefined : failed(), event);
       } catch (err) {
         this.#finish(failed(`: ${String(err)}`, { cause: err }));
       }
@@ -268,7 +274,7 @@ export class BrowserConnection implements ClientConnection {
    * Ends the connection now: `error`, if any, is why (the first one kept); before open, the attempt
    * fails. The socket closes with the code sent, if any, or stops connecting (a no-op once closed).
    */
-  #finish(error?: Error, code = 1006, reason = "", wasClean = false): void {
+  #finish(error?: Error, { code, reason, wasClean }: SocketClose = { code: 1006, reason: "", wasClean: false }): void {
     const cause = (this.error ??= error);
     if (this.ended) return;
     this.#ws?.close(this.#sent?.code, this.#sent?.reason);
