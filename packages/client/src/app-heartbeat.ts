@@ -30,9 +30,8 @@ const DEFAULT_TIMEOUT = 10_000;
 
 const KEYS = ["message", "isReply", "interval", "timeout"];
 
-/** Validates `appHeartbeat`; every problem is a TypeError naming the field. */
-export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): ResolvedAppHeartbeat | undefined {
-  if (o === undefined) return undefined;
+/** Validates `appHeartbeat` (when given); every problem is a TypeError naming the field. */
+export function resolveAppHeartbeat(o: AppHeartbeatOptions): ResolvedAppHeartbeat {
   if (typeof o !== "object" || o === null) throw invalid("appHeartbeat", "an object");
   checkKeys("appHeartbeat", o, KEYS);
   const m = o.message;
