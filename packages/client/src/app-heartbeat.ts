@@ -49,7 +49,7 @@ export function resolveAppHeartbeat(o: AppHeartbeatOptions): ResolvedAppHeartbea
 /** The heartbeat of one connection. */
 export interface AppHeartbeat {
   /** Last measured round trip, in ms. */
-  readonly latency: number | undefined;
+  latency?: number;
   /** The connection opened: beats start after one interval. */
   start(): void;
   /** A received message: true if it is the reply (then it is the heartbeat's, not the user's). */
@@ -111,8 +111,7 @@ export function appHeartbeat(
       dead(err instanceof Error ? err : new Error(String(err)));
     }
   };
-  const hb = {
-    latency: undefined as number | undefined,
+  const hb: AppHeartbeat = {
     start: schedule,
     received(message: Message): boolean {
       if (!o.isReply(message)) return false;
