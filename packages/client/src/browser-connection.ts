@@ -19,7 +19,7 @@ import {
 } from "./errors.js";
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
-import { StreamSocket, webSocketStream } from "./stream-socket.js";
+import { StreamSocket, type StreamGlobals } from "./stream-socket.js";
 import { TextBytes, utf8 } from "./text-bytes.js";
 
 /**
@@ -120,7 +120,7 @@ export class BrowserConnection implements ClientConnection {
       this.#timer = systemClock.setTimeout(() => this.#finish(new HandshakeTimeoutError(timeout)), timeout);
       try {
         // Over WebSocketStream where the runtime has it (Chromium): reads that stop, writes that are awaited.
-        const WebSocket = (webSocketStream()
+        const WebSocket = ((globalThis as StreamGlobals).WebSocketStream
           ? StreamSocket
           : globalThis.WebSocket) as unknown as SocketConstructor;
         const ws = (this.#ws = new WebSocket(o.href, o.protocols as string[]));
@@ -274,7 +274,10 @@ export class BrowserConnection implements ClientConnection {
    * Ends the connection now: `error`, if any, is why (the first one kept); before open, the attempt
    * fails. The socket closes with the code sent, if any, or stops connecting (a no-op once closed).
    */
-  #finish(error?: Error, { code, reason, wasClean }: SocketClose = { code: 1006, reason: "", wasClean: false }): void {
+  #finish(
+    error?: Error,
+    { code, reason, wasClean }: SocketClose = { code: 1006, reason: "", wasClean: false },
+  ): void {
     const cause = (this.error ??= error);
     if (this.ended) return;
     this.#ws?.close(this.#sent?.code, this.#sent?.reason);
