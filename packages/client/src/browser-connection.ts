@@ -19,7 +19,7 @@ import {
 } from "./errors.js";
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
-import { StreamSocket, type StreamGlobals } from "./stream-socket.js";
+import { type StreamGlobals, StreamSocket } from "./stream-socket.js";
 import { TextBytes, utf8 } from "./text-bytes.js";
 
 /**
