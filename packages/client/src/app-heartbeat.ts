@@ -30,9 +30,8 @@ const DEFAULT_TIMEOUT = 10_000;
 
 const KEYS = ["message", "isReply", "interval", "timeout"];
 
-/** Validates `appHeartbeat`; every problem is a TypeError naming the field. */
-export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): ResolvedAppHeartbeat | undefined {
-  if (o === undefined) return undefined;
+/** Validates `appHeartbeat` (when given); every problem is a TypeError naming the field. */
+export function resolveAppHeartbeat(o: AppHeartbeatOptions): ResolvedAppHeartbeat {
   if (typeof o !== "object" || o === null) throw invalid("appHeartbeat", "an object");
   checkKeys("appHeartbeat", o, KEYS);
   const m = o.message;
@@ -50,7 +49,7 @@ export function resolveAppHeartbeat(o: AppHeartbeatOptions | undefined): Resolve
 /** The heartbeat of one connection. */
 export interface AppHeartbeat {
   /** Last measured round trip, in ms. */
-  readonly latency: number | undefined;
+  latency?: number;
   /** The connection opened: beats start after one interval. */
   start(): void;
   /** A received message: true if it is the reply (then it is the heartbeat's, not the user's). */
@@ -80,23 +79,25 @@ export function appHeartbeat(
   let sentAt = 0;
   /** The reply of the beat in flight, which every `ping()` meanwhile returns; undefined when none is. */
   let reply: Promise<number> | undefined;
-  /** Settles `reply`: its round trip, or the error that ended the heartbeat (a no-op once settled). */
-  let settle = (_result: number | Error): void => {};
+  /** Settle the last `reply`: with its round trip, or the error that ended the heartbeat (no-ops once settled). */
+  let resolve!: (ms: number) => void;
+  let reject: ((error: Error) => void) | undefined;
   let stopped: Error | undefined;
   /** Clears the timer, and sets `fn` to run in `ms` if given. */
   const set = (fn?: () => void, ms?: number) => {
     clock.clearTimeout(timer);
     timer = fn && clock.setTimeout(fn, ms as number);
   };
-  const schedule = () => set(o.interval > 0 && stopped === undefined ? beat : undefined, o.interval);
+  const schedule = () => set(o.interval > 0 && !stopped ? beat : undefined, o.interval);
   const dead = (error: Error) => {
     hb.stop(error);
     onDead(error);
   };
   const beat = () => {
     const m = o.message;
-    reply = new Promise((resolve, reject) => {
-      settle = (r) => (typeof r === "number" ? resolve(r) : reject(r));
+    reply = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
     // A beat's failure is the connection's (onDead); a rejection is for a ping() that awaits it.
     reply.catch(() => {});
@@ -110,29 +111,28 @@ export function appHeartbeat(
       dead(err instanceof Error ? err : new Error(String(err)));
     }
   };
-  const hb = {
-    latency: undefined as number | undefined,
+  const hb: AppHeartbeat = {
     start: schedule,
     received(message: Message): boolean {
       if (!o.isReply(message)) return false;
       // A late or unsolicited reply is still not a user message, and counts for nothing.
       if (reply) {
-        settle((hb.latency = clock.now() - sentAt));
+        resolve((hb.latency = clock.now() - sentAt));
         reply = undefined;
         schedule();
       }
       return true;
     },
-    ping(): Promise<number> {
-      if (stopped !== undefined) return Promise.reject(stopped);
+    async ping(): Promise<number> {
+      if (stopped) throw stopped;
       if (!reply) beat();
       return reply as Promise<number>;
     },
     stop(error: Error): void {
-      if (stopped !== undefined) return;
+      if (stopped) return;
       stopped = error;
       set();
-      settle(error);
+      reject?.(error);
     },
   };
   return hb;

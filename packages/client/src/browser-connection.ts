@@ -19,7 +19,7 @@ import {
 } from "./errors.js";
 import type { Message } from "./events.js";
 import { DEFAULT_MAX_BUFFERED_BYTES, type ResolvedOptions } from "./options.js";
-import { StreamSocket, webSocketStream } from "./stream-socket.js";
+import { type StreamGlobals, StreamSocket } from "./stream-socket.js";
 import { TextBytes, utf8 } from "./text-bytes.js";
 
 /**
@@ -33,15 +33,22 @@ interface Socket {
   readonly bufferedAmount: number;
   onopen: (() => void) | null;
   onmessage: ((event: { data: string | ArrayBuffer | Uint8Array }) => void | PromiseLike<void>) | null;
-  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onclose: ((event: SocketClose) => void) | null;
   send(data: string | Uint8Array): unknown;
   close(code?: number, reason?: string): void;
+}
+
+/** A socket's close event, as far as read here. */
+interface SocketClose {
+  code: number;
+  reason: string;
+  wasClean: boolean;
 }
 
 type SocketConstructor = new (url: string, protocols: string[]) => Socket;
 
 /** `fatal`: text sent from bytes must be valid UTF-8, as the core requires of the Node build. */
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder(undefined, { fatal: true });
 
 export class BrowserConnection implements ClientConnection {
   state: State = State.Connecting;
@@ -113,7 +120,7 @@ export class BrowserConnection implements ClientConnection {
       this.#timer = systemClock.setTimeout(() => this.#finish(new HandshakeTimeoutError(timeout)), timeout);
       try {
         // Over WebSocketStream where the runtime has it (Chromium): reads that stop, writes that are awaited.
-        const WebSocket = (webSocketStream()
+        const WebSocket = ((globalThis as StreamGlobals).WebSocketStream
           ? StreamSocket
           : globalThis.WebSocket) as unknown as SocketConstructor;
         const ws = (this.#ws = new WebSocket(o.href, o.protocols as string[]));
@@ -122,8 +129,7 @@ export class BrowserConnection implements ClientConnection {
         // An error event says nothing the close event after it does not: before open, that the
         // attempt failed; after, the close code decides a reconnect. So none is listened to.
         ws.onmessage = (event) => this.#onMessage(event.data);
-        ws.onclose = (event) =>
-          this.#finish(this.opened ? undefined : failed(), event.code, event.reason, event.wasClean);
+        ws.onclose = (event) => this.#finish(this.opened ? undefined : failed(), event);
       } catch (err) {
         this.#finish(failed(`: ${String(err)}`, { cause: err }));
       }
@@ -268,7 +274,10 @@ export class BrowserConnection implements ClientConnection {
    * Ends the connection now: `error`, if any, is why (the first one kept); before open, the attempt
    * fails. The socket closes with the code sent, if any, or stops connecting (a no-op once closed).
    */
-  #finish(error?: Error, code = 1006, reason = "", wasClean = false): void {
+  #finish(
+    error?: Error,
+    { code, reason, wasClean }: SocketClose = { code: 1006, reason: "", wasClean: false },
+  ): void {
     const cause = (this.error ??= error);
     if (this.ended) return;
     this.#ws?.close(this.#sent?.code, this.#sent?.reason);

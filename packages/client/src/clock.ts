@@ -33,14 +33,16 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 export function createSystemClock(options: { unref: boolean }): Clock {
   return {
     now: () => performance.now(),
+    // A method's name is no binding: setTimeout and clearTimeout in these bodies are the global ones.
     setTimeout(fn, ms) {
       // NaN (from the clamp) waits 0.
-      const timer: unknown = globalThis.setTimeout(fn, Math.min(Math.max(ms, 0), MAX_TIMER_DELAY) || 0);
+      const timer: unknown = setTimeout(fn, Math.min(Math.max(ms, 0), MAX_TIMER_DELAY) || 0);
       if (options.unref) (timer as { unref?: () => void }).unref?.();
       return timer as TimerHandle;
     },
-    clearTimeout: (h) =>
-      globalThis.clearTimeout(h as unknown as Parameters<typeof globalThis.clearTimeout>[0]),
+    clearTimeout(h) {
+      clearTimeout(h as unknown as Parameters<typeof clearTimeout>[0]);
+    },
   };
 }
 

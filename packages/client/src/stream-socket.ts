@@ -25,9 +25,8 @@ interface WebSocketStreamLike {
 
 type WebSocketStreamConstructor = new (url: string, options: { protocols: string[] }) => WebSocketStreamLike;
 
-/** The runtime's `WebSocketStream` constructor, where it has one. */
-export const webSocketStream = (): WebSocketStreamConstructor | undefined =>
-  (globalThis as { WebSocketStream?: WebSocketStreamConstructor }).WebSocketStream;
+/** The runtime's globals: `WebSocketStream` where it has one (browser-connection.ts checks). */
+export type StreamGlobals = { WebSocketStream?: WebSocketStreamConstructor };
 
 const ignore = (): void => {};
 
@@ -47,8 +46,9 @@ export class StreamSocket {
   #writer: WritableStreamDefaultWriter<string | Uint8Array> | undefined;
 
   constructor(url: string, protocols: string[]) {
-    const WebSocketStream = webSocketStream() as WebSocketStreamConstructor;
-    const stream = (this.#stream = new WebSocketStream(url, { protocols }));
+    const stream = (this.#stream = new (
+      (globalThis as StreamGlobals).WebSocketStream as WebSocketStreamConstructor
+    )(url, { protocols }));
     stream.opened.then((s) => {
       this.protocol = s.protocol;
       this.extensions = s.extensions;
