@@ -164,9 +164,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
    */
   get readyState(): 0 | 1 | 2 | 3 {
     const phase = this.#phase;
-    if (phase < Phase.Open) return 0;
-    if (phase === Phase.Open) return this.ready ? 1 : 2;
-    return phase === Phase.Closing ? 2 : 3;
+    return phase < Phase.Open ? 0 : phase === Phase.Closed ? 3 : this.ready ? 1 : 2;
   }
   get latency(): number | undefined {
     return this.#conn?.latency ?? this.#latency;
@@ -390,7 +388,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
       );
     } catch (err) {
       if (!signal.aborted && err !== this.#reported) this.#emitError(err as Error);
-      throw new Error("attempt failed", { cause: err });
+      throw new Error(undefined, { cause: err });
     }
   }
 
