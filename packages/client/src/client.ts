@@ -144,8 +144,8 @@ class Inbox extends Lifecycle {
   }
 
   #deliverHeld(): void {
-    const held = this.#held!;
-    while (held.length > 0 && !this.#userPaused) this.onMessage(held.shift()!);
+    // A listener that pauses again makes onMessage hold the rest anew, in order.
+    for (const message of this.#held!.splice(0)) this.onMessage(message);
     const end = this.#heldEnd;
     // Not paused again: all the held messages went out.
     if (end !== undefined && !this.#userPaused) this.ended(end[0]);
