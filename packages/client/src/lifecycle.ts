@@ -146,11 +146,11 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   abstract deliverPart(part: MessagePart | Error): void;
   abstract onMessage(data: Message): void;
   /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
-  protected abstract ended(error: unknown): void;
+  abstract ended(error: unknown): void;
   /** The consumer is behind: a new connection starts paused. */
-  protected abstract readonly readingPaused: boolean;
+  abstract readonly readingPaused: boolean;
   /** A closed client starts again: its iterators get a fresh queue. */
-  protected abstract restarted(): void;
+  abstract restarted(): void;
   /** Runs the `onOpen` option on this connection. */
   protected abstract runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void>;
 
