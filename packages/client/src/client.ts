@@ -77,7 +77,6 @@ function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): P
  * lifecycle), and received messages, to the "message" listeners and to the iterators' queue.
  */
 class Inbox extends Lifecycle {
-  readonly #client: EventEmitter<EmittedEvents>;
   /** Iterators created and not yet returned. */
   #iterators = 0;
   /** Made on first use (a message with no "message" listener, an iterator, the run's end): listeners need none. */
@@ -91,13 +90,11 @@ class Inbox extends Lifecycle {
   #held: Message[] | undefined;
   #heldEnd: [error: unknown] | undefined;
 
-  constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions) {
+  constructor(
+    readonly client: EventEmitter<EmittedEvents>,
+    o: ResolvedOptions,
+  ) {
     super(o);
-    this.#client = client;
-  }
-
-  get client(): object {
-    return this.#client;
   }
 
   get readingPaused(): boolean {
@@ -152,7 +149,7 @@ class Inbox extends Lifecycle {
    * for a throwing listener (an uncaught exception), but after our state is consistent.
    */
   #listenerThrew(event: keyof EmittedEvents, err: unknown): void {
-    if (event !== "error" && this.#client.listenerCount("error") > 0) {
+    if (event !== "error" && this.client.listenerCount("error") > 0) {
       this.emit("error", err as Error);
     } else {
       queueMicrotask(() => {
@@ -163,7 +160,7 @@ class Inbox extends Lifecycle {
 
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void {
     try {
-      (this.#client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
+      (this.client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
     } catch (err) {
       this.#listenerThrew(event, err);
     }
@@ -175,7 +172,7 @@ class Inbox extends Lifecycle {
       (this.#held ??= []).push(data);
       return;
     }
-    const client = this.#client;
+    const client = this.client;
     const hasListeners = client.listenerCount("message") > 0;
     if (!hasListeners || this.#iterators > 0) this.messages().push(data);
     if (!hasListeners) return;
