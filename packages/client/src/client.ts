@@ -25,13 +25,7 @@ import type {
 } from "./events.js";
 import { Lifecycle, rejected } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
-import {
-  checkMessageIterator,
-  type ReceivedStream,
-  receiveStreams,
-  type StreamReceiver,
-  streamsOf,
-} from "./message-stream.js";
+import { type ReceivedStream, streamsOf, withStreamReceiver } from "./message-stream.js";
 import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
@@ -83,13 +77,10 @@ function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): P
  * lifecycle), and received messages, to the "message" listeners and to the iterators' queue.
  */
 class Inbox extends Lifecycle {
-  readonly #client: EventEmitter<EmittedEvents>;
   /** Iterators created and not yet returned. */
   #iterators = 0;
   /** Made on first use (a message with no "message" listener, an iterator, the run's end): listeners need none. */
   #queue: MessageQueue<Message> | undefined;
-  /** With `receive: "stream"`: where messages go instead of the queue (message-stream.ts). */
-  readonly #streams: StreamReceiver | undefined;
   /** `client.pause()` was called and `resume()` not yet: nothing is delivered, nothing read. */
   #userPaused = false;
   /**
@@ -99,18 +90,15 @@ class Inbox extends Lifecycle {
   #held: Message[] | undefined;
   #heldEnd: [error: unknown] | undefined;
 
-  constructor(client: EventEmitter<EmittedEvents>, o: ResolvedOptions) {
+  constructor(
+    readonly client: EventEmitter<EmittedEvents>,
+    o: ResolvedOptions,
+  ) {
     super(o);
-    this.#client = client;
-    this.#streams = receiveStreams(o, this, (paused) => this.#flow(paused));
   }
 
-  get client(): object {
-    return this.#client;
-  }
-
-  protected get readingPaused(): boolean {
-    return !!(this.#userPaused || this.#queue?.paused || this.#streams?.paused);
+  get readingPaused(): boolean {
+    return !!(this.#userPaused || this.#queue?.paused);
   }
 
   get userPaused(): boolean {
@@ -118,7 +106,7 @@ class Inbox extends Lifecycle {
   }
 
   /** The queue or the stream receiver asks to stop or to start reading again. */
-  #flow(paused: boolean): void {
+  flow(paused: boolean): void {
     const conn = this.connection;
     if (paused) conn?.pause();
     // A user's pause() holds reading back on its own: only its resume() lifts it.
@@ -129,7 +117,7 @@ class Inbox extends Lifecycle {
   pause(): void {
     if (this.#userPaused) return;
     this.#userPaused = true;
-    this.#flow(true);
+    this.flow(true);
   }
 
   /**
@@ -140,12 +128,12 @@ class Inbox extends Lifecycle {
     if (!this.#userPaused) return;
     this.#userPaused = false;
     if (this.#held) queueMicrotask(() => this.#deliverHeld());
-    if (!this.readingPaused) this.#flow(false);
+    if (!this.readingPaused) this.flow(false);
   }
 
   #deliverHeld(): void {
-    const held = this.#held!;
-    while (held.length > 0 && !this.#userPaused) this.onMessage(held.shift()!);
+    // A listener that pauses again makes onMessage hold the rest anew, in order.
+    for (const message of this.#held!.splice(0)) this.onMessage(message);
     const end = this.#heldEnd;
     // Not paused again: all the held messages went out.
     if (end !== undefined && !this.#userPaused) this.ended(end[0]);
@@ -153,7 +141,7 @@ class Inbox extends Lifecycle {
 
   /** The message queue, made now if needed. */
   messages(): MessageQueue<Message> {
-    return (this.#queue ??= new MessageQueue<Message>(this.options, (paused) => this.#flow(paused)));
+    return (this.#queue ??= new MessageQueue<Message>(this.options, (paused) => this.flow(paused)));
   }
 
   /**
@@ -161,7 +149,7 @@ class Inbox extends Lifecycle {
    * for a throwing listener (an uncaught exception), but after our state is consistent.
    */
   #listenerThrew(event: keyof EmittedEvents, err: unknown): void {
-    if (event !== "error" && this.#client.listenerCount("error") > 0) {
+    if (event !== "error" && this.client.listenerCount("error") > 0) {
       this.emit("error", err as Error);
     } else {
       queueMicrotask(() => {
@@ -172,7 +160,7 @@ class Inbox extends Lifecycle {
 
   emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void {
     try {
-      (this.#client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
+      (this.client.emit as (e: K, ...a: Parameters<EmittedEvents[K]>) => boolean)(event, ...args);
     } catch (err) {
       this.#listenerThrew(event, err);
     }
@@ -184,7 +172,7 @@ class Inbox extends Lifecycle {
       (this.#held ??= []).push(data);
       return;
     }
-    const client = this.#client;
+    const client = this.client;
     const hasListeners = client.listenerCount("message") > 0;
     if (!hasListeners || this.#iterators > 0) this.messages().push(data);
     if (!hasListeners) return;
@@ -196,24 +184,21 @@ class Inbox extends Lifecycle {
     }
   }
 
-  deliverPart(part: MessagePart | Error): void {
-    this.#streams?.accept(part);
-  }
+  /** Message parts go to a stream receiver (withStreamReceiver). */
+  deliverPart(_part: MessagePart | Error): void {}
 
   /** The run is over: the iterator ends after the queued messages (or throws `error`). */
-  protected ended(error: unknown): void {
+  ended(error: unknown): void {
     if (this.#held?.length) {
       this.#heldEnd ??= [error]; // after the held messages, on resume()
       return;
     }
     this.#heldEnd = undefined;
-    this.#streams?.ended(error);
     this.messages().end(error);
   }
 
   /** A new run starts (a closed client connects again): its iterators get a fresh queue. */
-  protected restarted(): void {
-    this.#streams?.restarted();
+  restarted(): void {
     if (this.#queue?.ended) this.#queue = undefined;
     this.#heldEnd = undefined; // the held messages of the last run go on to the new run's queue
   }
@@ -232,12 +217,11 @@ class Inbox extends Lifecycle {
 
   /** `client.streams()`. */
   streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
-    return streamsOf(this.#streams);
+    return streamsOf(undefined);
   }
 
   /** The client's iterator: see WebSocketClient[Symbol.asyncIterator]. */
   iterate(): AsyncIterator<Message, undefined> {
-    checkMessageIterator(this.#streams);
     this.#iterators++;
     let active = true;
     const stop = () => {
@@ -275,6 +259,9 @@ class Inbox extends Lifecycle {
   }
 }
 
+/** The inbox the client uses: with streamed receive on Node (message-stream.ts). */
+const ReceivingInbox = withStreamReceiver(Inbox);
+
 /**
  * A WebSocket client over Node net/tls that reconnects, keeps the connection alive and buffers
  * sends while disconnected.
@@ -310,7 +297,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
     // What the platform cannot do with these options throws here, not at connect.
     platform.prepare(o);
     // The events as emitted: "error" may also carry what a user's listener threw.
-    const inbox = (this.#inbox = new Inbox(this as unknown as EventEmitter<EmittedEvents>, o));
+    const inbox = (this.#inbox = new ReceivingInbox(this as unknown as EventEmitter<EmittedEvents>, o));
     const signal = o.signal;
     const abort = () => inbox.abort(signal!.reason);
     if (signal?.aborted) abort();

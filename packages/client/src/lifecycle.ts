@@ -146,11 +146,11 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   abstract deliverPart(part: MessagePart | Error): void;
   abstract onMessage(data: Message): void;
   /** The run is over: cleanly (`undefined`) or with the error the iterator throws. */
-  protected abstract ended(error: unknown): void;
+  abstract ended(error: unknown): void;
   /** The consumer is behind: a new connection starts paused. */
-  protected abstract readonly readingPaused: boolean;
+  abstract readonly readingPaused: boolean;
   /** A closed client starts again: its iterators get a fresh queue. */
-  protected abstract restarted(): void;
+  abstract restarted(): void;
   /** Runs the `onOpen` option on this connection. */
   protected abstract runOnOpen(conn: ClientConnection, response: UpgradeResponse): void | Promise<void>;
 
@@ -164,9 +164,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
    */
   get readyState(): 0 | 1 | 2 | 3 {
     const phase = this.#phase;
-    if (phase < Phase.Open) return 0;
-    if (phase === Phase.Open) return this.ready ? 1 : 2;
-    return phase === Phase.Closing ? 2 : 3;
+    return phase < Phase.Open ? 0 : phase === Phase.Closed ? 3 : this.ready ? 1 : 2;
   }
   get latency(): number | undefined {
     return this.#conn?.latency ?? this.#latency;
@@ -390,7 +388,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
       );
     } catch (err) {
       if (!signal.aborted && err !== this.#reported) this.#emitError(err as Error);
-      throw new Error("attempt failed", { cause: err });
+      throw new Error(undefined, { cause: err });
     }
   }
 

@@ -4,13 +4,10 @@
  */
 export { MessageStream } from "./message-stream.js";
 
-/** No receiver: the options never ask for one in a browser. */
-export function receiveStreams(): undefined {
-  return undefined;
+/** No receiver: the client's inbox as it is, as the options never ask for one in a browser. */
+export function withStreamReceiver<C>(Inbox: C): C {
+  return Inbox;
 }
-
-/** The client's own iterator: always allowed, as there is no receiver. */
-export function checkMessageIterator(): void {}
 
 /** `client.streams()`: refused. */
 export function streamsOf(): never {

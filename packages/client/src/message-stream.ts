@@ -50,21 +50,65 @@ export interface StreamLifecycle {
   readonly connection: ClientConnection | undefined;
 }
 
-/**
- * The client's receiver with `receive: "stream"`, else undefined. `flow(paused)`: stop or start
- * reading again (the client's own pause() may still hold reading back).
- */
-export function receiveStreams(
-  o: StreamOptions,
-  lifecycle: StreamLifecycle,
-  flow: (paused: boolean) => void,
-): StreamReceiver | undefined {
-  return o.receive === "stream" ? new StreamReceiver(o, lifecycle, flow) : undefined;
+/** The client's inbox (client.ts) as the receiver plugs into it. */
+export interface ReceivingInbox extends StreamLifecycle {
+  readonly options: StreamOptions;
+  /** Reading is held: a new connection starts paused. */
+  readonly readingPaused: boolean;
+  /** Stop or start reading again (the client's own pause() may still hold reading back). */
+  flow(paused: boolean): void;
+  deliverPart(part: MessagePart | Error): void;
+  ended(error: unknown): void;
+  restarted(): void;
+  streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream>;
+  iterate(): AsyncIterator<unknown, undefined>;
 }
 
-/** The client's own iterator: a TypeError with `receive: "stream"` (a receiver), whose messages come as streams. */
-export function checkMessageIterator(receiver: StreamReceiver | undefined): void {
-  if (receiver !== undefined) throw new TypeError('receive: "stream": iterate client.streams()');
+/**
+ * The client's inbox with streamed receive: with `receive: "stream"` a receiver takes the message
+ * parts and serves `client.streams()`, and the client's own iterator is refused. A mixin, so that
+ * the browser build (which refuses the option) holds none of it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a mixin's constructor takes any arguments (TS2545)
+export function withStreamReceiver<C extends new (...args: any[]) => ReceivingInbox>(Inbox: C): C {
+  return class extends Inbox {
+    #receiver: StreamReceiver | undefined;
+
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    constructor(...args: any[]) {
+      super(...args);
+      const o = this.options;
+      if (o.receive === "stream") this.#receiver = new StreamReceiver(o, this, (paused) => this.flow(paused));
+    }
+
+    override get readingPaused(): boolean {
+      return super.readingPaused || !!this.#receiver?.paused;
+    }
+
+    override deliverPart(part: MessagePart | Error): void {
+      this.#receiver?.accept(part);
+    }
+
+    override ended(error: unknown): void {
+      this.#receiver?.ended(error);
+      super.ended(error);
+    }
+
+    override restarted(): void {
+      this.#receiver?.restarted();
+      super.restarted();
+    }
+
+    override streams(): AsyncIterator<ReceivedStream, undefined> & AsyncIterable<ReceivedStream> {
+      return streamsOf(this.#receiver);
+    }
+
+    override iterate(): AsyncIterator<unknown, undefined> {
+      // Its messages come as streams.
+      if (this.#receiver !== undefined) throw new TypeError('receive: "stream": iterate client.streams()');
+      return super.iterate();
+    }
+  };
 }
 
 /**
