@@ -56,8 +56,16 @@ function versionOf(bin) {
   return run.status === 0 ? run.stdout.split("\n")[0].trim().split(" (")[0] : undefined;
 }
 
-/** Resolves with the runtime's executable and version, or with `{ skip }` saying why it cannot run. */
-function install(runtime) {
+/**
+ * Resolves with the runtime's executable and version, or with `{ skip }` saying why it cannot run.
+ * A failed install is tried once more: a registry hiccup should not cost a runtime its row.
+ */
+async function install(runtime) {
+  const first = await installOnce(runtime);
+  return first.skip === undefined || first.retry === false ? first : installOnce(runtime);
+}
+
+function installOnce(runtime) {
   if (runtime.spec === undefined)
     return Promise.resolve({ bin: runtime.bin, version: `v${process.versions.node}` });
   const prefix = join(cache, runtime.spec.replace("@", "-"));
@@ -72,7 +80,7 @@ function install(runtime) {
     npm.stderr.on("data", (d) => {
       stderr += d;
     });
-    npm.on("error", (err) => resolve({ skip: `npm could not be started: ${err.message}` }));
+    npm.on("error", (err) => resolve({ skip: `npm could not be started: ${err.message}`, retry: false }));
     npm.on("close", (code) => {
       const version = code === 0 && existsSync(bin) ? versionOf(bin) : undefined;
       if (version !== undefined) resolve({ bin, version, cached: false });
@@ -134,11 +142,15 @@ function startProxy(serverPort) {
   return new Promise((resolve) => proxy.listen(0, "127.0.0.1", () => resolve(proxy)));
 }
 
+// Deno keeps the CommonJS it transpiled in DENO_DIR and can serve it after a rebuild renamed the
+// chunks it requires ("Cannot find module './chunk-....cjs'"): every run starts with an empty one.
+const denoDir = join(cache, "deno-dir");
+rmSync(denoDir, { recursive: true, force: true });
 const childEnv = {
   ...process.env,
   NO_COLOR: "1",
   DENO_NO_UPDATE_CHECK: "1",
-  DENO_DIR: join(cache, "deno-dir"),
+  DENO_DIR: denoDir,
 };
 // The client reads proxy variables by default; a CI proxy must not capture loopback connections.
 for (const name of ["ws_proxy", "wss_proxy", "http_proxy", "https_proxy", "all_proxy", "no_proxy"]) {
