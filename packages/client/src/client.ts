@@ -9,6 +9,7 @@ import {
   MAX_CONTROL_PAYLOAD,
   type UpgradeResponse,
 } from "@tideway/core";
+import { isValidWireCloseCode } from "@tideway/core/internals";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
@@ -410,10 +411,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
    */
   close(code = 1000, reason = ""): Promise<void> {
     // The default is 1000 (Normal) as a literal: CloseCode would bring the core's whole table into the browser bundle.
-    // The codes an application may send (RFC 6455 section 7.4): not 1004-1006, 1015 or 1016-2999.
-    const allowed =
-      code >= 3000 ? code <= 4999 : code >= 1000 && code <= 1014 && (code < 1004 || code > 1006);
-    if (!(allowed && Number.isInteger(code))) {
+    if (!isValidWireCloseCode(code)) {
       throw new RangeError(`close code ${code}: use 1000-1003, 1007-1014 or 3000-4999`);
     }
     if (utf8.encode(reason).length > MAX_CLOSE_REASON_BYTES) {

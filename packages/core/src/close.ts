@@ -14,7 +14,8 @@ import { ErrorCodes, ProtocolError } from "./errors.js";
 export function isValidWireCloseCode(code: number): boolean {
   if (!Number.isInteger(code)) return false;
   if (code >= 1000 && code <= 1014) {
-    return code !== 1004 && code !== CloseCode.NoStatusReceived && code !== CloseCode.Abnormal;
+    // 1005 NoStatusReceived and 1006 Abnormal as numbers: a bundle that reads CloseCode keeps its whole table.
+    return code !== 1004 && code !== 1005 && code !== 1006;
   }
   return code >= 3000 && code <= 4999;
 }
