@@ -26,6 +26,11 @@ const SUBJECTS = [
     from: app,
     limit: LIMIT,
   },
+  {
+    name: "@tideway/client: WebSocketClient + appHeartbeat",
+    code: `export { WebSocketClient, appHeartbeat } from "@tideway/client";`,
+    from: app,
+  },
   { name: "@tideway/client: whole entry", code: `export * from "@tideway/client";`, from: app },
   {
     name: "p-retry + eventemitter3 (in the client's bundle)",

@@ -3,7 +3,7 @@
 // through the package's "browser"/"worker" conditions); index.html runs it in the page, worker.js in
 // a Web Worker. The server it expects (.ci/browser-matrix.mjs has one): echoes every message, answers
 // "ping" with "pong", and drops the connection when it receives "drop".
-import { WebSocketClient } from "@tideway/client";
+import { appHeartbeat, WebSocketClient } from "@tideway/client";
 
 const CHECK_TIMEOUT = 5000;
 
@@ -28,7 +28,12 @@ export async function run(url) {
     protocols: ["tideway.echo"],
     reconnect: { minTimeout: 50, maxTimeout: 200 },
     // No ping frames in a browser: a message of our own protocol, and the reply that proves life.
-    appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 1000, timeout: 2000 },
+    appHeartbeat: appHeartbeat({
+      message: "ping",
+      isReply: (m) => m === "pong",
+      interval: 1000,
+      timeout: 2000,
+    }),
     // Sent on every (re)connection before the queued sends: where a Node client would send a header.
     onOpen: (session) => session.send("hello"),
   });

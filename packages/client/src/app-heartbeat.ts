@@ -2,14 +2,15 @@
  * The application-level heartbeat, for platforms that cannot send ping frames (browsers, workers):
  * a message the user defines, sent every `interval`, and a predicate that recognises the reply. No
  * reply within `timeout` means the peer is dead: the connection fails and the lifecycle reconnects.
- * Timers go through the injected clock, so its tests never sleep.
+ * Made by the exported appHeartbeat(), so a bundle that never calls it carries none of it. Timers go
+ * through the injected clock, so its tests never sleep.
  */
 import type { Clock, TimerHandle } from "./clock.js";
 import { HeartbeatTimeoutError } from "./errors.js";
 import type { Message } from "./events.js";
 import { checkKeys, finite, invalid } from "./option-checks.js";
 
-/** The `appHeartbeat` option (browser build): a message of your protocol that proves the peer alive. */
+/** What {@link appHeartbeat} takes: a message of your protocol that proves the peer alive. */
 export interface AppHeartbeatOptions {
   /** What to send: a string goes as text, bytes as binary; a function gives a fresh one per beat. */
   message: string | Uint8Array | (() => string | Uint8Array);
@@ -21,33 +22,30 @@ export interface AppHeartbeatOptions {
   timeout?: number;
 }
 
-/** `appHeartbeat` after validation. */
-export type ResolvedAppHeartbeat = Readonly<Required<AppHeartbeatOptions>>;
-
 /** Defaults of `interval` and `timeout`: the ping-frame heartbeat's (heartbeat.ts `DEFAULT_HEARTBEAT`). */
 const DEFAULT_INTERVAL = 30_000;
 const DEFAULT_TIMEOUT = 10_000;
 
 const KEYS = ["message", "isReply", "interval", "timeout"];
 
-/** Validates `appHeartbeat` (when given); every problem is a TypeError naming the field. */
-export function resolveAppHeartbeat(o: AppHeartbeatOptions): ResolvedAppHeartbeat {
-  if (typeof o !== "object" || o === null) throw invalid("appHeartbeat", "an object");
-  checkKeys("appHeartbeat", o, KEYS);
-  const m = o.message;
-  if (typeof m !== "string" && typeof m !== "function" && !(m instanceof Uint8Array)) {
-    throw invalid("appHeartbeat.message", "a string, bytes or a function");
-  }
-  if (typeof o.isReply !== "function") throw invalid("appHeartbeat.isReply", "a function");
-  return {
-    ...o,
-    interval: finite("appHeartbeat.interval", o.interval, DEFAULT_INTERVAL, 0),
-    timeout: finite("appHeartbeat.timeout", o.timeout, DEFAULT_TIMEOUT, 1),
-  };
+/**
+ * The value of the `appHeartbeat` option (browser build), made by {@link appHeartbeat}: a heartbeat
+ * of your own protocol's messages, where ping frames cannot be sent.
+ */
+export interface AppHeartbeat {
+  /**
+   * The heartbeat of one connection, which the browser transport makes for each one: it sends with
+   * `send` and calls `onDead` with the error the connection must fail with. Not for application code.
+   */
+  forConnection(
+    clock: Clock,
+    send: (message: string | Uint8Array) => void,
+    onDead: (error: Error) => void,
+  ): ConnectionHeartbeat;
 }
 
 /** The heartbeat of one connection. */
-export interface AppHeartbeat {
+export interface ConnectionHeartbeat {
   /** Last measured round trip, in ms. */
   latency?: number;
   /** The connection opened: beats start after one interval. */
@@ -61,18 +59,42 @@ export interface AppHeartbeat {
 }
 
 /**
- * A heartbeat that sends with `send` and calls `onDead` with the error the connection must fail with:
- * no reply within the timeout (a HeartbeatTimeoutError), or `message` threw or could not be sent.
+ * An application-level heartbeat for the `appHeartbeat` option (browser build): `message` every
+ * `interval` ms, and a connection without the reply (`isReply`) within `timeout` ms fails with a
+ * HeartbeatTimeoutError, so the client reconnects. Throws a TypeError naming the field for an option
+ * it cannot use.
  *
  * One beat in flight at most: a beat due while one waits for its reply is not sent, and `ping()`
  * joins the beat in flight, so a slow server never faces a growing pile of heartbeat messages.
+ *
+ * @example
+ * new WebSocketClient(url, {
+ *   appHeartbeat: appHeartbeat({ message: "ping", isReply: (m) => m === "pong" }),
+ * });
  */
-export function appHeartbeat(
-  o: ResolvedAppHeartbeat,
+export function appHeartbeat(options: AppHeartbeatOptions): AppHeartbeat {
+  if (typeof options !== "object" || options === null) throw invalid("appHeartbeat", "an object");
+  checkKeys("appHeartbeat", options, KEYS);
+  const m = options.message;
+  if (typeof m !== "string" && typeof m !== "function" && !(m instanceof Uint8Array)) {
+    throw invalid("appHeartbeat.message", "a string, bytes or a function");
+  }
+  if (typeof options.isReply !== "function") throw invalid("appHeartbeat.isReply", "a function");
+  const o: Readonly<Required<AppHeartbeatOptions>> = {
+    ...options,
+    interval: finite("appHeartbeat.interval", options.interval, DEFAULT_INTERVAL, 0),
+    timeout: finite("appHeartbeat.timeout", options.timeout, DEFAULT_TIMEOUT, 1),
+  };
+  return { forConnection: (clock, send, onDead) => connectionHeartbeat(o, clock, send, onDead) };
+}
+
+/** The heartbeat of one connection, on the checked options `o`. */
+function connectionHeartbeat(
+  o: Readonly<Required<AppHeartbeatOptions>>,
   clock: Clock,
   send: (message: string | Uint8Array) => void,
   onDead: (error: Error) => void,
-): AppHeartbeat {
+): ConnectionHeartbeat {
   /** The next beat (interval) or the deadline of the beat in flight. */
   let timer: TimerHandle | undefined;
   /** When the beat in flight was sent. */
@@ -111,7 +133,7 @@ export function appHeartbeat(
       dead(err instanceof Error ? err : new Error(String(err)));
     }
   };
-  const hb: AppHeartbeat = {
+  const hb: ConnectionHeartbeat = {
     start: schedule,
     received(message: Message): boolean {
       if (!o.isReply(message)) return false;

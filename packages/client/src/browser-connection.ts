@@ -5,7 +5,7 @@
  * heartbeat (app-heartbeat.ts) and a bound on what a slow consumer holds (`maxBufferedBytes`).
  */
 import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
-import { type AppHeartbeat, appHeartbeat } from "./app-heartbeat.js";
+import type { ConnectionHeartbeat } from "./app-heartbeat.js";
 import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { systemClock, type TimerHandle } from "./clock.js";
 import { connectionInfo, nextAttempt } from "./connection-info.js";
@@ -60,7 +60,7 @@ export class BrowserConnection implements ClientConnection {
   readonly info = connectionInfo(nextAttempt());
   readonly #o: ResolvedOptions;
   readonly #h: ConnectionHandlers;
-  readonly #heartbeat: AppHeartbeat | undefined;
+  readonly #heartbeat: ConnectionHeartbeat | undefined;
   #ws: Socket | undefined;
   /** While paused: settles on resume, and holds a StreamSocket's next read until then. */
   #resumed: Promise<void> | undefined;
@@ -82,15 +82,11 @@ export class BrowserConnection implements ClientConnection {
   constructor(o: ResolvedOptions, handlers: ConnectionHandlers) {
     this.#o = o;
     this.#h = handlers;
-    const hb = o.appHeartbeat;
-    this.#heartbeat =
-      hb &&
-      appHeartbeat(
-        hb,
-        systemClock,
-        (message) => this.#ws?.send(message),
-        (error) => this.#failWith(error),
-      );
+    this.#heartbeat = o.appHeartbeat?.forConnection(
+      systemClock,
+      (message) => this.#ws?.send(message),
+      (error) => this.#failWith(error),
+    );
   }
 
   get bufferedAmount(): number {

@@ -15,7 +15,7 @@ export {
   type UpgradeResponse,
   WebSocketError,
 } from "@tideway/core";
-export type { AppHeartbeatOptions } from "./app-heartbeat.js";
+export { type AppHeartbeat, type AppHeartbeatOptions, appHeartbeat } from "./app-heartbeat.js";
 export { connect, ReadyState, WebSocketClient } from "./client.js";
 export type { ConnectionInfo } from "./connection-info.js";
 export type { PerMessageDeflateClientOptions, ZlibDeflateOptions } from "./deflate-options.js";

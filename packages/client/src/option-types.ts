@@ -4,7 +4,7 @@
  * (options.ts, node-options.ts) and those that read them import them without a cycle.
  */
 import type { UpgradeResponse } from "@tideway/core";
-import type { AppHeartbeatOptions, ResolvedAppHeartbeat } from "./app-heartbeat.js";
+import type { AppHeartbeat } from "./app-heartbeat.js";
 import type { PerMessageDeflateClientOptions, ResolvedDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, OpenSession, TextAs } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
@@ -139,10 +139,11 @@ export interface WebSocketClientOptions<B extends BinaryType = BinaryType, T ext
 
   // --- Browsers and workers (docs/runtimes.md, "What a browser cannot do") ---
   /**
-   * Browser build only: a heartbeat of your own protocol's messages, where ping frames cannot be sent.
-   * Default none. The Node build throws a TypeError for it (it sends ping frames: `heartbeat`).
+   * Browser build only: a heartbeat of your own protocol's messages, where ping frames cannot be sent,
+   * made by {@link appHeartbeat}. Default none. The Node build throws a TypeError for it (it sends
+   * ping frames: `heartbeat`).
    */
-  appHeartbeat?: AppHeartbeatOptions;
+  appHeartbeat?: AppHeartbeat;
   /**
    * Browser build only: bytes of received messages a slow consumer may fall behind beyond
    * `highWaterMark` (a browser socket cannot stop reading) before the connection fails with a
@@ -209,7 +210,7 @@ export interface ResolvedOptions {
   // Compression.
   readonly perMessageDeflate: ResolvedDeflateOptions;
   // Browsers and workers.
-  readonly appHeartbeat: ResolvedAppHeartbeat | undefined;
+  readonly appHeartbeat: AppHeartbeat | undefined;
   /** Undefined when not given (the browser build then applies DEFAULT_MAX_BUFFERED_BYTES). */
   readonly maxBufferedBytes: number | undefined;
   // Diagnostics.

@@ -1,4 +1,4 @@
-import { resolveAppHeartbeat } from "./app-heartbeat.js";
+import type { AppHeartbeat } from "./app-heartbeat.js";
 import type { BinaryType, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.js";
 import {
@@ -97,7 +97,11 @@ const CHECKS = {
   handshakeTimeout: [1, 0, DEFAULT_HANDSHAKE_TIMEOUT],
   closeTimeout: [0, 0, DEFAULT_CLOSE_TIMEOUT],
   maxQueuedBytes: [0, 1, DEFAULT_MAX_QUEUED_BYTES],
-  appHeartbeat: resolveAppHeartbeat,
+  // What appHeartbeat() made: a bundle that never calls it carries none of the heartbeat.
+  appHeartbeat: (value: AppHeartbeat) => {
+    if (typeof value?.forConnection !== "function") throw invalid("appHeartbeat", "made by appHeartbeat()");
+    return value;
+  },
   maxBufferedBytes: [1],
   logger: checkLogger,
 } satisfies { [K in Exclude<keyof WebSocketClientOptions, keyof NodeOptionsInput>]-?: Check };

@@ -1,23 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { type AppHeartbeatOptions, appHeartbeat, resolveAppHeartbeat } from "../src/app-heartbeat.js";
+import { type AppHeartbeatOptions, appHeartbeat } from "../src/app-heartbeat.js";
 import { HeartbeatTimeoutError } from "../src/errors.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
-const options = (o: Partial<AppHeartbeatOptions> = {}) =>
-  resolveAppHeartbeat({
-    message: "ping",
-    isReply: (m) => m === "pong",
-    interval: 100,
-    timeout: 30,
-    ...o,
-  });
+const options = (o: Partial<AppHeartbeatOptions> = {}): AppHeartbeatOptions => ({
+  message: "ping",
+  isReply: (m) => m === "pong",
+  interval: 100,
+  timeout: 30,
+  ...o,
+});
 
 function beating(o: Partial<AppHeartbeatOptions> = {}) {
   const clock = new ManualClock();
   const sent: (string | Uint8Array)[] = [];
   const dead: Error[] = [];
-  const hb = appHeartbeat(
-    options(o),
+  const hb = appHeartbeat(options(o)).forConnection(
     clock,
     (m) => sent.push(m),
     (e) => dead.push(e),
@@ -25,32 +23,44 @@ function beating(o: Partial<AppHeartbeatOptions> = {}) {
   return { clock, sent, dead, hb };
 }
 
-describe("resolveAppHeartbeat", () => {
-  it("applies the ping-frame heartbeat's defaults, and names each invalid field", () => {
+describe("appHeartbeat(): the options", () => {
+  it("names each invalid field in a TypeError, when the heartbeat is made", () => {
     const isReply = () => true;
-    expect(resolveAppHeartbeat({ message: "p", isReply })).toEqual({
-      message: "p",
-      isReply,
-      interval: 30_000,
-      timeout: 10_000,
-    });
-    expect(() => resolveAppHeartbeat({ message: 1 as never, isReply })).toThrow(/appHeartbeat.message/);
-    expect(() => resolveAppHeartbeat({ message: "p" } as never)).toThrow(/appHeartbeat.isReply/);
-    expect(() => resolveAppHeartbeat({ message: "p", isReply, interval: -1 })).toThrow(
-      /appHeartbeat.interval/,
-    );
-    expect(() => resolveAppHeartbeat({ message: "p", isReply, timeout: 0 })).toThrow(/appHeartbeat.timeout/);
-    expect(() => resolveAppHeartbeat({ message: "p", isReply, interval: Number.POSITIVE_INFINITY })).toThrow(
+    expect(() => appHeartbeat({ message: 1 as never, isReply })).toThrow(/appHeartbeat.message/);
+    expect(() => appHeartbeat({ message: "p" } as never)).toThrow(/appHeartbeat.isReply/);
+    expect(() => appHeartbeat({ message: "p", isReply, interval: -1 })).toThrow(/appHeartbeat.interval/);
+    expect(() => appHeartbeat({ message: "p", isReply, timeout: 0 })).toThrow(/appHeartbeat.timeout/);
+    expect(() => appHeartbeat({ message: "p", isReply, interval: Number.POSITIVE_INFINITY })).toThrow(
       /appHeartbeat.interval must be a finite number/,
     );
-    expect(() => resolveAppHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
+    expect(() => appHeartbeat({ message: "p", isReply, every: 1 } as never)).toThrow(
       /Unknown option: appHeartbeat.every/,
     );
-    expect(() => resolveAppHeartbeat("p" as never)).toThrow(/Option appHeartbeat must be an object/);
+    expect(() => appHeartbeat("p" as never)).toThrow(/Option appHeartbeat must be an object/);
+  });
+
+  it("by default beats every 30 s and waits 10 s for the reply, as the ping-frame heartbeat", () => {
+    const clock = new ManualClock();
+    const sent: (string | Uint8Array)[] = [];
+    const dead: Error[] = [];
+    const hb = appHeartbeat({ message: "p", isReply: (m) => m === "r" }).forConnection(
+      clock,
+      (m) => sent.push(m),
+      (e) => dead.push(e),
+    );
+    hb.start();
+    clock.advance(29_999);
+    expect(sent).toEqual([]);
+    clock.advance(1);
+    expect(sent).toEqual(["p"]);
+    clock.advance(9_999);
+    expect(dead).toEqual([]);
+    clock.advance(1);
+    expect(dead[0]).toBeInstanceOf(HeartbeatTimeoutError);
   });
 });
 
-describe("appHeartbeat", () => {
+describe("appHeartbeat(): one connection's heartbeat", () => {
   it("sends the message every interval once the reply came, and measures the round trip", () => {
     const { clock, sent, dead, hb } = beating();
     hb.start();

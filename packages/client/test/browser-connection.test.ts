@@ -1,6 +1,7 @@
 import { State } from "@tideway/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WebSocket as WsWebSocket } from "ws";
+import { appHeartbeat } from "../src/app-heartbeat.js";
 import { BrowserConnection } from "../src/browser-connection.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
 import { type CloseInfo, ConnectionClosedError } from "../src/errors.js";
@@ -214,7 +215,12 @@ describe("BrowserConnection", () => {
       ws.on("message", (d) => ws.send(String(d) === "ping" ? "pong" : String(d))),
     );
     const { conn, log } = connection(server.url, {
-      appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 20, timeout: 1000 },
+      appHeartbeat: appHeartbeat({
+        message: "ping",
+        isReply: (m) => m === "pong",
+        interval: 20,
+        timeout: 1000,
+      }),
     });
     await conn.open();
     await until(() => conn.latency !== undefined, "a beat's reply");
@@ -227,7 +233,12 @@ describe("BrowserConnection", () => {
   it("appHeartbeat: no reply within the timeout fails the connection with a HeartbeatTimeoutError", async () => {
     const server = await wsServer({ echo: false });
     const { conn, log } = connection(server.url, {
-      appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 10, timeout: 30 },
+      appHeartbeat: appHeartbeat({
+        message: "ping",
+        isReply: (m) => m === "pong",
+        interval: 10,
+        timeout: 30,
+      }),
     });
     await conn.open();
     await until(() => log.closes.length === 1, "the heartbeat's failure");
@@ -365,7 +376,12 @@ describe("BrowserConnection over a WebSocketStream (where the runtime has one)",
     process.on("unhandledRejection", listener);
     try {
       const { conn, opening, stream } = useStream({
-        appHeartbeat: { message: "ping", isReply: (m) => m === "pong", interval: 5, timeout: 1000 },
+        appHeartbeat: appHeartbeat({
+          message: "ping",
+          isReply: (m) => m === "pong",
+          interval: 5,
+          timeout: 1000,
+        }),
       });
       stream.accept();
       await within(opening, 3000, "open");

@@ -19,6 +19,7 @@ it("exports exactly the public API", () => {
   expect(Object.keys(client).sort()).toEqual(
     [
       "AbortedError",
+      "appHeartbeat",
       "ClientError",
       "ClientErrorCodes",
       "ConnectError",

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { WebSocket as WsWebSocket } from "ws";
+import { appHeartbeat } from "../src/app-heartbeat.js";
 import { WebSocketClient } from "../src/client.js";
 import { resolveOptions, type WebSocketClientOptions } from "../src/options.js";
 import { platform } from "../src/platform-browser.js";
@@ -60,10 +61,17 @@ describe("the browser platform's option check", () => {
         perMessageDeflate: true,
         binaryType: "arraybuffer",
         protocols: ["chat"],
-        appHeartbeat: { message: "ping", isReply: (m) => m === "pong" },
+        appHeartbeat: appHeartbeat({ message: "ping", isReply: (m) => m === "pong" }),
         maxBufferedBytes: 1024,
       }),
     ).not.toThrow();
+  });
+
+  it("refuses appHeartbeat given as plain options, naming appHeartbeat() that makes it", () => {
+    expect(() => prepare({ appHeartbeat: { message: "ping", isReply: () => true } as never })).toThrow(
+      new TypeError("Option appHeartbeat must be made by appHeartbeat()"),
+    );
+    expect(() => prepare({ appHeartbeat: null as never })).toThrow(/made by appHeartbeat\(\)/);
   });
 
   it("rejects a send() from a stream with a TypeError: a browser's WebSocket sends whole messages", async () => {

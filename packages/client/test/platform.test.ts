@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { appHeartbeat } from "../src/app-heartbeat.js";
 import type { ConnectionHandlers } from "../src/client-connection.js";
 import { ProviderError } from "../src/errors.js";
 import { type ResolvedOptions, resolveOptions, type WebSocketClientOptions } from "../src/options.js";
@@ -14,7 +15,7 @@ describe("the Node platform's option check", () => {
   });
 
   it("throws a TypeError for the browser-only options, saying what Node does instead", () => {
-    expect(() => prepare({ appHeartbeat: { message: "p", isReply: () => true } })).toThrow(
+    expect(() => prepare({ appHeartbeat: appHeartbeat({ message: "p", isReply: () => true }) })).toThrow(
       /appHeartbeat .*ping frames/,
     );
     expect(() => prepare({ maxBufferedBytes: 10 })).toThrow(/maxBufferedBytes .*stops reading/);
