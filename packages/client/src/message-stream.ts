@@ -503,4 +503,4 @@ export class StreamReceiver {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = /* @__PURE__ */ new Uint8Array(0);

@@ -4,7 +4,7 @@
  * the client's public API only: this module maps its events and promises to the browser's attributes
  * and events, and owns the rules the WHATWG standard adds (its exceptions, `binaryType`, `on*`).
  */
-import { ReadyState, WebSocketClient } from "./client.js";
+import { type ReadyState, WebSocketClient } from "./client.js";
 import { type CloseInfo, SendQueueFullError } from "./errors.js";
 import type { WebSocketClientOptions } from "./options.js";
 
@@ -93,7 +93,11 @@ class WebSocketErrorEvent extends Event implements ErrorEvent {
   }
 }
 
-const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
+// Literals typed as ReadyState's: a bundler keeps a read of ReadyState (it may run a getter) even unused.
+const CONNECTING: typeof ReadyState.CONNECTING = 0;
+const OPEN: typeof ReadyState.OPEN = 1;
+const CLOSING: typeof ReadyState.CLOSING = 2;
+const CLOSED: typeof ReadyState.CLOSED = 3;
 
 /** RFC 6455 section 5.5: a close frame's body is at most 125 bytes, 2 of them the code. */
 const MAX_REASON_BYTES = 123;
