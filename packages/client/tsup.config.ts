@@ -27,7 +27,8 @@ export default defineConfig([
     sourcemap: true,
     target: "es2022",
     platform: "browser",
-    noExternal: ["p-retry", "is-network-error"],
+    // eventemitter3 as its ES module build (browser-modules.mjs), so no bundler wraps it as CommonJS.
+    noExternal: ["p-retry", "is-network-error", "eventemitter3"],
     esbuildPlugins: [browserModules],
   },
 ]);
