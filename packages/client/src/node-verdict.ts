@@ -1,9 +1,9 @@
 /**
  * The reconnect verdict's Node-only rules: the failures only the Node transport reports (an HTTP
  * status refusing the upgrade and its Retry-After, the stream ending mid-handshake, a proxy, a
- * redirect, Node system and TLS error codes, happy eyeballs' AggregateError). reconnect.ts applies them inside `isRetryable`;
- * node-verdict-browser.ts stands in for this module in the browser build, whose WebSocket reports
- * none of them.
+ * redirect, Node system and TLS error codes, happy eyeballs' AggregateError). reconnect.ts applies
+ * them inside `isRetryable`; node-verdict-browser.ts stands in for this module in the browser build,
+ * whose WebSocket reports none of them.
  */
 import { HandshakeError, ProtocolError, UnexpectedResponseError, WebSocketError } from "@tideway/core";
 import { InvalidRedirectError, ProxyError, TooManyRedirectsError } from "./errors.js";
