@@ -262,7 +262,7 @@ export class ProviderError extends ClientError {
   constructor(option: "url" | "headers" | "protocols", cause: unknown) {
     super(
       codeOf(ProviderError),
-      `The ${option} function failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `The ${option} function failed: ${(cause as Error | undefined)?.message ?? String(cause)}`,
       { cause },
     );
     this.option = option;
@@ -285,7 +285,7 @@ export class StreamSourceError extends ClientError {
   constructor(cause: unknown) {
     super(
       codeOf(StreamSourceError),
-      `The source of a streamed message failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `The source of a streamed message failed: ${(cause as Error | undefined)?.message ?? String(cause)}`,
       { cause },
     );
   }
@@ -307,7 +307,7 @@ export class StreamInterruptedError extends ClientError {
   constructor(fragmentsSent: number, cause: unknown) {
     super(
       codeOf(StreamInterruptedError),
-      `Streamed message interrupted after ${fragmentsSent} fragment(s): ${cause instanceof Error ? cause.message : String(cause)}`,
+      `Streamed message interrupted after ${fragmentsSent} fragment(s): ${(cause as Error | undefined)?.message ?? String(cause)}`,
       { cause },
     );
     this.fragmentsSent = fragmentsSent;

@@ -1,23 +1,24 @@
 /**
  * The reconnect verdict's Node-only rules: the failures only the Node transport reports (an HTTP
  * status refusing the upgrade and its Retry-After, the stream ending mid-handshake, a proxy, a
- * redirect, Node system and TLS error codes). reconnect.ts applies them inside `isRetryable`;
- * node-verdict-browser.ts stands in for this module in the browser build, whose WebSocket reports
- * none of them.
+ * redirect, Node system and TLS error codes, happy eyeballs' AggregateError). reconnect.ts applies
+ * them inside `isRetryable`; node-verdict-browser.ts stands in for this module in the browser build,
+ * whose WebSocket reports none of them.
  */
 import { HandshakeError, ProtocolError, UnexpectedResponseError, WebSocketError } from "@tideway/core";
 import { InvalidRedirectError, ProxyError, TooManyRedirectsError } from "./errors.js";
 
 /**
  * The verdict on one of the errors only the Node transport raises (the core runs the handshake and the
- * protocol only there) or on a foreign error's string `code` (a Node system or TLS error), or
- * undefined for any other `reason`. `decideCause` is reconnect.ts's verdict on a proxy error's `cause`
- * (undefined when the cause says nothing); `retryableCloseCodes` its close codes worth a retry.
+ * protocol only there), on a foreign error's string `code` (a Node system or TLS error) or on the
+ * members of an AggregateError, or undefined for any other `reason`. `decideOther` is reconnect.ts's
+ * verdict on another error (a proxy error's `cause`, a member; undefined when it says nothing);
+ * `retryableCloseCodes` its close codes worth a retry.
  */
 export function decideNodeError(
   reason: object,
   context: { readonly everOpened?: boolean },
-  decideCause: (cause: unknown) => boolean | undefined,
+  decideOther: (other: unknown) => boolean | undefined,
   retryableCloseCodes: ReadonlySet<number>,
 ): boolean | undefined {
   const everOpened = context.everOpened === true;
@@ -26,18 +27,22 @@ export function decideNodeError(
     // The stream ended before the handshake was done. Before any connection opened it is most likely not
     // a WebSocket server at all (a TLS port reached with ws:, another service); later, a server restarting.
     if (reason.code === "WS_ERR_UNEXPECTED_EOF") return everOpened;
-    if (reason instanceof ProxyError) return decideProxy(reason, decideCause);
+    if (reason instanceof ProxyError) return decideProxy(reason, decideOther);
     if (reason instanceof TooManyRedirectsError || reason instanceof InvalidRedirectError) return false;
     if (reason instanceof HandshakeError) return false;
     if (reason instanceof ProtocolError) return retryableCloseCodes.has(reason.closeCode);
     return undefined;
   }
-  const code = (reason as { code?: unknown }).code;
-  if (typeof code !== "string") return undefined;
-  if (TRANSIENT_SYSTEM_CODES.has(code)) return true;
-  if (code === "ENOTFOUND") return everOpened;
-  if (TLS_CODE.test(code)) return false;
-  return undefined;
+  const { code, errors } = reason as { code?: unknown; errors?: unknown };
+  if (typeof code === "string") {
+    if (TRANSIENT_SYSTEM_CODES.has(code)) return true;
+    if (code === "ENOTFOUND") return everOpened;
+    if (TLS_CODE.test(code)) return false;
+  }
+  // An AggregateError (happy eyeballs: one failure per address tried): retried if any member is, else
+  // refused if any is.
+  const verdicts = Array.isArray(errors) ? errors.map(decideOther) : [];
+  return verdicts.includes(true) || (verdicts.includes(false) ? false : undefined);
 }
 
 /**
@@ -81,11 +86,11 @@ const FATAL_SOCKS_REPLIES: ReadonlySet<number> = new Set([2, 7, 8]);
  * again; a proxy that could not reach the server (502, SOCKS "host unreachable") or that we could
  * not reach may do better next time.
  */
-function decideProxy(r: ProxyError, decideCause: (cause: unknown) => boolean | undefined): boolean {
+function decideProxy(r: ProxyError, decideOther: (other: unknown) => boolean | undefined): boolean {
   if (r.authFailed) return false;
   if (r.status !== undefined) return isRetryableStatus(r.status);
   if (r.socksReply !== undefined) return !FATAL_SOCKS_REPLIES.has(r.socksReply);
-  return decideCause(r.cause) ?? true;
+  return decideOther(r.cause) ?? true;
 }
 
 /**

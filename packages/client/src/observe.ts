@@ -46,11 +46,13 @@ interface Target {
   readonly logger: Logger | undefined;
 }
 
-/** An error as one line: its stable code when it has one, and its message. */
+/**
+ * An error as one line: its stable code (a string `code`) and its message, or else as it prints itself
+ * ("TypeError: message").
+ */
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  return `${typeof code === "string" ? code : error.name}: ${error.message}`;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? `${code}: ${(error as Error).message}` : String(error);
 }
 
 /**

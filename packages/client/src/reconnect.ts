@@ -2,8 +2,8 @@
  * The reconnect policy as pure functions: whether a failure is worth another attempt
  * ({@link isRetryable}, by error class), how long to wait ({@link Backoff}, with jitter), and what a
  * server's Retry-After asks for. The lifecycle (lifecycle.ts) applies them to every outage. The
- * rules on failures only Node reports (HTTP status, Retry-After, proxy, redirects, system codes) are
- * node-verdict.ts's, which the browser build leaves out.
+ * rules on failures only Node reports (HTTP status, Retry-After, proxy, redirects, system codes,
+ * happy eyeballs' AggregateError) are node-verdict.ts's, which the browser build leaves out.
  */
 import { WebSocketError } from "@tideway/core";
 import {
@@ -161,12 +161,13 @@ export interface RetryContext {
  * | the same with any other close code (1000, 1002, 1003, 1005, 1007-1010, 1015, 3000-4999) | no |
  * | `ProviderError` (a url/headers/protocols function threw): its `cause`, else | no |
  * | `TooManyRedirectsError`, `InvalidRedirectError`, `SendQueueFullError`, `InvalidStateError` | no |
- * | an AggregateError (Node's happy eyeballs): yes if any member is | per member |
+ * | an AggregateError (Node's happy eyeballs): yes if any member is, else no if any is | per member |
  * | anything else: its `cause` (up to 8 levels), else | no |
  *
  * Unknown errors default to "no": a reconnect loop must not hide a bug behind retries. Pass your own
  * `shouldReconnect` (which may call this one) to retry more. A browser reports no handshake or protocol
- * error of the core, no HTTP status, proxy, redirect, system or TLS code: there, the other rows decide.
+ * error of the core, no HTTP status, proxy, redirect, system or TLS code, no AggregateError: there, the
+ * other rows decide.
  */
 export function isRetryable(reason: unknown, context: RetryContext = {}): boolean {
   return decide(reason, context, 0) ?? false;
@@ -179,7 +180,6 @@ type ForeignFields = {
   initiatedByUser?: unknown;
   wasClean?: unknown;
   cause?: unknown;
-  errors?: unknown;
 };
 
 /**
@@ -196,13 +196,12 @@ function decide(reason: unknown, context: RetryContext, depth: number): boolean 
   // A ConnectionClosedError or a CloseInfo: its close code.
   const closeCode = reason instanceof ConnectionClosedError ? reason.closeCode : r.code;
   if (typeof closeCode === "number") return RETRYABLE_CLOSE_CODES.has(closeCode);
-  // An AggregateError (Node's happy eyeballs): retried if any member is, else refused if any is.
-  const verdicts = Array.isArray(r.errors) ? r.errors.map(next) : [];
+  // A close event without a code.
+  if (r.wasClean === false) return true;
   return (
-    // What only Node reports: the core's handshake and protocol errors, proxy, redirects, system codes.
+    // What only Node reports: the core's handshake and protocol errors, proxy, redirects, system codes,
+    // happy eyeballs' AggregateError.
     decideNodeError(reason, context, next, RETRYABLE_CLOSE_CODES) ??
-    // A close event without a code is retried.
-    (r.wasClean === false || verdicts.includes(true) || (verdicts.includes(false) ? false : undefined)) ??
     // The cause; when it says nothing, a ConnectError is retried, our other errors are not.
     next(r.cause) ??
     (reason instanceof WebSocketError ? reason instanceof ConnectError : undefined)

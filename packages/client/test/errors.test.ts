@@ -139,6 +139,16 @@ describe("the client's errors", () => {
     expect(classes.map(([k]) => k).sort()).toEqual(cases.map(([k]) => k).sort());
   });
 
+  it("a ProviderError quotes what was thrown: an error's message, any other value as text", () => {
+    expect(new ProviderError("url", new DOMException("too slow", "TimeoutError")).message).toBe(
+      "The url function failed: too slow",
+    );
+    expect(new ProviderError("headers", "no token").message).toBe("The headers function failed: no token");
+    expect(new ProviderError("url", undefined).message).toBe("The url function failed: undefined");
+    expect(new ProviderError("url", null).message).toBe("The url function failed: null");
+    expect(new ProviderError("url", 42).message).toBe("The url function failed: 42");
+  });
+
   it("a ProxyError has no cause unless given one, and authFailed false by default", () => {
     const refused = new ProxyError("http://p", "m", { socksReply: 5 });
     expect("cause" in refused).toBe(false);

@@ -67,6 +67,12 @@ describe("the browser build's reconnect verdict", () => {
     expect(isRetryable(new ConnectError("x", { cause: reset }))).toBe(true);
   });
 
+  it("has no rule for an AggregateError, which only Node's happy eyeballs raises: its cause decides", () => {
+    const timeout = new DOMException("t", "TimeoutError");
+    expect(isRetryable(new AggregateError([timeout]))).toBe(false);
+    expect(isRetryable(new AggregateError([], "m", { cause: timeout }))).toBe(true);
+  });
+
   it("has no rule for the core's handshake and protocol errors, which a browser never raises: their cause decides", () => {
     // Under Node a ProtocolError with close code 1011 is retried, and a HandshakeError is final.
     expect(isRetryable(new ProtocolError("WS_ERR_INTERNAL", "bug"))).toBe(false);

@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { format } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { Logger } from "../src/index.js";
+import * as observe from "../src/observe.js";
 import { client, nextEvent, rawServer, runChild, useCleanups, within, wsServer } from "./helpers/harness.js";
 import { onUpgradeRequest, waitFor } from "./helpers/servers.js";
 
@@ -77,6 +78,23 @@ describe("the logger option", () => {
       "debug: client closed after WS_ERR_UNEXPECTED_RESPONSE: Unexpected server response: 503 Service Unavailable",
     ]);
     expect(lines).toContain("debug: < HTTP/1.1 503 Service Unavailable");
+  });
+
+  it("describes an error by its code and message when it has a string code, else as it says itself", () => {
+    const { logger, lines } = recordingLogger();
+    const source = { client: {} };
+    observe.error(source, logger, Object.assign(new Error("refused"), { code: "ECONNREFUSED" }));
+    observe.error(source, logger, new TypeError("x is undefined"));
+    observe.error(source, logger, new DOMException("stopped", "AbortError")); // a number as code
+    observe.error(source, logger, new Error());
+    observe.closed(logger, "gone");
+    expect(lines).toEqual([
+      "error: failed: ECONNREFUSED: refused",
+      "error: failed: TypeError: x is undefined",
+      "error: failed: AbortError: stopped",
+      "error: failed: Error",
+      "debug: client closed after gone",
+    ]);
   });
 
   it("goes on when the logger throws: the client connects, echoes and closes; the error is rethrown apart", async () => {

@@ -226,6 +226,21 @@ describe("isRetryable", () => {
     ["invalid redirect", new InvalidRedirectError(302, undefined, "no Location header"), false],
     ["AggregateError of refusals", new AggregateError([sysError("ECONNREFUSED"), sysError("EACCES")]), true],
     ["AggregateError of unknowns", new AggregateError([sysError("EACCES")]), false],
+    [
+      "AggregateError of an abort",
+      new AggregateError([new AbortedError(undefined), sysError("EACCES")]),
+      false,
+    ],
+    [
+      "AggregateError whose own code decides nothing: its members",
+      Object.assign(new AggregateError([sysError("ETIMEDOUT")]), { code: "EACCES" }),
+      true,
+    ],
+    [
+      "AggregateError whose own code decides",
+      Object.assign(new AggregateError([]), { code: "ECONNRESET" }),
+      true,
+    ],
     ["error caused by ECONNRESET", new Error("wrapped", { cause: sysError("ECONNRESET") }), true],
     ["plain Error", new Error("bug"), false],
     ["TypeError", new TypeError("x is not a function"), false],
