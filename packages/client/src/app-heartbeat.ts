@@ -30,19 +30,15 @@ const KEYS = ["message", "isReply", "interval", "timeout"];
 
 /**
  * The value of the `appHeartbeat` option (browser build), made by {@link appHeartbeat}: a heartbeat
- * of your own protocol's messages, where ping frames cannot be sent.
+ * of your own protocol's messages, where ping frames cannot be sent. The browser transport calls it
+ * for each connection, with `send` and `onDead` (the error the connection must fail with); not for
+ * application code.
  */
-export interface AppHeartbeat {
-  /**
-   * The heartbeat of one connection, which the browser transport makes for each one: it sends with
-   * `send` and calls `onDead` with the error the connection must fail with. Not for application code.
-   */
-  forConnection(
-    clock: Clock,
-    send: (message: string | Uint8Array) => void,
-    onDead: (error: Error) => void,
-  ): ConnectionHeartbeat;
-}
+export type AppHeartbeat = (
+  clock: Clock,
+  send: (message: string | Uint8Array) => void,
+  onDead: (error: Error) => void,
+) => ConnectionHeartbeat;
 
 /** The heartbeat of one connection. */
 export interface ConnectionHeartbeat {
@@ -85,7 +81,7 @@ export function appHeartbeat(options: AppHeartbeatOptions): AppHeartbeat {
     interval: finite("appHeartbeat.interval", options.interval, DEFAULT_INTERVAL, 0),
     timeout: finite("appHeartbeat.timeout", options.timeout, DEFAULT_TIMEOUT, 1),
   };
-  return { forConnection: (clock, send, onDead) => connectionHeartbeat(o, clock, send, onDead) };
+  return (clock, send, onDead) => connectionHeartbeat(o, clock, send, onDead);
 }
 
 /** The heartbeat of one connection, on the checked options `o`. */

@@ -82,7 +82,7 @@ export class BrowserConnection implements ClientConnection {
   constructor(o: ResolvedOptions, handlers: ConnectionHandlers) {
     this.#o = o;
     this.#h = handlers;
-    this.#heartbeat = o.appHeartbeat?.forConnection(
+    this.#heartbeat = o.appHeartbeat?.(
       systemClock,
       (message) => this.#ws?.send(message),
       (error) => this.#failWith(error),

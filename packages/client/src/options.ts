@@ -98,10 +98,7 @@ const CHECKS = {
   closeTimeout: [0, 0, DEFAULT_CLOSE_TIMEOUT],
   maxQueuedBytes: [0, 1, DEFAULT_MAX_QUEUED_BYTES],
   // What appHeartbeat() made: a bundle that never calls it carries none of the heartbeat.
-  appHeartbeat: (value: AppHeartbeat) => {
-    if (typeof value?.forConnection !== "function") throw invalid("appHeartbeat", "made by appHeartbeat()");
-    return value;
-  },
+  appHeartbeat: (value: AppHeartbeat, name: string) => callable(value, name, "made by appHeartbeat()"),
   maxBufferedBytes: [1],
   logger: checkLogger,
 } satisfies { [K in Exclude<keyof WebSocketClientOptions, keyof NodeOptionsInput>]-?: Check };

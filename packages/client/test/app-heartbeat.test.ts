@@ -15,7 +15,7 @@ function beating(o: Partial<AppHeartbeatOptions> = {}) {
   const clock = new ManualClock();
   const sent: (string | Uint8Array)[] = [];
   const dead: Error[] = [];
-  const hb = appHeartbeat(options(o)).forConnection(
+  const hb = appHeartbeat(options(o))(
     clock,
     (m) => sent.push(m),
     (e) => dead.push(e),
@@ -43,7 +43,7 @@ describe("appHeartbeat(): the options", () => {
     const clock = new ManualClock();
     const sent: (string | Uint8Array)[] = [];
     const dead: Error[] = [];
-    const hb = appHeartbeat({ message: "p", isReply: (m) => m === "r" }).forConnection(
+    const hb = appHeartbeat({ message: "p", isReply: (m) => m === "r" })(
       clock,
       (m) => sent.push(m),
       (e) => dead.push(e),
