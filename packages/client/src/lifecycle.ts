@@ -76,19 +76,16 @@ export function rejected(error: unknown): Promise<never> {
 const closingError = () => new InvalidStateError("the client is closing");
 const closedError = () => new InvalidStateError("cannot send: the client is closed");
 
-/** Waits `ms`; rejects with `signal.reason` as soon as it aborts, clearing the timer. */
+/** Waits `ms`, or until `signal` aborts: p-retry, which runs after every wait, then throws its reason. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    signal.throwIfAborted();
-    const onAbort = () => {
+  return new Promise<void>((resolve) => {
+    const done = () => {
       waitClock.clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = waitClock.setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", done);
       resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+    };
+    const timer = waitClock.setTimeout(done, signal.aborted ? 0 : ms);
+    signal.addEventListener("abort", done);
   });
 }
 
