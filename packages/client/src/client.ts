@@ -3,12 +3,7 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import {
-  InvalidStateError,
-  MAX_CLOSE_REASON_BYTES,
-  MAX_CONTROL_PAYLOAD,
-  type UpgradeResponse,
-} from "@tideway/core";
+import { MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, type UpgradeResponse } from "@tideway/core";
 import { isValidWireCloseCode } from "@tideway/core/internals";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
@@ -24,7 +19,7 @@ import type {
   SendOptions,
   TextAs,
 } from "./events.js";
-import { Lifecycle, rejected } from "./lifecycle.js";
+import { Lifecycle, rejected, stateError } from "./lifecycle.js";
 import { MessageQueue } from "./message-queue.js";
 import { type ReceivedStream, streamsOf, withStreamReceiver } from "./message-stream.js";
 import type { ResolvedOptions } from "./option-types.js";
@@ -38,8 +33,6 @@ import { utf8 } from "./text-bytes.js";
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 /** One of the {@link ReadyState} values. */
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
-
-const notOpen = (op: string) => new InvalidStateError(`cannot ${op}: the client is not open`);
 
 /** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
 function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
@@ -389,7 +382,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   ping(data?: ControlData): Promise<number> {
     const payload = controlPayload(data);
     const conn = this.#inbox.ready;
-    return conn ? conn.ping(payload) : rejected(notOpen("ping"));
+    return conn ? conn.ping(payload) : rejected(stateError("ping", "not open"));
   }
 
   /**
@@ -399,7 +392,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   pong(data?: ControlData): void {
     const payload = controlPayload(data);
     const conn = this.#inbox.ready;
-    if (!conn) throw notOpen("pong");
+    if (!conn) throw stateError("pong", "not open");
     conn.pong(payload);
   }
 

@@ -73,8 +73,9 @@ export function rejected(error: unknown): Promise<never> {
   return promise;
 }
 
-const closingError = () => new InvalidStateError("the client is closing");
-const closedError = () => new InvalidStateError("cannot send: the client is closed");
+/** An InvalidStateError: the client, being `state`, refuses `op`. */
+export const stateError = (op: string, state: string) =>
+  new InvalidStateError(`cannot ${op}: the client is ${state}`);
 
 /** Waits `ms`, or until `signal` aborts: p-retry, which runs after every wait, then throws its reason. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -188,7 +189,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     const phase = this.#phase;
     const signal = this.#o.signal;
     if (phase === Phase.Open) return Promise.resolve(this.response as UpgradeResponse);
-    if (phase === Phase.Closing) return rejected(closingError());
+    if (phase === Phase.Closing) return rejected(stateError("connect", "closing"));
     if (signal?.aborted) return rejected(new AbortedError(signal.reason));
     if (phase === Phase.Idle || phase === Phase.Closed) this.#start(0);
     return this.nextOpen();
@@ -198,7 +199,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
     const conn = this.ready;
     if (conn !== undefined) return conn.send(data, binary, compress);
-    if (this.#phase >= Phase.Closing) return rejected(closedError());
+    if (this.#phase >= Phase.Closing) return rejected(stateError("send", "closed"));
     const text = typeof data === "string";
     const size = text ? utf8.encode(data).length : data.byteLength;
     if (this.#queuedBytes + size > this.#o.maxQueuedBytes) {
@@ -224,7 +225,9 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
    * run ends first, or at once when the client is closing or closed.
    */
   nextOpen(): Promise<UpgradeResponse> {
-    return this.#phase >= Phase.Closing ? rejected(closedError()) : (this.#opening ??= deferred()).promise;
+    return this.#phase >= Phase.Closing
+      ? rejected(stateError("send", "closed"))
+      : (this.#opening ??= deferred()).promise;
   }
 
   /** any -> closing -> closed: the closing handshake, then the end of the run. */
@@ -258,8 +261,8 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   /** A new connection after `delay` ms: ends the current one, or interrupts a wait or an attempt. */
   reconnect(delay: number): void {
     const phase = this.#phase;
-    if (phase === Phase.Closing) throw closingError();
-    if (this.#o.signal?.aborted) throw new InvalidStateError("the client's signal was aborted");
+    if (phase === Phase.Closing) throw stateError("reconnect", "closing");
+    if (this.#o.signal?.aborted) throw stateError("reconnect", "closed by its signal");
     if (phase === Phase.Idle || phase === Phase.Closed) {
       this.#start(delay);
       return;
@@ -490,11 +493,11 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     this.#abort = undefined;
     this.#closing?.resolve();
     this.#closing = undefined;
-    for (const item of this.#sendQueue?.splice(0) ?? []) item.reject(error ?? closedError());
+    for (const item of this.#sendQueue?.splice(0) ?? []) item.reject(error ?? stateError("send", "closed"));
     this.#queuedBytes = 0;
     observe.closed(this.#o.logger, error);
     this.ended(error);
-    this.#opening?.reject(error ?? new AbortedError(new Error("client closed")));
+    this.#opening?.reject(error ?? new AbortedError(stateError("connect", "closed")));
     this.#opening = undefined;
   }
 
