@@ -19,12 +19,13 @@ import type {
   SendOptions,
   TextAs,
 } from "./events.js";
-import { Lifecycle, rejected, stateError } from "./lifecycle.js";
-import { MessageQueue } from "./message-queue.js";
+import { Lifecycle, stateError } from "./lifecycle.js";
+import { done, MessageQueue } from "./message-queue.js";
 import { type ReceivedStream, streamsOf, withStreamReceiver } from "./message-stream.js";
 import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
+import { rejected } from "./promises.js";
 import { isSendSource, type SendSource } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
 import { utf8 } from "./text-bytes.js";
@@ -233,7 +234,6 @@ class Inbox extends Lifecycle {
       stop();
       throw err;
     };
-    const done = () => Promise.resolve({ done: true, value: undefined } as const);
     const iterator: AsyncIterator<Message, undefined> & AsyncIterable<Message> = {
       next: () => {
         if (!active) return done();

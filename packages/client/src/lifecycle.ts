@@ -20,6 +20,7 @@ import type { EmittedEvents, Message, MessagePart, ReconnectingInfo } from "./ev
 import * as observe from "./observe.js";
 import type { Providers, ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
+import { deferred, rejected } from "./promises.js";
 import { Backoff, isRetryable, type ReconnectOptions, serverRetryAfter } from "./reconnect.js";
 import { followRedirects } from "./redirect.js";
 import { utf8 } from "./text-bytes.js";
@@ -47,31 +48,11 @@ interface QueuedSend {
   reject(error: unknown): void;
 }
 
-const noop = (): void => {};
-
 /**
  * Waits keep the process alive: a client that is reconnecting does what the user asked, and a process
  * that exits silently mid-backoff (its `for await` never resumes) would be a worse surprise.
  */
 const waitClock = createSystemClock({ unref: false });
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(noop); // rejections are for whoever awaits; none is an unhandled one
-  return { promise, resolve, reject };
-}
-
-/** A rejected promise that is never an unhandled rejection: a send nobody awaits must not crash. */
-export function rejected(error: unknown): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(noop);
-  return promise;
-}
 
 /** An InvalidStateError: the client, being `state`, refuses `op`. */
 export const stateError = (op: string, state: string) =>
@@ -196,7 +177,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   }
 
   /** Writes on the open connection, or queues until the next one has run `onOpen`. */
-  send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
     const conn = this.ready;
     if (conn !== undefined) return conn.send(data, binary, compress);
     if (this.#phase >= Phase.Closing) return rejected(stateError("send", "closed"));
@@ -208,16 +189,14 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     // The core copies (masks) a payload only when the frame is built: keep our own copy of bytes the
     // caller may reuse meanwhile.
     const copy = text ? data : data.slice();
-    const queued = new Promise<void>((resolve, reject) => {
-      (this.#sendQueue ??= []).push({
-        size,
-        reject,
-        send: (conn) => conn.send(copy, binary, compress).then(resolve, reject),
-      });
-      this.#queuedBytes += size;
+    const { promise, resolve, reject } = deferred<void>();
+    (this.#sendQueue ??= []).push({
+      size,
+      reject,
+      send: (conn) => conn.send(copy, binary, compress).then(resolve, reject),
     });
-    queued.catch(noop);
-    return queued;
+    this.#queuedBytes += size;
+    return promise;
   }
 
   /**
