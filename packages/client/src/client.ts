@@ -3,11 +3,12 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import { MAX_CLOSE_REASON_BYTES, MAX_CONTROL_PAYLOAD, type UpgradeResponse } from "@tideway/core";
+import { MAX_CLOSE_REASON_BYTES, type UpgradeResponse } from "@tideway/core";
 import { isValidWireCloseCode } from "@tideway/core/internals";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
+import { controlPayload } from "./control-payload.js";
 import type { CloseInfo } from "./errors.js";
 import type {
   ClientEvents,
@@ -26,7 +27,7 @@ import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { rejected } from "./promises.js";
-import { isSendSource, type SendSource } from "./send-source.js";
+import { isSendSource, type SendSource, toPayload } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
 import { utf8 } from "./text-bytes.js";
 
@@ -34,27 +35,6 @@ import { utf8 } from "./text-bytes.js";
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 /** One of the {@link ReadyState} values. */
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
-
-/** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
-function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
-  if (data === undefined) return undefined;
-  const bytes = typeof data === "string" ? utf8.encode(data) : (toPayload(data) as Uint8Array).slice();
-  // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 section 5.5).
-  if (bytes.byteLength > MAX_CONTROL_PAYLOAD) {
-    throw new RangeError(
-      `a ping/pong payload is at most ${MAX_CONTROL_PAYLOAD} bytes, got ${bytes.byteLength}`,
-    );
-  }
-  return bytes;
-}
-
-/** A whole message's text or bytes (a view, not a copy); a TypeError for anything else. */
-function toPayload(data: SendData): Uint8Array | string {
-  if (typeof data === "string" || data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("send() takes a string, bytes or a stream");
-}
 
 /** Where a whole message goes: the lifecycle, an `onOpen` session's connection, or behind a streamed send. */
 interface WholeSends {
