@@ -23,7 +23,6 @@ import type {
 import { Lifecycle, stateError } from "./lifecycle.js";
 import { done, MessageQueue } from "./message-queue.js";
 import { type ReceivedStream, streamsOf, withStreamReceiver } from "./message-stream.js";
-import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
 import { rejected } from "./promises.js";
@@ -42,16 +41,16 @@ interface WholeSends {
 }
 
 /** Sends a whole message as {@link SendOptions} say: strings as text, bytes as binary. */
-function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): Promise<void> {
+function sendWhole(to: WholeSends, data: SendData, options?: SendOptions): Promise<void> {
   const payload = toPayload(data);
-  return to.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
+  return to.send(payload, options?.binary ?? typeof payload !== "string", options?.compress !== false);
 }
 
 /**
  * The lifecycle with what the user sees of it: events (a listener's exception never reaches the
  * lifecycle), and received messages, to the "message" listeners and to the iterators' queue.
  */
-class Inbox extends Lifecycle {
+class Inbox extends Lifecycle<EventEmitter<EmittedEvents>> {
   /** Iterators created and not yet returned. */
   #iterators = 0;
   /** Made on first use (a message with no "message" listener, an iterator, the run's end): listeners need none. */
@@ -64,13 +63,6 @@ class Inbox extends Lifecycle {
    */
   #held: Message[] | undefined;
   #heldEnd: [error: unknown] | undefined;
-
-  constructor(
-    readonly client: EventEmitter<EmittedEvents>,
-    o: ResolvedOptions,
-  ) {
-    super(o);
-  }
 
   get readingPaused(): boolean {
     return !!(this.#userPaused || this.#queue?.paused);

@@ -75,7 +75,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * The lifecycle of one client. The client's inbox (client.ts) extends it with what the user sees:
  * events, received messages, `onOpen` (the abstract members), so that no layer forwards between them.
  */
-export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
+export abstract class Lifecycle<C extends object = object> implements ConnectionHandlers, ConnectionHost {
   #phase = Phase.Idle;
   readonly #o: ResolvedOptions;
   /** Made by the first failure: a client that never fails holds none. */
@@ -113,13 +113,16 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   /** ConnectionHandlers: the client itself, for what only the Node connection reports. */
   readonly host: ConnectionHost = this;
 
-  constructor(o: ResolvedOptions) {
+  /** `client`: the client the events are about, for the diagnostics channels' messages. */
+  constructor(
+    readonly client: C,
+    o: ResolvedOptions,
+  ) {
     this.#o = o;
   }
 
   // --- what the client around provides -------------------------------------------------------
 
-  abstract readonly client: object;
   abstract emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
   /** Also the Error that ended a connection that had opened, before the run goes on or ends. */
   abstract deliverPart(part: MessagePart | Error): void;
