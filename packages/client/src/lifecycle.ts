@@ -365,7 +365,7 @@ export abstract class Lifecycle<C extends object = object> implements Connection
         o.providers === undefined ? o : await this.#provide(),
         o,
         signal,
-        (options, redirects) => this.#open(this.#newConnection(options, redirects), signal),
+        (options) => this.#open(this.#newConnection(options), signal),
         this,
       );
     } catch (err) {
@@ -400,10 +400,9 @@ export abstract class Lifecycle<C extends object = object> implements Connection
     return { __proto__: o, ...provided } as unknown as ResolvedOptions;
   }
 
-  /** A connection on `options` (the attempt's); after a redirect, the hop's over the client's. */
-  #newConnection(options: ResolvedOptions, redirects: number): ClientConnection {
+  /** A connection on `options`: the attempt's, or a redirect's hop over them. */
+  #newConnection(options: ResolvedOptions): ClientConnection {
     const o = this.#o;
-    if (redirects > 0) options = { __proto__: o, ...options } as unknown as ResolvedOptions;
     const conn = platform.newConnection(options, this);
     this.#conn = conn;
     // The client's own URL needs no copy; a provided or redirected one is remembered.
