@@ -7,7 +7,7 @@
  */
 import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
 import pRetry from "p-retry";
-import type { ClientConnection, ConnectionHandlers, ConnectionHost } from "./client-connection.js";
+import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { createSystemClock } from "./clock.js";
 import {
   AbortedError,
@@ -75,7 +75,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * The lifecycle of one client. The client's inbox (client.ts) extends it with what the user sees:
  * events, received messages, `onOpen` (the abstract members), so that no layer forwards between them.
  */
-export abstract class Lifecycle<C extends object = object> implements ConnectionHandlers, ConnectionHost {
+export abstract class Lifecycle<C extends object = object> implements ConnectionHandlers {
   #phase = Phase.Idle;
   readonly #o: ResolvedOptions;
   /** Made by the first failure: a client that never fails holds none. */
@@ -110,8 +110,6 @@ export abstract class Lifecycle<C extends object = object> implements Connection
   response: UpgradeResponse | undefined;
   /** How the last connection that had opened ended. */
   lastClose: CloseInfo | undefined;
-  /** ConnectionHandlers: the client itself, for what only the Node connection reports. */
-  readonly host: ConnectionHost = this;
 
   /** `client`: the client the events are about, for the diagnostics channels' messages. */
   constructor(
