@@ -79,10 +79,11 @@ export interface ConnectionHost {
   deliverPart(part: MessagePart | Error): void;
 }
 
-/** What a connection tells its owner. Called after the connection processed its input, never inside. */
-export interface ConnectionHandlers {
-  /** The client, for the diagnostics channels' messages and the Node connection's pings, pongs and message parts. */
-  readonly host: ConnectionHost;
+/**
+ * What a connection tells its owner (the client's lifecycle), which is also its host. Called after the
+ * connection processed its input, never inside.
+ */
+export interface ConnectionHandlers extends ConnectionHost {
   /** The transport is established; the upgrade request is being sent. */
   onConnect(conn: ClientConnection): void;
   /** The handshake completed. Called before the messages that arrived with the 101 are dispatched. */

@@ -3,16 +3,12 @@
  * `send()` with a bounded queue while disconnected. The lifecycle (connect, wait, reconnect, close) is
  * lifecycle.ts's; this module holds what the user sees of it: events, the message queue, the iterator.
  */
-import {
-  InvalidStateError,
-  MAX_CLOSE_REASON_BYTES,
-  MAX_CONTROL_PAYLOAD,
-  type UpgradeResponse,
-} from "@tideway/core";
+import { MAX_CLOSE_REASON_BYTES, type UpgradeResponse } from "@tideway/core";
 import { isValidWireCloseCode } from "@tideway/core/internals";
 import { EventEmitter } from "eventemitter3";
 import type { ClientConnection } from "./client-connection.js";
 import type { ConnectionInfo } from "./connection-info.js";
+import { controlPayload } from "./control-payload.js";
 import type { CloseInfo } from "./errors.js";
 import type {
   ClientEvents,
@@ -24,13 +20,13 @@ import type {
   SendOptions,
   TextAs,
 } from "./events.js";
-import { Lifecycle, rejected } from "./lifecycle.js";
-import { MessageQueue } from "./message-queue.js";
+import { Lifecycle, stateError } from "./lifecycle.js";
+import { done, MessageQueue } from "./message-queue.js";
 import { type ReceivedStream, streamsOf, withStreamReceiver } from "./message-stream.js";
-import type { ResolvedOptions } from "./option-types.js";
 import { type BinaryType, resolveOptions, type UrlInput, type WebSocketClientOptions } from "./options.js";
 import { platform } from "./platform.js";
-import { isSendSource, type SendSource } from "./send-source.js";
+import { rejected } from "./promises.js";
+import { isSendSource, type SendSource, toPayload } from "./send-source.js";
 import { StreamedSends } from "./stream-send.js";
 import { utf8 } from "./text-bytes.js";
 
@@ -39,45 +35,22 @@ export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as c
 /** One of the {@link ReadyState} values. */
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
-const notOpen = (op: string) => new InvalidStateError(`cannot ${op}: the client is not open`);
-
-/** A ping/pong payload as its own bytes (kept to match the pong), or a RangeError over 125 bytes. */
-function controlPayload(data: ControlData | undefined): Uint8Array | undefined {
-  if (data === undefined) return undefined;
-  const bytes = typeof data === "string" ? utf8.encode(data) : (toPayload(data) as Uint8Array).slice();
-  // "All control frames MUST have a payload length of 125 bytes or less" (RFC 6455 section 5.5).
-  if (bytes.byteLength > MAX_CONTROL_PAYLOAD) {
-    throw new RangeError(
-      `a ping/pong payload is at most ${MAX_CONTROL_PAYLOAD} bytes, got ${bytes.byteLength}`,
-    );
-  }
-  return bytes;
-}
-
-/** A whole message's text or bytes (a view, not a copy); a TypeError for anything else. */
-function toPayload(data: SendData): Uint8Array | string {
-  if (typeof data === "string" || data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError("send() takes a string, bytes or a stream");
-}
-
 /** Where a whole message goes: the lifecycle, an `onOpen` session's connection, or behind a streamed send. */
 interface WholeSends {
   send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void>;
 }
 
 /** Sends a whole message as {@link SendOptions} say: strings as text, bytes as binary. */
-function sendWhole(to: WholeSends, data: SendData, options: SendOptions = {}): Promise<void> {
+function sendWhole(to: WholeSends, data: SendData, options?: SendOptions): Promise<void> {
   const payload = toPayload(data);
-  return to.send(payload, options.binary ?? typeof payload !== "string", options.compress !== false);
+  return to.send(payload, options?.binary ?? typeof payload !== "string", options?.compress !== false);
 }
 
 /**
  * The lifecycle with what the user sees of it: events (a listener's exception never reaches the
  * lifecycle), and received messages, to the "message" listeners and to the iterators' queue.
  */
-class Inbox extends Lifecycle {
+class Inbox extends Lifecycle<EventEmitter<EmittedEvents>> {
   /** Iterators created and not yet returned. */
   #iterators = 0;
   /** Made on first use (a message with no "message" listener, an iterator, the run's end): listeners need none. */
@@ -90,13 +63,6 @@ class Inbox extends Lifecycle {
    */
   #held: Message[] | undefined;
   #heldEnd: [error: unknown] | undefined;
-
-  constructor(
-    readonly client: EventEmitter<EmittedEvents>,
-    o: ResolvedOptions,
-  ) {
-    super(o);
-  }
 
   get readingPaused(): boolean {
     return !!(this.#userPaused || this.#queue?.paused);
@@ -240,7 +206,6 @@ class Inbox extends Lifecycle {
       stop();
       throw err;
     };
-    const done = () => Promise.resolve({ done: true, value: undefined } as const);
     const iterator: AsyncIterator<Message, undefined> & AsyncIterable<Message> = {
       next: () => {
         if (!active) return done();
@@ -389,7 +354,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   ping(data?: ControlData): Promise<number> {
     const payload = controlPayload(data);
     const conn = this.#inbox.ready;
-    return conn ? conn.ping(payload) : rejected(notOpen("ping"));
+    return conn ? conn.ping(payload) : rejected(stateError("ping", "not open"));
   }
 
   /**
@@ -399,7 +364,7 @@ export class WebSocketClient<B extends BinaryType = "uint8array", T extends Text
   pong(data?: ControlData): void {
     const payload = controlPayload(data);
     const conn = this.#inbox.ready;
-    if (!conn) throw notOpen("pong");
+    if (!conn) throw stateError("pong", "not open");
     conn.pong(payload);
   }
 

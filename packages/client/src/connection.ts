@@ -447,7 +447,7 @@ export class Connection implements ReadTarget, StreamingConnection, HeartbeatWhe
     socket.on("end", onSocket.end);
     socket.resume(); // the transport hands it over with reading not started
     this.#guard(() => this.#h.onConnect(this));
-    observe.upgradeRequest(this.#h.host, this.#o, this.#protocol.upgradeRequest);
+    observe.upgradeRequest(this.#h, this.#o, this.#protocol.upgradeRequest);
     this.#flush(); // the upgrade request
   }
 
@@ -747,7 +747,7 @@ export class Connection implements ReadTarget, StreamingConnection, HeartbeatWhe
   #dispatch(event: Exclude<WsEvent, { type: "text" | "binary" | "utf8" }>): void {
     switch (event.type) {
       case "open":
-        observe.upgradeResponse(this.#h.host, this.#o, event.response);
+        observe.upgradeResponse(this.#h, this.#o, event.response);
         this.#opened = true;
         this.#clearHandshakeTimer();
         if (this.#paused) {
@@ -760,13 +760,13 @@ export class Connection implements ReadTarget, StreamingConnection, HeartbeatWhe
         this.#guard(() => this.#h.onOpen(this, event.response));
         return;
       case "ping":
-        this.#h.host.emit("ping", event.data);
-        observe.ping(this.#h.host, this.#o.logger, event.data);
+        this.#h.emit("ping", event.data);
+        observe.ping(this.#h, this.#o.logger, event.data);
         return;
       case "pong":
         this.#heartbeat?.onPong(event.data);
-        this.#h.host.emit("pong", event.data);
-        observe.pong(this.#h.host, this.#o.logger, event.data);
+        this.#h.emit("pong", event.data);
+        observe.pong(this.#h, this.#o.logger, event.data);
         return;
       case "close":
         return; // reported with the end of the transport, in onClose
@@ -774,7 +774,7 @@ export class Connection implements ReadTarget, StreamingConnection, HeartbeatWhe
       case "message-chunk":
       case "message-end":
         // A failed connection passes on no more parts: its message was aborted (onError).
-        if (this.#error === undefined) this.#h.host.deliverPart(event);
+        if (this.#error === undefined) this.#h.deliverPart(event);
         return;
       case "error":
         if (!this.#opened) {
@@ -854,7 +854,7 @@ export class Connection implements ReadTarget, StreamingConnection, HeartbeatWhe
     if (this.#settleHandshake === undefined) return;
     // A refusal (a non-101 status, a bad 101) carries the server's answer.
     if (error instanceof HandshakeError && error.response !== undefined) {
-      observe.upgradeResponse(this.#h.host, this.#o, error.response);
+      observe.upgradeResponse(this.#h, this.#o, error.response);
     }
     this.#error ??= error;
     this.#settleHandshake.reject(error);

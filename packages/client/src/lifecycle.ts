@@ -7,7 +7,7 @@
  */
 import { InvalidStateError, State, type UpgradeResponse } from "@tideway/core";
 import pRetry from "p-retry";
-import type { ClientConnection, ConnectionHandlers, ConnectionHost } from "./client-connection.js";
+import type { ClientConnection, ConnectionHandlers } from "./client-connection.js";
 import { createSystemClock } from "./clock.js";
 import {
   AbortedError,
@@ -20,6 +20,7 @@ import type { EmittedEvents, Message, MessagePart, ReconnectingInfo } from "./ev
 import * as observe from "./observe.js";
 import type { Providers, ResolvedOptions } from "./options.js";
 import { platform } from "./platform.js";
+import { deferred, rejected } from "./promises.js";
 import { Backoff, isRetryable, type ReconnectOptions, serverRetryAfter } from "./reconnect.js";
 import { followRedirects } from "./redirect.js";
 import { utf8 } from "./text-bytes.js";
@@ -47,48 +48,26 @@ interface QueuedSend {
   reject(error: unknown): void;
 }
 
-const noop = (): void => {};
-
 /**
  * Waits keep the process alive: a client that is reconnecting does what the user asked, and a process
  * that exits silently mid-backoff (its `for await` never resumes) would be a worse surprise.
  */
 const waitClock = createSystemClock({ unref: false });
 
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(noop); // rejections are for whoever awaits; none is an unhandled one
-  return { promise, resolve, reject };
-}
+/** An InvalidStateError: the client, being `state`, refuses `op`. */
+export const stateError = (op: string, state: string) =>
+  new InvalidStateError(`cannot ${op}: the client is ${state}`);
 
-/** A rejected promise that is never an unhandled rejection: a send nobody awaits must not crash. */
-export function rejected(error: unknown): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(noop);
-  return promise;
-}
-
-const closingError = () => new InvalidStateError("the client is closing");
-const closedError = () => new InvalidStateError("cannot send: the client is closed");
-
-/** Waits `ms`; rejects with `signal.reason` as soon as it aborts, clearing the timer. */
+/** Waits `ms`, or until `signal` aborts: p-retry, which runs after every wait, then throws its reason. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    signal.throwIfAborted();
-    const onAbort = () => {
+  return new Promise<void>((resolve) => {
+    const done = () => {
       waitClock.clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = waitClock.setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", done);
       resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
+    };
+    const timer = waitClock.setTimeout(done, signal.aborted ? 0 : ms);
+    signal.addEventListener("abort", done);
   });
 }
 
@@ -96,7 +75,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * The lifecycle of one client. The client's inbox (client.ts) extends it with what the user sees:
  * events, received messages, `onOpen` (the abstract members), so that no layer forwards between them.
  */
-export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
+export abstract class Lifecycle<C extends object = object> implements ConnectionHandlers {
   #phase = Phase.Idle;
   readonly #o: ResolvedOptions;
   /** Made by the first failure: a client that never fails holds none. */
@@ -131,16 +110,17 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   response: UpgradeResponse | undefined;
   /** How the last connection that had opened ended. */
   lastClose: CloseInfo | undefined;
-  /** ConnectionHandlers: the client itself, for what only the Node connection reports. */
-  readonly host: ConnectionHost = this;
 
-  constructor(o: ResolvedOptions) {
+  /** `client`: the client the events are about, for the diagnostics channels' messages. */
+  constructor(
+    readonly client: C,
+    o: ResolvedOptions,
+  ) {
     this.#o = o;
   }
 
   // --- what the client around provides -------------------------------------------------------
 
-  abstract readonly client: object;
   abstract emit<K extends keyof EmittedEvents>(event: K, ...args: Parameters<EmittedEvents[K]>): void;
   /** Also the Error that ended a connection that had opened, before the run goes on or ends. */
   abstract deliverPart(part: MessagePart | Error): void;
@@ -191,17 +171,17 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     const phase = this.#phase;
     const signal = this.#o.signal;
     if (phase === Phase.Open) return Promise.resolve(this.response as UpgradeResponse);
-    if (phase === Phase.Closing) return rejected(closingError());
+    if (phase === Phase.Closing) return rejected(stateError("connect", "closing"));
     if (signal?.aborted) return rejected(new AbortedError(signal.reason));
     if (phase === Phase.Idle || phase === Phase.Closed) this.#start(0);
     return this.nextOpen();
   }
 
   /** Writes on the open connection, or queues until the next one has run `onOpen`. */
-  send(data: string | Uint8Array, binary: boolean, compress = true): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
     const conn = this.ready;
     if (conn !== undefined) return conn.send(data, binary, compress);
-    if (this.#phase >= Phase.Closing) return rejected(closedError());
+    if (this.#phase >= Phase.Closing) return rejected(stateError("send", "closed"));
     const text = typeof data === "string";
     const size = text ? utf8.encode(data).length : data.byteLength;
     if (this.#queuedBytes + size > this.#o.maxQueuedBytes) {
@@ -210,16 +190,14 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     // The core copies (masks) a payload only when the frame is built: keep our own copy of bytes the
     // caller may reuse meanwhile.
     const copy = text ? data : data.slice();
-    const queued = new Promise<void>((resolve, reject) => {
-      (this.#sendQueue ??= []).push({
-        size,
-        reject,
-        send: (conn) => conn.send(copy, binary, compress).then(resolve, reject),
-      });
-      this.#queuedBytes += size;
+    const { promise, resolve, reject } = deferred<void>();
+    (this.#sendQueue ??= []).push({
+      size,
+      reject,
+      send: (conn) => conn.send(copy, binary, compress).then(resolve, reject),
     });
-    queued.catch(noop);
-    return queued;
+    this.#queuedBytes += size;
+    return promise;
   }
 
   /**
@@ -227,7 +205,9 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
    * run ends first, or at once when the client is closing or closed.
    */
   nextOpen(): Promise<UpgradeResponse> {
-    return this.#phase >= Phase.Closing ? rejected(closedError()) : (this.#opening ??= deferred()).promise;
+    return this.#phase >= Phase.Closing
+      ? rejected(stateError("send", "closed"))
+      : (this.#opening ??= deferred()).promise;
   }
 
   /** any -> closing -> closed: the closing handshake, then the end of the run. */
@@ -261,8 +241,8 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
   /** A new connection after `delay` ms: ends the current one, or interrupts a wait or an attempt. */
   reconnect(delay: number): void {
     const phase = this.#phase;
-    if (phase === Phase.Closing) throw closingError();
-    if (this.#o.signal?.aborted) throw new InvalidStateError("the client's signal was aborted");
+    if (phase === Phase.Closing) throw stateError("reconnect", "closing");
+    if (this.#o.signal?.aborted) throw stateError("reconnect", "closed by its signal");
     if (phase === Phase.Idle || phase === Phase.Closed) {
       this.#start(delay);
       return;
@@ -383,7 +363,7 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
         o.providers === undefined ? o : await this.#provide(),
         o,
         signal,
-        (options, redirects) => this.#open(this.#newConnection(options, redirects), signal),
+        (options) => this.#open(this.#newConnection(options), signal),
         this,
       );
     } catch (err) {
@@ -418,10 +398,9 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     return { __proto__: o, ...provided } as unknown as ResolvedOptions;
   }
 
-  /** A connection on `options` (the attempt's); after a redirect, the hop's over the client's. */
-  #newConnection(options: ResolvedOptions, redirects: number): ClientConnection {
+  /** A connection on `options`: the attempt's, or a redirect's hop over them. */
+  #newConnection(options: ResolvedOptions): ClientConnection {
     const o = this.#o;
-    if (redirects > 0) options = { __proto__: o, ...options } as unknown as ResolvedOptions;
     const conn = platform.newConnection(options, this);
     this.#conn = conn;
     // The client's own URL needs no copy; a provided or redirected one is remembered.
@@ -493,11 +472,11 @@ export abstract class Lifecycle implements ConnectionHandlers, ConnectionHost {
     this.#abort = undefined;
     this.#closing?.resolve();
     this.#closing = undefined;
-    for (const item of this.#sendQueue?.splice(0) ?? []) item.reject(error ?? closedError());
+    for (const item of this.#sendQueue?.splice(0) ?? []) item.reject(error ?? stateError("send", "closed"));
     this.#queuedBytes = 0;
     observe.closed(this.#o.logger, error);
     this.ended(error);
-    this.#opening?.reject(error ?? new AbortedError(new Error("client closed")));
+    this.#opening?.reject(error ?? new AbortedError(stateError("connect", "closed")));
     this.#opening = undefined;
   }
 

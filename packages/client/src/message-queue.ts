@@ -5,6 +5,8 @@
  * one queue across reconnects, so the iterator sees every message once, in order.
  */
 
+import { rejected } from "./promises.js";
+
 /** The water marks, in the unit of {@link sizeOf} (the client's resolved options carry them). */
 export interface WaterMarks {
   readonly highWaterMark: number;
@@ -24,7 +26,8 @@ function sizeOf(item: unknown): number {
     : ((item as { byteLength?: number }).byteLength ?? MARKER_SIZE);
 }
 
-const noop = (): void => {};
+/** An iterator's end, as `next()` resolves with it. */
+export const done = () => Promise.resolve({ done: true, value: undefined } as const);
 
 /** A pending `next()`, settled with an item or with the queue's end. */
 type Waiter<T> = (result: IteratorResult<T, undefined> | Promise<IteratorResult<T, undefined>>) => void;
@@ -86,9 +89,8 @@ export class MessageQueue<T> {
    */
   end(error?: unknown): void {
     if (this.#end) return;
-    const end = (this.#end =
-      error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(error));
-    end.catch(noop); // a failure nobody reads is not an unhandled rejection
+    // A failure nobody reads is not an unhandled rejection.
+    const end = (this.#end = error === undefined ? done() : rejected(error));
     // Waiters exist only when the queue is empty: they get the end now.
     for (const waiter of this.#waiters.splice(0)) waiter(end);
   }

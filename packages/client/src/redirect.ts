@@ -110,6 +110,7 @@ export async function followRedirects<H extends Hop, T>(
   attempt: (hop: H, redirects: number) => Promise<T>,
   host: { emit(event: "redirect", info: RedirectInfo): void },
 ): Promise<T> {
+  const first = hop;
   for (let redirects = 0; ; redirects++) {
     try {
       return await attempt(hop, redirects);
@@ -125,7 +126,8 @@ export async function followRedirects<H extends Hop, T>(
       }
       if (next === undefined) throw failure;
       host.emit("redirect", redirectInfo(hop.url, next.url, (err as UnexpectedResponseError).status));
-      hop = { ...hop, ...next };
+      // A hop sets url, headers and socketPath: the rest is the first hop's (the attempt's options), inherited.
+      hop = { __proto__: first, ...next } as unknown as H;
     }
   }
 }

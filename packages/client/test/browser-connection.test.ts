@@ -35,11 +35,9 @@ interface Recorded {
 function connection(url: string, o: WebSocketClientOptions<BinaryType, TextAs> = {}) {
   const log: Recorded = { messages: [], events: [], closes: [] };
   const handlers: ConnectionHandlers = {
-    host: {
-      client: {},
-      emit: (event: string, ..._args: unknown[]) => void log.events.push(event),
-      deliverPart: () => {},
-    },
+    client: {},
+    emit: (event: string, ..._args: unknown[]) => void log.events.push(event),
+    deliverPart: () => {},
     onConnect: () => log.events.push("connect"),
     onOpen: () => log.events.push("open"),
     onMessage: (m) => log.messages.push(m),

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import type net from "node:net";
-import { DEFAULT_MAX_ERROR_BODY, UnexpectedResponseError } from "@tideway/core";
+import { DEFAULT_MAX_ERROR_BODY, InvalidStateError, UnexpectedResponseError } from "@tideway/core";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   AbortedError,
@@ -1050,6 +1050,37 @@ describe("closing: arguments and states", () => {
       c.once("connect", () => void c.close());
       expect(await connecting).toBeInstanceOf(AbortedError);
       expect(c.readyState).toBe(ReadyState.CLOSED);
+    });
+
+    it("while closing, connect() and reconnect() are refused with InvalidStateError naming the operation", async () => {
+      const server = await wsServer();
+      const c = client(server.url);
+      await c.connect();
+      const closing = c.close();
+      await expect(c.connect()).rejects.toThrow(
+        new InvalidStateError("cannot connect: the client is closing"),
+      );
+      expect(() => c.reconnect()).toThrow(new InvalidStateError("cannot reconnect: the client is closing"));
+      await closing;
+    });
+
+    it("after the signal aborted, reconnect() is refused", async () => {
+      const c = client("ws://127.0.0.1:9/", { signal: AbortSignal.abort() });
+      expect(() => c.reconnect()).toThrow(
+        new InvalidStateError("cannot reconnect: the client is closed by its signal"),
+      );
+    });
+
+    it("close() before the handshake ends rejects connect() with an AbortedError whose cause says why", async () => {
+      const server = await rawServer((socket) => socket.resume()); // never answers
+      const c = client(server.url, { handshakeTimeout: 5000 });
+      const connecting = c.connect().catch((e: unknown) => e);
+      c.terminate();
+      const err = await connecting;
+      expect(err).toBeInstanceOf(AbortedError);
+      expect((err as AbortedError).cause).toEqual(
+        new InvalidStateError("cannot connect: the client is closed"),
+      );
     });
 
     it("terminate() during the handshake rejects connect() at once", async () => {

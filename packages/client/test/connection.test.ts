@@ -35,11 +35,9 @@ async function rawServer(fn: (socket: net.Socket) => void): Promise<RawServer> {
 function recorder() {
   const log: string[] = [];
   const handlers: ConnectionHandlers = {
-    host: {
-      client: {},
-      emit: (event: string, ..._args: unknown[]) => void log.push(event),
-      deliverPart: () => {},
-    },
+    client: {},
+    emit: (event: string, ..._args: unknown[]) => void log.push(event),
+    deliverPart: () => {},
     onConnect: () => log.push("connect"),
     onOpen: (_conn, r) => log.push(`open ${r.status}`),
     onMessage: (m) =>
@@ -98,11 +96,8 @@ describe("Connection", () => {
     cleanups.push(() => process.off("uncaughtException", onUncaught));
     const conn = connection(server.url, {
       ...handlers,
-      host: {
-        ...handlers.host,
-        emit: () => {
-          throw new Error("listener bug");
-        },
+      emit: () => {
+        throw new Error("listener bug");
       },
     });
     await conn.open();

@@ -4,7 +4,9 @@ import type { Message } from "../../src/events.js";
 /** Connection handlers that collect the messages and ignore everything else. */
 export function collecting(messages: Message[]): ConnectionHandlers {
   return {
-    host: { client: {}, emit: () => {}, deliverPart: () => {} },
+    client: {},
+    emit: () => {},
+    deliverPart: () => {},
     onConnect: () => {},
     onOpen: () => {},
     onMessage: (m) => messages.push(m),
