@@ -66,6 +66,7 @@ export type {
   TextMessageTypes,
 } from "./events.js";
 export type { HeartbeatOptions } from "./heartbeat.js";
+export type { Logger } from "./logger.js";
 export {
   MessageStream,
   type ReceivedStream,
@@ -73,7 +74,6 @@ export {
   type StreamKind,
 } from "./message-stream.js";
 export { createWebSocketStream } from "./node-duplex.js";
-export type { Logger } from "./observe.js";
 export {
   type BinaryType,
   DEFAULT_CLOSE_TIMEOUT,

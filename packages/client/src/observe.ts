@@ -1,8 +1,9 @@
 /**
  * What the client reports to observers at each step of its lifecycle and handshake: the diagnostics
- * channels (diagnostics-channels.ts publishes) and the `logger` option. The lifecycle and the connection
- * call one function per step; each builds its message or log line only when a channel has a subscriber
- * or a logger is set, so a client nobody observes pays a check per step and nothing per message.
+ * channels (diagnostics-channels.ts publishes) and the `logger` option (logger.ts). The lifecycle and
+ * the connection call one function per step; each builds its message or log line only when a channel
+ * has a subscriber or a logger is set, so a client nobody observes pays a check per step and nothing
+ * per message. The browser build puts observe-browser.ts in its place.
  */
 import type { HttpResponse, UpgradeResponse } from "@tideway/core";
 import { RequestHeadParser } from "@tideway/core/internals";
@@ -10,35 +11,8 @@ import type { Source } from "./diagnostics-channels.js";
 import * as channels from "./diagnostics-channels.js";
 import type { CloseInfo } from "./errors.js";
 import type { ReconnectingInfo } from "./events.js";
-import { invalid } from "./option-checks.js";
+import { type Logger, log } from "./logger.js";
 import { redactHeaders, redactUrl } from "./redact.js";
-
-/**
- * The `logger` option: a `console`-compatible subset, as Python websockets' `logger`. Messages use
- * printf-style `%s` / `%d` placeholders with the values as further arguments (console, pino, and
- * winston with its `splat` format all fill them in).
- */
-export interface Logger {
-  /** The handshake's request and response lines and headers, pings and pongs, lifecycle steps. */
-  debug(message: string, ...args: unknown[]): void;
-  /** A connection opened or closed. */
-  info(message: string, ...args: unknown[]): void;
-  /** A reconnect scheduled: the client is without a connection for `delay` ms. */
-  warn(message: string, ...args: unknown[]): void;
-  /** An "error" event: a failed attempt or a failed connection. */
-  error(message: string, ...args: unknown[]): void;
-}
-
-/** The methods of a {@link Logger}, one per level. */
-const LEVELS = ["debug", "info", "warn", "error"] as const;
-
-/** Throws a TypeError unless `value` has the four methods of a {@link Logger}. */
-export function checkLogger(value: unknown): Logger {
-  if (!LEVELS.every((m) => typeof (value as Record<string, unknown> | undefined)?.[m] === "function")) {
-    throw invalid("logger", `an object with methods ${LEVELS.join(", ")}`);
-  }
-  return value as Logger;
-}
 
 /** A connection's options: the attempt's URL and the logger. */
 interface Target {
@@ -53,20 +27,6 @@ interface Target {
 function describe(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === "string" ? `${code}: ${(error as Error).message}` : String(error);
-}
-
-/**
- * Calls the logger, if any. What it throws is rethrown in a microtask, as a throwing event listener's
- * error: the lifecycle step that logged goes on, so a broken logger never breaks a connection.
- */
-function log(logger: Logger | undefined, level: keyof Logger, message: string, ...args: unknown[]): void {
-  try {
-    logger?.[level](message, ...args);
-  } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
-  }
 }
 
 function logHeaders(logger: Logger, direction: ">" | "<", headers: ReadonlyArray<readonly [string, string]>) {

@@ -8,7 +8,7 @@ import type { AppHeartbeat } from "./app-heartbeat.js";
 import type { PerMessageDeflateClientOptions, ResolvedDeflateOptions } from "./deflate-options.js";
 import type { BinaryType, OpenSession, TextAs } from "./events.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
-import type { Logger } from "./observe.js";
+import type { Logger } from "./logger.js";
 import type { ReconnectOptions, RetryContext } from "./reconnect.js";
 import type { CreateConnection, SocketOptions, TlsOptions } from "./transport.js";
 

@@ -1,6 +1,7 @@
 import type { AppHeartbeat } from "./app-heartbeat.js";
 import type { BinaryType, TextAs } from "./events.js";
 import { DEFAULT_HEARTBEAT } from "./heartbeat.js";
+import { checkLogger } from "./logger.js";
 import {
   checkHeaders,
   NODE_DEFAULTS,
@@ -9,7 +10,6 @@ import {
   parseUnixUrl,
   resolveNodeOptions,
 } from "./node-options.js";
-import { checkLogger } from "./observe.js";
 import { callable, checkKeys, invalid, number, oneOf } from "./option-checks.js";
 import type { PerAttempt, ResolvedOptions, UrlInput, WebSocketClientOptions } from "./option-types.js";
 import { DEFAULT_RECONNECT, type ReconnectOptions } from "./reconnect.js";

@@ -9,13 +9,14 @@ import { WebSocketClient } from "../src/client.js";
 import { DIAGNOSTICS_CHANNELS } from "../src/diagnostics.js";
 import type * as node from "../src/diagnostics-channels.js";
 import * as browser from "../src/diagnostics-channels-browser.js";
-import type { Logger } from "../src/observe.js";
+import type { Logger } from "../src/logger.js";
 import { useBrowserWebSocket, useCleanups, within, wsServer } from "./helpers/harness.js";
 
 // The whole client as the browser build assembles it, diagnostics channels included.
 vi.mock("../src/platform.js", () => import("../src/platform-browser.js"));
 vi.mock("../src/node-options.js", () => import("../src/node-options-browser.js"));
 vi.mock("../src/diagnostics-channels.js", () => import("../src/diagnostics-channels-browser.js"));
+vi.mock("../src/observe.js", () => import("../src/observe-browser.js"));
 
 useCleanups();
 
@@ -67,10 +68,11 @@ describe("the browser build's diagnostics channels", () => {
     await within(c.close(), 3000, "close");
     expect(lines).toEqual(
       expect.arrayContaining([
-        "connecting to %s",
-        "connection open: %s",
-        "closing: code %d, reason %s",
-        "connection closed: code %d, reason %s, %s",
+        "tideway: connecting",
+        "tideway: open",
+        "tideway: closing",
+        "tideway: close",
+        "tideway: closed",
       ]),
     );
     expect(seen).toEqual([]);
