@@ -24,7 +24,13 @@ function within(promise, what) {
 /** Runs the example against the echo server at `url`; resolves with one `{ check, ok, error }` per step. */
 export async function run(url) {
   const results = [];
+  // A logger as console is one (pass console itself in an app); this one keeps the calls for a check.
+  const logged = [];
+  const logger = Object.fromEntries(
+    ["debug", "info", "warn", "error"].map((level) => [level, (...args) => logged.push([level, ...args])]),
+  );
   const client = new WebSocketClient(url, {
+    logger,
     protocols: ["tideway.echo"],
     reconnect: { minTimeout: 50, maxTimeout: 200 },
     // No ping frames in a browser: a message of our own protocol, and the reply that proves life.
@@ -80,6 +86,17 @@ export async function run(url) {
       async () => {
         await within(client.close(), "close");
         expectEqual((await within(messages.next(), "iterator end")).done, true, "done");
+      },
+    ],
+    [
+      "logger: each step as its name and values, which a console shows as objects",
+      async () => {
+        const find = (level, step) => logged.find(([l, message]) => l === level && message === step);
+        expectEqual(find("info", "tideway: open")?.[2], url, "the open's URL");
+        const close = logged.filter(([l, message]) => l === "info" && message === "tideway: close").at(-1);
+        expectEqual(close?.[2]?.code, 1000, "the last close's code");
+        expectEqual(close?.[2]?.initiatedByUser, true, "the last close initiated by the client");
+        expectEqual(find("warn", "tideway: reconnecting")?.[2]?.attempt, 1, "the reconnect's attempt");
       },
     ],
     [
